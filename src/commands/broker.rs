@@ -1,0 +1,79 @@
+use crate::broker::container_name;
+use crate::cli::BrokerCommand;
+use crate::docker::{Docker, DockerError};
+use crate::error::{Error, Result};
+use crate::provision;
+use crate::schema::BrokerKind;
+
+use super::Context;
+
+pub async fn broker(ctx: &Context<'_>, command: BrokerCommand) -> Result<()> {
+    let project = ctx.project()?;
+    if project.broker.kind == BrokerKind::External {
+        return Err(Error::usage(
+            "this project uses an external broker; ftl does not manage it",
+            Some(
+                "`ftl pubsub broker` manages Docker brokers (kind redpanda, kafka or tansu)"
+                    .to_string(),
+            ),
+        ));
+    }
+    let printer = ctx.printer;
+    match command {
+        BrokerCommand::Start => {
+            provision::ensure_broker(&project, printer).await?;
+        }
+        BrokerCommand::Stop => {
+            let docker = Docker::connect().await?;
+            if docker.stop_broker(&project.name).await? {
+                printer.info(&format!(
+                    "stopped {} (its data is kept)",
+                    container_name(&project.name)
+                ));
+            } else {
+                printer.info(&format!(
+                    "no broker container for project `{}`",
+                    project.name
+                ));
+            }
+        }
+        BrokerCommand::Logs { follow, tail } => {
+            let docker = Docker::connect().await?;
+            let name = container_name(&project.name);
+            if docker.find_broker(&project.name).await?.is_none() {
+                return Err(DockerError::NoContainer { name }.into());
+            }
+            docker.print_logs(&name, follow, tail, printer).await?;
+        }
+        BrokerCommand::Reset { yes } => {
+            let name = container_name(&project.name);
+            if !yes {
+                if !printer.can_ask() {
+                    return Err(Error::usage(
+                        format!(
+                            "`reset` deletes `{name}` with every topic, consumer group and event"
+                        ),
+                        Some("pass --yes to confirm".to_string()),
+                    ));
+                }
+                if !printer.confirm(&format!(
+                    "Delete `{name}` and its volume, with every topic, group and event?"
+                )) {
+                    return Err(Error::failed("reset cancelled; nothing was deleted", None));
+                }
+            }
+            let docker = Docker::connect().await?;
+            if docker.remove_broker(&project.name).await? {
+                printer.info(&format!(
+                    "removed {name} and its volume; the next `ftl dev` starts afresh"
+                ));
+            } else {
+                printer.info(&format!(
+                    "no broker container for project `{}`; nothing to reset",
+                    project.name
+                ));
+            }
+        }
+    }
+    Ok(())
+}

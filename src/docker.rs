@@ -1,0 +1,500 @@
+//! Everything that talks to the Docker Engine (through bollard): connecting,
+//! the broker container's get-or-create lifecycle, logs and reset. bollard's
+//! types stay inside this module.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, HostConfig, Mount, MountType, PortBinding,
+    VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::broker::{self, ContainerSpec, LABEL_KIND, LABEL_MANAGED, LABEL_PROJECT};
+use crate::output::Printer;
+use crate::schema::BrokerSettings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    #[error("cannot reach the Docker Engine (tried {})\n  cause: {cause}", tried.join(", "))]
+    Unreachable { tried: Vec<String>, cause: String },
+    #[error("image `{image}` is not on this machine and cannot be pulled: {cause}")]
+    ImageUnavailable { image: String, cause: String },
+    #[error("port {port} on 127.0.0.1 is already in use, so the broker cannot publish on it")]
+    PortTaken { port: u16 },
+    #[error("a container named `{name}` exists but {owner}")]
+    NameTaken { name: String, owner: String },
+    #[error("no broker container `{name}` exists")]
+    NoContainer { name: String },
+    #[error("Docker could not {action}: {cause}")]
+    Api { action: String, cause: String },
+}
+
+impl DockerError {
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            DockerError::Unreachable { .. } => "start the Docker Engine (for example `sudo systemctl start docker`), \
+                 or point DOCKER_HOST at its socket (unix:///var/run/docker.sock, or \
+                 unix://$XDG_RUNTIME_DIR/docker.sock for rootless Docker); \
+                 a project with `kind: external` needs no Docker"
+                .into(),
+            DockerError::ImageUnavailable { .. } => "on an offline machine, load or build the image first (`docker load`, `docker build`), \
+                 or name an image you have with FTL_BROKER_IMAGE or `pubsub.broker.image` (see `docker images`)"
+                .into(),
+            DockerError::PortTaken { .. } => "set `pubsub.broker.port` in ftl-project.yaml to a free port, or to 0 to pick one".into(),
+            DockerError::NameTaken { .. } => "remove or rename that container, or change `name` in ftl-project.yaml".into(),
+            DockerError::NoContainer { .. } => "start it with `ftl dev` or `ftl pubsub broker start`".into(),
+            DockerError::Api { .. } => return None,
+        })
+    }
+}
+
+fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> DockerError {
+    let action = action.into();
+    move |e| DockerError::Api {
+        action,
+        cause: describe(&e),
+    }
+}
+
+fn describe(e: &bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn status_of(e: &bollard::errors::Error) -> Option<u16> {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+/// How the broker container was made ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Reused,
+    Started,
+    Created,
+}
+
+/// A running broker container.
+#[derive(Debug, Clone)]
+pub struct BrokerContainer {
+    pub id: String,
+    pub name: String,
+    pub host_port: u16,
+    pub kind: String,
+    pub image: String,
+    pub started_at: Option<String>,
+    pub running: bool,
+    pub outcome: Outcome,
+}
+
+impl BrokerContainer {
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.host_port)
+    }
+}
+
+pub struct Docker {
+    inner: bollard::Docker,
+}
+
+/// Where to look for the engine: DOCKER_HOST alone when set, else the usual
+/// sockets (system, rootless, Docker Desktop, colima).
+fn candidates() -> Vec<String> {
+    if let Ok(h) = std::env::var("DOCKER_HOST") {
+        if !h.is_empty() {
+            return vec![h];
+        }
+    }
+    let mut out = vec!["unix:///var/run/docker.sock".to_string()];
+    let mut extra = Vec::new();
+    if let Ok(dir) = std::env::var("XDG_RUNTIME_DIR") {
+        extra.push(format!("{dir}/docker.sock"));
+    }
+    if let Ok(home) = std::env::var("HOME") {
+        extra.push(format!("{home}/.docker/run/docker.sock"));
+        extra.push(format!("{home}/.colima/default/docker.sock"));
+        extra.push(format!("{home}/.rd/docker.sock"));
+    }
+    out.extend(
+        extra
+            .into_iter()
+            .filter(|p| std::path::Path::new(p).exists())
+            .map(|p| format!("unix://{p}")),
+    );
+    out
+}
+
+impl Docker {
+    pub async fn connect() -> Result<Docker, DockerError> {
+        let tried = candidates();
+        let mut cause = String::from("no endpoint to try");
+        for host in &tried {
+            let client = match bollard::Docker::connect_with_host(host) {
+                Ok(c) => c,
+                Err(e) => {
+                    cause = describe(&e);
+                    continue;
+                }
+            };
+            match tokio::time::timeout(Duration::from_secs(10), client.negotiate_version()).await {
+                Ok(Ok(inner)) => return Ok(Docker { inner }),
+                Ok(Err(e)) => cause = describe(&e),
+                Err(_) => cause = "no answer within 10 s".into(),
+            }
+        }
+        Err(DockerError::Unreachable { tried, cause })
+    }
+
+    async fn inspect(&self, name: &str) -> Result<Option<ContainerInspectResponse>, DockerError> {
+        match self.inner.inspect_container(name, None).await {
+            Ok(c) => Ok(Some(c)),
+            Err(e) if status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(api(format!("inspect container `{name}`"))(e)),
+        }
+    }
+
+    /// The project's broker container, if there is one. A container on that
+    /// name that ftl did not label for this project is an error: we never
+    /// touch containers we did not make.
+    pub async fn find_broker(&self, project: &str) -> Result<Option<BrokerContainer>, DockerError> {
+        let name = broker::container_name(project);
+        let Some(c) = self.inspect(&name).await? else {
+            return Ok(None);
+        };
+        let labels = c
+            .config
+            .as_ref()
+            .and_then(|c| c.labels.clone())
+            .unwrap_or_default();
+        if labels.get(LABEL_MANAGED).map(String::as_str) != Some("true") {
+            return Err(DockerError::NameTaken {
+                name,
+                owner: "was not created by ftl".into(),
+            });
+        }
+        if labels.get(LABEL_PROJECT).map(String::as_str) != Some(project) {
+            return Err(DockerError::NameTaken {
+                name,
+                owner: format!(
+                    "belongs to ftl project `{}`",
+                    labels.get(LABEL_PROJECT).cloned().unwrap_or_default()
+                ),
+            });
+        }
+        let state = c.state.clone().unwrap_or_default();
+        let host_port = c
+            .host_config
+            .as_ref()
+            .and_then(|h| h.port_bindings.as_ref())
+            .and_then(|p| p.get(&format!("{}/tcp", broker::CONTAINER_PORT)).cloned())
+            .flatten()
+            .and_then(|b| b.first().and_then(|b| b.host_port.clone()))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        Ok(Some(BrokerContainer {
+            id: c.id.clone().unwrap_or_default(),
+            name,
+            host_port,
+            kind: labels.get(LABEL_KIND).cloned().unwrap_or_default(),
+            image: c
+                .config
+                .as_ref()
+                .and_then(|c| c.image.clone())
+                .unwrap_or_default(),
+            started_at: state.started_at.clone(),
+            running: state.running.unwrap_or(false),
+            outcome: Outcome::Reused,
+        }))
+    }
+
+    /// Get-or-create: reuse a running container, start a stopped one, create
+    /// (pulling the image) an absent one. Readiness (Kafka answers) is the
+    /// caller's next step.
+    pub async fn ensure_broker(
+        &self,
+        project: &str,
+        settings: &BrokerSettings,
+        printer: &Printer,
+    ) -> Result<BrokerContainer, DockerError> {
+        for _ in 0..3 {
+            if let Some(mut c) = self.find_broker(project).await? {
+                if c.kind != settings.kind.name() {
+                    printer.warn(
+                        &format!(
+                            "the broker container `{}` runs `{}`, the project asks for `{}`; using the running one",
+                            c.name,
+                            c.kind,
+                            settings.kind.name()
+                        ),
+                        Some("`ftl pubsub broker reset` removes it so the next start creates the new kind"),
+                    );
+                }
+                if c.running {
+                    return Ok(c);
+                }
+                self.start(&c.name, c.host_port).await?;
+                let mut started =
+                    self.find_broker(project)
+                        .await?
+                        .ok_or_else(|| DockerError::NoContainer {
+                            name: c.name.clone(),
+                        })?;
+                started.outcome = Outcome::Started;
+                c = started;
+                return Ok(c);
+            }
+            let port = choose_port(settings.port)?;
+            let spec = broker::container_spec(project, settings, port);
+            self.ensure_image(&spec.image, printer).await?;
+            match self.create(&spec).await {
+                Ok(()) => {}
+                // Someone else created it first: take theirs.
+                Err(DockerError::Api { cause, .. })
+                    if cause.contains("Conflict") || cause.contains("already in use") =>
+                {
+                    continue
+                }
+                Err(e) => return Err(e),
+            }
+            self.start(&spec.name, port).await?;
+            let mut c =
+                self.find_broker(project)
+                    .await?
+                    .ok_or_else(|| DockerError::NoContainer {
+                        name: spec.name.clone(),
+                    })?;
+            c.outcome = Outcome::Created;
+            return Ok(c);
+        }
+        Err(DockerError::Api {
+            action: "create the broker container".into(),
+            cause: "it kept being created and removed concurrently".into(),
+        })
+    }
+
+    async fn start(&self, name: &str, port: u16) -> Result<(), DockerError> {
+        match self.inner.start_container(name, None).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let cause = describe(&e);
+                if cause.contains("address already in use")
+                    || cause.contains("port is already allocated")
+                {
+                    Err(DockerError::PortTaken { port })
+                } else {
+                    Err(DockerError::Api {
+                        action: format!("start container `{name}`"),
+                        cause,
+                    })
+                }
+            }
+        }
+    }
+
+    async fn ensure_image(&self, image: &str, printer: &Printer) -> Result<(), DockerError> {
+        match self.inner.inspect_image(image).await {
+            Ok(_) => return Ok(()),
+            Err(e) if status_of(&e) == Some(404) => {}
+            Err(e) => return Err(api(format!("inspect image `{image}`"))(e)),
+        }
+        printer.info(&format!("pulling {image}"));
+        let multi = printer.multi_progress();
+        let style =
+            ProgressStyle::with_template("{prefix:.dim} {msg:12} [{bar:30}] {bytes}/{total_bytes}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+        let mut layers: HashMap<String, ProgressBar> = HashMap::new();
+        let options = CreateImageOptionsBuilder::new().from_image(image).build();
+        let mut stream = self.inner.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| DockerError::ImageUnavailable {
+                image: image.to_string(),
+                cause: describe(&e),
+            })?;
+            if let Some(detail) = info.error_detail {
+                return Err(DockerError::ImageUnavailable {
+                    image: image.to_string(),
+                    cause: detail.message.unwrap_or_default(),
+                });
+            }
+            let Some(id) = info.id else { continue };
+            let bar = layers.entry(id.clone()).or_insert_with(|| {
+                let b = multi.add(ProgressBar::new(0));
+                b.set_style(style.clone());
+                b.set_prefix(id.clone());
+                b
+            });
+            if let Some(status) = info.status {
+                bar.set_message(status);
+            }
+            if let Some(p) = info.progress_detail {
+                if let (Some(cur), Some(total)) = (p.current, p.total) {
+                    bar.set_length(total.max(0) as u64);
+                    bar.set_position(cur.max(0) as u64);
+                }
+            }
+        }
+        for b in layers.values() {
+            b.finish();
+        }
+        Ok(())
+    }
+
+    async fn create(&self, spec: &ContainerSpec) -> Result<(), DockerError> {
+        let labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+        let volume = VolumeCreateRequest {
+            name: Some(spec.volume.clone()),
+            labels: Some(labels.clone()),
+            ..Default::default()
+        };
+        self.inner
+            .create_volume(volume)
+            .await
+            .map_err(api(format!("create volume `{}`", spec.volume)))?;
+        let port_key = format!("{}/tcp", spec.container_port);
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            cmd: (!spec.cmd.is_empty()).then(|| spec.cmd.clone()),
+            env: Some(spec.env.clone()),
+            labels: Some(labels),
+            exposed_ports: Some(vec![port_key.clone()]),
+            host_config: Some(HostConfig {
+                port_bindings: Some(HashMap::from([(
+                    port_key,
+                    Some(vec![PortBinding {
+                        host_ip: Some("127.0.0.1".into()),
+                        host_port: Some(spec.host_port.to_string()),
+                    }]),
+                )])),
+                mounts: Some(vec![Mount {
+                    target: Some(spec.data_dir.clone()),
+                    source: Some(spec.volume.clone()),
+                    typ: Some(MountType::VOLUME),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&spec.name)
+            .build();
+        self.inner
+            .create_container(Some(options), body)
+            .await
+            .map_err(api(format!("create container `{}`", spec.name)))?;
+        Ok(())
+    }
+
+    pub async fn stop_broker(&self, project: &str) -> Result<bool, DockerError> {
+        let Some(c) = self.find_broker(project).await? else {
+            return Ok(false);
+        };
+        if c.running {
+            let options = StopContainerOptionsBuilder::new().t(10).build();
+            self.inner
+                .stop_container(&c.name, Some(options))
+                .await
+                .map_err(api(format!("stop container `{}`", c.name)))?;
+        }
+        Ok(true)
+    }
+
+    /// Removes the container and its volume: every topic, group and event.
+    pub async fn remove_broker(&self, project: &str) -> Result<bool, DockerError> {
+        let found = self.find_broker(project).await?;
+        if let Some(c) = &found {
+            let options = RemoveContainerOptionsBuilder::new()
+                .force(true)
+                .v(true)
+                .build();
+            self.inner
+                .remove_container(&c.name, Some(options))
+                .await
+                .map_err(api(format!("remove container `{}`", c.name)))?;
+        }
+        let volume = broker::volume_name(project);
+        match self.inner.inspect_volume(&volume).await {
+            Ok(v) if v.labels.get(LABEL_PROJECT).map(String::as_str) == Some(project) => {
+                self.inner
+                    .remove_volume(
+                        &volume,
+                        None::<bollard::query_parameters::RemoveVolumeOptions>,
+                    )
+                    .await
+                    .map_err(api(format!("remove volume `{volume}`")))?;
+            }
+            _ => {}
+        }
+        Ok(found.is_some())
+    }
+
+    /// The container's last `lines` log lines, for error messages.
+    pub async fn last_logs(&self, name: &str, lines: u64) -> String {
+        let options = LogsOptionsBuilder::new()
+            .stdout(true)
+            .stderr(true)
+            .tail(&lines.to_string())
+            .build();
+        let mut stream = self.inner.logs(name, Some(options));
+        let mut out = String::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            out.push_str(&chunk.to_string());
+        }
+        out
+    }
+
+    /// Streams the container's logs to stdout until the end (or forever with
+    /// `follow`). Stops quietly when stdout is closed.
+    pub async fn print_logs(
+        &self,
+        name: &str,
+        follow: bool,
+        tail: Option<u64>,
+        printer: &Printer,
+    ) -> Result<(), DockerError> {
+        let tail = tail.map(|n| n.to_string()).unwrap_or_else(|| "all".into());
+        let options = LogsOptionsBuilder::new()
+            .stdout(true)
+            .stderr(true)
+            .follow(follow)
+            .tail(&tail)
+            .build();
+        let mut stream = self.inner.logs(name, Some(options));
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(api(format!("read the logs of `{name}`")))?;
+            let text = chunk.to_string();
+            if !printer.data(text.trim_end_matches('\n')) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Resolves the host port: 0 picks a free one (it must be known before the
+/// container is created because the broker advertises it); a fixed port is
+/// checked so the user hears which setting to change.
+fn choose_port(port: u16) -> Result<u16, DockerError> {
+    match std::net::TcpListener::bind(("127.0.0.1", port)) {
+        Ok(l) => l
+            .local_addr()
+            .map(|a| a.port())
+            .map_err(|e| DockerError::Api {
+                action: "pick a free port".into(),
+                cause: e.to_string(),
+            }),
+        Err(_) => Err(DockerError::PortTaken { port }),
+    }
+}

@@ -1,0 +1,88 @@
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+//! `ftl`: a local PubSub development environment for FTL projects.
+//!
+//! `ftl dev` validates the project, lazily starts a Kafka-compatible broker
+//! through the Docker Engine API when the first topic needs it, provisions
+//! topics and dead-letter topics, and runs every subscription in one runner.
+//! See DESIGN.md for the contract; `run` is the whole program.
+
+pub mod broker;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod diag;
+pub mod docker;
+pub mod error;
+pub mod kafka;
+pub mod output;
+pub mod provision;
+pub mod publisher;
+pub mod runner;
+pub mod schema;
+pub mod units;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::output::Printer;
+
+/// Parses the command line, runs the command, and turns its outcome into an
+/// exit code: 0 ok, 1 failure, 2 usage or invalid project.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { error::EXIT_USAGE } else { 0 });
+        }
+    };
+    init_tracing(cli.global.verbose, cli.global.quiet);
+    let printer = Printer::new(
+        cli.global.json,
+        cli.global.quiet,
+        cli.global.verbose,
+        cli.global.color,
+    );
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            printer.error(&format!("cannot start the async runtime: {e}"), None);
+            return ExitCode::from(error::EXIT_FAILURE);
+        }
+    };
+    let result = runtime.block_on(commands::dispatch(cli, &printer));
+    // Consumers close on their own threads; do not wait on them forever.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            match &e {
+                error::Error::Config(config::ConfigError::Invalid(d)) => eprintln!("{d}"),
+                other => printer.error(&other.to_string(), other.hint().as_deref()),
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "ftl=error,rdkafka=off",
+        (false, 0) => "ftl=info,rdkafka=off",
+        (false, 1) => "ftl=debug,rdkafka=warn",
+        _ => "ftl=trace,rdkafka=info",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,140 @@
+//! One printer decides what goes where: data to stdout, messages and progress
+//! to stderr; color only on a terminal (or `--color always`), never with
+//! `NO_COLOR`; progress bars only on a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use anstyle::{AnsiColor, Style};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::ColorChoice;
+
+#[derive(Debug, Clone)]
+pub struct Printer {
+    pub json: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+    color_out: bool,
+    color_err: bool,
+    progress: bool,
+}
+
+pub const GREEN: Style = AnsiColor::Green.on_default();
+pub const RED: Style = AnsiColor::Red.on_default().bold();
+pub const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
+pub const CYAN: Style = AnsiColor::Cyan.on_default();
+pub const DIM: Style = Style::new().dimmed();
+pub const BOLD: Style = Style::new().bold();
+
+impl Printer {
+    pub fn new(json: bool, quiet: bool, verbose: u8, color: ColorChoice) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let decide = |tty: bool| match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => tty && !no_color,
+        };
+        Printer {
+            json,
+            quiet,
+            verbose,
+            color_out: decide(std::io::stdout().is_terminal()),
+            color_err: decide(std::io::stderr().is_terminal()),
+            progress: std::io::stderr().is_terminal() && !quiet && !json,
+        }
+    }
+
+    pub fn stdout_is_terminal(&self) -> bool {
+        std::io::stdout().is_terminal()
+    }
+
+    /// Styles text for stdout.
+    pub fn out_style(&self, style: Style, text: &str) -> String {
+        paint(self.color_out, style, text)
+    }
+    /// Styles text for stderr.
+    pub fn err_style(&self, style: Style, text: &str) -> String {
+        paint(self.color_err, style, text)
+    }
+
+    /// A line of data on stdout. Returns false when stdout is closed (a
+    /// consumer like `head` went away): the caller stops, and exits 0.
+    pub fn data(&self, line: &str) -> bool {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}").and_then(|_| out.flush()).is_ok()
+    }
+
+    /// A JSON object on one line of stdout.
+    pub fn json_line(&self, value: &serde_json::Value) -> bool {
+        self.data(&value.to_string())
+    }
+
+    /// A message for the user on stderr (hidden by `-q`).
+    pub fn info(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    pub fn warn(&self, msg: &str, hint: Option<&str>) {
+        eprintln!("{} {msg}", self.err_style(YELLOW, "warning:"));
+        if let Some(h) = hint {
+            eprintln!("{} {h}", self.err_style(BOLD, "hint:"));
+        }
+    }
+
+    pub fn error(&self, msg: &str, hint: Option<&str>) {
+        eprintln!("{} {msg}", self.err_style(RED, "error:"));
+        if let Some(h) = hint {
+            eprintln!("{} {h}", self.err_style(BOLD, "hint:"));
+        }
+    }
+
+    /// A spinner on a terminal; a plain line otherwise.
+    pub fn spinner(&self, msg: &str) -> ProgressBar {
+        if !self.progress {
+            self.info(msg);
+            return ProgressBar::hidden();
+        }
+        let pb = ProgressBar::new_spinner();
+        pb.set_style(
+            ProgressStyle::with_template("{spinner:.cyan} {msg} {elapsed:.dim}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        pb.set_message(msg.to_string());
+        pb.enable_steady_tick(Duration::from_millis(100));
+        pb
+    }
+
+    /// A group of progress bars (image layers); hidden when not on a terminal.
+    pub fn multi_progress(&self) -> MultiProgress {
+        if self.progress {
+            MultiProgress::new()
+        } else {
+            MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
+        }
+    }
+
+    pub fn confirm(&self, question: &str) -> bool {
+        eprint!("{question} [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err() {
+            return false;
+        }
+        matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+    }
+
+    pub fn can_ask(&self) -> bool {
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
+}
+
+fn paint(on: bool, style: Style, text: &str) -> String {
+    if on {
+        format!("{}{text}{}", style.render(), style.render_reset())
+    } else {
+        text.to_string()
+    }
+}

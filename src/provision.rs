@@ -1,0 +1,274 @@
+//! Getting the broker and topics into the state the project declares: find
+//! or start the broker (lazily, only when a topic needs it), wait until Kafka
+//! answers, create topics and dead-letter topics, grow partitions.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::docker::{BrokerContainer, Docker, Outcome};
+use crate::error::{Error, Result};
+use crate::kafka::{Connection, KafkaError, TopicInfo};
+use crate::output::Printer;
+use crate::schema::{BrokerKind, Project};
+
+const READY_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// What to do with one declared topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Create {
+        topic: String,
+        partitions: i32,
+    },
+    Grow {
+        topic: String,
+        from: i32,
+        to: i32,
+    },
+    /// The topic has more partitions than declared: partitions are never
+    /// removed (that would lose events), so it is kept as it is.
+    KeepMore {
+        topic: String,
+        existing: i32,
+        declared: i32,
+    },
+    Unchanged {
+        topic: String,
+    },
+}
+
+/// Decides, for each declared topic, what provisioning must do.
+pub fn plan(declared: &[(String, i32)], existing: &HashMap<String, TopicInfo>) -> Vec<Action> {
+    declared
+        .iter()
+        .map(|(topic, want)| {
+            let topic = topic.clone();
+            match existing.get(&topic) {
+                None => Action::Create {
+                    topic,
+                    partitions: *want,
+                },
+                Some(info) if info.partitions < *want => Action::Grow {
+                    topic,
+                    from: info.partitions,
+                    to: *want,
+                },
+                Some(info) if info.partitions > *want => Action::KeepMore {
+                    topic,
+                    existing: info.partitions,
+                    declared: *want,
+                },
+                Some(_) => Action::Unchanged { topic },
+            }
+        })
+        .collect()
+}
+
+/// The broker a project uses, as found now.
+pub struct BrokerHandle {
+    pub connection: Connection,
+    pub container: Option<BrokerContainer>,
+}
+
+fn connection_for(project: &Project, container: Option<&BrokerContainer>) -> Connection {
+    match container {
+        Some(c) => Connection {
+            bootstrap: c.address(),
+            properties: Default::default(),
+            kind: BrokerKind::parse(&c.kind).unwrap_or(project.broker.kind),
+        },
+        None => Connection {
+            bootstrap: project.broker.bootstrap.clone().unwrap_or_default(),
+            properties: project.broker.properties.clone(),
+            kind: BrokerKind::External,
+        },
+    }
+}
+
+/// Starts the broker if needed and waits until Kafka answers.
+pub async fn ensure_broker(project: &Project, printer: &Printer) -> Result<BrokerHandle> {
+    if project.broker.kind == BrokerKind::External {
+        let connection = connection_for(project, None);
+        connection
+            .admin()?
+            .wait_ready(Duration::from_secs(15))
+            .await?;
+        return Ok(BrokerHandle {
+            connection,
+            container: None,
+        });
+    }
+    let started = Instant::now();
+    let docker = Docker::connect().await?;
+    let container = docker
+        .ensure_broker(&project.name, &project.broker, printer)
+        .await?;
+    let connection = connection_for(project, Some(&container));
+    let verb = match container.outcome {
+        Outcome::Reused => "reusing",
+        Outcome::Started => "started",
+        Outcome::Created => "created",
+    };
+    let spinner = printer.spinner(&format!(
+        "broker: {verb} {} ({}) on {}, waiting for Kafka to answer",
+        container.name,
+        connection.kind.name(),
+        connection.bootstrap
+    ));
+    let ready = connection.admin()?.wait_ready(READY_TIMEOUT).await;
+    spinner.finish_and_clear();
+    if let Err(e) = ready {
+        let logs = docker.last_logs(&container.name, 20).await;
+        return Err(Error::failed(
+            format!(
+                "the broker container `{}` did not answer Kafka requests on {} within {}s ({e})\n  last log lines:\n{}",
+                container.name,
+                connection.bootstrap,
+                READY_TIMEOUT.as_secs(),
+                indent(&logs)
+            ),
+            Some("`ftl pubsub broker logs` shows everything; `ftl pubsub broker reset` starts over".into()),
+        ));
+    }
+    printer.info(&format!(
+        "broker: {} ({}) {verb}, ready on {} in {} ms",
+        container.name,
+        connection.kind.name(),
+        connection.bootstrap,
+        started.elapsed().as_millis()
+    ));
+    Ok(BrokerHandle {
+        connection,
+        container: Some(container),
+    })
+}
+
+/// The broker as it runs now, without starting anything.
+pub async fn running_broker(project: &Project) -> Result<BrokerHandle> {
+    if project.broker.kind == BrokerKind::External {
+        return Ok(BrokerHandle {
+            connection: connection_for(project, None),
+            container: None,
+        });
+    }
+    let docker = Docker::connect().await?;
+    match docker.find_broker(&project.name).await? {
+        Some(c) if c.running => Ok(BrokerHandle {
+            connection: connection_for(project, Some(&c)),
+            container: Some(c),
+        }),
+        Some(c) => Err(Error::failed(
+            format!("the broker container `{}` is stopped", c.name),
+            Some("start it with `ftl dev` or `ftl pubsub broker start`".into()),
+        )),
+        None => Err(Error::failed(
+            format!("project `{}` has no broker running", project.name),
+            Some("start one with `ftl dev` (or `ftl pubsub broker start`)".into()),
+        )),
+    }
+}
+
+/// Creates missing topics, grows partitions, warns about topics with more
+/// partitions than declared. Returns the problems that did not stop it
+/// (a broker that cannot grow a topic).
+pub async fn provision(
+    project: &Project,
+    connection: &Connection,
+    printer: &Printer,
+) -> Result<Vec<KafkaError>> {
+    let admin = connection.admin()?;
+    let existing = admin.topics(Duration::from_secs(10)).await?;
+    let declared: Vec<(String, i32)> = project
+        .topics()
+        .map(|t| (t.kafka_name(), t.partitions))
+        .collect();
+    let replication = if connection.kind == BrokerKind::External {
+        -1
+    } else {
+        1
+    };
+    let actions = plan(&declared, &existing);
+    let create: Vec<(String, i32)> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Create { topic, partitions } => Some((topic.clone(), *partitions)),
+            _ => None,
+        })
+        .collect();
+    if !create.is_empty() {
+        admin.create_topics(&create, replication).await?;
+        for (t, p) in &create {
+            printer.info(&format!(
+                "topic {t}: created with {p} partition{}",
+                if *p == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    let mut problems = Vec::new();
+    for a in &actions {
+        match a {
+            Action::Grow { topic, from, to } => match admin.grow_partitions(topic, *from, *to).await {
+                Ok(()) => printer.info(&format!("topic {topic}: grown from {from} to {to} partitions")),
+                Err(e) => {
+                    printer.error(&e.to_string(), e.hint().as_deref());
+                    problems.push(e);
+                }
+            },
+            Action::KeepMore { topic, existing, declared } => printer.warn(
+                &format!("topic {topic} has {existing} partitions but {declared} are declared; keeping {existing} (partitions are never removed)"),
+                Some("declare the existing count to silence this, or `ftl pubsub broker reset` to start over"),
+            ),
+            _ => {}
+        }
+    }
+    Ok(problems)
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_creates_grows_and_never_shrinks() {
+        let existing = HashMap::from([
+            ("a.same".to_string(), TopicInfo { partitions: 4 }),
+            ("a.grow".to_string(), TopicInfo { partitions: 2 }),
+            ("a.shrink".to_string(), TopicInfo { partitions: 8 }),
+        ]);
+        let declared = vec![
+            ("a.same".to_string(), 4),
+            ("a.grow".to_string(), 6),
+            ("a.shrink".to_string(), 3),
+            ("a.new".to_string(), 5),
+        ];
+        assert_eq!(
+            plan(&declared, &existing),
+            vec![
+                Action::Unchanged {
+                    topic: "a.same".into()
+                },
+                Action::Grow {
+                    topic: "a.grow".into(),
+                    from: 2,
+                    to: 6
+                },
+                Action::KeepMore {
+                    topic: "a.shrink".into(),
+                    existing: 8,
+                    declared: 3
+                },
+                Action::Create {
+                    topic: "a.new".into(),
+                    partitions: 5
+                },
+            ]
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! Publishing (DESIGN §5): the one path every event takes into a topic, used
+//! by `ftl pubsub publish`, the runner's gRPC `Publisher.Publish` and
+//! `POST /topics/<module>.<topic>`. The body must be JSON; an empty key is
+//! taken from the topic's `key` pointer; the call returns once the broker
+//! acknowledged (acks=all).
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Json;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::schema::{Lookup, Project, Topic};
+
+pub mod proto {
+    tonic::include_proto!("ftl.v1");
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("unknown topic `{name}`")]
+    UnknownTopic { name: String, known: Vec<String> },
+    #[error("`{name}` matches several topics: {}", candidates.join(", "))]
+    AmbiguousTopic {
+        name: String,
+        candidates: Vec<String>,
+    },
+    #[error("the event for `{topic}` is not JSON: {cause}")]
+    NotJson { topic: String, cause: String },
+    #[error(
+        "the event for `{topic}` has no partition key: nothing at `{pointer}` and no key given"
+    )]
+    MissingKey { topic: String, pointer: String },
+    #[error("the event for `{topic}` has a {found} at `{pointer}`; a partition key must be a string, number or boolean")]
+    BadKey {
+        topic: String,
+        pointer: String,
+        found: &'static str,
+    },
+    #[error("the broker did not acknowledge the event for `{topic}`: {cause}")]
+    Broker { topic: String, cause: String },
+}
+
+impl PublishError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PublishError::UnknownTopic { known, .. } if known.is_empty() => {
+                Some("the project declares no topics".into())
+            }
+            PublishError::UnknownTopic { known, .. } => {
+                Some(format!("known topics: {}", known.join(", ")))
+            }
+            PublishError::AmbiguousTopic { .. } => Some("write it as module.topic".into()),
+            PublishError::NotJson { .. } => {
+                Some("events are JSON documents, e.g. '{\"id\": 1}'".into())
+            }
+            PublishError::MissingKey { pointer, .. } => Some(format!(
+                "add a value at `{pointer}` to the event, or pass a key (--key K, or ?key=K)"
+            )),
+            PublishError::BadKey { .. } => {
+                Some("pass a key explicitly (--key K, or ?key=K)".into())
+            }
+            PublishError::Broker { .. } => {
+                Some("is the broker running? `ftl pubsub status` tells".into())
+            }
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            PublishError::UnknownTopic { .. } => StatusCode::NOT_FOUND,
+            PublishError::Broker { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl From<PublishError> for crate::error::Error {
+    fn from(e: PublishError) -> Self {
+        let hint = e.hint();
+        match e {
+            PublishError::Broker { .. } => crate::error::Error::failed(e.to_string(), hint),
+            _ => crate::error::Error::usage(e.to_string(), hint),
+        }
+    }
+}
+
+/// Finds a topic by `module.topic` or unique bare name.
+pub fn find_topic<'p>(project: &'p Project, name: &str) -> Result<&'p Topic, PublishError> {
+    match project.find_topic(name) {
+        Lookup::Found(t) => Ok(t),
+        Lookup::Unknown(known) => Err(PublishError::UnknownTopic {
+            name: name.to_string(),
+            known,
+        }),
+        Lookup::Ambiguous(candidates) => Err(PublishError::AmbiguousTopic {
+            name: name.to_string(),
+            candidates,
+        }),
+    }
+}
+
+/// The partition key of an event: the given key when not empty, else the
+/// value at the topic's `key` pointer. A single-partition topic may go
+/// without one.
+pub fn event_key(
+    topic: &Topic,
+    event: &Value,
+    key: Option<&str>,
+) -> Result<Option<String>, PublishError> {
+    if let Some(k) = key.filter(|k| !k.is_empty()) {
+        return Ok(Some(k.to_string()));
+    }
+    let Some(pointer) = &topic.key else {
+        return Ok(None);
+    };
+    let missing = || PublishError::MissingKey {
+        topic: topic.kafka_name(),
+        pointer: pointer.clone(),
+    };
+    match event.pointer(pointer) {
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+        Some(Value::Null) | None if topic.partitions == 1 => Ok(None),
+        Some(Value::Null) | None => Err(missing()),
+        Some(other) => Err(PublishError::BadKey {
+            topic: topic.kafka_name(),
+            pointer: pointer.clone(),
+            found: if other.is_array() { "list" } else { "object" },
+        }),
+    }
+}
+
+/// Where the broker stored an event.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Published {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<String>,
+}
+
+/// Validates and publishes one event; returns after the broker acknowledged.
+pub async fn publish(
+    producer: &FutureProducer,
+    topic: &Topic,
+    body: &[u8],
+    key: Option<&str>,
+) -> Result<Published, PublishError> {
+    let name = topic.kafka_name();
+    let event: Value = serde_json::from_slice(body).map_err(|e| PublishError::NotJson {
+        topic: name.clone(),
+        cause: e.to_string(),
+    })?;
+    let key = event_key(topic, &event, key)?;
+    let mut record = FutureRecord::<str, [u8]>::to(&name).payload(body);
+    if let Some(k) = &key {
+        record = record.key(k.as_str());
+    }
+    let delivery = producer
+        .send(record, Duration::from_secs(30))
+        .await
+        .map_err(|(e, _)| PublishError::Broker {
+            topic: name.clone(),
+            cause: e.to_string(),
+        })?;
+    Ok(Published {
+        topic: name,
+        partition: delivery.partition,
+        offset: delivery.offset,
+        key,
+    })
+}
+
+/// The Publisher as served by the runner: the current project (hot reloads
+/// replace it) and the shared producer.
+#[derive(Clone)]
+pub struct Publisher {
+    pub project: Arc<RwLock<Arc<Project>>>,
+    pub producer: FutureProducer,
+}
+
+impl Publisher {
+    fn current(&self) -> Arc<Project> {
+        match self.project.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    async fn publish_named(
+        &self,
+        name: &str,
+        body: &[u8],
+        key: Option<&str>,
+    ) -> Result<Published, PublishError> {
+        let project = self.current();
+        let topic = find_topic(&project, name)?.clone();
+        publish(&self.producer, &topic, body, key).await
+    }
+
+    /// gRPC `ftl.v1.Publisher` and `POST /topics/{topic}` on one router.
+    pub fn router(self) -> axum::Router {
+        let grpc = tonic::service::Routes::new(proto::publisher_server::PublisherServer::new(
+            self.clone(),
+        ))
+        .into_axum_router();
+        let http = axum::Router::new()
+            .route("/topics/{topic}", post(http_publish))
+            .with_state(self);
+        grpc.merge(http)
+    }
+}
+
+#[derive(Deserialize)]
+struct KeyQuery {
+    key: Option<String>,
+}
+
+async fn http_publish(
+    State(publisher): State<Publisher>,
+    Path(topic): Path<String>,
+    Query(q): Query<KeyQuery>,
+    body: Bytes,
+) -> Response {
+    match publisher
+        .publish_named(&topic, &body, q.key.as_deref())
+        .await
+    {
+        Ok(p) => (StatusCode::OK, Json(serde_json::json!(p))).into_response(),
+        Err(e) => {
+            let status = e.status();
+            let body = serde_json::json!({"error": e.to_string(), "hint": e.hint()});
+            (status, Json(body)).into_response()
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl proto::publisher_server::Publisher for Publisher {
+    async fn publish(
+        &self,
+        request: tonic::Request<proto::PublishRequest>,
+    ) -> Result<tonic::Response<proto::PublishResponse>, tonic::Status> {
+        let req = request.into_inner();
+        let Some(topic) = req.topic else {
+            return Err(tonic::Status::invalid_argument(
+                "PublishRequest.topic is required",
+            ));
+        };
+        let name = format!("{}.{}", topic.module, topic.name);
+        match self.publish_named(&name, &req.body, Some(&req.key)).await {
+            Ok(p) => Ok(tonic::Response::new(proto::PublishResponse {
+                partition: p.partition,
+                offset: p.offset,
+            })),
+            Err(e) => {
+                let msg = match e.hint() {
+                    Some(h) => format!("{e} (hint: {h})"),
+                    None => e.to_string(),
+                };
+                Err(match e {
+                    PublishError::UnknownTopic { .. } => tonic::Status::not_found(msg),
+                    PublishError::Broker { .. } => tonic::Status::unavailable(msg),
+                    _ => tonic::Status::invalid_argument(msg),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topic(partitions: i32, key: Option<&str>) -> Topic {
+        Topic {
+            module: "pizza".into(),
+            name: "orders".into(),
+            event: "pizza.Order".into(),
+            export: false,
+            partitions,
+            key: key.map(String::from),
+            deadletter_of: None,
+        }
+    }
+
+    #[test]
+    fn key_comes_from_argument_then_pointer() {
+        let t = topic(8, Some("/user/id"));
+        let ev = serde_json::json!({"user": {"id": 42}});
+        assert_eq!(event_key(&t, &ev, Some("k")).unwrap(), Some("k".into()));
+        assert_eq!(event_key(&t, &ev, Some("")).unwrap(), Some("42".into()));
+        assert!(matches!(
+            event_key(&t, &serde_json::json!({}), None),
+            Err(PublishError::MissingKey { .. })
+        ));
+        assert!(matches!(
+            event_key(&t, &serde_json::json!({"user": {"id": [1]}}), None),
+            Err(PublishError::BadKey { .. })
+        ));
+        assert_eq!(
+            event_key(&topic(1, Some("/x")), &serde_json::json!({}), None).unwrap(),
+            None
+        );
+        assert_eq!(event_key(&topic(1, None), &ev, None).unwrap(), None);
+    }
+}

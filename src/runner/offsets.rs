@@ -1,0 +1,207 @@
+//! The commit rule, in one place: an event's offset is committed only after
+//! its verb succeeded or its dead letter was acknowledged (the worker then
+//! calls `mark_done`). Commits happen at the end of each batch a partition
+//! worker drained and every 5 s asynchronously, and synchronously on
+//! revocation and shutdown. A partition that was revoked stops accepting
+//! marks, so a late finish never moves the offsets of its new owner.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug)]
+struct Part {
+    /// Bumped on every (re)assignment; marks from older epochs are ignored.
+    epoch: u64,
+    /// Next offset to commit (last done event + 1).
+    done: Option<i64>,
+    committed: Option<i64>,
+    /// Cancelled when the partition is revoked: its worker abandons work.
+    revoked: CancellationToken,
+}
+
+#[derive(Debug)]
+pub struct Offsets {
+    topic: String,
+    /// Parent of every partition token: cancelling it abandons all work.
+    abort: CancellationToken,
+    parts: Mutex<HashMap<i32, Part>>,
+    next_epoch: Mutex<u64>,
+}
+
+/// A partition as assigned now: its epoch and revocation token.
+#[derive(Debug, Clone)]
+pub struct Assignment {
+    pub epoch: u64,
+    pub revoked: CancellationToken,
+}
+
+impl Offsets {
+    pub fn new(topic: String, abort: CancellationToken) -> Self {
+        Offsets {
+            topic,
+            abort,
+            parts: Mutex::new(HashMap::new()),
+            next_epoch: Mutex::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Part>> {
+        self.parts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    pub fn assign(&self, partitions: &[i32]) {
+        let mut next = self.next_epoch.lock().unwrap_or_else(|p| p.into_inner());
+        let mut parts = self.lock();
+        for p in partitions {
+            *next += 1;
+            if let Some(old) = parts.get(p) {
+                old.revoked.cancel();
+            }
+            parts.insert(
+                *p,
+                Part {
+                    epoch: *next,
+                    done: None,
+                    committed: None,
+                    revoked: self.abort.child_token(),
+                },
+            );
+        }
+    }
+
+    pub fn assignment(&self, partition: i32) -> Option<Assignment> {
+        self.lock().get(&partition).map(|p| Assignment {
+            epoch: p.epoch,
+            revoked: p.revoked.clone(),
+        })
+    }
+
+    pub fn assigned(&self) -> Vec<i32> {
+        let mut v: Vec<i32> = self.lock().keys().copied().collect();
+        v.sort();
+        v
+    }
+
+    /// The event at `offset` is finished: its verb succeeded or its failure
+    /// was durably recorded.
+    pub fn mark_done(&self, partition: i32, epoch: u64, offset: i64) {
+        if let Some(p) = self.lock().get_mut(&partition) {
+            if p.epoch == epoch {
+                p.done = Some(offset + 1);
+            }
+        }
+    }
+
+    /// Forgets progress of a partition whose position was moved (replay).
+    /// Its worker's late marks are ignored (new epoch).
+    pub fn reset(&self, partition: i32, committed: i64) {
+        let mut next = self.next_epoch.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = self.lock().get_mut(&partition) {
+            *next += 1;
+            p.epoch = *next;
+            p.revoked.cancel();
+            p.revoked = self.abort.child_token();
+            p.done = None;
+            p.committed = Some(committed);
+        }
+    }
+
+    /// Commits what is done and not yet committed. With `CommitMode::Sync`
+    /// everything done is committed again, so a failed async commit is
+    /// repaired.
+    pub fn commit<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
+        &self,
+        consumer: &C,
+        mode: CommitMode,
+    ) -> Result<usize, KafkaError> {
+        let mut tpl = TopicPartitionList::new();
+        let mut parts = self.lock();
+        for (p, part) in parts.iter() {
+            if let Some(done) = part.done {
+                if matches!(mode, CommitMode::Sync) || part.committed != Some(done) {
+                    let _ = tpl.add_partition_offset(&self.topic, *p, Offset::Offset(done));
+                }
+            }
+        }
+        let n = tpl.count();
+        if n == 0 {
+            return Ok(0);
+        }
+        match consumer.commit(&tpl, mode) {
+            Ok(()) => {
+                for part in parts.values_mut() {
+                    part.committed = part.done;
+                }
+                Ok(n)
+            }
+            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Revocation: commit what was done on these partitions, synchronously,
+    /// then abandon their work. Called from the rebalance callback, before
+    /// the partitions are given up.
+    pub fn revoke<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
+        &self,
+        consumer: &C,
+        partitions: &[i32],
+    ) -> Result<(), KafkaError> {
+        let mut tpl = TopicPartitionList::new();
+        let mut parts = self.lock();
+        for p in partitions {
+            if let Some(part) = parts.remove(p) {
+                part.revoked.cancel();
+                if let Some(done) = part.done {
+                    let _ = tpl.add_partition_offset(&self.topic, *p, Offset::Offset(done));
+                }
+            }
+        }
+        drop(parts);
+        if tpl.count() == 0 {
+            return Ok(());
+        }
+        match consumer.commit(&tpl, CommitMode::Sync) {
+            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Assignment lost (session expired): nothing can be committed.
+    pub fn lose_all(&self) {
+        let mut parts = self.lock();
+        for part in parts.values() {
+            part.revoked.cancel();
+        }
+        parts.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_from_an_older_assignment_are_ignored() {
+        let o = Offsets::new("t".into(), CancellationToken::new());
+        o.assign(&[0]);
+        let first = o.assignment(0).unwrap();
+        o.mark_done(0, first.epoch, 4);
+        o.assign(&[0]);
+        assert!(first.revoked.is_cancelled());
+        let second = o.assignment(0).unwrap();
+        o.mark_done(0, first.epoch, 9);
+        assert_eq!(o.lock().get(&0).unwrap().done, None);
+        o.mark_done(0, second.epoch, 9);
+        assert_eq!(o.lock().get(&0).unwrap().done, Some(10));
+    }
+}

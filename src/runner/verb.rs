@@ -1,0 +1,263 @@
+//! Calling a verb (DESIGN §4): `http` POSTs the event, `exec` runs a command
+//! without a shell with the event on stdin. Both say success, a retryable
+//! failure, or "this event will never succeed" (HTTP 4xx other than 408 and
+//! 429; exit code 65, EX_DATAERR).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+
+use crate::schema::{Verb, VerbCall};
+
+/// Exit code with which an exec verb says "never retry this event".
+pub const EX_DATAERR: i32 = 65;
+
+/// What the verb is told about the event.
+#[derive(Debug, Clone)]
+pub struct Delivery<'a> {
+    pub topic: &'a str,
+    pub subscription: &'a str,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<&'a [u8]>,
+    pub attempt: u32,
+    pub body: &'a [u8],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    /// Retrying cannot help: dead-letter at once.
+    pub permanent: bool,
+}
+
+/// What a successful call printed (exec stdout), if anything.
+pub type Output = Option<String>;
+
+pub async fn call(
+    verb: &Verb,
+    module_dir: &Path,
+    http: &reqwest::Client,
+    d: &Delivery<'_>,
+) -> Result<Output, Failure> {
+    match &verb.call {
+        VerbCall::Http(url) => call_http(url, verb.timeout, http, d).await,
+        VerbCall::Exec(argv) => call_exec(argv, verb.timeout, module_dir, d).await,
+    }
+}
+
+fn key_text(d: &Delivery<'_>) -> String {
+    d.key
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .unwrap_or_default()
+}
+
+/// HTTP status → outcome: 2xx ok; 408, 429 and 5xx retried; other 4xx final.
+pub fn http_status_permanent(status: u16) -> bool {
+    (400..500).contains(&status) && status != 408 && status != 429
+}
+
+async fn call_http(
+    url: &str,
+    timeout: Duration,
+    http: &reqwest::Client,
+    d: &Delivery<'_>,
+) -> Result<Output, Failure> {
+    let response = http
+        .post(url)
+        .timeout(timeout)
+        .header("Content-Type", "application/json")
+        .header("Ftl-Topic", d.topic)
+        .header("Ftl-Subscription", d.subscription)
+        .header("Ftl-Partition", d.partition.to_string())
+        .header("Ftl-Offset", d.offset.to_string())
+        .header("Ftl-Key", key_text(d))
+        .header("Ftl-Attempt", d.attempt.to_string())
+        .body(d.body.to_vec())
+        .send()
+        .await;
+    let response = match response {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => {
+            return Err(Failure {
+                message: format!(
+                    "POST {url} timed out after {}",
+                    crate::units::format_duration(timeout)
+                ),
+                permanent: false,
+            })
+        }
+        Err(e) => {
+            return Err(Failure {
+                message: format!("POST {url} failed: {}", error_chain(&e)),
+                permanent: false,
+            })
+        }
+    };
+    let status = response.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(None);
+    }
+    let body = response.bytes().await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&body[..body.len().min(300)])
+        .trim()
+        .to_string();
+    Err(Failure {
+        message: if text.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            format!("HTTP {status}: {text}")
+        },
+        permanent: http_status_permanent(status),
+    })
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+async fn call_exec(
+    argv: &[String],
+    timeout: Duration,
+    dir: &Path,
+    d: &Delivery<'_>,
+) -> Result<Output, Failure> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err(Failure {
+            message: "exec verb has no command".into(),
+            permanent: true,
+        });
+    };
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env("FTL_TOPIC", d.topic)
+        .env("FTL_SUBSCRIPTION", d.subscription)
+        .env("FTL_PARTITION", d.partition.to_string())
+        .env("FTL_OFFSET", d.offset.to_string())
+        .env("FTL_KEY", key_text(d))
+        .env("FTL_ATTEMPT", d.attempt.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| Failure {
+            message: format!("cannot run `{program}` in {}: {e}", dir.display()),
+            permanent: false,
+        })?;
+    let body = d.body.to_vec();
+    let mut stdin = child.stdin.take();
+    let feed = async move {
+        if let Some(s) = stdin.as_mut() {
+            // A verb that does not read its stdin is not an error.
+            let _ = s.write_all(&body).await;
+            let _ = s.shutdown().await;
+        }
+    };
+    let run = async {
+        let (_, out) = tokio::join!(feed, child.wait_with_output());
+        out
+    };
+    let output = match tokio::time::timeout(timeout, run).await {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
+            return Err(Failure {
+                message: format!("`{program}` failed: {e}"),
+                permanent: false,
+            })
+        }
+        // Dropping the future kills the process (kill_on_drop).
+        Err(_) => {
+            return Err(Failure {
+                message: format!(
+                    "`{program}` timed out after {} and was killed",
+                    crate::units::format_duration(timeout)
+                ),
+                permanent: false,
+            })
+        }
+    };
+    if output.status.success() {
+        let text = String::from_utf8_lossy(&output.stdout)
+            .trim_end()
+            .to_string();
+        return Ok((!text.is_empty()).then_some(text));
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: String = {
+        let t = stderr.trim_end();
+        let start = t.char_indices().rev().nth(299).map(|(i, _)| i).unwrap_or(0);
+        t[start..].to_string()
+    };
+    let code = output.status.code();
+    let what = match code {
+        Some(c) => format!("exit code {c}"),
+        None => "killed by a signal".to_string(),
+    };
+    Err(Failure {
+        message: if tail.is_empty() {
+            what
+        } else {
+            format!("{what}: {tail}")
+        },
+        permanent: code == Some(EX_DATAERR),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_client_errors_other_than_timeout_and_throttling_are_final() {
+        assert!(http_status_permanent(400));
+        assert!(http_status_permanent(404));
+        assert!(http_status_permanent(422));
+        assert!(!http_status_permanent(408));
+        assert!(!http_status_permanent(429));
+        assert!(!http_status_permanent(500));
+        assert!(!http_status_permanent(503));
+    }
+
+    #[tokio::test]
+    async fn exec_gets_the_event_on_stdin_and_exit_65_is_final() {
+        let verb = Verb {
+            module: "m".into(),
+            name: "v".into(),
+            call: VerbCall::Exec(vec![
+                "sh".into(),
+                "-c".into(),
+                "read x; [ \"$x\" = '{\"a\":1}' ] && [ \"$FTL_ATTEMPT\" = 2 ] || exit 65; echo ok"
+                    .into(),
+            ]),
+            timeout: Duration::from_secs(5),
+        };
+        let d = Delivery {
+            topic: "m.t",
+            subscription: "m.s",
+            partition: 0,
+            offset: 1,
+            key: None,
+            attempt: 2,
+            body: b"{\"a\":1}\n",
+        };
+        let http = reqwest::Client::new();
+        assert_eq!(
+            call(&verb, Path::new("."), &http, &d).await,
+            Ok(Some("ok".into()))
+        );
+        let d1 = Delivery { attempt: 1, ..d };
+        let err = call(&verb, Path::new("."), &http, &d1).await.unwrap_err();
+        assert!(err.permanent, "{err:?}");
+    }
+}

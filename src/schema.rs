@@ -1,0 +1,463 @@
+//! The resolved project: modules, verbs, topics (declared and generated
+//! dead-letter topics) and subscriptions, after validation. Everything that
+//! derives a Kafka name from an FTL name lives here, so the rules of DESIGN §2
+//! are in one place.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::units::{format_duration, format_size};
+
+/// Kafka's documented limit on topic names.
+pub const MAX_KAFKA_NAME: usize = 249;
+
+/// Suffix of a subscription's generated dead-letter topic (seed: `<name>Failed`).
+pub const DEADLETTER_SUFFIX: &str = "Failed";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Project {
+    pub name: String,
+    pub root: PathBuf,
+    pub broker: BrokerSettings,
+    pub runner: RunnerSettings,
+    pub modules: Vec<Module>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BrokerKind {
+    Redpanda,
+    Kafka,
+    Tansu,
+    External,
+}
+
+impl BrokerKind {
+    pub const ALL: [BrokerKind; 4] = [
+        BrokerKind::Redpanda,
+        BrokerKind::Kafka,
+        BrokerKind::Tansu,
+        BrokerKind::External,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BrokerKind::Redpanda => "redpanda",
+            BrokerKind::Kafka => "kafka",
+            BrokerKind::Tansu => "tansu",
+            BrokerKind::External => "external",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokerSettings {
+    pub kind: BrokerKind,
+    /// Image override; `None` means the preset's default.
+    pub image: Option<String>,
+    /// Host port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Bootstrap servers for `external`.
+    pub bootstrap: Option<String>,
+    /// librdkafka properties for `external` (security and the like).
+    pub properties: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunnerSettings {
+    pub listen: SocketAddr,
+    /// librdkafka consumer properties overriding the broker preset's.
+    pub consumer: BTreeMap<String, String>,
+    /// How long an event in hand may finish after Ctrl-C.
+    pub grace: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Module {
+    pub name: String,
+    /// The module's `ftl.yaml`.
+    pub file: PathBuf,
+    pub verbs: Vec<Verb>,
+    /// Declared topics followed by generated dead-letter topics.
+    pub topics: Vec<Topic>,
+    pub subscriptions: Vec<Subscription>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verb {
+    pub module: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub call: VerbCall,
+    #[serde(serialize_with = "ser_duration")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerbCall {
+    Http(String),
+    Exec(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Topic {
+    pub module: String,
+    pub name: String,
+    /// Fully qualified event type (`pizza.Order`, `builtin.FailedEvent<pizza.Order>`).
+    pub event: String,
+    pub export: bool,
+    pub partitions: i32,
+    /// JSON pointer into the event giving the partition key.
+    pub key: Option<String>,
+    /// Set on generated dead-letter topics: the subscription they belong to.
+    pub deadletter_of: Option<String>,
+}
+
+impl Topic {
+    pub fn kafka_name(&self) -> String {
+        topic_name(&self.module, &self.name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartFrom {
+    Beginning,
+    Latest,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Retry {
+    pub count: u32,
+    #[serde(serialize_with = "ser_duration")]
+    pub min_backoff: Duration,
+    #[serde(serialize_with = "ser_duration")]
+    pub max_backoff: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            count: 0,
+            min_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Retry {
+    /// Backoff before attempt `attempt` (2 = first retry): doubling from
+    /// `min_backoff`, capped at `max_backoff`.
+    pub fn backoff_before(&self, attempt: u32) -> Duration {
+        let doublings = attempt.saturating_sub(2).min(31);
+        self.min_backoff
+            .saturating_mul(1u32 << doublings)
+            .min(self.max_backoff)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Batch {
+    /// fetch.min.bytes
+    pub min: u64,
+    /// max bytes per fetch
+    pub default: u64,
+    /// fetch.wait.max.ms
+    #[serde(serialize_with = "ser_duration")]
+    pub max_wait: Duration,
+}
+
+impl Default for Batch {
+    /// The seed's (and Sarama's) defaults.
+    fn default() -> Self {
+        Batch {
+            min: 1,
+            default: 1024 * 1024,
+            max_wait: Duration::from_millis(250),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Subscription {
+    pub module: String,
+    pub name: String,
+    /// The topic's module and name.
+    pub topic: (String, String),
+    pub verb: String,
+    pub from: StartFrom,
+    pub deadletter: bool,
+    pub retry: Retry,
+    pub batch: Batch,
+}
+
+impl Subscription {
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.module, self.name)
+    }
+    pub fn group_id(&self) -> String {
+        format!("{}.{}", self.module, self.name)
+    }
+    pub fn topic_kafka_name(&self) -> String {
+        topic_name(&self.topic.0, &self.topic.1)
+    }
+    /// The generated dead-letter topic's FTL name (inside this module).
+    pub fn deadletter_topic(&self) -> String {
+        format!("{}{DEADLETTER_SUFFIX}", self.name)
+    }
+    pub fn deadletter_kafka_name(&self) -> String {
+        topic_name(&self.module, &self.deadletter_topic())
+    }
+}
+
+pub fn topic_name(module: &str, topic: &str) -> String {
+    format!("{module}.{topic}")
+}
+
+/// Checks a Kafka topic or group name: legal characters and length.
+pub fn kafka_name_problem(name: &str) -> Option<String> {
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Some(format!(
+            "Kafka name `{name}` contains `{bad}`; legal characters are a-z, A-Z, 0-9, `.`, `_` and `-`"
+        ));
+    }
+    if name.len() > MAX_KAFKA_NAME {
+        return Some(format!(
+            "Kafka name `{}...` is {} characters long; Kafka allows at most {MAX_KAFKA_NAME}",
+            &name[..40],
+            name.len()
+        ));
+    }
+    None
+}
+
+fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_duration(*d))
+}
+
+/// What a name on the command line (`module.name` or a unique bare name)
+/// resolved to, or why it did not.
+#[derive(Debug, PartialEq)]
+pub enum Lookup<'a, T> {
+    Found(&'a T),
+    Unknown(Vec<String>),
+    Ambiguous(Vec<String>),
+}
+
+impl Project {
+    pub fn topics(&self) -> impl Iterator<Item = &Topic> {
+        self.modules.iter().flat_map(|m| m.topics.iter())
+    }
+    pub fn subscriptions(&self) -> impl Iterator<Item = &Subscription> {
+        self.modules.iter().flat_map(|m| m.subscriptions.iter())
+    }
+    pub fn topic(&self, module: &str, name: &str) -> Option<&Topic> {
+        self.topics().find(|t| t.module == module && t.name == name)
+    }
+    pub fn verb(&self, module: &str, name: &str) -> Option<&Verb> {
+        self.modules
+            .iter()
+            .filter(|m| m.name == module)
+            .flat_map(|m| m.verbs.iter())
+            .find(|v| v.name == name)
+    }
+
+    pub fn find_topic(&self, text: &str) -> Lookup<'_, Topic> {
+        lookup(self.topics(), text, |t| (&t.module, &t.name))
+    }
+    pub fn find_subscription(&self, text: &str) -> Lookup<'_, Subscription> {
+        lookup(self.subscriptions(), text, |s| (&s.module, &s.name))
+    }
+
+    /// The resolved schema in the seed's FTL syntax.
+    pub fn to_ftl(&self) -> String {
+        let mut out = String::new();
+        for (i, m) in self.modules.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "module {} {{", m.name);
+            let mut blocks: Vec<String> = Vec::new();
+            for t in &m.topics {
+                let mut b = String::new();
+                let export = if t.export { "export " } else { "" };
+                let _ = writeln!(b, "  {export}topic {} {}", t.name, t.event);
+                let _ = writeln!(b, "    +partitions {}", t.partitions);
+                if let Some(k) = &t.key {
+                    let _ = writeln!(b, "    +key {k}");
+                }
+                blocks.push(b);
+            }
+            for s in &m.subscriptions {
+                let mut b = String::new();
+                let _ = writeln!(
+                    b,
+                    "  subscription {} ({}.{} : {}.{})",
+                    s.name, s.topic.0, s.topic.1, s.module, s.verb
+                );
+                if s.retry.count > 0 {
+                    let _ = writeln!(
+                        b,
+                        "    +retry {} {} {}",
+                        s.retry.count,
+                        format_duration(s.retry.min_backoff),
+                        format_duration(s.retry.max_backoff)
+                    );
+                }
+                let _ = writeln!(
+                    b,
+                    "    +batch {} {} {}",
+                    format_size(s.batch.min),
+                    format_size(s.batch.default),
+                    format_duration(s.batch.max_wait)
+                );
+                if s.deadletter {
+                    let _ = writeln!(b, "    +deadletter");
+                }
+                let from = match s.from {
+                    StartFrom::Beginning => "beginning",
+                    StartFrom::Latest => "latest",
+                };
+                let _ = writeln!(b, "    +from {from}");
+                blocks.push(b);
+            }
+            for v in &m.verbs {
+                let mut b = String::new();
+                let _ = writeln!(b, "  verb {}", v.name);
+                match &v.call {
+                    VerbCall::Http(url) => {
+                        let _ = writeln!(b, "    +http {url}");
+                    }
+                    VerbCall::Exec(argv) => {
+                        let _ = writeln!(b, "    +exec {}", argv.join(" "));
+                    }
+                }
+                let _ = writeln!(b, "    +timeout {}", format_duration(v.timeout));
+                blocks.push(b);
+            }
+            out.push_str(&blocks.join("\n"));
+            out.push_str("}\n");
+        }
+        out
+    }
+
+    /// The resolved schema as one JSON document, Kafka names included.
+    pub fn to_json(&self) -> serde_json::Value {
+        let modules: Vec<serde_json::Value> = self
+            .modules
+            .iter()
+            .map(|m| {
+                let topics: Vec<serde_json::Value> = m
+                    .topics
+                    .iter()
+                    .map(|t| {
+                        let mut v = serde_json::to_value(t).unwrap_or_default();
+                        v["kafka_topic"] = t.kafka_name().into();
+                        v
+                    })
+                    .collect();
+                let subs: Vec<serde_json::Value> = m
+                    .subscriptions
+                    .iter()
+                    .map(|s| {
+                        let mut v = serde_json::to_value(s).unwrap_or_default();
+                        v["topic"] = topic_name(&s.topic.0, &s.topic.1).into();
+                        v["kafka_topic"] = s.topic_kafka_name().into();
+                        v["consumer_group"] = s.group_id().into();
+                        v["deadletter_topic"] = if s.deadletter {
+                            s.deadletter_kafka_name().into()
+                        } else {
+                            serde_json::Value::Null
+                        };
+                        v
+                    })
+                    .collect();
+                serde_json::json!({
+                    "name": m.name,
+                    "verbs": m.verbs,
+                    "topics": topics,
+                    "subscriptions": subs,
+                })
+            })
+            .collect();
+        serde_json::json!({ "project": self.name, "modules": modules })
+    }
+}
+
+fn lookup<'a, T: 'a>(
+    items: impl Iterator<Item = &'a T>,
+    text: &str,
+    key: impl Fn(&T) -> (&String, &String),
+) -> Lookup<'a, T> {
+    let items: Vec<&T> = items.collect();
+    let all = || -> Vec<String> {
+        items
+            .iter()
+            .map(|t| {
+                let (m, n) = key(t);
+                format!("{m}.{n}")
+            })
+            .collect()
+    };
+    let matches: Vec<&T> = match text.split_once('.') {
+        Some((m, n)) => items
+            .iter()
+            .copied()
+            .filter(|t| key(t) == (&m.to_string(), &n.to_string()))
+            .collect(),
+        None => items.iter().copied().filter(|t| key(t).1 == text).collect(),
+    };
+    match matches.len() {
+        1 => Lookup::Found(matches[0]),
+        0 => Lookup::Unknown(all()),
+        _ => Lookup::Ambiguous(
+            matches
+                .iter()
+                .map(|t| {
+                    let (m, n) = key(t);
+                    format!("{m}.{n}")
+                })
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_min_to_max() {
+        let r = Retry {
+            count: 10,
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(500),
+        };
+        let got: Vec<u128> = (2..7).map(|a| r.backoff_before(a).as_millis()).collect();
+        assert_eq!(got, vec![100, 200, 400, 500, 500]);
+        assert_eq!(r.backoff_before(1000), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn kafka_names_are_checked_for_characters_and_length() {
+        assert_eq!(kafka_name_problem("pizza.orders"), None);
+        assert!(kafka_name_problem("pizza.or ders").unwrap().contains("` `"));
+        let long = format!("m.{}", "x".repeat(248));
+        assert!(kafka_name_problem(&long)
+            .unwrap()
+            .contains("250 characters"));
+    }
+}
