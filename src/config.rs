@@ -1381,9 +1381,9 @@ mod tests {
             "{got:#?}"
         );
         assert!(got[1].starts_with("5:22 unknown key `colour`"), "{got:#?}");
-        assert!(got[2].starts_with("7:39 bad duration"), "{got:#?}");
+        assert!(got[3].starts_with("7:47 bad duration"), "{got:#?}");
         assert!(
-            got[3].starts_with("7:14 subscription `s` refers to unknown topic `nope`"),
+            got[2].starts_with("7:14 subscription `s` refers to unknown topic `nope`"),
             "{got:#?}"
         );
     }
