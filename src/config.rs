@@ -930,9 +930,11 @@ impl Loader {
         };
         if ok && partitions > 1 && key_ptr.is_none() {
             self.scalar_error(src, key, format!("{what} has {partitions} partitions but no `key`"), Some("add `key: /field` (a JSON pointer into the event) so events of one key stay in order in one partition, or use 1 partition".into()));
-            ok = false;
         }
-        ok.then(|| Topic {
+        // Kept even when invalid (the load fails anyway) so references to it
+        // do not cascade into "unknown topic" errors.
+        let _ = ok;
+        Some(Topic {
             module: module.into(),
             name: key.as_str().into(),
             event,

@@ -82,7 +82,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             }
             other => {
                 return Err(format!(
-                    "`{text}` has an unknown duration unit `{other}`: use ms, s, m or h"
+                    "`{text}` has an unknown duration unit `{}`: use ms, s, m or h",
+                    other.trim()
                 ))
             }
         };

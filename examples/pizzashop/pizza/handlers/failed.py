@@ -1,0 +1,6 @@
+"""Verb processFailedOrder: receives builtin.FailedEvent<pizza.Order>."""
+import json
+import sys
+
+failed = json.load(sys.stdin)
+print(f"order {failed['event'].get('id')} failed: {failed['error']}")

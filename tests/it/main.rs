@@ -1,0 +1,9 @@
+//! The integration suite: the real `ftl` binary against the real Docker
+//! Engine and a real Kafka-compatible broker (Tansu; see TEST-BROKER notes
+//! in the README). One binary, modules per area.
+#![allow(clippy::unwrap_used)]
+
+mod cli;
+mod harness;
+mod runner;
+mod skeleton;
