@@ -84,6 +84,33 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// A small pseudo-random generator (no dependency needed for test jitter).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new() -> Rng {
+        let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7);
+        eprintln!("rng seed {seed}");
+        Rng(seed | 1)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -207,17 +234,17 @@ pub struct Output {
 pub struct Dev {
     child: Option<Child>,
     lines: Arc<Mutex<Vec<String>>>,
-    stdout: Arc<Mutex<Vec<String>>>,
 }
 
 impl Dev {
     fn spawn(mut c: Command) -> Dev {
         let mut child = c.spawn().expect("spawn ftl dev");
+        // Both streams are drained so `ftl dev` never blocks on a full pipe;
+        // stdout carries no data for `dev`, so its lines join the log.
         let lines = Arc::new(Mutex::new(Vec::new()));
-        let stdout = Arc::new(Mutex::new(Vec::new()));
         for (stream, sink) in [
             (child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>), lines.clone()),
-            (child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), stdout.clone()),
+            (child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), lines.clone()),
         ] {
             if let Some(s) = stream {
                 std::thread::spawn(move || {
@@ -230,7 +257,7 @@ impl Dev {
                 });
             }
         }
-        Dev { child: Some(child), lines, stdout }
+        Dev { child: Some(child), lines }
     }
 
     pub fn pid(&self) -> u32 {
@@ -239,10 +266,6 @@ impl Dev {
 
     pub fn log(&self) -> String {
         self.lines.lock().expect("lock").join("\n")
-    }
-
-    pub fn lines(&self) -> Vec<String> {
-        self.lines.lock().expect("lock").clone()
     }
 
     /// Waits for a stderr line containing `needle`; panics with the log.
@@ -283,13 +306,6 @@ impl Dev {
     pub fn stop(mut self) -> (i32, String) {
         self.signal("TERM");
         self.wait_exit(Duration::from_secs(40))
-    }
-
-    pub fn kill(mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
     }
 
     pub fn wait_exit(&mut self, timeout: Duration) -> (i32, String) {
@@ -353,6 +369,10 @@ impl Kafka {
     /// Produces each event as its own record batch (the test broker's end
     /// offsets are wrong for multi-record batches).
     pub fn produce(&self, topic: &str, events: &[(Option<&str>, String)]) {
+        self.produce_with_headers(topic, events, &[]);
+    }
+
+    pub fn produce_with_headers(&self, topic: &str, events: &[(Option<&str>, String)], headers: &[(&str, &str)]) {
         let p: BaseProducer = self
             .config()
             .set("linger.ms", "0")
@@ -363,6 +383,13 @@ impl Kafka {
             .expect("producer");
         for (k, v) in events {
             let mut r = BaseRecord::<str, str>::to(topic).payload(v.as_str());
+            if !headers.is_empty() {
+                let mut h = rdkafka::message::OwnedHeaders::new();
+                for (hk, hv) in headers {
+                    h = h.insert(rdkafka::message::Header { key: hk, value: Some(*hv) });
+                }
+                r = r.headers(h);
+            }
             if let Some(k) = k {
                 r = r.key(*k);
             }
@@ -452,6 +479,16 @@ pub struct Request {
     pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
     pub at: Instant,
+    pub wall: SystemTime,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str).unwrap_or("")
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
 }
 
 type Responder = dyn Fn(&Request, usize) -> (u16, String) + Send + Sync;
@@ -529,7 +566,7 @@ fn serve_conn(stream: TcpStream, reqs: Arc<Mutex<Vec<Request>>>, respond: Arc<Re
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let req = Request { path, headers, body, at: Instant::now() };
+        let req = Request { path, headers, body, at: Instant::now(), wall: SystemTime::now() };
         let n = {
             let mut r = reqs.lock().expect("lock");
             r.push(req.clone());
