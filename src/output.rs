@@ -49,6 +49,10 @@ impl Printer {
         std::io::stdout().is_terminal()
     }
 
+    pub fn colors_stdout(&self) -> bool {
+        self.color_out
+    }
+
     /// Styles text for stdout.
     pub fn out_style(&self, style: Style, text: &str) -> String {
         paint(self.color_out, style, text)
@@ -136,5 +140,57 @@ fn paint(on: bool, style: Style, text: &str) -> String {
         format!("{}{text}{}", style.render(), style.render_reset())
     } else {
         text.to_string()
+    }
+}
+
+/// Pretty JSON, colored when `color` (keys cyan, strings green, numbers and
+/// literals yellow).
+pub fn pretty_json(value: &serde_json::Value, color: bool) -> String {
+    let mut out = String::new();
+    write_json(&mut out, value, 0, color);
+    out
+}
+
+fn write_json(out: &mut String, v: &serde_json::Value, indent: usize, color: bool) {
+    use serde_json::Value;
+    let pad = |n: usize| "  ".repeat(n);
+    let scalar = |s: String, style: Style| paint(color, style, &s);
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            out.push_str("{\n");
+            for (i, (k, val)) in map.iter().enumerate() {
+                out.push_str(&pad(indent + 1));
+                out.push_str(&scalar(
+                    serde_json::Value::String(k.clone()).to_string(),
+                    CYAN,
+                ));
+                out.push_str(": ");
+                write_json(out, val, indent + 1, color);
+                if i + 1 < map.len() {
+                    out.push(',');
+                }
+                out.push('\n');
+            }
+            out.push_str(&pad(indent));
+            out.push('}');
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push_str("[\n");
+            for (i, val) in items.iter().enumerate() {
+                out.push_str(&pad(indent + 1));
+                write_json(out, val, indent + 1, color);
+                if i + 1 < items.len() {
+                    out.push(',');
+                }
+                out.push('\n');
+            }
+            out.push_str(&pad(indent));
+            out.push(']');
+        }
+        Value::String(_) => out.push_str(&scalar(v.to_string(), GREEN)),
+        Value::Number(_) | Value::Bool(_) | Value::Null => {
+            out.push_str(&scalar(v.to_string(), YELLOW))
+        }
+        other => out.push_str(&other.to_string()),
     }
 }

@@ -116,9 +116,41 @@ pub fn format_duration(d: Duration) -> String {
     out
 }
 
+/// A point in time on the command line: RFC 3339 (`2026-11-25T10:00:00Z`)
+/// or a duration before now (`-10m`).
+pub fn parse_time(text: &str, now: std::time::SystemTime) -> Result<std::time::SystemTime, String> {
+    if let Some(ago) = text.strip_prefix('-') {
+        let d = parse_duration(ago)?;
+        return now
+            .checked_sub(d)
+            .ok_or_else(|| format!("`{text}` reaches before 1970"));
+    }
+    humantime::parse_rfc3339_weak(text).map_err(|_| {
+        format!("`{text}` is not a time: write RFC 3339 (`2026-11-25T10:00:00Z`) or a time ago (`-10m`)")
+    })
+}
+
+/// Milliseconds since the epoch.
+pub fn epoch_millis(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_rfc3339_or_ago() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(10_000);
+        assert_eq!(parse_time("-10m", now), Ok(now - Duration::from_secs(600)));
+        assert_eq!(
+            epoch_millis(parse_time("1970-01-01T00:00:05Z", now).unwrap()),
+            5000
+        );
+        assert!(parse_time("yesterday", now).is_err());
+    }
 
     #[test]
     fn sizes_parse_in_binary_units() {

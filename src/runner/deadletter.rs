@@ -150,3 +150,246 @@ mod tests {
         assert_eq!(v["event"], "not json");
     }
 }
+
+/// A dead letter as read back from its topic.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DeadLetter {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<String>,
+    pub error: String,
+    pub attempts: u32,
+    pub source_topic: String,
+    pub source_partition: Option<i32>,
+    pub source_offset: Option<i64>,
+    pub first_failed_at: String,
+    pub failed_at: String,
+    pub event: Value,
+    /// Already handed back to the verb successfully (`--all` shows them).
+    pub replayed: bool,
+}
+
+impl DeadLetter {
+    pub fn parse(msg: &rdkafka::message::OwnedMessage, replayed: bool) -> DeadLetter {
+        use rdkafka::message::Message;
+        let mut h: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        if let Some(headers) = msg.headers() {
+            for i in 0..headers.count() {
+                let x = headers.get(i);
+                h.insert(
+                    x.key.to_string(),
+                    String::from_utf8_lossy(x.value.unwrap_or_default()).into_owned(),
+                );
+            }
+        }
+        let doc: Value =
+            serde_json::from_slice(msg.payload().unwrap_or_default()).unwrap_or(Value::Null);
+        DeadLetter {
+            topic: msg.topic().to_string(),
+            partition: msg.partition(),
+            offset: msg.offset(),
+            key: msg.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+            error: doc["error"].as_str().unwrap_or_default().to_string(),
+            attempts: h.get(H_ATTEMPTS).and_then(|a| a.parse().ok()).unwrap_or(0),
+            source_topic: h.get(H_SOURCE_TOPIC).cloned().unwrap_or_default(),
+            source_partition: h.get(H_SOURCE_PARTITION).and_then(|a| a.parse().ok()),
+            source_offset: h.get(H_SOURCE_OFFSET).and_then(|a| a.parse().ok()),
+            first_failed_at: h.get(H_FIRST_FAILED_AT).cloned().unwrap_or_default(),
+            failed_at: h.get(H_FAILED_AT).cloned().unwrap_or_default(),
+            event: doc.get("event").cloned().unwrap_or(Value::Null),
+            replayed,
+        }
+    }
+}
+
+/// The consumer group that marks how far a subscription's dead letters were
+/// handed back to its verb: everything before its offset was replayed with
+/// success (or appended again with its new error).
+pub fn cursor_group(sub: &crate::schema::Subscription) -> String {
+    format!("{}.ftl-replayed", sub.deadletter_kafka_name())
+}
+
+/// Reads a subscription's dead letters: the pending ones, or all with
+/// `all`. Blocking (rdkafka calls).
+pub fn read(
+    connection: &crate::kafka::Connection,
+    sub: &crate::schema::Subscription,
+    all: bool,
+    limit: Option<u64>,
+) -> Result<Vec<(DeadLetter, rdkafka::message::OwnedMessage)>, crate::kafka::KafkaError> {
+    let topic = sub.deadletter_kafka_name();
+    let reader = connection.reader("deadletters")?;
+    let cursor_consumer = connection.group_committer(&cursor_group(sub))?;
+    let partitions = partitions_of(&reader, &topic)?;
+    let cursor = crate::kafka::committed(&cursor_consumer, &topic, &partitions)?;
+    let mut ranges = Vec::new();
+    let mut cursors = std::collections::HashMap::new();
+    for p in &partitions {
+        let (low, high) = crate::kafka::watermarks(&reader, &topic, *p)?;
+        let c = cursor.get(p).copied().flatten().unwrap_or(low).max(low);
+        cursors.insert(*p, c);
+        ranges.push((*p, if all { low } else { c }, high));
+    }
+    let msgs = crate::kafka::read_range(&reader, &topic, &ranges, limit)?;
+    crate::kafka::close_consumer(reader);
+    crate::kafka::close_consumer(cursor_consumer);
+    Ok(msgs
+        .into_iter()
+        .map(|m| {
+            use rdkafka::message::Message;
+            let replayed = m.offset() < cursors.get(&m.partition()).copied().unwrap_or(0);
+            (DeadLetter::parse(&m, replayed), m)
+        })
+        .collect())
+}
+
+pub fn partitions_of(
+    consumer: &rdkafka::consumer::BaseConsumer,
+    topic: &str,
+) -> Result<Vec<i32>, crate::kafka::KafkaError> {
+    use rdkafka::consumer::Consumer;
+    let md = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .map_err(|e| crate::kafka::KafkaError::Call {
+            action: format!("reading metadata of {topic}"),
+            cause: e.to_string(),
+        })?;
+    let t = md
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none());
+    match t {
+        Some(t) if !t.partitions().is_empty() => {
+            Ok(t.partitions().iter().map(|p| p.id()).collect())
+        }
+        _ => Err(crate::kafka::KafkaError::Call {
+            action: format!("reading topic `{topic}`"),
+            cause: "the topic does not exist on the broker; `ftl dev` creates it".into(),
+        }),
+    }
+}
+
+/// The outcome of handing one dead letter back to its verb.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Replayed {
+    #[serde(flatten)]
+    pub dead_letter: DeadLetter,
+    /// "ok", "failed" (appended again) or "dry-run".
+    pub outcome: String,
+    pub new_error: Option<String>,
+}
+
+/// What replaying needs: the subscription, its verb and where exec verbs run.
+pub struct ReplayTarget<'a> {
+    pub connection: &'a crate::kafka::Connection,
+    pub producer: &'a FutureProducer,
+    pub http: &'a reqwest::Client,
+    pub sub: &'a crate::schema::Subscription,
+    pub verb: &'a crate::schema::Verb,
+    pub module_dir: &'a std::path::Path,
+}
+
+/// Hands each pending dead letter back to the subscription's verb only
+/// (never to the source topic, which other subscriptions read). A success
+/// moves the cursor past it; a failure is appended again with its new error
+/// and attempt count, then the cursor moves past the old copy.
+pub async fn replay(
+    t: &ReplayTarget<'_>,
+    limit: Option<u64>,
+    dry_run: bool,
+) -> Result<Vec<Replayed>, crate::kafka::KafkaError> {
+    let (connection, sub) = (t.connection.clone(), t.sub.clone());
+    let pending = tokio::task::spawn_blocking(move || read(&connection, &sub, false, limit))
+        .await
+        .map_err(|e| crate::kafka::KafkaError::Call {
+            action: "reading dead letters".into(),
+            cause: e.to_string(),
+        })??;
+    let mut out = Vec::new();
+    if dry_run {
+        for (dl, _) in pending {
+            out.push(Replayed {
+                dead_letter: dl,
+                outcome: "dry-run".into(),
+                new_error: None,
+            });
+        }
+        return Ok(out);
+    }
+    let cursor = t.connection.group_committer(&cursor_group(t.sub))?;
+    let name = t.sub.qualified();
+    let never = CancellationToken::new();
+    for (dl, msg) in pending {
+        use rdkafka::message::Message;
+        let body = serde_json::to_vec(&dl.event).unwrap_or_default();
+        let d = super::verb::Delivery {
+            topic: &dl.source_topic,
+            subscription: &name,
+            partition: dl.source_partition.unwrap_or(0),
+            offset: dl.source_offset.unwrap_or(-1),
+            key: msg.key(),
+            attempt: dl.attempts + 1,
+            body: &body,
+        };
+        let result = super::verb::call(t.verb, t.module_dir, t.http, &d).await;
+        let (outcome, new_error) = match result {
+            Ok(_) => ("ok".to_string(), None),
+            Err(f) => {
+                let now = SystemTime::now();
+                let first = humantime::parse_rfc3339_weak(&dl.first_failed_at).unwrap_or(now);
+                let info = Failure {
+                    source_topic: &dl.source_topic,
+                    source_partition: dl.source_partition.unwrap_or(0),
+                    source_offset: dl.source_offset.unwrap_or(-1),
+                    source_timestamp: msg
+                        .headers()
+                        .and_then(|h| {
+                            (0..h.count())
+                                .map(|i| h.get(i))
+                                .find(|x| x.key == H_SOURCE_TIMESTAMP)
+                        })
+                        .and_then(|x| {
+                            std::str::from_utf8(x.value.unwrap_or_default())
+                                .ok()?
+                                .parse()
+                                .ok()
+                        }),
+                    subscription: &name,
+                    verb: &t.verb.name,
+                    attempts: dl.attempts + 1,
+                    first_failed_at: first,
+                    failed_at: now,
+                };
+                let headers = headers(msg.headers(), &info);
+                let payload = failed_event(&body, &f.message);
+                publish(t.producer, &dl.topic, msg.key(), &payload, headers, &never)
+                    .await
+                    .map_err(|cause| crate::kafka::KafkaError::Call {
+                        action: format!("appending the dead letter again to {}", dl.topic),
+                        cause,
+                    })?;
+                ("failed".to_string(), Some(f.message))
+            }
+        };
+        // Only now is this dead letter dealt with.
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        let _ = tpl.add_partition_offset(
+            &dl.topic,
+            dl.partition,
+            rdkafka::Offset::Offset(dl.offset + 1),
+        );
+        rdkafka::consumer::Consumer::commit(&cursor, &tpl, rdkafka::consumer::CommitMode::Sync)
+            .map_err(|e| crate::kafka::KafkaError::Call {
+                action: format!("recording the replay of {}@{}", dl.partition, dl.offset),
+                cause: e.to_string(),
+            })?;
+        out.push(Replayed {
+            dead_letter: dl,
+            outcome,
+            new_error,
+        });
+    }
+    tokio::task::spawn_blocking(move || crate::kafka::close_consumer(cursor));
+    Ok(out)
+}

@@ -138,7 +138,7 @@ impl Runner {
                 producer,
             },
             tasks,
-            &shared.printer,
+            shared.clone(),
         )
         .await;
         runner.reconcile(project).await?;
@@ -214,8 +214,9 @@ async fn serve(
     listen: SocketAddr,
     publisher: Publisher,
     tasks: Tasks,
-    printer: &Printer,
+    shared: Arc<Shared>,
 ) -> Option<(CancellationToken, JoinHandle<()>)> {
+    let printer = &shared.printer;
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -229,9 +230,14 @@ async fn serve(
     let admin = axum::Router::new()
         .route("/admin/status", get(admin_status))
         .route("/admin/subscriptions/{sub}/replay", post(admin_replay))
+        .route(
+            "/admin/subscriptions/{sub}/replay-deadletter",
+            post(admin_replay_deadletter),
+        )
         .with_state(AdminState {
             tasks,
             project: publisher.project.clone(),
+            shared: shared.clone(),
         });
     let app = publisher.router().merge(admin);
     let cancel = CancellationToken::new();
@@ -249,6 +255,7 @@ async fn serve(
 struct AdminState {
     tasks: Tasks,
     project: Arc<RwLock<Arc<Project>>>,
+    shared: Arc<Shared>,
 }
 
 impl AdminState {
@@ -345,5 +352,55 @@ async fn admin_replay(
             StatusCode::GATEWAY_TIMEOUT,
             format!("subscription `{name}` did not answer"),
         ),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ReplayDeadletterQuery {
+    limit: Option<u64>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Dead letters handed back to the verb by the live runner, with the
+/// runner's connection, producer and HTTP client.
+async fn admin_replay_deadletter(
+    State(state): State<AdminState>,
+    Path(sub): Path<String>,
+    Query(q): Query<ReplayDeadletterQuery>,
+) -> Response {
+    let project = state.project();
+    let sub = match project.find_subscription(&sub) {
+        Lookup::Found(s) => s.clone(),
+        _ => {
+            return admin_error(
+                StatusCode::NOT_FOUND,
+                format!("unknown subscription `{sub}`"),
+            )
+        }
+    };
+    let Some(verb) = project.verb(&sub.module, &sub.verb).cloned() else {
+        return admin_error(
+            StatusCode::NOT_FOUND,
+            format!("unknown verb `{}`", sub.verb),
+        );
+    };
+    let module_dir = project
+        .modules
+        .iter()
+        .find(|m| m.name == sub.module)
+        .and_then(|m| m.file.parent().map(|p| p.to_path_buf()))
+        .unwrap_or_default();
+    let target = deadletter::ReplayTarget {
+        connection: &state.shared.connection,
+        producer: &state.shared.producer,
+        http: &state.shared.http,
+        sub: &sub,
+        verb: &verb,
+        module_dir: &module_dir,
+    };
+    match deadletter::replay(&target, q.limit, q.dry_run).await {
+        Ok(items) => Json(serde_json::json!(items)).into_response(),
+        Err(e) => admin_error(StatusCode::BAD_GATEWAY, e.to_string()),
     }
 }

@@ -7,7 +7,10 @@ use crate::harness::{ftl_bin, repo_root};
 #[test]
 fn pregenerated_completions_are_current() {
     for (shell, file) in [("bash", "ftl.bash"), ("zsh", "_ftl"), ("fish", "ftl.fish")] {
-        let out = Command::new(ftl_bin()).args(["completions", shell]).output().unwrap();
+        let out = Command::new(ftl_bin())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
         assert!(out.status.success());
         let checked_in = std::fs::read(repo_root().join("completions").join(file))
             .unwrap_or_else(|_| panic!("completions/{file} is missing: run `ftl completions {shell} > completions/{file}`"));
@@ -20,7 +23,12 @@ fn pregenerated_completions_are_current() {
 
 #[test]
 fn help_texts() {
-    for args in [vec!["--help"], vec!["pubsub", "--help"], vec!["pubsub", "tail", "--help"], vec!["dev", "--help"]] {
+    for args in [
+        vec!["--help"],
+        vec!["pubsub", "--help"],
+        vec!["pubsub", "tail", "--help"],
+        vec!["dev", "--help"],
+    ] {
         let out = Command::new(ftl_bin())
             .args(&args)
             .env("COLUMNS", "100")
@@ -30,7 +38,10 @@ fn help_texts() {
             .output()
             .unwrap();
         assert!(out.status.success());
-        insta::assert_snapshot!(format!("help {}", args.join(" ")), String::from_utf8_lossy(&out.stdout));
+        insta::assert_snapshot!(
+            format!("help {}", args.join(" ")),
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }
 
@@ -38,28 +49,71 @@ fn help_texts() {
 fn init_and_new_module_scaffold_a_valid_project() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("my-shop");
-    let out = Command::new(ftl_bin()).arg("init").arg(&root).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(ftl_bin()).args(["new", "module", "kitchen"]).current_dir(&root).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(ftl_bin()).args(["schema", "--format", "json"]).current_dir(&root).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(ftl_bin())
+        .arg("init")
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(ftl_bin())
+        .args(["new", "module", "kitchen"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(ftl_bin())
+        .args(["schema", "--format", "json"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["project"], "my-shop");
-    let modules: Vec<&str> = v["modules"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    let modules: Vec<&str> = v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
     assert_eq!(modules, vec!["kitchen", "pizza"]);
     // A second init refuses to overwrite.
-    let out = Command::new(ftl_bin()).arg("init").arg(&root).output().unwrap();
+    let out = Command::new(ftl_bin())
+        .arg("init")
+        .arg(&root)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn usage_errors_exit_2_and_a_missing_project_says_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(ftl_bin()).arg("schema").current_dir(dir.path()).output().unwrap();
+    let out = Command::new(ftl_bin())
+        .arg("schema")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no `ftl-project.yaml`") && stderr.contains("ftl init"), "{stderr}");
-    let out = Command::new(ftl_bin()).arg("--frobnicate").output().unwrap();
+    assert!(
+        stderr.contains("no `ftl-project.yaml`") && stderr.contains("ftl init"),
+        "{stderr}"
+    );
+    let out = Command::new(ftl_bin())
+        .arg("--frobnicate")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

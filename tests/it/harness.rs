@@ -75,7 +75,10 @@ pub fn require_docker() {
 
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     format!(
         "{prefix}{}x{}x{}",
         std::process::id() % 100_000,
@@ -89,7 +92,10 @@ pub struct Rng(u64);
 
 impl Rng {
     pub fn new() -> Rng {
-        let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7);
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(7);
         eprintln!("rng seed {seed}");
         Rng(seed | 1)
     }
@@ -133,7 +139,12 @@ impl Project {
         let name = unique("t");
         let listen = format!("127.0.0.1:{}", free_port());
         let dir = tempfile::tempdir().expect("temp dir");
-        let p = Project { dir, name, listen, uses_broker: true };
+        let p = Project {
+            dir,
+            name,
+            listen,
+            uses_broker: true,
+        };
         p.write(
             "ftl-project.yaml",
             &format!(
@@ -183,7 +194,10 @@ impl Project {
 
     pub fn dev_with(&self, extra_env: &[(&str, &str)]) -> Dev {
         let mut c = self.cmd();
-        c.arg("dev").stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        c.arg("dev")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
         for (k, v) in extra_env {
             c.env(k, v);
         }
@@ -207,7 +221,9 @@ impl Project {
     }
 
     pub fn kafka(&self) -> Kafka {
-        Kafka { bootstrap: self.bootstrap() }
+        Kafka {
+            bootstrap: self.bootstrap(),
+        }
     }
 
     pub fn without_broker(mut self) -> Self {
@@ -219,7 +235,10 @@ impl Project {
 impl Drop for Project {
     fn drop(&mut self) {
         if self.uses_broker {
-            let _ = self.cmd().args(["pubsub", "broker", "reset", "--yes"]).output();
+            let _ = self
+                .cmd()
+                .args(["pubsub", "broker", "reset", "--yes"])
+                .output();
         }
     }
 }
@@ -243,8 +262,20 @@ impl Dev {
         // stdout carries no data for `dev`, so its lines join the log.
         let lines = Arc::new(Mutex::new(Vec::new()));
         for (stream, sink) in [
-            (child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>), lines.clone()),
-            (child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), lines.clone()),
+            (
+                child
+                    .stderr
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn Read + Send>),
+                lines.clone(),
+            ),
+            (
+                child
+                    .stdout
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn Read + Send>),
+                lines.clone(),
+            ),
         ] {
             if let Some(s) = stream {
                 std::thread::spawn(move || {
@@ -257,7 +288,10 @@ impl Dev {
                 });
             }
         }
-        Dev { child: Some(child), lines }
+        Dev {
+            child: Some(child),
+            lines,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -288,18 +322,28 @@ impl Dev {
                 return found[n - 1].clone();
             }
             if Instant::now() > deadline {
-                panic!("`ftl dev` never printed `{needle}` (x{n}) within {timeout:?}; its output:\n{}", self.log());
+                panic!(
+                    "`ftl dev` never printed `{needle}` (x{n}) within {timeout:?}; its output:\n{}",
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(25));
         }
     }
 
     pub fn count(&self, needle: &str) -> usize {
-        self.lines.lock().expect("lock").iter().filter(|l| l.contains(needle)).count()
+        self.lines
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
     }
 
     pub fn signal(&self, sig: &str) {
-        let _ = Command::new("kill").args([&format!("-{sig}"), &self.pid().to_string()]).status();
+        let _ = Command::new("kill")
+            .args([&format!("-{sig}"), &self.pid().to_string()])
+            .status();
     }
 
     /// SIGTERM and wait for a clean exit.
@@ -310,7 +354,9 @@ impl Dev {
 
     pub fn wait_exit(&mut self, timeout: Duration) -> (i32, String) {
         let deadline = Instant::now() + timeout;
-        let Some(mut c) = self.child.take() else { return (-1, self.log()) };
+        let Some(mut c) = self.child.take() else {
+            return (-1, self.log());
+        };
         loop {
             if let Ok(Some(status)) = c.try_wait() {
                 std::thread::sleep(Duration::from_millis(50));
@@ -319,7 +365,10 @@ impl Dev {
             if Instant::now() > deadline {
                 let _ = c.kill();
                 let _ = c.wait();
-                panic!("`ftl dev` did not exit within {timeout:?}; its output:\n{}", self.log());
+                panic!(
+                    "`ftl dev` did not exit within {timeout:?}; its output:\n{}",
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(25));
         }
@@ -353,13 +402,20 @@ pub struct Record {
 impl Kafka {
     fn config(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
-        c.set("bootstrap.servers", &self.bootstrap).set("broker.address.family", "v4");
+        c.set("bootstrap.servers", &self.bootstrap)
+            .set("broker.address.family", "v4");
         c
     }
 
     pub fn partitions(&self, topic: &str) -> Option<usize> {
-        let c: BaseConsumer = self.config().set("group.id", "ftl-test-meta").create().expect("consumer");
-        let md = c.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", "ftl-test-meta")
+            .create()
+            .expect("consumer");
+        let md = c
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .expect("metadata");
         md.topics()
             .iter()
             .find(|t| t.name() == topic && t.error().is_none())
@@ -372,7 +428,12 @@ impl Kafka {
         self.produce_with_headers(topic, events, &[]);
     }
 
-    pub fn produce_with_headers(&self, topic: &str, events: &[(Option<&str>, String)], headers: &[(&str, &str)]) {
+    pub fn produce_with_headers(
+        &self,
+        topic: &str,
+        events: &[(Option<&str>, String)],
+        headers: &[(&str, &str)],
+    ) {
         let p: BaseProducer = self
             .config()
             .set("linger.ms", "0")
@@ -386,7 +447,10 @@ impl Kafka {
             if !headers.is_empty() {
                 let mut h = rdkafka::message::OwnedHeaders::new();
                 for (hk, hv) in headers {
-                    h = h.insert(rdkafka::message::Header { key: hk, value: Some(*hv) });
+                    h = h.insert(rdkafka::message::Header {
+                        key: hk,
+                        value: Some(*hv),
+                    });
                 }
                 r = r.headers(h);
             }
@@ -396,7 +460,15 @@ impl Kafka {
             let mut r = Some(r);
             while let Some(rec) = r.take() {
                 if let Err((e, rec)) = p.send(rec) {
-                    assert!(matches!(e, rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull)), "{e}");
+                    assert!(
+                        matches!(
+                            e,
+                            rdkafka::error::KafkaError::MessageProduction(
+                                rdkafka::types::RDKafkaErrorCode::QueueFull
+                            )
+                        ),
+                        "{e}"
+                    );
                     p.poll(Duration::from_millis(50));
                     r = Some(rec);
                 }
@@ -421,7 +493,8 @@ impl Kafka {
         }
         let mut tpl = TopicPartitionList::new();
         for p in 0..n {
-            tpl.add_partition_offset(topic, p as i32, Offset::Beginning).expect("tpl");
+            tpl.add_partition_offset(topic, p as i32, Offset::Beginning)
+                .expect("tpl");
         }
         c.assign(&tpl).expect("assign");
         let mut eof = std::collections::HashSet::new();
@@ -434,14 +507,18 @@ impl Kafka {
                     if let Some(h) = m.headers() {
                         for i in 0..h.count() {
                             let hd = h.get(i);
-                            headers.insert(hd.key.to_string(), String::from_utf8_lossy(hd.value.unwrap_or_default()).into_owned());
+                            headers.insert(
+                                hd.key.to_string(),
+                                String::from_utf8_lossy(hd.value.unwrap_or_default()).into_owned(),
+                            );
                         }
                     }
                     out.push(Record {
                         partition: m.partition(),
                         offset: m.offset(),
                         key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-                        payload: String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(),
+                        payload: String::from_utf8_lossy(m.payload().unwrap_or_default())
+                            .into_owned(),
                         headers,
                         timestamp: m.timestamp().to_millis(),
                     });
@@ -457,17 +534,25 @@ impl Kafka {
 
     /// The committed offsets of a group, per partition.
     pub fn committed(&self, group: &str, topic: &str, partitions: usize) -> Vec<Option<i64>> {
-        let c: BaseConsumer = self.config().set("group.id", group).create().expect("consumer");
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", group)
+            .create()
+            .expect("consumer");
         let mut tpl = TopicPartitionList::new();
         for p in 0..partitions {
             tpl.add_partition(topic, p as i32);
         }
-        let got = c.committed_offsets(tpl, Duration::from_secs(10)).expect("committed");
+        let got = c
+            .committed_offsets(tpl, Duration::from_secs(10))
+            .expect("committed");
         (0..partitions)
-            .map(|p| match got.find_partition(topic, p as i32).map(|e| e.offset()) {
-                Some(Offset::Offset(o)) => Some(o),
-                _ => None,
-            })
+            .map(
+                |p| match got.find_partition(topic, p as i32).map(|e| e.offset()) {
+                    Some(Offset::Offset(o)) => Some(o),
+                    _ => None,
+                },
+            )
             .collect()
     }
 }
@@ -484,7 +569,10 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str).unwrap_or("")
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+            .unwrap_or("")
     }
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).expect("a JSON body")
@@ -502,7 +590,9 @@ pub struct VerbServer {
 }
 
 impl VerbServer {
-    pub fn start(respond: impl Fn(&Request, usize) -> (u16, String) + Send + Sync + 'static) -> VerbServer {
+    pub fn start(
+        respond: impl Fn(&Request, usize) -> (u16, String) + Send + Sync + 'static,
+    ) -> VerbServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -561,19 +651,31 @@ fn serve_conn(stream: TcpStream, reqs: Arc<Mutex<Vec<Request>>>, respond: Arc<Re
                 headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
             }
         }
-        let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let mut body = vec![0; len];
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let req = Request { path, headers, body, at: Instant::now(), wall: SystemTime::now() };
+        let req = Request {
+            path,
+            headers,
+            body,
+            at: Instant::now(),
+            wall: SystemTime::now(),
+        };
         let n = {
             let mut r = reqs.lock().expect("lock");
             r.push(req.clone());
             r.len() - 1
         };
         let (status, text) = respond(&req, n);
-        let resp = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{text}", text.len());
+        let resp = format!(
+            "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{text}",
+            text.len()
+        );
         if writer.write_all(resp.as_bytes()).is_err() {
             return;
         }
@@ -609,9 +711,19 @@ pub mod docker {
     /// Containers (running or not) labelled for this project.
     pub fn containers_of(project: &str) -> Vec<ContainerSummary> {
         block_on(async {
-            let filters = HashMap::from([("label".to_string(), vec![format!("dev.ftl.project={project}")])]);
-            let opts = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
-            client().await.list_containers(Some(opts)).await.expect("list containers")
+            let filters = HashMap::from([(
+                "label".to_string(),
+                vec![format!("dev.ftl.project={project}")],
+            )]);
+            let opts = ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filters)
+                .build();
+            client()
+                .await
+                .list_containers(Some(opts))
+                .await
+                .expect("list containers")
         })
     }
 }

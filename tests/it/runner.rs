@@ -33,23 +33,38 @@ fn http_and_exec_verbs_get_the_exact_bytes_headers_and_env_in_key_order() {
     let keys = 10;
     let per_key = 20;
     let events: Vec<(String, String)> = (0..per_key)
-        .flat_map(|seq| (0..keys).map(move |k| (format!("k{k}"), format!("{{\"k\":\"k{k}\",\"seq\":{seq},\"text\":\"grüße ✓\"}}"))))
+        .flat_map(|seq| {
+            (0..keys).map(move |k| {
+                (
+                    format!("k{k}"),
+                    format!("{{\"k\":\"k{k}\",\"seq\":{seq},\"text\":\"grüße ✓\"}}"),
+                )
+            })
+        })
         .collect();
     let kafka = p.kafka();
     kafka.produce(
         "shop.orders",
-        &events.iter().map(|(k, v)| (Some(k.as_str()), v.clone())).collect::<Vec<_>>(),
+        &events
+            .iter()
+            .map(|(k, v)| (Some(k.as_str()), v.clone()))
+            .collect::<Vec<_>>(),
     );
     let total = keys * per_key;
     let reqs = server.wait_for(total, Duration::from_secs(60));
     assert_eq!(reqs.len(), total, "{}", dev.log());
     wait_until("exec verb lines", Duration::from_secs(60), || {
-        std::fs::read_to_string(&out_file).map(|s| s.lines().count() >= total).unwrap_or(false)
+        std::fs::read_to_string(&out_file)
+            .map(|s| s.lines().count() >= total)
+            .unwrap_or(false)
     });
 
     let published: HashSet<&str> = events.iter().map(|(_, v)| v.as_str()).collect();
     let records = kafka.read_all("shop.orders");
-    let where_: HashMap<String, (i32, i64)> = records.iter().map(|r| (r.payload.clone(), (r.partition, r.offset))).collect();
+    let where_: HashMap<String, (i32, i64)> = records
+        .iter()
+        .map(|r| (r.payload.clone(), (r.partition, r.offset)))
+        .collect();
     let mut last_seq: HashMap<String, i64> = HashMap::new();
     for r in &reqs {
         let body = String::from_utf8(r.body.clone()).unwrap();
@@ -68,7 +83,10 @@ fn http_and_exec_verbs_get_the_exact_bytes_headers_and_env_in_key_order() {
         assert!(prev.is_none_or(|p| p < seq), "key order broken for {body}");
     }
     let partitions_used: HashSet<i32> = records.iter().map(|r| r.partition).collect();
-    assert!(partitions_used.len() > 1, "keys should spread over partitions");
+    assert!(
+        partitions_used.len() > 1,
+        "keys should spread over partitions"
+    );
 
     let text = std::fs::read_to_string(&out_file).unwrap();
     let mut last_seq: HashMap<String, i64> = HashMap::new();
@@ -77,7 +95,11 @@ fn http_and_exec_verbs_get_the_exact_bytes_headers_and_env_in_key_order() {
         assert_eq!(f.len(), 7, "{line}");
         assert_eq!((f[0], f[1], f[5]), ("shop.orders", "shop.e", "1"), "{line}");
         assert!(published.contains(f[6]), "exec got other bytes: {line}");
-        assert_eq!(where_[f[6]], (f[2].parse().unwrap(), f[3].parse().unwrap()), "{line}");
+        assert_eq!(
+            where_[f[6]],
+            (f[2].parse().unwrap(), f[3].parse().unwrap()),
+            "{line}"
+        );
         let v: serde_json::Value = serde_json::from_str(f[6]).unwrap();
         assert_eq!(f[4], v["k"].as_str().unwrap());
         let seq = v["seq"].as_i64().unwrap();
@@ -91,7 +113,13 @@ fn http_and_exec_verbs_get_the_exact_bytes_headers_and_env_in_key_order() {
 #[test]
 fn a_failing_verb_is_retried_with_doubling_backoff_then_committed() {
     require_docker();
-    let server = VerbServer::start(|_, n| if n < 2 { (500, "not yet".into()) } else { (200, String::new()) });
+    let server = VerbServer::start(|_, n| {
+        if n < 2 {
+            (500, "not yet".into())
+        } else {
+            (200, String::new())
+        }
+    });
     let p = Project::new();
     p.write(
         "shop/ftl.yaml",
@@ -110,16 +138,35 @@ fn a_failing_verb_is_retried_with_doubling_backoff_then_committed() {
     let g1 = reqs[1].at - reqs[0].at;
     let g2 = reqs[2].at - reqs[1].at;
     eprintln!("backoffs: {g1:?}, {g2:?}");
-    assert!(g1 >= Duration::from_millis(280) && g1 < Duration::from_millis(2500), "{g1:?}");
-    assert!(g2 >= Duration::from_millis(580) && g2 < Duration::from_millis(4000), "{g2:?}");
-    assert!(g2 > g1 + Duration::from_millis(150), "backoff did not double: {g1:?} then {g2:?}");
+    assert!(
+        g1 >= Duration::from_millis(280) && g1 < Duration::from_millis(2500),
+        "{g1:?}"
+    );
+    assert!(
+        g2 >= Duration::from_millis(580) && g2 < Duration::from_millis(4000),
+        "{g2:?}"
+    );
+    assert!(
+        g2 > g1 + Duration::from_millis(150),
+        "backoff did not double: {g1:?} then {g2:?}"
+    );
     let kafka = p.kafka();
-    wait_until("the offset to be committed", Duration::from_secs(15), || {
-        kafka.committed("shop.s", "shop.t", 1) == vec![Some(1)]
-    });
+    wait_until(
+        "the offset to be committed",
+        Duration::from_secs(15),
+        || kafka.committed("shop.s", "shop.t", 1) == vec![Some(1)],
+    );
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(server.requests().len(), 3, "delivered once more each time, then never again");
-    assert!(dev.log().contains("retry in 300ms: HTTP 500: not yet"), "{}", dev.log());
+    assert_eq!(
+        server.requests().len(),
+        3,
+        "delivered once more each time, then never again"
+    );
+    assert!(
+        dev.log().contains("retry in 300ms: HTTP 500: not yet"),
+        "{}",
+        dev.log()
+    );
     dev.stop();
 }
 
@@ -151,17 +198,32 @@ fn exhausted_and_final_failures_are_dead_lettered_before_the_next_event() {
     let never = r#"{"u":"u2","what":"never"}"#;
     let good = r#"{"u":"u3","what":"good"}"#;
     kafka.produce_with_headers("shop.t", &[(Some("u1"), bad.into())], &[("trace", "abc")]);
-    kafka.produce("shop.t", &[(Some("u2"), never.into()), (Some("u3"), good.into())]);
+    kafka.produce(
+        "shop.t",
+        &[(Some("u2"), never.into()), (Some("u3"), good.into())],
+    );
     let reqs = server.wait_for(5, Duration::from_secs(30));
-    let bodies: Vec<String> = reqs.iter().map(|r| String::from_utf8_lossy(&r.body).into_owned()).collect();
-    assert_eq!(bodies, vec![bad, bad, bad, never, good], "3 attempts, then 1 (final 4xx), then the next event");
+    let bodies: Vec<String> = reqs
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert_eq!(
+        bodies,
+        vec![bad, bad, bad, never, good],
+        "3 attempts, then 1 (final 4xx), then the next event"
+    );
 
-    wait_until("dead letters", Duration::from_secs(30), || kafka.read_all("shop.sFailed").len() == 2);
+    wait_until("dead letters", Duration::from_secs(30), || {
+        kafka.read_all("shop.sFailed").len() == 2
+    });
     let dl = kafka.read_all("shop.sFailed");
     let first = &dl[0];
     assert_eq!(first.key.as_deref(), Some("u1"));
     let v: serde_json::Value = serde_json::from_str(&first.payload).unwrap();
-    assert_eq!(v["event"], serde_json::from_str::<serde_json::Value>(bad).unwrap());
+    assert_eq!(
+        v["event"],
+        serde_json::from_str::<serde_json::Value>(bad).unwrap()
+    );
     assert_eq!(v["error"], "HTTP 500: kitchen on fire");
     let h = &first.headers;
     assert_eq!(h["trace"], "abc", "original headers are kept");
@@ -173,19 +235,28 @@ fn exhausted_and_final_failures_are_dead_lettered_before_the_next_event() {
     assert_eq!(h["ftl.verb"], "v");
     assert_eq!(h["ftl.attempts"], "3");
     for k in ["ftl.first_failed_at", "ftl.failed_at"] {
-        assert!(humantime::parse_rfc3339_weak(&h[k]).is_ok(), "{k}: {}", h[k]);
+        assert!(
+            humantime::parse_rfc3339_weak(&h[k]).is_ok(),
+            "{k}: {}",
+            h[k]
+        );
     }
     assert!(h["ftl.first_failed_at"] < h["ftl.failed_at"]);
     // The dead letter was acknowledged before the next event was handed over.
     let dl_ms = dl[0].timestamp.unwrap();
     let never_ms = reqs[3].wall.duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
-    assert!(dl_ms <= never_ms, "dead letter at {dl_ms}, next event delivered at {never_ms}");
+    assert!(
+        dl_ms <= never_ms,
+        "dead letter at {dl_ms}, next event delivered at {never_ms}"
+    );
     let second: serde_json::Value = serde_json::from_str(&dl[1].payload).unwrap();
     assert_eq!(second["error"], "HTTP 422: no such pizza");
     assert_eq!(dl[1].headers["ftl.attempts"], "1");
 
     // exit 65 from an exec verb: dead-lettered after one attempt each.
-    wait_until("exec dead letters", Duration::from_secs(30), || kafka.read_all("shop.qFailed").len() == 3);
+    wait_until("exec dead letters", Duration::from_secs(30), || {
+        kafka.read_all("shop.qFailed").len() == 3
+    });
     for r in kafka.read_all("shop.qFailed") {
         assert_eq!(r.headers["ftl.attempts"], "1");
         let v: serde_json::Value = serde_json::from_str(&r.payload).unwrap();
@@ -208,7 +279,14 @@ fn from_latest_skips_earlier_events_and_from_beginning_gets_them() {
     let dev = p.dev();
     dev.wait_for("ftl dev: ready", Duration::from_secs(60));
     let kafka = p.kafka();
-    let old: Vec<(Option<&str>, String)> = (0..4).map(|i| (Some(["a", "b"][i % 2]), format!("{{\"k\":\"x\",\"n\":\"old{i}\"}}"))).collect();
+    let old: Vec<(Option<&str>, String)> = (0..4)
+        .map(|i| {
+            (
+                Some(["a", "b"][i % 2]),
+                format!("{{\"k\":\"x\",\"n\":\"old{i}\"}}"),
+            )
+        })
+        .collect();
     kafka.produce("shop.t", &old);
     p.write(
         "shop/ftl.yaml",
@@ -217,21 +295,34 @@ fn from_latest_skips_earlier_events_and_from_beginning_gets_them() {
     dev.wait_for("shop.l: assigned partitions", Duration::from_secs(60));
     dev.wait_for("shop.e: assigned partitions", Duration::from_secs(60));
     std::thread::sleep(Duration::from_millis(1500));
-    let new: Vec<(Option<&str>, String)> = (0..3).map(|i| (Some(["a", "b"][i % 2]), format!("{{\"k\":\"x\",\"n\":\"new{i}\"}}"))).collect();
+    let new: Vec<(Option<&str>, String)> = (0..3)
+        .map(|i| {
+            (
+                Some(["a", "b"][i % 2]),
+                format!("{{\"k\":\"x\",\"n\":\"new{i}\"}}"),
+            )
+        })
+        .collect();
     kafka.produce("shop.t", &new);
     server.wait_for(10, Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(1000));
     let by_path = |path: &str| -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();
         for r in server.requests().iter().filter(|r| r.path == path) {
-            *m.entry(r.json()["n"].as_str().unwrap().to_string()).or_default() += 1;
+            *m.entry(r.json()["n"].as_str().unwrap().to_string())
+                .or_default() += 1;
         }
         m
     };
     let early = by_path("/early");
     let late = by_path("/late");
     assert_eq!(early.len(), 7, "{early:?}\n{}", dev.log());
-    assert_eq!(late.keys().cloned().collect::<Vec<_>>(), vec!["new0", "new1", "new2"], "{late:?}\n{}", dev.log());
+    assert_eq!(
+        late.keys().cloned().collect::<Vec<_>>(),
+        vec!["new0", "new1", "new2"],
+        "{late:?}\n{}",
+        dev.log()
+    );
     dev.stop();
 }
 
@@ -260,10 +351,19 @@ fn killing_the_runner_at_random_moments_loses_no_event() {
                 let events: Vec<(String, String)> = (0..total / 10)
                     .map(|i| {
                         let id = chunk * (total / 10) + i;
-                        (format!("u{}", id % 50), format!("{{\"id\":{id},\"u\":\"u{}\"}}", id % 50))
+                        (
+                            format!("u{}", id % 50),
+                            format!("{{\"id\":{id},\"u\":\"u{}\"}}", id % 50),
+                        )
                     })
                     .collect();
-                kafka.produce("shop.t", &events.iter().map(|(k, v)| (Some(k.as_str()), v.clone())).collect::<Vec<_>>());
+                kafka.produce(
+                    "shop.t",
+                    &events
+                        .iter()
+                        .map(|(k, v)| (Some(k.as_str()), v.clone()))
+                        .collect::<Vec<_>>(),
+                );
                 std::thread::sleep(Duration::from_millis(300));
             }
         })
@@ -283,14 +383,25 @@ fn killing_the_runner_at_random_moments_loses_no_event() {
     }
     producer.join().unwrap();
     let dev = dev.take().unwrap();
-    wait_until("every event to be delivered", Duration::from_secs(120), || {
-        let ids: HashSet<i64> = server.requests().iter().map(|r| r.json()["id"].as_i64().unwrap()).collect();
-        ids.len() == total
-    });
+    wait_until(
+        "every event to be delivered",
+        Duration::from_secs(120),
+        || {
+            let ids: HashSet<i64> = server
+                .requests()
+                .iter()
+                .map(|r| r.json()["id"].as_i64().unwrap())
+                .collect();
+            ids.len() == total
+        },
+    );
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
     let reqs = server.requests();
-    let ids: HashSet<i64> = reqs.iter().map(|r| r.json()["id"].as_i64().unwrap()).collect();
+    let ids: HashSet<i64> = reqs
+        .iter()
+        .map(|r| r.json()["id"].as_i64().unwrap())
+        .collect();
     let lost: Vec<i64> = (0..total as i64).filter(|i| !ids.contains(i)).collect();
     eprintln!(
         "crash test: {} events, {} deliveries, {} duplicates, {} lost",
@@ -323,10 +434,18 @@ fn two_runners_split_partitions_and_take_over_on_stop_and_after_a_crash() {
         ),
     );
     let kafka_events = |from: usize, n: usize| -> Vec<(String, String)> {
-        (from..from + n).map(|id| (format!("u{}", id % 40), format!("{{\"id\":{id}}}"))).collect()
+        (from..from + n)
+            .map(|id| (format!("u{}", id % 40), format!("{{\"id\":{id}}}")))
+            .collect()
     };
     let produce = |p: &Project, events: Vec<(String, String)>| {
-        p.kafka().produce("shop.t", &events.iter().map(|(k, v)| (Some(k.as_str()), v.clone())).collect::<Vec<_>>());
+        p.kafka().produce(
+            "shop.t",
+            &events
+                .iter()
+                .map(|(k, v)| (Some(k.as_str()), v.clone()))
+                .collect::<Vec<_>>(),
+        );
     };
     let a = p.dev();
     a.wait_for("shop.s: assigned partitions", Duration::from_secs(60));
@@ -335,11 +454,16 @@ fn two_runners_split_partitions_and_take_over_on_stop_and_after_a_crash() {
     b.wait_for("shop.s: assigned partitions", Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(2));
     produce(&p, kafka_events(0, 400));
-    wait_until("400 events", Duration::from_secs(60), || server.requests().len() >= 400);
+    wait_until("400 events", Duration::from_secs(60), || {
+        server.requests().len() >= 400
+    });
     std::thread::sleep(Duration::from_millis(500));
     let pa = partitions_delivered(&a.log(), "shop.s");
     let pb = partitions_delivered(&b.log(), "shop.s");
-    assert!(!pa.is_empty() && !pb.is_empty(), "both runners deliver: {pa:?} {pb:?}");
+    assert!(
+        !pa.is_empty() && !pb.is_empty(),
+        "both runners deliver: {pa:?} {pb:?}"
+    );
     assert!(pa.is_disjoint(&pb), "partitions are split: {pa:?} {pb:?}");
 
     // SIGTERM: b leaves the group, a takes its partitions at once.
@@ -347,11 +471,21 @@ fn two_runners_split_partitions_and_take_over_on_stop_and_after_a_crash() {
     let stopped = Instant::now();
     let (code, log) = b.stop();
     assert_eq!(code, 0, "{log}");
-    a.wait_for_nth("shop.s: assigned partitions", assigned_before + 1, Duration::from_secs(15));
+    a.wait_for_nth(
+        "shop.s: assigned partitions",
+        assigned_before + 1,
+        Duration::from_secs(15),
+    );
     eprintln!("takeover after SIGTERM: {:?}", stopped.elapsed());
     produce(&p, kafka_events(400, 200));
     wait_until("600 events", Duration::from_secs(60), || {
-        server.requests().iter().map(|r| r.json()["id"].as_i64().unwrap()).collect::<HashSet<_>>().len() >= 600
+        server
+            .requests()
+            .iter()
+            .map(|r| r.json()["id"].as_i64().unwrap())
+            .collect::<HashSet<_>>()
+            .len()
+            >= 600
     });
 
     // SIGKILL a runner, start a new one: the group recovers.
@@ -363,9 +497,19 @@ fn two_runners_split_partitions_and_take_over_on_stop_and_after_a_crash() {
     d.wait_for("shop.s: assigned partitions", Duration::from_secs(60));
     produce(&p, kafka_events(600, 200));
     wait_until("800 events", Duration::from_secs(90), || {
-        server.requests().iter().map(|r| r.json()["id"].as_i64().unwrap()).collect::<HashSet<_>>().len() >= 800
+        server
+            .requests()
+            .iter()
+            .map(|r| r.json()["id"].as_i64().unwrap())
+            .collect::<HashSet<_>>()
+            .len()
+            >= 800
     });
-    let ids: HashSet<i64> = server.requests().iter().map(|r| r.json()["id"].as_i64().unwrap()).collect();
+    let ids: HashSet<i64> = server
+        .requests()
+        .iter()
+        .map(|r| r.json()["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids.len(), 800, "0 lost");
     d.stop();
     a.stop();
@@ -380,7 +524,10 @@ fn slow_verb_project(grace: &str, verb_ms: u64) -> (Project, VerbServer) {
     });
     let p = Project::new();
     let text = std::fs::read_to_string(p.path().join("ftl-project.yaml")).unwrap();
-    p.write("ftl-project.yaml", &text.replace("grace: 5s", &format!("grace: {grace}")));
+    p.write(
+        "ftl-project.yaml",
+        &text.replace("grace: 5s", &format!("grace: {grace}")),
+    );
     p.write(
         "shop/ftl.yaml",
         &format!(
@@ -403,7 +550,10 @@ fn ctrl_c_during_a_slow_verb_finishes_the_event_within_the_grace_period() {
     let mut dev = dev;
     let (code, log) = dev.wait_exit(Duration::from_secs(30));
     assert_eq!(code, 0, "{log}");
-    assert!(log.contains("0@0 → v attempt 1") && log.contains("ok"), "{log}");
+    assert!(
+        log.contains("0@0 → v attempt 1") && log.contains("ok"),
+        "{log}"
+    );
     assert_eq!(p.kafka().committed("shop.s", "shop.t", 1), vec![Some(1)]);
     // Not delivered again.
     let dev = p.dev();
@@ -428,7 +578,11 @@ fn ctrl_c_during_a_verb_slower_than_the_grace_period_redelivers_it() {
     assert!(log.contains("abandoned"), "{log}");
     let dev = p.dev();
     server.wait_for(2, Duration::from_secs(30));
-    assert_eq!(server.requests()[1].json()["id"], 1, "the abandoned event comes again");
+    assert_eq!(
+        server.requests()[1].json()["id"],
+        1,
+        "the abandoned event comes again"
+    );
     dev.stop();
 }
 
@@ -448,9 +602,17 @@ fn the_publisher_accepts_grpc_and_http_and_rejects_bad_events() {
     let http = reqwest::Client::new();
     let post = |path: &str, body: &str| {
         rt.block_on(async {
-            let r = http.post(format!("{base}{path}")).body(body.to_string()).send().await.unwrap();
+            let r = http
+                .post(format!("{base}{path}"))
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
             let status = r.status().as_u16();
-            (status, serde_json::from_slice::<serde_json::Value>(&r.bytes().await.unwrap()).unwrap())
+            (
+                status,
+                serde_json::from_slice::<serde_json::Value>(&r.bytes().await.unwrap()).unwrap(),
+            )
         })
     };
     let (status, v) = post("/topics/shop.orders", r#"{"userId":"u7","n":1}"#);
@@ -463,7 +625,10 @@ fn the_publisher_accepts_grpc_and_http_and_rejects_bad_events() {
     assert!(v["error"].as_str().unwrap().contains("not JSON"), "{v}");
     let (status, v) = post("/topics/shop.orders", r#"{"n":3}"#);
     assert_eq!(status, 400);
-    assert!(v["error"].as_str().unwrap().contains("no partition key"), "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("no partition key"),
+        "{v}"
+    );
     let (status, v) = post("/topics/shop.nope", "{}");
     assert_eq!(status, 404);
     assert!(v["hint"].as_str().unwrap().contains("shop.orders"), "{v}");
@@ -475,7 +640,10 @@ fn the_publisher_accepts_grpc_and_http_and_rejects_bad_events() {
         let mut client = PublisherClient::connect(base.clone()).await.unwrap();
         let ok = client
             .publish(PublishRequest {
-                topic: Some(Ref { module: "shop".into(), name: "orders".into() }),
+                topic: Some(Ref {
+                    module: "shop".into(),
+                    name: "orders".into(),
+                }),
                 body: br#"{"userId":"u7","n":4}"#.to_vec(),
                 key: String::new(),
             })
@@ -484,7 +652,10 @@ fn the_publisher_accepts_grpc_and_http_and_rejects_bad_events() {
             .into_inner();
         let bad = client
             .publish(PublishRequest {
-                topic: Some(Ref { module: "shop".into(), name: "orders".into() }),
+                topic: Some(Ref {
+                    module: "shop".into(),
+                    name: "orders".into(),
+                }),
                 body: b"{".to_vec(),
                 key: String::new(),
             })
@@ -494,13 +665,30 @@ fn the_publisher_accepts_grpc_and_http_and_rejects_bad_events() {
     });
     assert_eq!(grpc_bad.code(), tonic::Code::InvalidArgument);
     let records = p.kafka().read_all("shop.orders");
-    assert_eq!(records.len(), 3, "only the valid events were published: {records:?}");
+    assert_eq!(
+        records.len(),
+        3,
+        "only the valid events were published: {records:?}"
+    );
     // Same key, same partition, whoever published it (murmur2 like Kafka's Java client).
-    let u7: HashSet<i32> = records.iter().filter(|r| r.key.as_deref() == Some("u7")).map(|r| r.partition).collect();
+    let u7: HashSet<i32> = records
+        .iter()
+        .filter(|r| r.key.as_deref() == Some("u7"))
+        .map(|r| r.partition)
+        .collect();
     assert_eq!(u7, HashSet::from([grpc_ok.partition]));
-    p.kafka().produce("shop.orders", &[(Some("u7"), "{\"userId\":\"u7\",\"n\":5}".into())]);
+    p.kafka().produce(
+        "shop.orders",
+        &[(Some("u7"), "{\"userId\":\"u7\",\"n\":5}".into())],
+    );
     let records = p.kafka().read_all("shop.orders");
-    let last = records.iter().find(|r| r.payload.contains("\"n\":5")).unwrap();
-    assert_eq!(last.partition, grpc_ok.partition, "a plain librdkafka murmur2 producer agrees");
+    let last = records
+        .iter()
+        .find(|r| r.payload.contains("\"n\":5"))
+        .unwrap();
+    assert_eq!(
+        last.partition, grpc_ok.partition,
+        "a plain librdkafka murmur2 producer agrees"
+    );
     dev.stop();
 }

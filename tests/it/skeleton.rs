@@ -23,7 +23,10 @@ fn a_project_without_topics_never_touches_docker() {
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
     assert!(log.contains("no topics declared"), "{log}");
-    assert!(docker::containers_of(&p.name).is_empty(), "a container was created:\n{log}");
+    assert!(
+        docker::containers_of(&p.name).is_empty(),
+        "a container was created:\n{log}"
+    );
 }
 
 #[test]
@@ -37,25 +40,51 @@ fn adding_a_topic_starts_the_broker_and_creates_topics_then_a_second_dev_reuses_
 
     // The edit brings the broker up and provisions.
     p.write("shop/ftl.yaml", &module_with_topic(3));
-    dev.wait_for("topic shop.auditFailed: created with 1 partition", Duration::from_secs(60));
+    dev.wait_for(
+        "topic shop.auditFailed: created with 1 partition",
+        Duration::from_secs(60),
+    );
     dev.wait_for("configuration reloaded", Duration::from_secs(30));
 
     let c = docker::inspect(&p.container()).expect("broker container");
-    let labels = c.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default();
-    assert_eq!(labels.get("dev.ftl.managed").map(String::as_str), Some("true"));
+    let labels = c
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        labels.get("dev.ftl.managed").map(String::as_str),
+        Some("true")
+    );
     assert_eq!(labels.get("dev.ftl.project"), Some(&p.name));
-    let bindings = c.host_config.as_ref().and_then(|h| h.port_bindings.clone()).unwrap();
+    let bindings = c
+        .host_config
+        .as_ref()
+        .and_then(|h| h.port_bindings.clone())
+        .unwrap();
     let binding = bindings["9092/tcp"].as_ref().unwrap();
     assert_eq!(binding.len(), 1);
     assert_eq!(binding[0].host_ip.as_deref(), Some("127.0.0.1"));
     let port = binding[0].host_port.clone().unwrap();
-    assert_ne!(port, "0", "port 0 must be resolved before the container is created");
+    assert_ne!(
+        port, "0",
+        "port 0 must be resolved before the container is created"
+    );
     // The broker advertises the picked port.
-    let env = c.config.as_ref().and_then(|c| c.env.clone()).unwrap_or_default();
-    assert!(env.contains(&format!("ADVERTISED_LISTENER_URL=tcp://127.0.0.1:{port}")), "{env:?}");
+    let env = c
+        .config
+        .as_ref()
+        .and_then(|c| c.env.clone())
+        .unwrap_or_default();
+    assert!(
+        env.contains(&format!("ADVERTISED_LISTENER_URL=tcp://127.0.0.1:{port}")),
+        "{env:?}"
+    );
     let mounts = c.mounts.clone().unwrap_or_default();
     assert!(
-        mounts.iter().any(|m| m.name.as_deref() == Some(&format!("ftl-{}-broker-data", p.name))),
+        mounts
+            .iter()
+            .any(|m| m.name.as_deref() == Some(&format!("ftl-{}-broker-data", p.name))),
         "{mounts:?}"
     );
 
@@ -92,13 +121,19 @@ fn lowering_partitions_warns_and_raising_them_names_the_way_out() {
     dev.wait_for("ftl dev: ready", Duration::from_secs(60));
 
     p.write("shop/ftl.yaml", &module_with_topic(2));
-    let warn = dev.wait_for("warning: topic shop.orders has 3 partitions but 2 are declared", Duration::from_secs(30));
+    let warn = dev.wait_for(
+        "warning: topic shop.orders has 3 partitions but 2 are declared",
+        Duration::from_secs(30),
+    );
     assert!(warn.contains("keeping 3"), "{warn}");
     assert_eq!(p.kafka().partitions("shop.orders"), Some(3));
 
     // Tansu refuses CreatePartitions: the user hears why and what to do.
     p.write("shop/ftl.yaml", &module_with_topic(5));
-    let err = dev.wait_for("cannot grow topic `shop.orders` from 3 to 5 partitions", Duration::from_secs(30));
+    let err = dev.wait_for(
+        "cannot grow topic `shop.orders` from 3 to 5 partitions",
+        Duration::from_secs(30),
+    );
     assert!(err.starts_with("error:"), "{err}");
     let log = dev.log();
     assert!(log.contains("ftl pubsub broker reset"), "{log}");
@@ -115,8 +150,14 @@ fn an_invalid_edit_keeps_the_last_good_configuration() {
     p.write("shop/ftl.yaml", MODULE_NO_TOPICS);
     let dev = p.dev();
     dev.wait_for("ftl dev: ready", Duration::from_secs(30));
-    p.write("shop/ftl.yaml", "module: shop\nverbs:\n  noop: {exec: [\"true\"], timeout: soon}\n");
-    dev.wait_for("keeping the last good configuration", Duration::from_secs(30));
+    p.write(
+        "shop/ftl.yaml",
+        "module: shop\nverbs:\n  noop: {exec: [\"true\"], timeout: soon}\n",
+    );
+    dev.wait_for(
+        "keeping the last good configuration",
+        Duration::from_secs(30),
+    );
     let log = dev.log();
     assert!(log.contains("shop/ftl.yaml:3:"), "{log}");
     let (code, log) = dev.stop();
@@ -135,7 +176,10 @@ fn docker_host_pointing_at_nothing_is_one_clear_error() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("cannot reach the Docker Engine (tried unix:///nonexistent/docker.sock)"), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the Docker Engine (tried unix:///nonexistent/docker.sock)"),
+        "{stderr}"
+    );
     assert!(stderr.contains("hint: start the Docker Engine"), "{stderr}");
     assert!(stderr.contains("DOCKER_HOST"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -148,11 +192,19 @@ fn a_taken_host_port_names_the_port_and_the_setting() {
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = holder.local_addr().unwrap().port();
     let text = std::fs::read_to_string(p.path().join("ftl-project.yaml")).unwrap();
-    p.write("ftl-project.yaml", &text.replace("port: 0", &format!("port: {port}")));
+    p.write(
+        "ftl-project.yaml",
+        &text.replace("port: 0", &format!("port: {port}")),
+    );
     p.write("shop/ftl.yaml", &module_with_topic(1));
     let out = p.run(&["dev"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains(&format!("port {port} on 127.0.0.1 is already in use")), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("port {port} on 127.0.0.1 is already in use")),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("pubsub.broker.port"), "{}", out.stderr);
     assert!(docker::containers_of(&p.name).is_empty());
 }
@@ -186,6 +238,10 @@ fn the_example_project_is_valid_and_its_schema_is_stable() {
         .current_dir(crate::harness::repo_root())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
 }
