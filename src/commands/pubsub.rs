@@ -772,13 +772,16 @@ async fn replay(
     Ok(())
 }
 
+/// (partition, new offset, end offset)
+type PartitionMove = (i32, i64, i64);
+
 /// Commits new offsets for a group no runner holds, from a consumer with
 /// the group's id that never joins it.
 fn move_idle_group(
     conn: &Connection,
     sub: &Subscription,
     from: &str,
-) -> Result<(i64, Vec<(i32, i64, i64)>)> {
+) -> Result<(i64, Vec<PartitionMove>)> {
     use rdkafka::consumer::{CommitMode, Consumer};
     let topic = sub.topic_kafka_name();
     let group = conn.group_committer(&sub.group_id()).map_err(kafka_err)?;
