@@ -5,5 +5,6 @@
 
 mod cli;
 mod harness;
+mod pubsub;
 mod runner;
 mod skeleton;
