@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime};
 use crate::harness::{require_docker, wait_until, Project, VerbServer};
 
 fn json_lines(text: &str) -> Vec<serde_json::Value> {
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
 }
 
 /// A project whose subscription `s` (and `other`) read `shop.t`; `ftl dev`
@@ -47,12 +49,29 @@ fn tail_reads_every_from_form_in_order_and_moves_no_group() {
     kafka.produce_with_headers("shop.t", &events(0..6), &[("trace", "t1")]);
     let groups_before = kafka.committed("shop.s", "shop.t", 2);
 
-    let out = p.run(&["pubsub", "tail", "shop.t", "--from", "beginning", "--no-follow", "--json"]);
+    let out = p.run(&[
+        "pubsub",
+        "tail",
+        "shop.t",
+        "--from",
+        "beginning",
+        "--no-follow",
+        "--json",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 6);
     for l in &lines {
-        for field in ["topic", "partition", "offset", "timestamp", "time", "key", "headers", "event"] {
+        for field in [
+            "topic",
+            "partition",
+            "offset",
+            "timestamp",
+            "time",
+            "key",
+            "headers",
+            "event",
+        ] {
             assert!(l.get(field).is_some(), "{field} missing in {l}");
         }
         assert_eq!(l["topic"], "shop.t");
@@ -60,30 +79,84 @@ fn tail_reads_every_from_form_in_order_and_moves_no_group() {
         assert_eq!(l["key"], l["event"]["k"]);
     }
     for part in 0..2 {
-        let offs: Vec<i64> = lines.iter().filter(|l| l["partition"] == part).map(|l| l["offset"].as_i64().unwrap()).collect();
-        assert!(offs.windows(2).all(|w| w[0] < w[1]), "partition {part} out of order: {offs:?}");
-        let ns: Vec<i64> = lines.iter().filter(|l| l["partition"] == part).map(|l| l["event"]["n"].as_i64().unwrap()).collect();
-        assert!(ns.windows(2).all(|w| w[0] < w[1]), "events out of order: {ns:?}");
+        let offs: Vec<i64> = lines
+            .iter()
+            .filter(|l| l["partition"] == part)
+            .map(|l| l["offset"].as_i64().unwrap())
+            .collect();
+        assert!(
+            offs.windows(2).all(|w| w[0] < w[1]),
+            "partition {part} out of order: {offs:?}"
+        );
+        let ns: Vec<i64> = lines
+            .iter()
+            .filter(|l| l["partition"] == part)
+            .map(|l| l["event"]["n"].as_i64().unwrap())
+            .collect();
+        assert!(
+            ns.windows(2).all(|w| w[0] < w[1]),
+            "events out of order: {ns:?}"
+        );
     }
 
     // -N: the last event of each partition.
-    let out = p.run(&["pubsub", "tail", "t", "--from", "-1", "--no-follow", "--json"]);
+    let out = p.run(&[
+        "pubsub",
+        "tail",
+        "t",
+        "--from",
+        "-1",
+        "--no-follow",
+        "--json",
+    ]);
     let last = json_lines(&out.stdout);
-    assert_eq!(last.len(), lines.iter().map(|l| l["partition"].as_i64()).collect::<std::collections::HashSet<_>>().len());
+    assert_eq!(
+        last.len(),
+        lines
+            .iter()
+            .map(|l| l["partition"].as_i64())
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    );
     for l in &last {
-        let max = lines.iter().filter(|x| x["partition"] == l["partition"]).map(|x| x["offset"].as_i64().unwrap()).max();
+        let max = lines
+            .iter()
+            .filter(|x| x["partition"] == l["partition"])
+            .map(|x| x["offset"].as_i64().unwrap())
+            .max();
         assert_eq!(l["offset"].as_i64(), max);
     }
 
     // OFFSET on one partition.
     let p0 = lines[0]["partition"].as_i64().unwrap().to_string();
-    let out = p.run(&["pubsub", "tail", "t", "--from", "1", "--partition", &p0, "--no-follow", "--json"]);
+    let out = p.run(&[
+        "pubsub",
+        "tail",
+        "t",
+        "--from",
+        "1",
+        "--partition",
+        &p0,
+        "--no-follow",
+        "--json",
+    ]);
     let from1 = json_lines(&out.stdout);
     assert!(!from1.is_empty());
-    assert!(from1.iter().all(|l| l["partition"].to_string() == p0 && l["offset"].as_i64().unwrap() >= 1));
+    assert!(from1
+        .iter()
+        .all(|l| l["partition"].to_string() == p0 && l["offset"].as_i64().unwrap() >= 1));
 
     // -n stops (following, from the beginning).
-    let out = p.run(&["pubsub", "tail", "t", "--from", "beginning", "-n", "3", "--json"]);
+    let out = p.run(&[
+        "pubsub",
+        "tail",
+        "t",
+        "--from",
+        "beginning",
+        "-n",
+        "3",
+        "--json",
+    ]);
     assert_eq!(json_lines(&out.stdout).len(), 3);
 
     // TIME: only what came after.
@@ -91,17 +164,38 @@ fn tail_reads_every_from_form_in_order_and_moves_no_group() {
     let cut = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
     std::thread::sleep(Duration::from_millis(200));
     kafka.produce("shop.t", &events(6..8));
-    let out = p.run(&["pubsub", "tail", "t", "--from", &cut, "--no-follow", "--json"]);
-    let after: Vec<i64> = json_lines(&out.stdout).iter().map(|l| l["event"]["n"].as_i64().unwrap()).collect();
+    let out = p.run(&[
+        "pubsub",
+        "tail",
+        "t",
+        "--from",
+        &cut,
+        "--no-follow",
+        "--json",
+    ]);
+    let after: Vec<i64> = json_lines(&out.stdout)
+        .iter()
+        .map(|l| l["event"]["n"].as_i64().unwrap())
+        .collect();
     assert_eq!(after.len(), 2, "{after:?}");
     assert!(after.iter().all(|n| *n >= 6), "{after:?}");
-    let out = p.run(&["pubsub", "tail", "t", "--from", "-10m", "--no-follow", "--json"]);
+    let out = p.run(&[
+        "pubsub",
+        "tail",
+        "t",
+        "--from",
+        "-10m",
+        "--no-follow",
+        "--json",
+    ]);
     assert_eq!(json_lines(&out.stdout).len(), 8);
 
     // latest: only what is published after the tail started.
     let child = p
         .cmd()
-        .args(["pubsub", "tail", "t", "--from", "latest", "-n", "1", "--json"])
+        .args([
+            "pubsub", "tail", "t", "--from", "latest", "-n", "1", "--json",
+        ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -115,19 +209,36 @@ fn tail_reads_every_from_form_in_order_and_moves_no_group() {
     // Human output on a closed pipe: exit 0, no error.
     let out = std::process::Command::new("bash")
         .arg("-c")
-        .arg(format!("set -o pipefail; {} pubsub tail t --from beginning --no-follow | head -1", crate::harness::ftl_bin().display()))
+        .arg(format!(
+            "set -o pipefail; {} pubsub tail t --from beginning --no-follow | head -1",
+            crate::harness::ftl_bin().display()
+        ))
         .current_dir(p.path())
         .env("FTL_BROKER_KIND", "tansu")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains('@'));
 
-    assert_eq!(kafka.committed("shop.s", "shop.t", 2), groups_before, "tail moved a group");
+    assert_eq!(
+        kafka.committed("shop.s", "shop.t", 2),
+        groups_before,
+        "tail moved a group"
+    );
 
     let out = p.run(&["pubsub", "tail", "nope"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("known topics: shop.t, shop.sFailed") || out.stderr.contains("known topics"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("known topics: shop.t, shop.sFailed")
+            || out.stderr.contains("known topics"),
+        "{}",
+        out.stderr
+    );
     let out = p.run(&["pubsub", "tail", "t", "--partition", "7"]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("has no partition 7"), "{}", out.stderr);
@@ -148,7 +259,12 @@ fn status_reports_exact_lag_while_stopped_and_zero_once_caught_up() {
     assert_eq!(s["total_lag"], 7, "{v}");
     assert_eq!(s["deadletters"], 0);
     assert_eq!(v["broker"]["kind"], "tansu");
-    let topic = v["topics"].as_array().unwrap().iter().find(|t| t["name"] == "shop.t").unwrap();
+    let topic = v["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "shop.t")
+        .unwrap();
     assert_eq!(topic["events"], 7);
 
     let dev = p.dev();
@@ -183,7 +299,14 @@ fn replay_redelivers_through_a_running_dev_and_through_an_idle_group() {
     kafka.produce("shop.t", &events(0..4));
     let dev = p.dev();
     server.wait_for(4, Duration::from_secs(60));
-    wait_until("commit", Duration::from_secs(20), || kafka.committed("shop.s", "shop.t", 2).iter().flatten().sum::<i64>() == 4);
+    wait_until("commit", Duration::from_secs(20), || {
+        kafka
+            .committed("shop.s", "shop.t", 2)
+            .iter()
+            .flatten()
+            .sum::<i64>()
+            == 4
+    });
 
     // Without --yes and without a terminal: refused, nothing moved.
     let out = p.run(&["pubsub", "replay", "s"]);
@@ -192,7 +315,12 @@ fn replay_redelivers_through_a_running_dev_and_through_an_idle_group() {
 
     let out = p.run(&["pubsub", "replay", "s", "--from", "beginning", "--yes"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("4 events will be redelivered by the running ftl dev"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("4 events will be redelivered by the running ftl dev"),
+        "{}",
+        out.stdout
+    );
     server.wait_for(8, Duration::from_secs(30));
     assert_eq!(dev.count("ftl dev: ready"), 1, "ftl dev was not restarted");
 
@@ -204,17 +332,36 @@ fn replay_redelivers_through_a_running_dev_and_through_an_idle_group() {
     server.wait_for(10, Duration::from_secs(30));
     let out = p.run(&["pubsub", "replay", "shop.s", "--from", &cut, "--yes"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("2 events will be redelivered"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("2 events will be redelivered"),
+        "{}",
+        out.stdout
+    );
     server.wait_for(12, Duration::from_secs(30));
-    let replayed: Vec<i64> = server.requests()[10..].iter().map(|r| r.json()["n"].as_i64().unwrap()).collect();
+    let replayed: Vec<i64> = server.requests()[10..]
+        .iter()
+        .map(|r| r.json()["n"].as_i64().unwrap())
+        .collect();
     assert!(replayed.iter().all(|n| *n >= 4), "{replayed:?}");
     dev.stop();
 
     // No runner: the idle group's offsets move; the next start delivers.
-    wait_until("commit", Duration::from_secs(20), || kafka.committed("shop.s", "shop.t", 2).iter().flatten().sum::<i64>() == 6);
+    wait_until("commit", Duration::from_secs(20), || {
+        kafka
+            .committed("shop.s", "shop.t", 2)
+            .iter()
+            .flatten()
+            .sum::<i64>()
+            == 6
+    });
     let out = p.run(&["pubsub", "replay", "s", "--from", "beginning", "--yes"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("6 events will be delivered when `ftl dev` starts"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("6 events will be delivered when `ftl dev` starts"),
+        "{}",
+        out.stdout
+    );
     let dev = p.dev();
     server.wait_for(18, Duration::from_secs(60));
     std::thread::sleep(Duration::from_millis(500));
@@ -239,12 +386,18 @@ fn dead_letters_are_listed_and_replayed_to_their_own_verb_only() {
     let dev = p.dev();
     dev.wait_for_nth("assigned partitions", 2, Duration::from_secs(60));
     // One key, so the dead letters arrive in a known order.
-    let same_key: Vec<(Option<&str>, String)> = (0..3).map(|n| (Some("a"), format!("{{\"k\":\"a\",\"n\":{n}}}"))).collect();
+    let same_key: Vec<(Option<&str>, String)> = (0..3)
+        .map(|n| (Some("a"), format!("{{\"k\":\"a\",\"n\":{n}}}")))
+        .collect();
     kafka.produce("shop.t", &same_key);
-    wait_until("3 dead letters", Duration::from_secs(30), || kafka.read_all("shop.sFailed").len() == 3);
+    wait_until("3 dead letters", Duration::from_secs(30), || {
+        kafka.read_all("shop.sFailed").len() == 3
+    });
     let to_other = || server.requests().iter().filter(|r| r.path == "/w").count();
     let to_v = || server.requests().iter().filter(|r| r.path == "/v").count();
-    wait_until("other subscription", Duration::from_secs(30), || to_other() == 3);
+    wait_until("other subscription", Duration::from_secs(30), || {
+        to_other() == 3
+    });
 
     let out = p.run(&["pubsub", "deadletters", "s", "--json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -272,7 +425,11 @@ fn dead_letters_are_listed_and_replayed_to_their_own_verb_only() {
     let v_before = to_v();
     let out = p.run(&["pubsub", "replay-deadletter", "s"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("0 succeeded, 3 failed again"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("0 succeeded, 3 failed again"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(to_v(), v_before + 3);
     let dls = json_lines(&p.run(&["pubsub", "deadletters", "s", "--json"]).stdout);
     assert_eq!(dls.len(), 3);
@@ -284,20 +441,47 @@ fn dead_letters_are_listed_and_replayed_to_their_own_verb_only() {
     dev.wait_for_nth("assigned partitions", 2, Duration::from_secs(60));
     let (v_before, other_before) = (to_v(), to_other());
     let dry = p.run(&["pubsub", "replay-deadletter", "s", "--dry-run"]);
-    assert!(dry.stderr.contains("3 dead letters would be handed to verb `v`"), "{}", dry.stderr);
+    assert!(
+        dry.stderr
+            .contains("3 dead letters would be handed to verb `v`"),
+        "{}",
+        dry.stderr
+    );
     assert_eq!(to_v(), v_before);
     let out = p.run(&["pubsub", "replay-deadletter", "s"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("through the running ftl dev"), "{}", out.stderr);
-    assert!(out.stderr.contains("3 succeeded, 0 failed again"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("through the running ftl dev"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("3 succeeded, 0 failed again"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(to_v(), v_before + 3);
-    let replayed: Vec<String> = server.requests().iter().rev().take(3).map(|r| r.path.clone()).collect();
+    let replayed: Vec<String> = server
+        .requests()
+        .iter()
+        .rev()
+        .take(3)
+        .map(|r| r.path.clone())
+        .collect();
     assert_eq!(replayed, vec!["/v", "/v", "/v"]);
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(to_other(), other_before, "the other subscription saw nothing new");
+    assert_eq!(
+        to_other(),
+        other_before,
+        "the other subscription saw nothing new"
+    );
 
     let again = p.run(&["pubsub", "replay-deadletter", "s"]);
-    assert!(again.stderr.contains("replayed 0 dead letters"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("replayed 0 dead letters"),
+        "{}",
+        again.stderr
+    );
     assert_eq!(to_v(), v_before + 3);
     assert!(json_lines(&p.run(&["pubsub", "deadletters", "s", "--json"]).stdout).is_empty());
     let status = json_lines(&p.run(&["pubsub", "status", "--json"]).stdout);
@@ -316,7 +500,11 @@ fn publish_validates_everything_first_and_commands_say_what_to_do_without_a_brok
     let p = provisioned(&server, "");
     let out = p.run(&["pubsub", "publish", "t", r#"{"k":"a","n":1}"#]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.starts_with("shop.t ") && out.stdout.contains("key=a"), "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with("shop.t ") && out.stdout.contains("key=a"),
+        "{}",
+        out.stdout
+    );
 
     let mut child = p
         .cmd()
@@ -327,12 +515,24 @@ fn publish_validates_everything_first_and_commands_say_what_to_do_without_a_brok
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"{\"k\":\"a\",\"n\":2}\n{\"n\":3}\nnot json\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"k\":\"a\",\"n\":2}\n{\"n\":3}\nnot json\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("stdin line 2") && stderr.contains("stdin line 3"), "{stderr}");
-    assert_eq!(p.kafka().read_all("shop.t").len(), 1, "nothing of the bad batch was published");
+    assert!(
+        stderr.contains("stdin line 2") && stderr.contains("stdin line 3"),
+        "{stderr}"
+    );
+    assert_eq!(
+        p.kafka().read_all("shop.t").len(),
+        1,
+        "nothing of the bad batch was published"
+    );
 
     let mut child = p
         .cmd()
@@ -341,8 +541,15 @@ fn publish_validates_everything_first_and_commands_say_what_to_do_without_a_brok
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let batch: String = (0..50).map(|i| format!("{{\"k\":\"k{i}\",\"n\":{i}}}\n")).collect();
-    child.stdin.take().unwrap().write_all(batch.as_bytes()).unwrap();
+    let batch: String = (0..50)
+        .map(|i| format!("{{\"k\":\"k{i}\",\"n\":{i}}}\n"))
+        .collect();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(batch.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert_eq!(json_lines(&String::from_utf8_lossy(&out.stdout)).len(), 50);
@@ -351,10 +558,18 @@ fn publish_validates_everything_first_and_commands_say_what_to_do_without_a_brok
     // The broker gone: every command says how to start it.
     let out = p.run(&["pubsub", "broker", "stop"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    for args in [vec!["pubsub", "status"], vec!["pubsub", "tail", "t"], vec!["pubsub", "deadletters", "s"]] {
+    for args in [
+        vec!["pubsub", "status"],
+        vec!["pubsub", "tail", "t"],
+        vec!["pubsub", "deadletters", "s"],
+    ] {
         let out = p.run(&args);
         assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
-        assert!(out.stderr.contains("is stopped") && out.stderr.contains("ftl dev"), "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("is stopped") && out.stderr.contains("ftl dev"),
+            "{args:?}: {}",
+            out.stderr
+        );
     }
 }
 
@@ -369,8 +584,17 @@ fn ambiguous_and_unknown_names_list_the_candidates() {
     }
     let out = p.run(&["pubsub", "tail", "orders"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("matches several topics: a.orders, b.orders"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("matches several topics: a.orders, b.orders"),
+        "{}",
+        out.stderr
+    );
     let out = p.run(&["pubsub", "replay", "x", "--yes"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("known subscriptions: a.s, b.s"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("known subscriptions: a.s, b.s"),
+        "{}",
+        out.stderr
+    );
 }
