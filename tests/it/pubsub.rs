@@ -128,7 +128,8 @@ fn tail_reads_every_from_form_in_order_and_moves_no_group() {
     }
 
     // OFFSET on one partition.
-    let p0 = lines[0]["partition"].as_i64().unwrap().to_string();
+    let p0n = lines[0]["partition"].as_i64().unwrap();
+    let p0 = p0n.to_string();
     let out = p.run(&[
         "pubsub",
         "tail",
@@ -144,7 +145,7 @@ fn tail_reads_every_from_form_in_order_and_moves_no_group() {
     assert!(!from1.is_empty());
     assert!(from1
         .iter()
-        .all(|l| l["partition"].to_string() == p0 && l["offset"].as_i64().unwrap() >= 1));
+        .all(|l| l["partition"].as_i64() == Some(p0n) && l["offset"].as_i64().unwrap() >= 1));
 
     // -n stops (following, from the beginning).
     let out = p.run(&[
