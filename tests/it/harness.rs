@@ -256,6 +256,10 @@ pub struct Dev {
 }
 
 impl Dev {
+    pub fn spawn_command(c: Command) -> Dev {
+        Dev::spawn(c)
+    }
+
     fn spawn(mut c: Command) -> Dev {
         let mut child = c.spawn().expect("spawn ftl dev");
         // Both streams are drained so `ftl dev` never blocks on a full pipe;

@@ -692,3 +692,59 @@ fn the_publisher_accepts_grpc_and_http_and_rejects_bad_events() {
     );
     dev.stop();
 }
+
+#[test]
+fn a_reload_restarts_only_the_changed_subscription_and_quiet_hides_deliveries() {
+    require_docker();
+    let server = VerbServer::start(ok);
+    let p = Project::new();
+    let module = format!(
+        "module: shop\nverbs:\n  v: {{http: \"{}\"}}\n  w: {{http: \"{}\"}}\ntopics:\n  t: {{}}\nsubscriptions:\n  a: {{topic: t, verb: v}}\n  b: {{topic: t, verb: w}}\n",
+        server.url("/v"),
+        server.url("/w")
+    );
+    p.write("shop/ftl.yaml", &module);
+    let dev = p.dev();
+    dev.wait_for_nth("assigned partitions", 2, Duration::from_secs(60));
+    p.kafka().produce("shop.t", &[(None, "{\"n\":1}".into())]);
+    server.wait_for(2, Duration::from_secs(60));
+    // Change b's retry policy only.
+    p.write(
+        "shop/ftl.yaml",
+        &module.replace(
+            "b: {topic: t, verb: w}",
+            "b: {topic: t, verb: w, retry: {count: 2}}",
+        ),
+    );
+    dev.wait_for("configuration reloaded", Duration::from_secs(30));
+    let log = dev.log();
+    assert!(
+        log.contains("shop.b: changed; restarting after committing"),
+        "{log}"
+    );
+    assert!(!log.contains("shop.a: changed"), "{log}");
+    assert_eq!(dev.count("shop.a: consuming"), 1, "{log}");
+    dev.wait_for_nth("shop.b: assigned partitions", 2, Duration::from_secs(30));
+    p.kafka().produce("shop.t", &[(None, "{\"n\":2}".into())]);
+    server.wait_for(4, Duration::from_secs(60));
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+    let per_sub = |path: &str| server.requests().iter().filter(|r| r.path == path).count();
+    assert_eq!(
+        (per_sub("/v"), per_sub("/w")),
+        (2, 2),
+        "each event once per subscription:\n{log}"
+    );
+
+    // -q: no delivery lines.
+    p.kafka().produce("shop.t", &[(None, "{\"n\":3}".into())]);
+    let mut c = p.cmd();
+    c.args(["-q", "dev"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let dev = crate::harness::Dev::spawn_command(c);
+    server.wait_for(6, Duration::from_secs(60));
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(!log.contains("→"), "-q hides delivery lines:\n{log}");
+}

@@ -245,3 +245,71 @@ fn the_example_project_is_valid_and_its_schema_is_stable() {
     );
     insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn an_image_that_is_absent_and_cannot_be_pulled_says_how_to_get_one() {
+    require_docker();
+    let p = Project::new();
+    p.write("shop/ftl.yaml", &module_with_topic(1));
+    let out = p
+        .cmd()
+        .arg("dev")
+        .env("FTL_BROKER_IMAGE", "ftl-test/absent:0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("image `ftl-test/absent:0` is not on this machine and cannot be pulled"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("FTL_BROKER_IMAGE"), "{stderr}");
+    assert!(docker::containers_of(&p.name).is_empty());
+}
+
+#[test]
+fn broker_start_logs_stop_and_reset_manage_only_this_projects_container() {
+    require_docker();
+    let p = Project::new();
+    p.write("shop/ftl.yaml", &module_with_topic(1));
+    let out = p.run(&["pubsub", "broker", "start"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("ready on 127.0.0.1:"), "{}", out.stderr);
+    let out = p.run(&["pubsub", "broker", "logs", "--tail", "5"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.trim().is_empty());
+    let out = p.run(&["pubsub", "broker", "stop"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let state = docker::inspect(&p.container())
+        .and_then(|c| c.state)
+        .and_then(|s| s.running);
+    assert_eq!(state, Some(false));
+    // A stopped broker is started again, same container.
+    let out = p.run(&["pubsub", "broker", "start"]);
+    assert!(out.stderr.contains("started"), "{}", out.stderr);
+    let out = p.run(&["pubsub", "broker", "reset"]);
+    assert_eq!(out.code, 2, "reset without a terminal needs --yes");
+    let out = p.run(&["pubsub", "broker", "reset", "--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(docker::containers_of(&p.name).is_empty());
+
+    // A container on our name that ftl did not label is never touched.
+    let name = p.container();
+    let made = std::process::Command::new("docker")
+        .args(["create", "--name", &name, crate::harness::TEST_IMAGE])
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let out = p.run(&["dev"]);
+    let _ = std::process::Command::new("docker")
+        .args(["rm", "-f", &name])
+        .output();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "a container named `{name}` exists but was not created by ftl"
+        )),
+        "{}",
+        out.stderr
+    );
+}
