@@ -175,11 +175,16 @@ async fn run(
     let idle = Arc::new(Notify::new());
     let mut workers: HashMap<i32, Worker> = HashMap::new();
     let mut last_commit = Instant::now();
-    let mut drain = tokio::time::interval(DRAIN_INTERVAL);
-    drain.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_error: Option<Instant> = None;
 
     loop {
+        // Wake up soon only while some partition has events waiting for its
+        // worker; otherwise at the next periodic commit.
+        let next_tick = if workers.values().any(|w| !w.overflow.is_empty()) {
+            tokio::time::Instant::now() + DRAIN_INTERVAL
+        } else {
+            tokio::time::Instant::from_std(last_commit + COMMIT_INTERVAL)
+        };
         tokio::select! {
             biased;
             _ = stop.cancelled() => break,
@@ -235,7 +240,7 @@ async fn run(
                 commit(&offsets, &consumer, CommitMode::Async, &name);
                 last_commit = Instant::now();
             }
-            _ = drain.tick() => {
+            _ = tokio::time::sleep_until(next_tick) => {
                 for (p, w) in workers.iter_mut() {
                     while let Some(m) = w.overflow.pop_front() {
                         if let Err(mpsc::error::TrySendError::Full(m)) = w.tx.try_send(m) {

@@ -748,3 +748,46 @@ fn a_reload_restarts_only_the_changed_subscription_and_quiet_hides_deliveries() 
     assert_eq!(code, 0, "{log}");
     assert!(!log.contains("→"), "-q hides delivery lines:\n{log}");
 }
+
+#[test]
+fn ctrl_c_interrupts_a_retry_backoff_without_committing() {
+    require_docker();
+    let server = VerbServer::start(|_, n| {
+        if n == 0 {
+            (503, "busy".into())
+        } else {
+            (200, String::new())
+        }
+    });
+    let p = Project::new();
+    p.write(
+        "shop/ftl.yaml",
+        &format!(
+            "module: shop\nverbs:\n  v: {{http: \"{}\"}}\ntopics:\n  t: {{}}\nsubscriptions:\n  s: {{topic: t, verb: v, retry: {{count: 3, min_backoff: 30s, max_backoff: 30s}}}}\n",
+            server.url("/v")
+        ),
+    );
+    let dev = p.dev();
+    dev.wait_for("assigned partitions", Duration::from_secs(60));
+    p.kafka().produce("shop.t", &[(None, "{\"id\":1}".into())]);
+    dev.wait_for("retry in 30s", Duration::from_secs(30));
+    let asked = Instant::now();
+    dev.signal("INT");
+    let mut dev = dev;
+    let (code, log) = dev.wait_exit(Duration::from_secs(20));
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "the backoff was waited out: {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(p.kafka().committed("shop.s", "shop.t", 1), vec![None]);
+    let dev = p.dev();
+    server.wait_for(2, Duration::from_secs(30));
+    assert_eq!(
+        server.requests()[1].header("ftl-attempt"),
+        "1",
+        "retry state is not kept across restarts"
+    );
+    dev.stop();
+}

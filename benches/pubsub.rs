@@ -1,0 +1,184 @@
+//! `cargo bench --bench pubsub`: the runner against a raw rdkafka consumer on
+//! the same broker, in one run, printed as ratios against that baseline.
+//! Needs the Docker Engine and the test broker image (built if missing), like
+//! the integration tests.
+//!
+//! - throughput: a raw rdkafka consumer group reading N events (baseline),
+//!   then `ftl dev` delivering the same N events to an HTTP verb on 8
+//!   partitions;
+//! - latency: publish → verb on an idle topic, p50 and p99;
+//! - memory: resident size of `ftl dev` with 50 idle subscriptions.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../tests/it/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use harness::{require_docker, wait_until, Project, VerbServer};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::Message;
+
+const EVENTS: usize = 20_000;
+
+fn now_us() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros()
+}
+
+fn quiet_dev(p: &Project) -> harness::Dev {
+    let mut c = p.cmd();
+    c.args(["-q", "dev"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    harness::Dev::spawn_command(c)
+}
+
+fn main() {
+    require_docker();
+    let server = VerbServer::start(|_, _| (200, String::new()));
+    let p = Project::new();
+    p.write(
+        "bench/ftl.yaml",
+        &format!(
+            "module: bench\nverbs:\n  v: {{http: \"{}\"}}\ntopics:\n  t: {{partitions: 8, key: /k}}\n  lat: {{}}\n",
+            server.url("/v")
+        ),
+    );
+    // Provision, then stop: the events are produced before anyone consumes.
+    let dev = p.dev();
+    dev.wait_for("ftl dev: ready", Duration::from_secs(60));
+    dev.stop();
+    let kafka = p.kafka();
+    let events: Vec<(String, String)> = (0..EVENTS)
+        .map(|i| {
+            (
+                format!("k{}", i % 256),
+                format!("{{\"k\":\"k{}\",\"id\":{i}}}", i % 256),
+            )
+        })
+        .collect();
+    kafka.produce(
+        "bench.t",
+        &events
+            .iter()
+            .map(|(k, v)| (Some(k.as_str()), v.clone()))
+            .collect::<Vec<_>>(),
+    );
+
+    // Baseline: a raw rdkafka consumer group (manual commit at the end).
+    let started = Instant::now();
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &kafka.bootstrap)
+        .set("broker.address.family", "v4")
+        .set("group.id", "bench.raw")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "2000")
+        .set("heartbeat.interval.ms", "500")
+        .create()
+        .unwrap();
+    c.subscribe(&["bench.t"]).unwrap();
+    let mut n = 0;
+    let mut first: Option<Instant> = None;
+    while n < EVENTS {
+        if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
+            first.get_or_insert_with(Instant::now);
+            std::hint::black_box(m.payload());
+            n += 1;
+        }
+    }
+    let raw_secs = first.unwrap().elapsed().as_secs_f64();
+    let raw_rate = EVENTS as f64 / raw_secs;
+    eprintln!(
+        "raw consumer: join {:?}, {EVENTS} events in {raw_secs:.2}s",
+        first.unwrap() - started
+    );
+    drop(c);
+
+    // The runner, HTTP verb, 8 partitions.
+    p.write(
+        "bench/ftl.yaml",
+        &format!(
+            "module: bench\nverbs:\n  v: {{http: \"{}\"}}\ntopics:\n  t: {{partitions: 8, key: /k}}\n  lat: {{}}\nsubscriptions:\n  s: {{topic: t, verb: v}}\n  l: {{topic: lat, verb: v}}\n",
+            server.url("/v")
+        ),
+    );
+    let dev = quiet_dev(&p);
+    wait_until("the first delivery", Duration::from_secs(60), || {
+        !server.requests().is_empty()
+    });
+    let first = Instant::now();
+    wait_until("every event", Duration::from_secs(600), || {
+        server.requests().len() >= EVENTS
+    });
+    let runner_secs = first.elapsed().as_secs_f64();
+    let runner_rate = EVENTS as f64 / runner_secs;
+    let ids: HashSet<i64> = server
+        .requests()
+        .iter()
+        .filter_map(|r| r.json()["id"].as_i64())
+        .collect();
+    assert_eq!(ids.len(), EVENTS);
+
+    // Latency on an idle topic: publish one, wait for the verb, repeat.
+    let samples = 200;
+    let mut lat = Vec::with_capacity(samples);
+    for i in 0..samples {
+        let before = server.requests().len();
+        let sent = now_us();
+        kafka.produce("bench.lat", &[(None, format!("{{\"i\":{i}}}"))]);
+        wait_until("the latency event", Duration::from_secs(30), || {
+            server.requests().len() > before
+        });
+        let got = server.requests()[before]
+            .wall
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros();
+        lat.push(got.saturating_sub(sent) as f64 / 1000.0);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let p50 = lat[samples / 2];
+    let p99 = lat[samples * 99 / 100];
+    dev.stop();
+
+    // Memory with 50 idle subscriptions.
+    let subs: String = (0..50)
+        .map(|i| format!("  s{i}: {{topic: lat, verb: w{i}}}\n"))
+        .collect();
+    let verbs: String = (0..50)
+        .map(|i| format!("  w{i}: {{http: \"{}\"}}\n", server.url("/idle")))
+        .collect();
+    p.write("bench/ftl.yaml", &format!("module: bench\nverbs:\n{verbs}topics:\n  t: {{partitions: 8, key: /k}}\n  lat: {{}}\nsubscriptions:\n{subs}"));
+    let dev = p.dev();
+    dev.wait_for_nth("assigned partitions", 50, Duration::from_secs(180));
+    std::thread::sleep(Duration::from_secs(2));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", dev.pid())).unwrap_or_default();
+    let rss_kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    dev.stop();
+
+    println!("pubsub benchmark ({EVENTS} events of ~30 bytes, 8 partitions, Tansu test broker)");
+    println!("  baseline raw rdkafka consumer   {raw_rate:>10.0} events/s   1.00x");
+    println!(
+        "  ftl runner, HTTP verb           {runner_rate:>10.0} events/s   {:.2}x of baseline",
+        runner_rate / raw_rate
+    );
+    println!("  publish -> verb latency         p50 {p50:.2} ms   p99 {p99:.2} ms   ({samples} samples, idle topic)");
+    println!(
+        "  ftl dev RSS, 50 idle subscriptions   {:.1} MB",
+        rss_kb / 1024.0
+    );
+}
