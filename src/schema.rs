@@ -92,6 +92,16 @@ pub struct Module {
     pub subscriptions: Vec<Subscription>,
 }
 
+impl Module {
+    /// Where the module's `ftl.yaml` is: exec verbs run here.
+    pub fn dir(&self) -> PathBuf {
+        self.file
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verb {
     pub module: String,
@@ -273,6 +283,14 @@ impl Project {
             .filter(|m| m.name == module)
             .flat_map(|m| m.verbs.iter())
             .find(|v| v.name == name)
+    }
+
+    pub fn module_dir(&self, module: &str) -> PathBuf {
+        self.modules
+            .iter()
+            .find(|m| m.name == module)
+            .map(Module::dir)
+            .unwrap_or_default()
     }
 
     pub fn find_topic(&self, text: &str) -> Lookup<'_, Topic> {

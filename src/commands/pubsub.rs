@@ -957,12 +957,7 @@ async fn replay_deadletter(
                 .verb(&sub.module, &sub.verb)
                 .cloned()
                 .ok_or_else(|| Error::failed(format!("verb `{}` is gone", sub.verb), None))?;
-            let module_dir = project
-                .modules
-                .iter()
-                .find(|m| m.name == sub.module)
-                .and_then(|m| m.file.parent().map(|p| p.to_path_buf()))
-                .unwrap_or_default();
+            let module_dir = project.module_dir(&sub.module);
             let producer = broker.connection.producer()?;
             let http = reqwest::Client::new();
             let target = deadletter::ReplayTarget {

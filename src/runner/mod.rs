@@ -85,7 +85,7 @@ pub struct Runner {
 fn specs(project: &Project) -> BTreeMap<String, SubSpec> {
     let mut out = BTreeMap::new();
     for m in &project.modules {
-        let dir = m.file.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        let dir = m.dir();
         for s in &m.subscriptions {
             if let Some(v) = project.verb(&m.name, &s.verb) {
                 out.insert(
@@ -385,12 +385,7 @@ async fn admin_replay_deadletter(
             format!("unknown verb `{}`", sub.verb),
         );
     };
-    let module_dir = project
-        .modules
-        .iter()
-        .find(|m| m.name == sub.module)
-        .and_then(|m| m.file.parent().map(|p| p.to_path_buf()))
-        .unwrap_or_default();
+    let module_dir = project.module_dir(&sub.module);
     let target = deadletter::ReplayTarget {
         connection: &state.shared.connection,
         producer: &state.shared.producer,
