@@ -49,6 +49,11 @@ impl Printer {
         std::io::stdout().is_terminal()
     }
 
+    /// Whether progress bars and spinners are drawn (stderr is a terminal).
+    pub fn shows_progress(&self) -> bool {
+        self.progress
+    }
+
     pub fn colors_stdout(&self) -> bool {
         self.color_out
     }

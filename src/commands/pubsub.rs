@@ -463,7 +463,7 @@ async fn publish(
     }
     let producer = broker.connection.producer()?;
     let total = events.len();
-    let spinner = (total > 1).then(|| {
+    let spinner = (total > 1 && printer.shows_progress()).then(|| {
         printer.spinner(&format!(
             "publishing {total} events to {}",
             topic.kafka_name()

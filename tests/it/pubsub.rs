@@ -540,6 +540,7 @@ fn publish_validates_everything_first_and_commands_say_what_to_do_without_a_brok
         .args(["pubsub", "publish", "t", "-", "--json"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let batch: String = (0..50)
