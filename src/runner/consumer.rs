@@ -27,6 +27,8 @@ const WORKER_QUEUE: usize = 256;
 /// Asynchronous commit within a batch (seed: every 5 s).
 const COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 const DRAIN_INTERVAL: Duration = Duration::from_millis(20);
+/// How long a stopping member waits for its join to complete before leaving.
+const JOIN_WAIT: Duration = Duration::from_secs(5);
 
 /// Everything that defines a running subscription; a change restarts it.
 #[derive(Debug, Clone, PartialEq)]
@@ -273,11 +275,23 @@ async fn run(
         let _ = tokio::time::timeout(Duration::from_secs(5), all).await;
     }
     abort.cancel();
+    finish_join(&consumer, &offsets).await;
     commit(&offsets, &consumer, CommitMode::Sync, &name);
     // Leave the group now so the next start (or another runner) does not
     // wait out the session timeout. Closing blocks: off the executor.
     consumer.unsubscribe();
     let _ = tokio::task::spawn_blocking(move || crate::kafka::close_consumer(consumer)).await;
+}
+
+/// Leaving a group in the middle of its join left the test broker (Tansu)
+/// waiting for the leaver forever, so no later member was ever assigned
+/// anything. Before leaving, let a join in progress complete (bounded).
+/// What arrives meanwhile is neither delivered nor committed.
+async fn finish_join(consumer: &StreamConsumer<SubContext>, offsets: &Offsets) {
+    let deadline = Instant::now() + JOIN_WAIT;
+    while !offsets.has_joined() && Instant::now() < deadline {
+        let _ = tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await;
+    }
 }
 
 fn commit(offsets: &Offsets, consumer: &StreamConsumer<SubContext>, mode: CommitMode, name: &str) {

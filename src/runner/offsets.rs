@@ -31,6 +31,8 @@ pub struct Offsets {
     abort: CancellationToken,
     parts: Mutex<HashMap<i32, Part>>,
     next_epoch: Mutex<u64>,
+    /// Set once the group handed this member its first assignment.
+    joined: std::sync::atomic::AtomicBool,
 }
 
 /// A partition as assigned now: its epoch and revocation token.
@@ -47,6 +49,7 @@ impl Offsets {
             abort,
             parts: Mutex::new(HashMap::new()),
             next_epoch: Mutex::new(0),
+            joined: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -58,7 +61,13 @@ impl Offsets {
         &self.topic
     }
 
+    pub fn has_joined(&self) -> bool {
+        self.joined.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// An assignment arrived (possibly empty: more members than partitions).
     pub fn assign(&self, partitions: &[i32]) {
+        self.joined.store(true, std::sync::atomic::Ordering::SeqCst);
         let mut next = self.next_epoch.lock().unwrap_or_else(|p| p.into_inner());
         let mut parts = self.lock();
         for p in partitions {

@@ -791,3 +791,31 @@ fn ctrl_c_interrupts_a_retry_backoff_without_committing() {
     );
     dev.stop();
 }
+
+/// Regression: leaving a group while its join was in progress left the test
+/// broker waiting for the leaver, and no later runner was ever assigned.
+#[test]
+fn stopping_during_the_group_join_does_not_wedge_the_group() {
+    require_docker();
+    let server = VerbServer::start(ok);
+    let p = Project::new();
+    p.write(
+        "shop/ftl.yaml",
+        &format!(
+            "module: shop\nverbs:\n  v: {{http: \"{}\"}}\ntopics:\n  t: {{partitions: 2, key: /k}}\nsubscriptions:\n  s: {{topic: t, verb: v}}\n",
+            server.url("/v")
+        ),
+    );
+    for _ in 0..3 {
+        let dev = p.dev();
+        dev.wait_for("ftl dev: ready", Duration::from_secs(60));
+        let (code, log) = dev.stop();
+        assert_eq!(code, 0, "{log}");
+    }
+    let dev = p.dev();
+    dev.wait_for("shop.s: assigned partitions", Duration::from_secs(20));
+    p.kafka()
+        .produce("shop.t", &[(Some("a"), "{\"k\":\"a\"}".into())]);
+    assert_eq!(server.wait_for(1, Duration::from_secs(30)).len(), 1);
+    dev.stop();
+}
