@@ -90,6 +90,9 @@ pub fn container_spec(project: &str, settings: &BrokerSettings, host_port: u16) 
         BrokerKind::Kafka => (
             Vec::new(),
             vec![
+                // A fixed cluster id (16 bytes, base64url, as KRaft wants) so a restarted
+                // container finds its own data in the volume.
+                "CLUSTER_ID=ZnRsLWxvY2FsLWthZmthIQ".into(),
                 "KAFKA_NODE_ID=1".into(),
                 "KAFKA_PROCESS_ROLES=broker,controller".into(),
                 format!("KAFKA_LISTENERS=PLAINTEXT://0.0.0.0:{CONTAINER_PORT},CONTROLLER://0.0.0.0:9093"),

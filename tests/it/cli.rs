@@ -117,3 +117,26 @@ fn usage_errors_exit_2_and_a_missing_project_says_what_to_do() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_example_project_is_what_ftl_init_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("pizzashop");
+    let out = Command::new(ftl_bin())
+        .arg("init")
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    for rel in [
+        "ftl-project.yaml",
+        "pizza/ftl.yaml",
+        "pizza/handlers/cook.py",
+        "pizza/handlers/failed.py",
+    ] {
+        let written = std::fs::read_to_string(root.join(rel)).unwrap();
+        let example =
+            std::fs::read_to_string(repo_root().join("examples/pizzashop").join(rel)).unwrap();
+        assert_eq!(written, example, "examples/pizzashop/{rel} differs from the template: run `ftl init examples/pizzashop` again");
+    }
+}
