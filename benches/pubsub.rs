@@ -21,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use harness::{require_docker, wait_until, Project, VerbServer};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::BaseRecord;
 use rdkafka::Message;
 
 const EVENTS: usize = 20_000;
@@ -102,21 +103,64 @@ fn main() {
     );
     drop(c);
 
+    // Baseline latency: a raw consumer reading the idle topic by assignment.
+    let raw_lat = {
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &kafka.bootstrap)
+            .set("broker.address.family", "v4")
+            .set("group.id", "bench.rawlat")
+            .set("fetch.wait.max.ms", "10")
+            .create()
+            .unwrap();
+        let (_, high) = c
+            .fetch_watermarks("bench.lat", 0, Duration::from_secs(5))
+            .unwrap();
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        tpl.add_partition_offset("bench.lat", 0, rdkafka::Offset::Offset(high))
+            .unwrap();
+        c.assign(&tpl).unwrap();
+        // Warm up: the first fetch resolves metadata.
+        let _ = c.poll(Duration::from_secs(1));
+        let producer = kafka.producer();
+        let mut lat = Vec::new();
+        for i in 0..100 {
+            // Let the consumer sit in an idle fetch.
+            let _ = c.poll(Duration::from_millis(100));
+            let sent = now_us();
+            let payload = format!("{{\"i\":{i}}}");
+            producer
+                .send(BaseRecord::<str, str>::to("bench.lat").payload(&payload))
+                .map_err(|(e, _)| e)
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Some(Ok(_)) = c.poll(Duration::from_millis(500)) {
+                    lat.push((now_us() - sent) as f64 / 1000.0);
+                    break;
+                }
+            }
+            assert_eq!(lat.len(), i + 1, "the raw consumer never saw event {i}");
+        }
+        lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        (lat[50], lat[99])
+    };
+
     // The runner, HTTP verb, 8 partitions.
     p.write(
         "bench/ftl.yaml",
         &format!(
-            "module: bench\nverbs:\n  v: {{http: \"{}\"}}\ntopics:\n  t: {{partitions: 8, key: /k}}\n  lat: {{}}\nsubscriptions:\n  s: {{topic: t, verb: v}}\n  l: {{topic: lat, verb: v}}\n",
-            server.url("/v")
+            "module: bench\nverbs:\n  v: {{http: \"{}\"}}\n  w: {{http: \"{}\"}}\ntopics:\n  t: {{partitions: 8, key: /k}}\n  lat: {{}}\nsubscriptions:\n  s: {{topic: t, verb: v}}\n  l: {{topic: lat, verb: w, from: latest, batch: {{max_wait: 10ms}}}}\n",
+            server.url("/v"),
+            server.url("/lat")
         ),
     );
     let dev = quiet_dev(&p);
     wait_until("the first delivery", Duration::from_secs(60), || {
-        !server.requests().is_empty()
+        server.count() > 0
     });
     let first = Instant::now();
     wait_until("every event", Duration::from_secs(600), || {
-        server.requests().len() >= EVENTS
+        server.count() >= EVENTS
     });
     let runner_secs = first.elapsed().as_secs_f64();
     let runner_rate = EVENTS as f64 / runner_secs;
@@ -130,12 +174,18 @@ fn main() {
     // Latency on an idle topic: publish one, wait for the verb, repeat.
     let samples = 200;
     let mut lat = Vec::with_capacity(samples);
+    let producer = kafka.producer();
     for i in 0..samples {
-        let before = server.requests().len();
+        let before = server.count();
         let sent = now_us();
-        kafka.produce("bench.lat", &[(None, format!("{{\"i\":{i}}}"))]);
+        let payload = format!("{{\"i\":{i}}}");
+        producer
+            .send(BaseRecord::<str, str>::to("bench.lat").payload(&payload))
+            .map_err(|(e, _)| e)
+            .unwrap();
+        producer.poll(Duration::ZERO);
         wait_until("the latency event", Duration::from_secs(30), || {
-            server.requests().len() > before
+            server.count() > before
         });
         let got = server.requests()[before]
             .wall
@@ -176,7 +226,8 @@ fn main() {
         "  ftl runner, HTTP verb           {runner_rate:>10.0} events/s   {:.2}x of baseline",
         runner_rate / raw_rate
     );
-    println!("  publish -> verb latency         p50 {p50:.2} ms   p99 {p99:.2} ms   ({samples} samples, idle topic)");
+    println!("  baseline raw consumer latency   p50 {:.2} ms   p99 {:.2} ms   (publish -> poll, idle topic, fetch wait 10ms)", raw_lat.0, raw_lat.1);
+    println!("  publish -> verb latency         p50 {p50:.2} ms   p99 {p99:.2} ms   ({samples} samples, idle topic, batch.max_wait 10ms)   {:.2}x / {:.2}x of baseline", p50 / raw_lat.0, p99 / raw_lat.1);
     println!(
         "  ftl dev RSS, 50 idle subscriptions   {:.1} MB",
         rss_kb / 1024.0

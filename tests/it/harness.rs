@@ -428,6 +428,17 @@ impl Kafka {
 
     /// Produces each event as its own record batch (the test broker's end
     /// offsets are wrong for multi-record batches).
+    /// A producer that sends each record as its own batch, right away.
+    pub fn producer(&self) -> BaseProducer {
+        self.config()
+            .set("linger.ms", "0")
+            .set("batch.num.messages", "1")
+            .set("acks", "all")
+            .set("partitioner", "murmur2_random")
+            .create()
+            .expect("producer")
+    }
+
     pub fn produce(&self, topic: &str, events: &[(Option<&str>, String)]) {
         self.produce_with_headers(topic, events, &[]);
     }
@@ -438,14 +449,7 @@ impl Kafka {
         events: &[(Option<&str>, String)],
         headers: &[(&str, &str)],
     ) {
-        let p: BaseProducer = self
-            .config()
-            .set("linger.ms", "0")
-            .set("batch.num.messages", "1")
-            .set("acks", "all")
-            .set("partitioner", "murmur2_random")
-            .create()
-            .expect("producer");
+        let p = self.producer();
         for (k, v) in events {
             let mut r = BaseRecord::<str, str>::to(topic).payload(v.as_str());
             if !headers.is_empty() {
@@ -620,15 +624,17 @@ impl VerbServer {
         self.requests.lock().expect("lock").clone()
     }
 
+    /// How many requests came, without copying them.
+    pub fn count(&self) -> usize {
+        self.requests.lock().expect("lock").len()
+    }
+
     pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Request> {
         let deadline = Instant::now() + timeout;
-        loop {
-            let r = self.requests();
-            if r.len() >= n || Instant::now() > deadline {
-                return r;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        while self.count() < n && Instant::now() <= deadline {
+            std::thread::sleep(Duration::from_millis(5));
         }
+        self.requests()
     }
 }
 

@@ -819,3 +819,46 @@ fn stopping_during_the_group_join_does_not_wedge_the_group() {
     assert_eq!(server.wait_for(1, Duration::from_secs(30)).len(), 1);
     dev.stop();
 }
+
+/// More events than a partition worker buffers: the partition is paused
+/// and resumed, and every event still arrives once, in order.
+#[test]
+fn a_backlog_larger_than_the_worker_buffer_arrives_once_and_in_order() {
+    require_docker();
+    let server = VerbServer::start(ok);
+    let p = Project::new();
+    p.write(
+        "shop/ftl.yaml",
+        &format!(
+            "module: shop\nverbs:\n  v: {{http: \"{}\"}}\ntopics:\n  t: {{}}\nsubscriptions:\n  s: {{topic: t, verb: v}}\n",
+            server.url("/v")
+        ),
+    );
+    let dev = p.dev();
+    dev.wait_for("ftl dev: ready", Duration::from_secs(60));
+    dev.stop();
+    let total = 9000;
+    let events: Vec<(Option<&str>, String)> = (0..total)
+        .map(|i| (None, format!("{{\"id\":{i}}}")))
+        .collect();
+    p.kafka().produce("shop.t", &events);
+    let mut c = p.cmd();
+    c.args(["-q", "dev"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let dev = crate::harness::Dev::spawn_command(c);
+    let reqs = server.wait_for(total, Duration::from_secs(120));
+    std::thread::sleep(Duration::from_millis(500));
+    let ids: Vec<i64> = server
+        .requests()
+        .iter()
+        .map(|r| r.json()["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(reqs.len(), total);
+    assert_eq!(
+        ids,
+        (0..total as i64).collect::<Vec<_>>(),
+        "once each, in offset order"
+    );
+    dev.stop();
+}
