@@ -329,7 +329,11 @@ fn from_latest_skips_earlier_events_and_from_beginning_gets_them() {
 #[test]
 fn killing_the_runner_at_random_moments_loses_no_event() {
     require_docker();
-    let server = VerbServer::start(ok);
+    // A verb slower than the producer, so kills land while events flow.
+    let server = VerbServer::start(|_, _| {
+        std::thread::sleep(Duration::from_millis(8));
+        (200, String::new())
+    });
     let p = Project::new();
     p.write(
         "shop/ftl.yaml",
@@ -342,40 +346,33 @@ fn killing_the_runner_at_random_moments_loses_no_event() {
     let dev = p.dev();
     dev.wait_for("assigned partitions", Duration::from_secs(60));
     let kafka = p.kafka();
-    // Events flow while the runner is killed and restarted.
+    // Events flow (about 1000/s for 5 s) while the runner is killed and
+    // restarted; each kill lands after the new runner delivered something.
     let producer = {
         let bootstrap = kafka.bootstrap.clone();
         std::thread::spawn(move || {
             let kafka = crate::harness::Kafka { bootstrap };
-            for chunk in 0..10 {
-                let events: Vec<(String, String)> = (0..total / 10)
+            for chunk in 0..50 {
+                let events: Vec<(String, String)> = (0..total / 50)
                     .map(|i| {
-                        let id = chunk * (total / 10) + i;
-                        (
-                            format!("u{}", id % 50),
-                            format!("{{\"id\":{id},\"u\":\"u{}\"}}", id % 50),
-                        )
+                        let id = chunk * (total / 50) + i;
+                        (format!("u{}", id % 50), format!("{{\"id\":{id},\"u\":\"u{}\"}}", id % 50))
                     })
                     .collect();
-                kafka.produce(
-                    "shop.t",
-                    &events
-                        .iter()
-                        .map(|(k, v)| (Some(k.as_str()), v.clone()))
-                        .collect::<Vec<_>>(),
-                );
-                std::thread::sleep(Duration::from_millis(300));
+                kafka.produce("shop.t", &events.iter().map(|(k, v)| (Some(k.as_str()), v.clone())).collect::<Vec<_>>());
+                std::thread::sleep(Duration::from_millis(100));
             }
         })
     };
     let mut rng = Rng::new();
     let mut dev = Some(dev);
     for kill in 0..6 {
-        std::thread::sleep(Duration::from_millis(300 + rng.below(1500)));
+        let before = server.count();
+        wait_until("the runner to deliver", Duration::from_secs(60), || server.count() > before || server.count() >= total);
+        std::thread::sleep(Duration::from_millis(rng.below(400)));
         let d = dev.take().unwrap();
         d.signal("KILL");
-        let seen = server.requests().len();
-        eprintln!("kill {kill}: SIGKILL after {seen} deliveries");
+        eprintln!("kill {kill}: SIGKILL after {} deliveries", server.count());
         drop(d);
         let d = p.dev();
         d.wait_for("ftl dev: ready", Duration::from_secs(60));
@@ -861,4 +858,25 @@ fn a_backlog_larger_than_the_worker_buffer_arrives_once_and_in_order() {
         "once each, in offset order"
     );
     dev.stop();
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once() {
+    require_docker();
+    let (p, server) = slow_verb_project("30s", 20_000);
+    let dev = p.dev();
+    dev.wait_for("assigned partitions", Duration::from_secs(60));
+    p.kafka().produce("shop.t", &[(None, "{\"id\":1}".into())]);
+    server.wait_for(1, Duration::from_secs(30));
+    dev.signal("INT");
+    dev.wait_for("Ctrl-C again to exit at once", Duration::from_secs(10));
+    let asked = Instant::now();
+    dev.signal("INT");
+    let mut dev = dev;
+    let (code, log) = dev.wait_exit(Duration::from_secs(10));
+    assert_eq!(code, 130, "{log}");
+    assert!(asked.elapsed() < Duration::from_secs(5), "{:?}", asked.elapsed());
+    assert!(log.contains("exiting at once"), "{log}");
+    // Nothing was committed for the event in hand.
+    assert_eq!(p.kafka().committed("shop.s", "shop.t", 1), vec![None]);
 }
