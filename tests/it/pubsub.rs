@@ -600,3 +600,40 @@ fn ambiguous_and_unknown_names_list_the_candidates() {
         out.stderr
     );
 }
+
+#[test]
+fn replay_on_a_group_held_by_a_killed_runner_says_what_to_do() {
+    require_docker();
+    let server = VerbServer::start(|_, _| (200, String::new()));
+    let p = provisioned(&server, "");
+    let dev = p.dev();
+    dev.wait_for("shop.s: assigned partitions", Duration::from_secs(60));
+    p.kafka().produce("shop.t", &events(0..2));
+    server.wait_for(2, Duration::from_secs(30));
+    dev.signal("KILL");
+    drop(dev);
+    let out = p.run(&["pubsub", "replay", "s", "--from", "beginning", "--yes"]);
+    // The test broker keeps the killed member until another joins, and
+    // refuses commits from outside the group meanwhile.
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("refused to move the offsets of group `shop.s`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("Start `ftl dev` and run the replay again"),
+        "{}",
+        out.stderr
+    );
+    // Following the hint works.
+    let dev = p.dev();
+    dev.wait_for("shop.s: assigned partitions", Duration::from_secs(60));
+    let before = server.count();
+    let out = p.run(&["pubsub", "replay", "s", "--from", "beginning", "--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    server.wait_for(before + 2, Duration::from_secs(30));
+    dev.stop();
+}

@@ -356,10 +356,19 @@ fn killing_the_runner_at_random_moments_loses_no_event() {
                 let events: Vec<(String, String)> = (0..total / 50)
                     .map(|i| {
                         let id = chunk * (total / 50) + i;
-                        (format!("u{}", id % 50), format!("{{\"id\":{id},\"u\":\"u{}\"}}", id % 50))
+                        (
+                            format!("u{}", id % 50),
+                            format!("{{\"id\":{id},\"u\":\"u{}\"}}", id % 50),
+                        )
                     })
                     .collect();
-                kafka.produce("shop.t", &events.iter().map(|(k, v)| (Some(k.as_str()), v.clone())).collect::<Vec<_>>());
+                kafka.produce(
+                    "shop.t",
+                    &events
+                        .iter()
+                        .map(|(k, v)| (Some(k.as_str()), v.clone()))
+                        .collect::<Vec<_>>(),
+                );
                 std::thread::sleep(Duration::from_millis(100));
             }
         })
@@ -368,7 +377,9 @@ fn killing_the_runner_at_random_moments_loses_no_event() {
     let mut dev = Some(dev);
     for kill in 0..6 {
         let before = server.count();
-        wait_until("the runner to deliver", Duration::from_secs(60), || server.count() > before || server.count() >= total);
+        wait_until("the runner to deliver", Duration::from_secs(60), || {
+            server.count() > before || server.count() >= total
+        });
         std::thread::sleep(Duration::from_millis(rng.below(400)));
         let d = dev.take().unwrap();
         d.signal("KILL");
@@ -875,7 +886,11 @@ fn a_second_ctrl_c_exits_at_once() {
     let mut dev = dev;
     let (code, log) = dev.wait_exit(Duration::from_secs(10));
     assert_eq!(code, 130, "{log}");
-    assert!(asked.elapsed() < Duration::from_secs(5), "{:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
     assert!(log.contains("exiting at once"), "{log}");
     // Nothing was committed for the event in hand.
     assert_eq!(p.kafka().committed("shop.s", "shop.t", 1), vec![None]);
