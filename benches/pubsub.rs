@@ -202,12 +202,12 @@ fn main() {
 
     // Memory with 50 idle subscriptions.
     let subs: String = (0..50)
-        .map(|i| format!("  s{i}: {{topic: lat, verb: w{i}}}\n"))
+        .map(|i| format!("  s{i}: {{topic: idle, verb: w{i}}}\n"))
         .collect();
     let verbs: String = (0..50)
         .map(|i| format!("  w{i}: {{http: \"{}\"}}\n", server.url("/idle")))
         .collect();
-    p.write("bench/ftl.yaml", &format!("module: bench\nverbs:\n{verbs}topics:\n  t: {{partitions: 8, key: /k}}\n  lat: {{}}\nsubscriptions:\n{subs}"));
+    p.write("bench/ftl.yaml", &format!("module: bench\nverbs:\n{verbs}topics:\n  t: {{partitions: 8, key: /k}}\n  lat: {{}}\n  idle: {{}}\nsubscriptions:\n{subs}"));
     let dev = p.dev();
     dev.wait_for_nth("assigned partitions", 50, Duration::from_secs(180));
     std::thread::sleep(Duration::from_secs(2));
