@@ -155,6 +155,25 @@ impl Project {
         p
     }
 
+    /// A project with one module `shop`: topic `t` (its attributes given,
+    /// e.g. `partitions: 4, key: /u`) and subscription `s` calling HTTP verb
+    /// `v` at `url` (extra attributes given, e.g. `retry: {count: 3}`).
+    pub fn single_subscription(url: &str, topic: &str, sub_extra: &str) -> Project {
+        let p = Project::new();
+        let sub_extra = if sub_extra.is_empty() {
+            String::new()
+        } else {
+            format!(", {sub_extra}")
+        };
+        p.write(
+            "shop/ftl.yaml",
+            &format!(
+                "module: shop\nverbs:\n  v: {{http: \"{url}\"}}\ntopics:\n  t: {{{topic}}}\nsubscriptions:\n  s: {{topic: t, verb: v{sub_extra}}}\n"
+            ),
+        );
+        p
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }

@@ -120,13 +120,10 @@ fn a_failing_verb_is_retried_with_doubling_backoff_then_committed() {
             (200, String::new())
         }
     });
-    let p = Project::new();
-    p.write(
-        "shop/ftl.yaml",
-        &format!(
-            "module: shop\nverbs:\n  v: {{http: \"{}\"}}\ntopics:\n  t: {{}}\nsubscriptions:\n  s: {{topic: t, verb: v, retry: {{count: 3, min_backoff: 300ms, max_backoff: 5s}}}}\n",
-            server.url("/v")
-        ),
+    let p = Project::single_subscription(
+        &server.url("/v"),
+        "",
+        "retry: {count: 3, min_backoff: 300ms, max_backoff: 5s}",
     );
     let dev = p.dev();
     dev.wait_for("assigned partitions", Duration::from_secs(60));
@@ -334,14 +331,7 @@ fn killing_the_runner_at_random_moments_loses_no_event() {
         std::thread::sleep(Duration::from_millis(8));
         (200, String::new())
     });
-    let p = Project::new();
-    p.write(
-        "shop/ftl.yaml",
-        &format!(
-            "module: shop\nverbs:\n  v: {{http: \"{}\"}}\ntopics:\n  t: {{partitions: 8, key: /u}}\nsubscriptions:\n  s: {{topic: t, verb: v}}\n",
-            server.url("/v")
-        ),
-    );
+    let p = Project::single_subscription(&server.url("/v"), "partitions: 8, key: /u", "");
     let total = 5000;
     let dev = p.dev();
     dev.wait_for("assigned partitions", Duration::from_secs(60));
@@ -433,14 +423,7 @@ fn partitions_delivered(log: &str, sub: &str) -> HashSet<i32> {
 fn two_runners_split_partitions_and_take_over_on_stop_and_after_a_crash() {
     require_docker();
     let server = VerbServer::start(ok);
-    let p = Project::new();
-    p.write(
-        "shop/ftl.yaml",
-        &format!(
-            "module: shop\nverbs:\n  v: {{http: \"{}\"}}\ntopics:\n  t: {{partitions: 4, key: /u}}\nsubscriptions:\n  s: {{topic: t, verb: v}}\n",
-            server.url("/v")
-        ),
-    );
+    let p = Project::single_subscription(&server.url("/v"), "partitions: 4, key: /u", "");
     let kafka_events = |from: usize, n: usize| -> Vec<(String, String)> {
         (from..from + n)
             .map(|id| (format!("u{}", id % 40), format!("{{\"id\":{id}}}")))
@@ -530,18 +513,11 @@ fn slow_verb_project(grace: &str, verb_ms: u64) -> (Project, VerbServer) {
         }
         (200, String::new())
     });
-    let p = Project::new();
+    let p = Project::single_subscription(&server.url("/v"), "", "");
     let text = std::fs::read_to_string(p.path().join("ftl-project.yaml")).unwrap();
     p.write(
         "ftl-project.yaml",
         &text.replace("grace: 5s", &format!("grace: {grace}")),
-    );
-    p.write(
-        "shop/ftl.yaml",
-        &format!(
-            "module: shop\nverbs:\n  v: {{http: \"{}\"}}\ntopics:\n  t: {{}}\nsubscriptions:\n  s: {{topic: t, verb: v}}\n",
-            server.url("/v")
-        ),
     );
     (p, server)
 }
@@ -767,13 +743,10 @@ fn ctrl_c_interrupts_a_retry_backoff_without_committing() {
             (200, String::new())
         }
     });
-    let p = Project::new();
-    p.write(
-        "shop/ftl.yaml",
-        &format!(
-            "module: shop\nverbs:\n  v: {{http: \"{}\"}}\ntopics:\n  t: {{}}\nsubscriptions:\n  s: {{topic: t, verb: v, retry: {{count: 3, min_backoff: 30s, max_backoff: 30s}}}}\n",
-            server.url("/v")
-        ),
+    let p = Project::single_subscription(
+        &server.url("/v"),
+        "",
+        "retry: {count: 3, min_backoff: 30s, max_backoff: 30s}",
     );
     let dev = p.dev();
     dev.wait_for("assigned partitions", Duration::from_secs(60));
@@ -806,14 +779,7 @@ fn ctrl_c_interrupts_a_retry_backoff_without_committing() {
 fn stopping_during_the_group_join_does_not_wedge_the_group() {
     require_docker();
     let server = VerbServer::start(ok);
-    let p = Project::new();
-    p.write(
-        "shop/ftl.yaml",
-        &format!(
-            "module: shop\nverbs:\n  v: {{http: \"{}\"}}\ntopics:\n  t: {{partitions: 2, key: /k}}\nsubscriptions:\n  s: {{topic: t, verb: v}}\n",
-            server.url("/v")
-        ),
-    );
+    let p = Project::single_subscription(&server.url("/v"), "partitions: 2, key: /k", "");
     for _ in 0..3 {
         let dev = p.dev();
         dev.wait_for("ftl dev: ready", Duration::from_secs(60));
@@ -834,14 +800,7 @@ fn stopping_during_the_group_join_does_not_wedge_the_group() {
 fn a_backlog_larger_than_the_worker_buffer_arrives_once_and_in_order() {
     require_docker();
     let server = VerbServer::start(ok);
-    let p = Project::new();
-    p.write(
-        "shop/ftl.yaml",
-        &format!(
-            "module: shop\nverbs:\n  v: {{http: \"{}\"}}\ntopics:\n  t: {{}}\nsubscriptions:\n  s: {{topic: t, verb: v}}\n",
-            server.url("/v")
-        ),
-    );
+    let p = Project::single_subscription(&server.url("/v"), "", "");
     let dev = p.dev();
     dev.wait_for("ftl dev: ready", Duration::from_secs(60));
     dev.stop();
