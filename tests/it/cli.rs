@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+use predicates::prelude::PredicateBooleanExt;
+
 use crate::harness::{ftl_bin, repo_root};
 
 #[test]
@@ -99,23 +101,24 @@ fn init_and_new_module_scaffold_a_valid_project() {
 
 #[test]
 fn usage_errors_exit_2_and_a_missing_project_says_what_to_do() {
+    use predicates::str::contains;
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(ftl_bin())
+    assert_cmd::Command::new(ftl_bin())
         .arg("schema")
         .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("no `ftl-project.yaml`") && stderr.contains("ftl init"),
-        "{stderr}"
-    );
-    let out = Command::new(ftl_bin())
+        .assert()
+        .code(2)
+        .stderr(contains("no `ftl-project.yaml`").and(contains("ftl init")));
+    assert_cmd::Command::new(ftl_bin())
         .arg("--frobnicate")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+        .assert()
+        .code(2)
+        .stderr(contains("unexpected argument"));
+    assert_cmd::Command::new(ftl_bin())
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(contains(env!("CARGO_PKG_VERSION")));
 }
 
 #[test]

@@ -412,6 +412,27 @@ fn dead_letters_are_listed_and_replayed_to_their_own_verb_only() {
         assert!(!d["first_failed_at"].as_str().unwrap().is_empty());
         assert_eq!(d["key"], d["event"]["k"]);
     }
+    let one = json_lines(
+        &p.run(&["pubsub", "deadletters", "s", "-n", "1", "--json"])
+            .stdout,
+    );
+    assert_eq!(one.len(), 1);
+    // The dead-letter topic is a topic like any other for tail.
+    let tailed = json_lines(
+        &p.run(&[
+            "pubsub",
+            "tail",
+            "sFailed",
+            "--from",
+            "beginning",
+            "--no-follow",
+            "--json",
+        ])
+        .stdout,
+    );
+    assert_eq!(tailed.len(), 3);
+    assert_eq!(tailed[0]["headers"]["ftl.subscription"], "shop.s");
+    assert_eq!(tailed[0]["event"]["error"], "HTTP 500: oven broken");
     let human = p.run(&["pubsub", "deadletters", "s"]);
     insta::with_settings!({filters => vec![
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", "[time]"),
