@@ -116,11 +116,16 @@ impl ConsumerContext for SubContext {
         }
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = rebalance {
             let parts = partitions_of(tpl, self.offsets.topic());
             if !parts.is_empty() {
                 tracing::info!("{}: assigned partitions {parts:?}", self.name);
+                // A partition paused while we held it before (its worker was
+                // full) must not come back paused: nothing would resume it.
+                if let Err(e) = consumer.resume(tpl) {
+                    tracing::debug!("{}: resume on assignment: {e}", self.name);
+                }
             }
             self.offsets.assign(&parts);
         }
