@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::RDKafkaErrorCode;
-use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::producer::FutureProducer;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -316,8 +316,8 @@ pub fn close_consumer<C: Send + 'static>(consumer: C) {
 }
 
 /// Low and high watermarks of a partition.
-pub fn watermarks(
-    consumer: &BaseConsumer,
+pub fn watermarks<C: ConsumerContext, K: Consumer<C>>(
+    consumer: &K,
     topic: &str,
     partition: i32,
 ) -> Result<(i64, i64), KafkaError> {
@@ -353,8 +353,8 @@ pub fn committed(
 
 /// The first offset at or after `millis` in each partition (the end when
 /// no record is that recent).
-pub fn offsets_for_time(
-    consumer: &BaseConsumer,
+pub fn offsets_for_time<C: ConsumerContext, K: Consumer<C>>(
+    consumer: &K,
     topic: &str,
     partitions: &[(i32, i64)],
     millis: i64,
@@ -428,4 +428,102 @@ pub fn read_range(
         out.truncate(n as usize);
     }
     Ok(out)
+}
+
+/// The partitions of a topic as the broker knows them; an error that says
+/// `ftl dev` creates it when the topic does not exist.
+pub fn partitions_of<C: ConsumerContext, K: Consumer<C>>(
+    consumer: &K,
+    topic: &str,
+) -> Result<Vec<i32>, KafkaError> {
+    let md = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .map_err(|e| call(format!("reading metadata of {topic}"), e))?;
+    let t = md
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none());
+    match t {
+        Some(t) if !t.partitions().is_empty() => {
+            Ok(t.partitions().iter().map(|p| p.id()).collect())
+        }
+        _ => Err(call(
+            format!("reading topic `{topic}`"),
+            "the topic does not exist on the broker; `ftl dev` creates it",
+        )),
+    }
+}
+
+/// Where a replay moves a subscription's group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayFrom {
+    Beginning,
+    Latest,
+    /// Milliseconds since the epoch.
+    Time(i64),
+}
+
+impl ReplayFrom {
+    /// The form the runner's admin API takes: `beginning`, `latest` or
+    /// milliseconds since the epoch.
+    pub fn to_param(self) -> String {
+        match self {
+            ReplayFrom::Beginning => "beginning".into(),
+            ReplayFrom::Latest => "latest".into(),
+            ReplayFrom::Time(ms) => ms.to_string(),
+        }
+    }
+
+    pub fn from_param(text: &str) -> Option<ReplayFrom> {
+        match text {
+            "beginning" => Some(ReplayFrom::Beginning),
+            "latest" => Some(ReplayFrom::Latest),
+            ms => ms.parse().ok().map(ReplayFrom::Time),
+        }
+    }
+}
+
+/// (partition, new offset, end offset)
+pub type PartitionMove = (i32, i64, i64);
+
+/// Where each partition goes for a replay: the low watermark, the end, or
+/// the first offset at or after a time (the end when none is that recent).
+pub fn replay_targets<C: ConsumerContext, K: Consumer<C>>(
+    consumer: &K,
+    topic: &str,
+    partitions: &[i32],
+    from: ReplayFrom,
+) -> Result<Vec<PartitionMove>, KafkaError> {
+    let mut marks = Vec::new();
+    for p in partitions {
+        let (low, high) = watermarks(consumer, topic, *p)?;
+        marks.push((*p, low, high));
+    }
+    Ok(match from {
+        ReplayFrom::Beginning => marks,
+        ReplayFrom::Latest => marks.into_iter().map(|(p, _, h)| (p, h, h)).collect(),
+        ReplayFrom::Time(ms) => {
+            let highs: Vec<(i32, i64)> = marks.iter().map(|(p, _, h)| (*p, *h)).collect();
+            let found = offsets_for_time(consumer, topic, &highs, ms)?;
+            marks
+                .into_iter()
+                .map(|(p, _, h)| (p, found.get(&p).copied().unwrap_or(h), h))
+                .collect()
+        }
+    })
+}
+
+/// A record's headers as text (values decoded lossily as UTF-8).
+pub fn header_map<H: Headers>(headers: Option<&H>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Some(h) = headers {
+        for i in 0..h.count() {
+            let x = h.get(i);
+            out.insert(
+                x.key.to_string(),
+                String::from_utf8_lossy(x.value.unwrap_or_default()).into_owned(),
+            );
+        }
+    }
+    out
 }

@@ -9,17 +9,18 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
-use rdkafka::message::{Headers, Message};
+use rdkafka::message::Message;
 use rdkafka::Offset;
 use serde_json::{json, Value};
 
 use crate::cli::PubsubCommand;
 use crate::error::{Error, Result};
 use crate::kafka::{self, Connection};
+use crate::kafka::{partitions_of, replay_targets, PartitionMove, ReplayFrom};
 use crate::output::{pretty_json, Printer, BOLD, CYAN, DIM, GREEN, RED, YELLOW};
 use crate::provision::{self, BrokerHandle};
 use crate::publisher::{self, find_topic};
-use crate::runner::deadletter::{self, partitions_of, DeadLetter, Replayed};
+use crate::runner::deadletter::{self, DeadLetter, Replayed};
 use crate::schema::{Lookup, Project, StartFrom, Subscription, Topic};
 use crate::units::{epoch_millis, parse_time};
 
@@ -199,7 +200,7 @@ async fn status(project: &Project, printer: &Printer) -> Result<()> {
         .map(|s| s.qualified())
         .collect();
     let report = blocking(move || status_report(&conn, &project2, &live_subs)).await?;
-    let broker_json = broker_json(&broker, live.as_ref());
+    let broker_json = broker_json(&broker);
     if printer.json {
         printer.json_line(
             &json!({"broker": broker_json, "topics": report.0, "subscriptions": report.1}),
@@ -284,7 +285,7 @@ async fn status(project: &Project, printer: &Printer) -> Result<()> {
     Ok(())
 }
 
-fn broker_json(broker: &BrokerHandle, _live: Option<&LiveRunner>) -> Value {
+fn broker_json(broker: &BrokerHandle) -> Value {
     match &broker.container {
         Some(c) => {
             let uptime = c
@@ -645,18 +646,7 @@ fn print_record(printer: &Printer, m: &rdkafka::message::BorrowedMessage<'_>) ->
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(payload).into_owned()));
     let key = m.key().map(|k| String::from_utf8_lossy(k).into_owned());
     let ts = m.timestamp().to_millis();
-    let mut headers = serde_json::Map::new();
-    if let Some(h) = m.headers() {
-        for i in 0..h.count() {
-            let x = h.get(i);
-            headers.insert(
-                x.key.to_string(),
-                String::from_utf8_lossy(x.value.unwrap_or_default())
-                    .into_owned()
-                    .into(),
-            );
-        }
-    }
+    let headers = kafka::header_map(m.headers());
     let time = ts.map(|ms| {
         deadletter::rfc3339(std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
     });
@@ -683,7 +673,7 @@ fn print_record(printer: &Printer, m: &rdkafka::message::BorrowedMessage<'_>) ->
             text.push_str(&format!(
                 "\n  {} {k}={}",
                 printer.out_style(DIM, "header"),
-                v.as_str().unwrap_or_default()
+                v
             ));
         }
     }
@@ -702,10 +692,10 @@ async fn replay(
     yes: bool,
 ) -> Result<()> {
     let sub = sub_arg(project, name)?;
-    let (from_param, label) = match from {
-        "beginning" => ("beginning".to_string(), "the beginning".to_string()),
+    let (from, label) = match from {
+        "beginning" => (ReplayFrom::Beginning, "the beginning".to_string()),
         "latest" => (
-            "latest".to_string(),
+            ReplayFrom::Latest,
             "the latest event (skipping everything not yet processed)".to_string(),
         ),
         t => {
@@ -715,7 +705,7 @@ async fn replay(
                     Some("use beginning, latest, a time (RFC 3339) or -10m".to_string()),
                 )
             })?;
-            (epoch_millis(at).to_string(), deadletter::rfc3339(at))
+            (ReplayFrom::Time(epoch_millis(at)), deadletter::rfc3339(at))
         }
     };
     if !yes {
@@ -739,8 +729,9 @@ async fn replay(
     if let Some(live) = LiveRunner::find(project).await.filter(|l| l.runs(sub)) {
         let summary = live
             .post(&format!(
-                "/admin/subscriptions/{}/replay?from={from_param}",
-                sub.qualified()
+                "/admin/subscriptions/{}/replay?from={}",
+                sub.qualified(),
+                from.to_param()
             ))
             .await?;
         let n = summary["redelivered"].as_i64().unwrap_or(0);
@@ -759,7 +750,7 @@ async fn replay(
     let broker = provision::running_broker(project).await?;
     let conn = broker.connection.clone();
     let s = sub.clone();
-    let (n, parts) = blocking(move || move_idle_group(&conn, &s, &from_param)).await?;
+    let (n, parts) = blocking(move || move_idle_group(&conn, &s, from)).await?;
     if printer.json {
         printer.json_line(&json!({"subscription": sub.qualified(), "redelivered": n, "through": "idle group", "partitions": parts}));
     } else {
@@ -772,38 +763,18 @@ async fn replay(
     Ok(())
 }
 
-/// (partition, new offset, end offset)
-type PartitionMove = (i32, i64, i64);
-
 /// Commits new offsets for a group no runner holds, from a consumer with
 /// the group's id that never joins it.
 fn move_idle_group(
     conn: &Connection,
     sub: &Subscription,
-    from: &str,
+    from: ReplayFrom,
 ) -> Result<(i64, Vec<PartitionMove>)> {
     use rdkafka::consumer::{CommitMode, Consumer};
     let topic = sub.topic_kafka_name();
     let group = conn.group_committer(&sub.group_id()).map_err(kafka_err)?;
     let parts = partitions_of(&group, &topic).map_err(kafka_err)?;
-    let mut marks = Vec::new();
-    for p in &parts {
-        let (low, high) = kafka::watermarks(&group, &topic, *p).map_err(kafka_err)?;
-        marks.push((*p, low, high));
-    }
-    let targets: Vec<(i32, i64, i64)> = match from {
-        "beginning" => marks.iter().map(|(p, l, h)| (*p, *l, *h)).collect(),
-        "latest" => marks.iter().map(|(p, _, h)| (*p, *h, *h)).collect(),
-        ms => {
-            let ms: i64 = ms.parse().unwrap_or(0);
-            let highs: Vec<(i32, i64)> = marks.iter().map(|(p, _, h)| (*p, *h)).collect();
-            let found = kafka::offsets_for_time(&group, &topic, &highs, ms).map_err(kafka_err)?;
-            marks
-                .iter()
-                .map(|(p, _, h)| (*p, found.get(p).copied().unwrap_or(*h), *h))
-                .collect()
-        }
-    };
+    let targets = replay_targets(&group, &topic, &parts, from).map_err(kafka_err)?;
     let mut tpl = rdkafka::TopicPartitionList::new();
     for (p, o, _) in &targets {
         let _ = tpl.add_partition_offset(&topic, *p, Offset::Offset(*o));

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::offsets::{Assignment, Offsets};
 use super::{deadletter, verb, Shared};
+use crate::kafka::{replay_targets, PartitionMove, ReplayFrom};
 use crate::output::{GREEN, RED, YELLOW};
 use crate::schema::{Subscription, Verb};
 
@@ -46,19 +47,9 @@ pub struct SubSpec {
     pub consumer_overrides: BTreeMap<String, String>,
 }
 
-/// Where `replay` moves a subscription.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplayFrom {
-    Beginning,
-    Latest,
-    /// Milliseconds since the epoch.
-    Time(i64),
-}
-
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ReplaySummary {
-    /// (partition, new offset, end offset)
-    pub partitions: Vec<(i32, i64, i64)>,
+    pub partitions: Vec<PartitionMove>,
     pub redelivered: i64,
 }
 
@@ -350,28 +341,7 @@ fn replay(
                 .into(),
         );
     }
-    let mut targets = Vec::new();
-    for p in &assigned {
-        let (low, high) = consumer
-            .fetch_watermarks(&topic, *p, timeout)
-            .map_err(|e| format!("reading offsets of {topic}[{p}]: {e}"))?;
-        let target = match from {
-            ReplayFrom::Beginning => low,
-            ReplayFrom::Latest => high,
-            ReplayFrom::Time(ts) => {
-                let mut tpl = TopicPartitionList::new();
-                let _ = tpl.add_partition_offset(&topic, *p, Offset::Offset(ts));
-                let found = consumer
-                    .offsets_for_times(tpl, timeout)
-                    .map_err(|e| format!("looking up offsets by time in {topic}[{p}]: {e}"))?;
-                match found.find_partition(&topic, *p).map(|e| e.offset()) {
-                    Some(Offset::Offset(o)) => o,
-                    _ => high,
-                }
-            }
-        };
-        targets.push((*p, target, high));
-    }
+    let targets = replay_targets(consumer, &topic, &assigned, from).map_err(|e| e.to_string())?;
     let mut tpl = TopicPartitionList::new();
     for (p, target, _) in &targets {
         // Abandon work in hand (its events come again) and drop what was queued.

@@ -163,6 +163,9 @@ pub struct DeadLetter {
     pub source_topic: String,
     pub source_partition: Option<i32>,
     pub source_offset: Option<i64>,
+    /// Milliseconds since the epoch of the original event.
+    #[serde(default)]
+    pub source_timestamp: Option<i64>,
     pub first_failed_at: String,
     pub failed_at: String,
     pub event: Value,
@@ -173,16 +176,7 @@ pub struct DeadLetter {
 impl DeadLetter {
     pub fn parse(msg: &rdkafka::message::OwnedMessage, replayed: bool) -> DeadLetter {
         use rdkafka::message::Message;
-        let mut h: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-        if let Some(headers) = msg.headers() {
-            for i in 0..headers.count() {
-                let x = headers.get(i);
-                h.insert(
-                    x.key.to_string(),
-                    String::from_utf8_lossy(x.value.unwrap_or_default()).into_owned(),
-                );
-            }
-        }
+        let h = crate::kafka::header_map(msg.headers());
         let doc: Value =
             serde_json::from_slice(msg.payload().unwrap_or_default()).unwrap_or(Value::Null);
         DeadLetter {
@@ -195,6 +189,7 @@ impl DeadLetter {
             source_topic: h.get(H_SOURCE_TOPIC).cloned().unwrap_or_default(),
             source_partition: h.get(H_SOURCE_PARTITION).and_then(|a| a.parse().ok()),
             source_offset: h.get(H_SOURCE_OFFSET).and_then(|a| a.parse().ok()),
+            source_timestamp: h.get(H_SOURCE_TIMESTAMP).and_then(|a| a.parse().ok()),
             first_failed_at: h.get(H_FIRST_FAILED_AT).cloned().unwrap_or_default(),
             failed_at: h.get(H_FAILED_AT).cloned().unwrap_or_default(),
             event: doc.get("event").cloned().unwrap_or(Value::Null),
@@ -221,7 +216,7 @@ pub fn read(
     let topic = sub.deadletter_kafka_name();
     let reader = connection.reader("deadletters")?;
     let cursor_consumer = connection.group_committer(&cursor_group(sub))?;
-    let partitions = partitions_of(&reader, &topic)?;
+    let partitions = crate::kafka::partitions_of(&reader, &topic)?;
     let cursor = crate::kafka::committed(&cursor_consumer, &topic, &partitions)?;
     let mut ranges = Vec::new();
     let mut cursors = std::collections::HashMap::new();
@@ -242,32 +237,6 @@ pub fn read(
             (DeadLetter::parse(&m, replayed), m)
         })
         .collect())
-}
-
-pub fn partitions_of(
-    consumer: &rdkafka::consumer::BaseConsumer,
-    topic: &str,
-) -> Result<Vec<i32>, crate::kafka::KafkaError> {
-    use rdkafka::consumer::Consumer;
-    let md = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .map_err(|e| crate::kafka::KafkaError::Call {
-            action: format!("reading metadata of {topic}"),
-            cause: e.to_string(),
-        })?;
-    let t = md
-        .topics()
-        .iter()
-        .find(|t| t.name() == topic && t.error().is_none());
-    match t {
-        Some(t) if !t.partitions().is_empty() => {
-            Ok(t.partitions().iter().map(|p| p.id()).collect())
-        }
-        _ => Err(crate::kafka::KafkaError::Call {
-            action: format!("reading topic `{topic}`"),
-            cause: "the topic does not exist on the broker; `ftl dev` creates it".into(),
-        }),
-    }
 }
 
 /// The outcome of handing one dead letter back to its verb.
@@ -342,19 +311,7 @@ pub async fn replay(
                     source_topic: &dl.source_topic,
                     source_partition: dl.source_partition.unwrap_or(0),
                     source_offset: dl.source_offset.unwrap_or(-1),
-                    source_timestamp: msg
-                        .headers()
-                        .and_then(|h| {
-                            (0..h.count())
-                                .map(|i| h.get(i))
-                                .find(|x| x.key == H_SOURCE_TIMESTAMP)
-                        })
-                        .and_then(|x| {
-                            std::str::from_utf8(x.value.unwrap_or_default())
-                                .ok()?
-                                .parse()
-                                .ok()
-                        }),
+                    source_timestamp: dl.source_timestamp,
                     subscription: &name,
                     verb: &t.verb.name,
                     attempts: dl.attempts + 1,

@@ -24,11 +24,11 @@ use tokio::sync::{oneshot, Mutex};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use consumer::ReplaySummary;
 use consumer::{Control, SubSpec, SubTask};
-pub use consumer::{ReplayFrom, ReplaySummary};
 
 use crate::error::{Error, Result};
-use crate::kafka::Connection;
+use crate::kafka::{Connection, ReplayFrom};
 use crate::output::{Printer, DIM};
 use crate::publisher::Publisher;
 use crate::schema::{Lookup, Project};
@@ -311,13 +311,8 @@ async fn admin_replay(
     Path(sub): Path<String>,
     Query(q): Query<ReplayQuery>,
 ) -> Response {
-    let from = match q.from.as_str() {
-        "beginning" => ReplayFrom::Beginning,
-        "latest" => ReplayFrom::Latest,
-        ms => match ms.parse::<i64>() {
-            Ok(ms) => ReplayFrom::Time(ms),
-            Err(_) => return admin_error(StatusCode::BAD_REQUEST, format!("bad `from`: {ms}")),
-        },
+    let Some(from) = ReplayFrom::from_param(&q.from) else {
+        return admin_error(StatusCode::BAD_REQUEST, format!("bad `from`: {}", q.from));
     };
     let project = state.project();
     let name = match project.find_subscription(&sub) {
