@@ -11,14 +11,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/it/harness.rs"]
+#[path = "../tests/it/harness/mod.rs"]
 #[allow(dead_code)]
 mod harness;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use harness::{require_docker, wait_until, Project, VerbServer};
+use harness::{require_docker, wait_until, Ev, Project, VerbServer};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::BaseRecord;
@@ -54,7 +54,7 @@ fn main() {
     );
     // Provision, then stop: the events are produced before anyone consumes.
     let dev = p.dev();
-    dev.wait_for("ftl dev: ready", Duration::from_secs(60));
+    dev.wait_ready();
     dev.stop();
     let kafka = p.kafka();
     let events: Vec<(String, String)> = (0..EVENTS)
@@ -209,7 +209,7 @@ fn main() {
         .collect();
     p.write("bench/ftl.yaml", &format!("module: bench\nverbs:\n{verbs}topics:\n  t: {{partitions: 8, key: /k}}\n  lat: {{}}\n  idle: {{}}\nsubscriptions:\n{subs}"));
     let dev = p.dev();
-    dev.wait_for_nth("assigned partitions", 50, Duration::from_secs(180));
+    dev.wait_nth(Ev::of("partitions_assigned"), 50, Duration::from_secs(180));
     std::thread::sleep(Duration::from_secs(2));
     let status = std::fs::read_to_string(format!("/proc/{}/status", dev.pid())).unwrap_or_default();
     let rss_kb: f64 = status

@@ -16,6 +16,7 @@ use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use marked_yaml::{LoaderOptions, Node, Span};
 
 use crate::diag::{suggest, Diagnostic, Diagnostics};
+use crate::kafka::BatchField;
 use crate::schema::{
     kafka_name_problem, Batch, BrokerKind, BrokerSettings, Module, Project, Retry, RunnerSettings,
     StartFrom, Subscription, Topic, Verb, VerbCall, DEADLETTER_SUFFIX,
@@ -79,10 +80,12 @@ pub fn load(root: &Path) -> Result<Project, ConfigError> {
         root: root.to_path_buf(),
         sources: Vec::new(),
         diags: Vec::new(),
+        consumer_overrides: BTreeMap::new(),
     };
     let text = read(&project_path)?;
     let project_src = loader.add_source(PathBuf::from(PROJECT_FILE), text);
     let header = loader.project_file(project_src);
+    loader.consumer_overrides = header.runner.consumer.clone();
 
     let module_paths: Vec<(PathBuf, Option<Span>)> = match &header.modules {
         Some(list) => list
@@ -154,6 +157,9 @@ struct Loader {
     sources: Vec<Source>,
     /// (source index, diagnostic) so output is ordered by file then position.
     diags: Vec<(usize, Diagnostic)>,
+    /// `runner.consumer` of the project file: the Kafka client limits a
+    /// subscription's `batch` must respect depend on it.
+    consumer_overrides: BTreeMap<String, String>,
 }
 
 struct ProjectHeader {
@@ -1103,6 +1109,27 @@ impl Loader {
                 );
                 ok = false;
             }
+        }
+        // Checked with or without a `batch` key: `runner.consumer` may move
+        // the limits under the defaults.
+        let batch_node = map.get_node("batch").and_then(|n| n.as_mapping());
+        for (field, message, hint) in crate::kafka::batch_problems(&batch, &self.consumer_overrides)
+        {
+            let name = match field {
+                BatchField::Min => "min",
+                BatchField::Default => "default",
+                BatchField::MaxWait => "max_wait",
+            };
+            let span = batch_node
+                .map(|b| b.get_node(name).map(|n| *n.span()).unwrap_or(*b.span()))
+                .unwrap_or(*key.span());
+            let hint = if batch_node.and_then(|b| b.get_node(name)).is_some() {
+                hint
+            } else {
+                format!("{hint}; or change `message.max.bytes` in `runner.consumer`")
+            };
+            self.error(src, &span, message, Some(hint));
+            ok = false;
         }
         let ((topic_ref, topic_span), (verb, verb_span)) = (topic?, verb?);
         Some(RawSubscription {

@@ -6,6 +6,7 @@
 //! topics and dead-letter topics, and runs every subscription in one runner.
 //! See DESIGN.md for the contract; `run` is the whole program.
 
+pub mod admin;
 pub mod broker;
 pub mod cli;
 pub mod commands;
@@ -13,6 +14,8 @@ pub mod config;
 pub mod diag;
 pub mod docker;
 pub mod error;
+pub mod events;
+pub mod inspect;
 pub mod kafka;
 pub mod output;
 pub mod provision;

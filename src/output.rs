@@ -9,6 +9,7 @@ use anstyle::{AnsiColor, Style};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::ColorChoice;
+use crate::events::{Delivery, Event, Outcome, Severity, StopReason};
 
 #[derive(Debug, Clone)]
 pub struct Printer {
@@ -198,4 +199,340 @@ fn write_json(out: &mut String, v: &serde_json::Value, indent: usize, color: boo
         }
         other => out.push_str(&other.to_string()),
     }
+}
+
+// ------------------------------------------------------------ runner events
+
+enum ShownKind {
+    Error,
+    Other,
+}
+
+/// How a rendered event is shown.
+enum Shown {
+    /// A line on stderr, hidden by `-q`.
+    Info(String),
+    Warn(String, Option<String>),
+    Error(String, Option<String>),
+    /// Text printed as it is (diagnostics) on stderr.
+    Raw(String),
+}
+
+impl Printer {
+    /// Prints every event from `events` until the channel closes: JSON lines
+    /// on stdout with `--json`, human lines on stderr otherwise. Events that
+    /// arrive together are written together.
+    /// When `done` fires, what is already in the channel is printed, then
+    /// it returns.
+    pub async fn follow_events(
+        &self,
+        mut events: tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>,
+        done: tokio_util::sync::CancellationToken,
+    ) {
+        use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+        let mut finishing = false;
+        loop {
+            let mut batch = Vec::new();
+            if !finishing {
+                tokio::select! {
+                    r = events.recv() => match r {
+                        Ok(e) => batch.push(e),
+                        Err(RecvError::Lagged(n)) => batch.push(std::sync::Arc::new(Event::Lagged { missed: n })),
+                        Err(RecvError::Closed) => return,
+                    },
+                    _ = done.cancelled() => finishing = true,
+                }
+            }
+            loop {
+                match events.try_recv() {
+                    Ok(e) => batch.push(e),
+                    Err(TryRecvError::Lagged(n)) => {
+                        batch.push(std::sync::Arc::new(Event::Lagged { missed: n }))
+                    }
+                    Err(_) => break,
+                }
+                if batch.len() >= 256 {
+                    break;
+                }
+            }
+            if batch.is_empty() && finishing {
+                return;
+            }
+            self.print_events(&batch);
+        }
+    }
+
+    /// Prints one event as `ftl dev` would.
+    pub fn event(&self, e: Event) {
+        self.print_events(&[std::sync::Arc::new(e)]);
+    }
+
+    fn print_events(&self, batch: &[std::sync::Arc<Event>]) {
+        if self.json {
+            let mut text = String::new();
+            for e in batch {
+                if let Ok(line) = serde_json::to_string(&**e) {
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            }
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+            return;
+        }
+        let mut text = String::new();
+        for e in batch {
+            let Some(shown) = self.render_event(e) else {
+                continue;
+            };
+            let shown_kind = match &shown {
+                Shown::Error(..) => ShownKind::Error,
+                _ => ShownKind::Other,
+            };
+            match shown {
+                Shown::Info(line) if !self.quiet => text.push_str(&line),
+                Shown::Info(_) => continue,
+                Shown::Raw(t) => text.push_str(t.trim_end()),
+                Shown::Warn(msg, hint) | Shown::Error(msg, hint) => {
+                    let (label, style) = if matches!(shown_kind, ShownKind::Error) {
+                        ("error:", RED)
+                    } else {
+                        ("warning:", YELLOW)
+                    };
+                    text.push_str(&format!("{} {msg}", self.err_style(style, label)));
+                    if let Some(h) = hint {
+                        text.push_str(&format!("\n{} {h}", self.err_style(BOLD, "hint:")));
+                    }
+                }
+            }
+            text.push('\n');
+        }
+        if !text.is_empty() {
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(text.as_bytes());
+        }
+    }
+
+    fn render_event(&self, e: &Event) -> Option<Shown> {
+        let info = |s: String| Some(Shown::Info(s));
+        match e {
+            Event::Starting {
+                project,
+                modules,
+                topics,
+                subscriptions,
+            } => info(format!(
+                "ftl dev: project `{project}`: {}, {}, {}{}",
+                counted(*modules, "module"),
+                counted(*topics, "topic"),
+                counted(*subscriptions, "subscription"),
+                if *topics == 0 {
+                    "; no topics declared, so the broker is not needed yet"
+                } else {
+                    ""
+                }
+            )),
+            Event::BrokerReady {
+                kind,
+                address,
+                container,
+                how,
+                ms,
+            } => info(match container {
+                Some(c) => format!("broker: {c} ({kind}) {how}, ready on {address} in {ms} ms"),
+                None => format!("broker: external at {address}, ready in {ms} ms"),
+            }),
+            Event::TopicCreated { topic, partitions } => info(format!(
+                "topic {topic}: created with {}",
+                counted(*partitions as usize, "partition")
+            )),
+            Event::TopicGrown { topic, from, to } => {
+                info(format!("topic {topic}: grown from {from} to {to} partitions"))
+            }
+            Event::TopicProblem {
+                severity,
+                message,
+                hint,
+                ..
+            } => Some(match severity {
+                Severity::Warning => Shown::Warn(message.clone(), hint.clone()),
+                Severity::Error => Shown::Error(message.clone(), hint.clone()),
+            }),
+            Event::Listening { address } => {
+                info(format!("publisher: gRPC and HTTP on {address}"))
+            }
+            Event::ListenFailed { address, reason } => Some(Shown::Warn(
+                format!("cannot listen on {address} ({reason}); this runner consumes but does not serve the Publisher or admin API"),
+                Some("another `ftl dev` of this project may hold it; otherwise change `runner.listen` in ftl-project.yaml".into()),
+            )),
+            Event::ConsumerStarting {
+                subscription,
+                topic,
+                group,
+                verb,
+            } => info(format!(
+                "{subscription}: consuming {topic} with group {group} → verb {verb}"
+            )),
+            Event::ConsumerStarted { .. } => None,
+            Event::ConsumerFailed {
+                subscription,
+                reason,
+                hint,
+            } => Some(Shown::Error(
+                format!("{subscription}: cannot start: {reason}"),
+                hint.clone(),
+            )),
+            Event::ConsumerStopped { subscription, why } => match why {
+                StopReason::Changed => {
+                    info(format!("{subscription}: changed; restarting after committing"))
+                }
+                StopReason::Removed => info(format!("{subscription}: removed; stopped")),
+                StopReason::Shutdown => None,
+            },
+            Event::PartitionsAssigned {
+                subscription,
+                partitions,
+            } => info(format!("{subscription}: assigned partitions {partitions:?}")),
+            Event::PartitionsRevoked {
+                subscription,
+                partitions,
+            } => info(format!("{subscription}: partitions {partitions:?} revoked")),
+            Event::Delivery(d) => info(self.render_delivery(d)),
+            Event::ReplayStarted { subscription, from } => {
+                info(format!("{subscription}: replaying from {from}"))
+            }
+            Event::ReplayDone {
+                subscription,
+                redelivered,
+                ..
+            } => info(format!(
+                "{subscription}: replay moved the offsets; {} will be redelivered",
+                counted(*redelivered as usize, "event")
+            )),
+            Event::ReplayFailed {
+                subscription,
+                reason,
+            } => Some(Shown::Warn(format!("{subscription}: replay failed: {reason}"), None)),
+            Event::DeadletterReplayDone {
+                subscription,
+                ok,
+                failed,
+            } => info(format!(
+                "{subscription}: dead letters handed back to the verb: {ok} succeeded, {failed} failed again"
+            )),
+            Event::BrokerLost { address, reason } => Some(Shown::Warn(
+                format!("the broker at {address} does not answer ({reason}); deliveries wait until it is back"),
+                Some("`ftl pubsub broker start` starts a stopped broker; `ftl pubsub broker logs` shows why it went away".into()),
+            )),
+            Event::BrokerRegained { address, down_ms } => info(format!(
+                "broker: {address} answers again after {}",
+                crate::units::format_duration(std::time::Duration::from_millis(*down_ms))
+            )),
+            Event::ReloadApplied {
+                started,
+                restarted,
+                stopped,
+                failed,
+            } => {
+                let mut parts = Vec::new();
+                for (what, names) in [
+                    ("started", started),
+                    ("restarted", restarted),
+                    ("stopped", stopped),
+                ] {
+                    if !names.is_empty() {
+                        parts.push(format!("{what} {}", names.join(", ")));
+                    }
+                }
+                if failed.is_empty() {
+                    info(if parts.is_empty() {
+                        "ftl dev: configuration reloaded".to_string()
+                    } else {
+                        format!("ftl dev: configuration reloaded ({})", parts.join("; "))
+                    })
+                } else {
+                    Some(Shown::Error(
+                        format!(
+                            "ftl dev: configuration reloaded, but {} could not start: {}",
+                            counted(failed.len(), "subscription"),
+                            failed.join(", ")
+                        ),
+                        Some("the `cannot start` lines above say why; `ftl pubsub status` shows them as failed".into()),
+                    ))
+                }
+            }
+            Event::ReloadRejected { problems, running } => {
+                let mut text = problems.trim_end().to_string();
+                text.push('\n');
+                text.push_str(&format!(
+                    "{} the edit is invalid; still running the last good configuration ({})",
+                    self.err_style(YELLOW, "warning:"),
+                    counted(*running, "subscription")
+                ));
+                Some(Shown::Raw(text))
+            }
+            Event::Ready { watching, .. } => info(format!(
+                "ftl dev: ready; watching {watching} for changes (Ctrl-C to stop)"
+            )),
+            Event::Stopping => info("ftl dev: stopping (Ctrl-C again to exit at once)".into()),
+            Event::Abandoned {
+                subscription,
+                grace_ms,
+            } => Some(Shown::Warn(
+                format!(
+                    "{subscription}: an event was still in hand after {}; abandoned, it will be delivered again",
+                    crate::units::format_duration(std::time::Duration::from_millis(*grace_ms))
+                ),
+                None,
+            )),
+            Event::Stopped => {
+                info("ftl dev: stopped; the broker keeps running for a fast next start".into())
+            }
+            Event::Lagged { missed } => Some(Shown::Warn(
+                format!("{} not shown: the output could not keep up", counted(*missed as usize, "event")),
+                None,
+            )),
+        }
+    }
+
+    fn render_delivery(&self, d: &Delivery) -> String {
+        let status = match d.outcome {
+            Outcome::Ok => self.err_style(GREEN, "ok"),
+            Outcome::Retry => format!(
+                "{} in {}: {}",
+                self.err_style(YELLOW, "retry"),
+                crate::units::format_duration(std::time::Duration::from_millis(
+                    d.retry_in_ms.unwrap_or(0)
+                )),
+                d.error.as_deref().unwrap_or_default()
+            ),
+            Outcome::DeadLettered => format!(
+                "{} to {}: {}",
+                self.err_style(RED, "dead-lettered"),
+                d.deadletter_topic.as_deref().unwrap_or_default(),
+                d.error.as_deref().unwrap_or_default()
+            ),
+            Outcome::Dropped => format!(
+                "{} (no dead-letter topic; skipped): {}",
+                self.err_style(RED, "failed"),
+                d.error.as_deref().unwrap_or_default()
+            ),
+            Outcome::Abandoned => self.err_style(YELLOW, "abandoned"),
+        };
+        let mut line = format!(
+            "{} {}@{} → {} attempt {} {}ms {status}",
+            d.subscription, d.partition, d.offset, d.verb, d.attempt, d.ms
+        );
+        if let Some(out) = &d.output {
+            for l in out.lines() {
+                line.push_str(&format!("\n  {}", self.err_style(DIM, l)));
+            }
+        }
+        line
+    }
+}
+
+/// "1 topic", "3 topics".
+pub fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }

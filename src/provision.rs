@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::docker::{BrokerContainer, Docker, Outcome};
 use crate::error::{Error, Result};
+use crate::events::{Event, Hub, Severity};
 use crate::kafka::{Connection, KafkaError, TopicInfo};
 use crate::output::Printer;
 use crate::schema::{BrokerKind, Project};
@@ -70,6 +71,60 @@ pub struct BrokerHandle {
     pub container: Option<BrokerContainer>,
 }
 
+impl BrokerHandle {
+    /// The event that says this broker is ready, `started` when the wait began.
+    pub fn ready_event(&self, started: Instant) -> Event {
+        Event::BrokerReady {
+            kind: self.connection.kind.name().to_string(),
+            address: self.connection.bootstrap.clone(),
+            container: self.container.as_ref().map(|c| c.name.clone()),
+            how: match self.container.as_ref().map(|c| &c.outcome) {
+                None => "external",
+                Some(Outcome::Reused) => "reusing",
+                Some(Outcome::Started) => "started",
+                Some(Outcome::Created) => "created",
+            }
+            .to_string(),
+            ms: started.elapsed().as_millis() as u64,
+        }
+    }
+
+    /// What `status` shows of the broker.
+    pub fn status(&self) -> BrokerStatus {
+        match &self.container {
+            Some(c) => BrokerStatus {
+                kind: c.kind.clone(),
+                container: Some(c.name.clone()),
+                image: Some(c.image.clone()),
+                address: c.address(),
+                uptime_s: c
+                    .started_at
+                    .as_deref()
+                    .and_then(|s| humantime::parse_rfc3339_weak(s).ok())
+                    .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
+                    .map(|d| d.as_secs()),
+            },
+            None => BrokerStatus {
+                kind: "external".into(),
+                container: None,
+                image: None,
+                address: self.connection.bootstrap.clone(),
+                uptime_s: None,
+            },
+        }
+    }
+}
+
+/// The broker as `ftl pubsub status` reports it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BrokerStatus {
+    pub kind: String,
+    pub container: Option<String>,
+    pub image: Option<String>,
+    pub address: String,
+    pub uptime_s: Option<u64>,
+}
+
 fn connection_for(project: &Project, container: Option<&BrokerContainer>) -> Connection {
     match container {
         Some(c) => Connection {
@@ -98,7 +153,6 @@ pub async fn ensure_broker(project: &Project, printer: &Printer) -> Result<Broke
             container: None,
         });
     }
-    let started = Instant::now();
     let docker = Docker::connect().await?;
     let container = docker
         .ensure_broker(&project.name, &project.broker, printer)
@@ -130,13 +184,6 @@ pub async fn ensure_broker(project: &Project, printer: &Printer) -> Result<Broke
             Some("`ftl pubsub broker logs` shows everything; `ftl pubsub broker reset` starts over".into()),
         ));
     }
-    printer.info(&format!(
-        "broker: {} ({}) {verb}, ready on {} in {} ms",
-        container.name,
-        connection.kind.name(),
-        connection.bootstrap,
-        started.elapsed().as_millis()
-    ));
     Ok(BrokerHandle {
         connection,
         container: Some(container),
@@ -174,7 +221,7 @@ pub async fn running_broker(project: &Project) -> Result<BrokerHandle> {
 pub async fn provision(
     project: &Project,
     connection: &Connection,
-    printer: &Printer,
+    hub: &Hub,
 ) -> Result<Vec<KafkaError>> {
     let admin = connection.admin()?;
     let existing = admin.topics(Duration::from_secs(10)).await?;
@@ -197,27 +244,31 @@ pub async fn provision(
         .collect();
     if !create.is_empty() {
         admin.create_topics(&create, replication).await?;
-        for (t, p) in &create {
-            printer.info(&format!(
-                "topic {t}: created with {p} partition{}",
-                if *p == 1 { "" } else { "s" }
-            ));
+        for (topic, partitions) in create {
+            hub.emit(Event::TopicCreated { topic, partitions });
         }
     }
     let mut problems = Vec::new();
     for a in &actions {
         match a {
             Action::Grow { topic, from, to } => match admin.grow_partitions(topic, *from, *to).await {
-                Ok(()) => printer.info(&format!("topic {topic}: grown from {from} to {to} partitions")),
+                Ok(()) => hub.emit(Event::TopicGrown { topic: topic.clone(), from: *from, to: *to }),
                 Err(e) => {
-                    printer.error(&e.to_string(), e.hint().as_deref());
+                    hub.emit(Event::TopicProblem {
+                        topic: topic.clone(),
+                        severity: Severity::Error,
+                        message: e.to_string(),
+                        hint: e.hint(),
+                    });
                     problems.push(e);
                 }
             },
-            Action::KeepMore { topic, existing, declared } => printer.warn(
-                &format!("topic {topic} has {existing} partitions but {declared} are declared; keeping {existing} (partitions are never removed)"),
-                Some("declare the existing count to silence this, or `ftl pubsub broker reset` to start over"),
-            ),
+            Action::KeepMore { topic, existing, declared } => hub.emit(Event::TopicProblem {
+                topic: topic.clone(),
+                severity: Severity::Warning,
+                message: format!("topic {topic} has {existing} partitions but {declared} are declared; keeping {existing} (partitions are never removed)"),
+                hint: Some("declare the existing count to silence this, or `ftl pubsub broker reset` to start over".into()),
+            }),
             _ => {}
         }
     }

@@ -180,6 +180,78 @@ pub async fn publish(
     })
 }
 
+/// Why a batch of events was not published.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// Nothing was published: these (line, problem) pairs were invalid.
+    #[error("{} invalid event{}", .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    Invalid(Vec<(usize, PublishError)>),
+    #[error("topic `{0}` does not exist on the broker yet")]
+    NoTopic(String),
+    #[error(transparent)]
+    Kafka(#[from] crate::kafka::KafkaError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+/// Checks numbered events (line, JSON text) for `topic` without publishing:
+/// each must be JSON with a partition key where the topic needs one.
+pub fn check_events(
+    topic: &Topic,
+    events: &[(usize, String)],
+    key: Option<&str>,
+) -> Result<(), BatchError> {
+    let mut problems = Vec::new();
+    for (line, text) in events {
+        let check = serde_json::from_str::<Value>(text)
+            .map_err(|e| PublishError::NotJson {
+                topic: topic.kafka_name(),
+                cause: e.to_string(),
+            })
+            .and_then(|v| event_key(topic, &v, key));
+        if let Err(e) = check {
+            problems.push((*line, e));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(BatchError::Invalid(problems))
+    }
+}
+
+/// Publishes numbered events (line, JSON text) to `topic`: all are checked
+/// first, and bad input publishes nothing; then they go out with up to 1000
+/// awaiting acknowledgement, and `on_done` hears of each in order.
+pub async fn publish_all(
+    connection: &crate::kafka::Connection,
+    topic: &Topic,
+    events: &[(usize, String)],
+    key: Option<&str>,
+    mut on_done: impl FnMut(&Published),
+) -> Result<usize, BatchError> {
+    use futures_util::StreamExt;
+    check_events(topic, events, key)?;
+    let admin = connection.admin()?;
+    if !admin
+        .topics(Duration::from_secs(10))
+        .await?
+        .contains_key(&topic.kafka_name())
+    {
+        return Err(BatchError::NoTopic(topic.kafka_name()));
+    }
+    let producer = connection.producer()?;
+    let mut results = futures_util::stream::iter(events.iter())
+        .map(|(_, text)| publish(&producer, topic, text.as_bytes(), key))
+        .buffered(1000);
+    let mut done = 0;
+    while let Some(r) = results.next().await {
+        on_done(&r?);
+        done += 1;
+    }
+    Ok(done)
+}
+
 /// The Publisher as served by the runner: the current project (hot reloads
 /// replace it) and the shared producer.
 #[derive(Clone)]

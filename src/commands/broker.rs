@@ -21,7 +21,9 @@ pub async fn broker(ctx: &Context<'_>, command: BrokerCommand) -> Result<()> {
     let printer = ctx.printer;
     match command {
         BrokerCommand::Start => {
-            provision::ensure_broker(&project, printer).await?;
+            let started = std::time::Instant::now();
+            let broker = provision::ensure_broker(&project, printer).await?;
+            printer.event(broker.ready_event(started));
         }
         BrokerCommand::Stop => {
             let docker = Docker::connect().await?;

@@ -1,14 +1,19 @@
 //! `ftl dev`: validate, lazily ensure the broker, provision, run every
-//! subscription, and follow edits of the project files until Ctrl-C.
+//! subscription, and follow edits of the project files until Ctrl-C. What
+//! happens is emitted as events; the printer (text, or JSON lines with
+//! `--json`) is one reader of them.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, ConfigError, PROJECT_FILE};
 use crate::error::{Error, Result};
-use crate::output::Printer;
+use crate::events::{Event, Hub};
 use crate::provision::{self, BrokerHandle};
-use crate::runner::Runner;
+use crate::runner::{ReconcileReport, Runner};
 use crate::schema::Project;
 
 use super::Context;
@@ -17,162 +22,238 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(300);
 
 pub async fn dev(ctx: &Context<'_>, dir: Option<PathBuf>) -> Result<()> {
     let root = dir.unwrap_or_else(|| ctx.project_dir.clone());
-    let printer = ctx.printer;
-    let mut project = ctx.load(&root)?;
-    printer.info(&summary(&project));
+    let hub = Hub::new();
+    let printer = ctx.printer.clone();
+    let done = CancellationToken::new();
+    let printing = tokio::spawn({
+        let events = hub.subscribe();
+        let done = done.clone();
+        async move { printer.follow_events(events, done).await }
+    });
+    let result = run(ctx, &root, &hub).await;
+    // Every event emitted so far is printed before `ftl dev` returns.
+    done.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(5), printing).await;
+    result
+}
+
+async fn run(ctx: &Context<'_>, root: &Path, hub: &Hub) -> Result<()> {
+    let mut signals = Signals::start()?;
+    let mut project = load(ctx, root).await?;
+    hub.emit(Event::Starting {
+        project: project.name.clone(),
+        modules: project.modules.len(),
+        topics: project.topics().count(),
+        subscriptions: project.subscriptions().count(),
+    });
     let mut state = DevState {
         broker: None,
         runner: None,
+        hub: hub.clone(),
     };
-    state.apply(&project, printer).await?;
-    let mut seen = fingerprint(&root);
-    printer.info(&format!(
-        "ftl dev: ready; watching {} for changes (Ctrl-C to stop)",
-        root.display()
-    ));
-    let mut signals = Signals::new()?;
+    let first = state.apply(&project, ctx).await;
+    let report = match first {
+        Ok(r) => r,
+        Err(e) => {
+            state.stop(&project, &mut signals).await;
+            return Err(e);
+        }
+    };
+    if !report.failed.is_empty() {
+        state.stop(&project, &mut signals).await;
+        let (names, reasons): (Vec<String>, Vec<String>) = report
+            .failed
+            .iter()
+            .map(|(n, r)| (n.clone(), format!("{n}: {r}")))
+            .unzip();
+        return Err(Error::failed(
+            format!(
+                "{} could not start, so `ftl dev` stopped: {}\n  {}",
+                crate::output::counted(names.len(), "subscription"),
+                names.join(", "),
+                reasons.join("\n  ")
+            ),
+            Some("fix what the lines above say and run `ftl dev` again".into()),
+        ));
+    }
+    let mut seen = fingerprint(root).await;
+    hub.emit(Event::Ready {
+        subscriptions: state.runner.as_ref().map(Runner::running).unwrap_or(0),
+        listen: state
+            .runner
+            .as_ref()
+            .and_then(Runner::listening)
+            .map(|a| a.to_string()),
+        watching: root.display().to_string(),
+    });
     loop {
         tokio::select! {
             _ = signals.next() => break,
             _ = tokio::time::sleep(WATCH_INTERVAL) => {}
         }
-        let now = fingerprint(&root);
+        let now = fingerprint(root).await;
         if now == seen {
             continue;
         }
         seen = now;
-        match ctx.load(&root) {
+        match load(ctx, root).await {
             Ok(next) if next == project => {}
-            Ok(next) => match state.apply(&next, printer).await {
-                Ok(()) => {
-                    printer.info("ftl dev: configuration reloaded");
+            Ok(next) => match state.apply(&next, ctx).await {
+                Ok(report) => {
+                    hub.emit(report.event());
                     project = next;
                 }
-                Err(e) => printer.error(
-                    &format!("{e}; keeping the last good configuration"),
-                    e.hint().as_deref(),
-                ),
+                Err(e) => hub.emit(Event::ReloadRejected {
+                    problems: e.render(),
+                    running: state.running(),
+                }),
             },
-            Err(Error::Config(ConfigError::Invalid(d))) => {
-                eprintln!("{d}");
-                printer.warn(
-                    "the edit is invalid; keeping the last good configuration",
-                    None,
-                );
-            }
-            Err(e) => printer.error(
-                &format!("{e}; keeping the last good configuration"),
-                e.hint().as_deref(),
-            ),
+            Err(Error::Config(ConfigError::Invalid(d))) => hub.emit(Event::ReloadRejected {
+                problems: d.to_string(),
+                running: state.running(),
+            }),
+            Err(e) => hub.emit(Event::ReloadRejected {
+                problems: e.render(),
+                running: state.running(),
+            }),
         }
     }
-    printer.info("ftl dev: stopping (Ctrl-C again to exit at once)");
-    if let Some(runner) = state.runner.take() {
-        let grace = project.runner.grace;
-        tokio::select! {
-            _ = runner.shutdown(grace) => {}
-            _ = signals.next() => {
-                printer.warn("exiting at once; events in hand were not committed and will be delivered again", None);
-                std::process::exit(130);
-            }
-        }
-    }
-    printer.info("ftl dev: stopped; the broker keeps running for a fast next start");
+    state.stop(&project, &mut signals).await;
     Ok(())
+}
+
+/// Reads and validates the project files off the async executor.
+async fn load(ctx: &Context<'_>, root: &Path) -> Result<Project> {
+    let loader = ctx.loader();
+    let root = root.to_path_buf();
+    tokio::task::spawn_blocking(move || loader.load(&root))
+        .await
+        .map_err(|e| Error::failed(format!("reading the project failed: {e}"), None))?
 }
 
 struct DevState {
     broker: Option<BrokerHandle>,
     runner: Option<Runner>,
+    hub: Hub,
 }
 
 impl DevState {
     /// Brings broker, topics and runner in line with `project`. A project
     /// without topics never touches Docker.
-    async fn apply(&mut self, project: &Project, printer: &Printer) -> Result<()> {
+    async fn apply(&mut self, project: &Project, ctx: &Context<'_>) -> Result<ReconcileReport> {
         if project.topics().next().is_none() {
-            if let Some(runner) = &mut self.runner {
-                runner.reconcile(project).await?;
-            } else {
-                printer.info("ftl dev: no topics declared; the broker is not needed yet");
-            }
-            return Ok(());
+            return Ok(match &mut self.runner {
+                Some(runner) => runner.reconcile(project).await,
+                None => ReconcileReport::default(),
+            });
         }
         if self.broker.is_none() {
-            self.broker = Some(provision::ensure_broker(project, printer).await?);
+            let started = Instant::now();
+            let broker = provision::ensure_broker(project, ctx.printer).await?;
+            self.hub.emit(broker.ready_event(started));
+            self.broker = Some(broker);
         }
         let Some(broker) = &self.broker else {
-            return Ok(());
+            return Ok(ReconcileReport::default());
         };
-        provision::provision(project, &broker.connection, printer).await?;
-        match &mut self.runner {
-            Some(runner) => runner.reconcile(project).await?,
+        provision::provision(project, &broker.connection, &self.hub).await?;
+        Ok(match &mut self.runner {
+            Some(runner) => runner.reconcile(project).await,
             None => {
-                self.runner =
-                    Some(Runner::start(project, broker.connection.clone(), printer.clone()).await?)
+                let (runner, report) =
+                    Runner::start(project, broker.connection.clone(), self.hub.clone()).await?;
+                self.runner = Some(runner);
+                report
+            }
+        })
+    }
+
+    fn running(&self) -> usize {
+        self.runner.as_ref().map(Runner::running).unwrap_or(0)
+    }
+
+    /// Ctrl-C / SIGTERM: finish or abandon events in hand within the grace
+    /// period; a second signal exits at once.
+    async fn stop(&mut self, project: &Project, signals: &mut Signals) {
+        self.hub.emit(Event::Stopping);
+        if let Some(runner) = self.runner.take() {
+            let grace = project.runner.grace;
+            tokio::select! {
+                _ = runner.shutdown(grace) => {}
+                _ = signals.next() => {
+                    // The printer may not get to it: say it here.
+                    eprintln!("warning: exiting at once; events in hand were not committed and will be delivered again");
+                    std::process::exit(130);
+                }
             }
         }
-        Ok(())
-    }
-}
-
-fn summary(project: &Project) -> String {
-    let topics = project.topics().count();
-    let subs = project.subscriptions().count();
-    format!(
-        "ftl dev: project `{}`: {} module{}, {topics} topic{}, {subs} subscription{}",
-        project.name,
-        project.modules.len(),
-        plural(project.modules.len()),
-        plural(topics),
-        plural(subs)
-    )
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
+        self.hub.emit(Event::Stopped);
     }
 }
 
 /// The bytes of every project file: a change in any of them (or a module
-/// folder appearing) triggers a reload.
-fn fingerprint(root: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
-    let mut files = vec![root.join(PROJECT_FILE)];
-    files.extend(config::module_files(root));
-    files
-        .into_iter()
-        .map(|p| {
-            let bytes = std::fs::read(&p).ok();
-            (p, bytes)
-        })
-        .collect()
+/// folder appearing) triggers a reload. Read off the async executor.
+async fn fingerprint(root: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+    let root = root.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut files = vec![root.join(PROJECT_FILE)];
+        files.extend(config::module_files(&root));
+        files
+            .into_iter()
+            .map(|p| {
+                let bytes = std::fs::read(&p).ok();
+                (p, bytes)
+            })
+            .collect()
+    })
+    .await
+    .unwrap_or_default()
 }
 
-/// Ctrl-C and SIGTERM, as one stream.
+/// Ctrl-C and SIGTERM, listened for by one long-lived task from the start,
+/// so a signal that arrives while `ftl dev` is busy (a reload, a start) is
+/// kept until it is read.
 struct Signals {
-    #[cfg(unix)]
-    term: tokio::signal::unix::Signal,
+    rx: mpsc::UnboundedReceiver<()>,
 }
 
 impl Signals {
-    fn new() -> Result<Self> {
-        Ok(Signals {
-            #[cfg(unix)]
-            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .map_err(|e| Error::failed(format!("cannot listen for SIGTERM: {e}"), None))?,
-        })
+    fn start() -> Result<Self> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let fail =
+                |e: std::io::Error| Error::failed(format!("cannot listen for signals: {e}"), None);
+            let mut int = signal(SignalKind::interrupt()).map_err(fail)?;
+            let mut term = signal(SignalKind::terminate()).map_err(fail)?;
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        Some(()) = int.recv() => {}
+                        Some(()) = term.recv() => {}
+                        else => return,
+                    }
+                    if tx.send(()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        #[cfg(not(unix))]
+        tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                if tx.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Signals { rx })
     }
 
     async fn next(&mut self) {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = self.term.recv() => {}
+        if self.rx.recv().await.is_none() {
+            std::future::pending::<()>().await;
         }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -25,7 +25,15 @@ pub struct Context<'a> {
     pub broker_image: Option<String>,
 }
 
-impl Context<'_> {
+/// Loads projects with the command line's overrides; owned, so it can go to
+/// a blocking thread.
+#[derive(Debug, Clone)]
+pub struct ProjectLoader {
+    broker_kind: Option<BrokerKind>,
+    broker_image: Option<String>,
+}
+
+impl ProjectLoader {
     /// Loads and validates the project, then applies the overrides.
     pub fn load(&self, dir: &Path) -> Result<Project> {
         let mut project = config::load(dir)?;
@@ -48,6 +56,19 @@ impl Context<'_> {
             ));
         }
         Ok(project)
+    }
+}
+
+impl Context<'_> {
+    pub fn loader(&self) -> ProjectLoader {
+        ProjectLoader {
+            broker_kind: self.broker_kind,
+            broker_image: self.broker_image.clone(),
+        }
+    }
+
+    pub fn load(&self, dir: &Path) -> Result<Project> {
+        self.loader().load(dir)
     }
 
     pub fn project(&self) -> Result<Project> {

@@ -19,8 +19,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::offsets::{Assignment, Offsets};
 use super::{deadletter, verb, Shared};
-use crate::kafka::{replay_targets, PartitionMove, ReplayFrom};
-use crate::output::{GREEN, RED, YELLOW};
+use crate::admin::ReplaySummary;
+use crate::events::{Delivery, Event, Hub, InFlight, Outcome};
+use crate::kafka::groups::{commit_moves, replay_targets};
+use crate::kafka::ReplayFrom;
 use crate::schema::{Subscription, Verb};
 
 /// Events buffered per partition worker before the partition is paused.
@@ -47,19 +49,10 @@ pub struct SubSpec {
     pub consumer_overrides: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ReplaySummary {
-    pub partitions: Vec<PartitionMove>,
-    pub redelivered: i64,
-}
-
 pub enum Control {
     Replay {
         from: ReplayFrom,
         reply: oneshot::Sender<Result<ReplaySummary, String>>,
-    },
-    Assigned {
-        reply: oneshot::Sender<Vec<i32>>,
     },
 }
 
@@ -70,21 +63,85 @@ pub struct SubTask {
     pub handle: JoinHandle<()>,
 }
 
-pub fn spawn(spec: SubSpec, shared: Arc<Shared>, grace: Duration) -> SubTask {
+type Member = StreamConsumer<SubContext>;
+
+/// Creates the subscription's consumer and subscribes it (on a blocking
+/// thread: librdkafka's constructor is synchronous), then runs it. An error
+/// says why the consumer could not be created; nothing runs then.
+pub async fn start(spec: SubSpec, shared: Arc<Shared>, grace: Duration) -> Result<SubTask, String> {
+    let name = spec.sub.qualified();
+    let topic = spec.sub.topic_kafka_name();
+    let abort = CancellationToken::new();
+    let offsets = Arc::new(Offsets::new(topic.clone(), abort.clone()));
+    let config = shared.connection.group_consumer_config(
+        &spec.sub.group_id(),
+        spec.sub.from,
+        &spec.sub.batch,
+        &spec.consumer_overrides,
+    );
+    let context = SubContext {
+        offsets: offsets.clone(),
+        name: name.clone(),
+        hub: shared.hub.clone(),
+    };
+    let consumer = tokio::task::spawn_blocking(move || -> Result<Member, String> {
+        let consumer: Member = config
+            .create_with_context(context)
+            .map_err(|e| format!("the Kafka client refused its settings: {e}"))?;
+        consumer
+            .subscribe(&[&topic])
+            .map_err(|e| format!("cannot subscribe to {topic}: {e}"))?;
+        Ok(consumer)
+    })
+    .await
+    .map_err(|e| format!("creating its consumer failed: {e}"))??;
     let stop = CancellationToken::new();
     let (tx, rx) = mpsc::channel(8);
-    let handle = tokio::spawn(run(spec.clone(), shared, stop.clone(), rx, grace));
-    SubTask {
+    let member = Member_ {
+        spec: Arc::new(spec.clone()),
+        consumer: Arc::new(consumer),
+        offsets,
+        abort,
+    };
+    let hub = shared.hub.clone();
+    let s = stop.clone();
+    let handle = tokio::spawn(async move {
+        let run = tokio::spawn(run(member, shared, s.clone(), rx, grace));
+        // A task that ends while nobody stopped it, or panics, is a
+        // subscription that no longer runs: say so.
+        let reason = match run.await {
+            Ok(()) if s.is_cancelled() => None,
+            Ok(()) => Some("its consumer loop ended unexpectedly".to_string()),
+            Err(e) => Some(format!("its consumer loop crashed: {e}")),
+        };
+        if let Some(reason) = reason {
+            hub.emit(Event::ConsumerFailed {
+                subscription: name,
+                reason,
+                hint: Some("restart `ftl dev`; run with -v for details".into()),
+            });
+        }
+    });
+    Ok(SubTask {
         spec,
         stop,
         control: tx,
         handle,
-    }
+    })
+}
+
+/// A created consumer and what its loop needs.
+struct Member_ {
+    spec: Arc<SubSpec>,
+    consumer: Arc<Member>,
+    offsets: Arc<Offsets>,
+    abort: CancellationToken,
 }
 
 struct SubContext {
     offsets: Arc<Offsets>,
     name: String,
+    hub: Hub,
 }
 
 impl ClientContext for SubContext {}
@@ -94,9 +151,14 @@ impl ConsumerContext for SubContext {
         match rebalance {
             Rebalance::Revoke(tpl) => {
                 let parts = partitions_of(tpl, self.offsets.topic());
-                tracing::debug!("{}: partitions {parts:?} revoked", self.name);
                 if let Err(e) = self.offsets.revoke(consumer, &parts) {
                     tracing::warn!("{}: commit on revocation failed ({e}); those events will be delivered again", self.name);
+                }
+                if !parts.is_empty() {
+                    self.hub.emit(Event::PartitionsRevoked {
+                        subscription: self.name.clone(),
+                        partitions: parts,
+                    });
                 }
             }
             Rebalance::Error(e) => {
@@ -111,7 +173,6 @@ impl ConsumerContext for SubContext {
         if let Rebalance::Assign(tpl) = rebalance {
             let parts = partitions_of(tpl, self.offsets.topic());
             if !parts.is_empty() {
-                tracing::info!("{}: assigned partitions {parts:?}", self.name);
                 // A partition paused while we held it before (its worker was
                 // full) must not come back paused: nothing would resume it.
                 if let Err(e) = consumer.resume(tpl) {
@@ -119,6 +180,12 @@ impl ConsumerContext for SubContext {
                 }
             }
             self.offsets.assign(&parts);
+            if !parts.is_empty() {
+                self.hub.emit(Event::PartitionsAssigned {
+                    subscription: self.name.clone(),
+                    partitions: parts,
+                });
+            }
         }
     }
 }
@@ -140,43 +207,20 @@ struct Worker {
 }
 
 async fn run(
-    spec: SubSpec,
+    member: Member_,
     shared: Arc<Shared>,
     stop: CancellationToken,
     mut control: mpsc::Receiver<Control>,
     grace: Duration,
 ) {
+    let Member_ {
+        spec,
+        consumer,
+        offsets,
+        abort,
+    } = member;
     let name = spec.sub.qualified();
     let topic = spec.sub.topic_kafka_name();
-    let abort = CancellationToken::new();
-    let offsets = Arc::new(Offsets::new(topic.clone(), abort.clone()));
-    let config = shared.connection.group_consumer_config(
-        &spec.sub.group_id(),
-        spec.sub.from,
-        &spec.sub.batch,
-        &spec.consumer_overrides,
-    );
-    let context = SubContext {
-        offsets: offsets.clone(),
-        name: name.clone(),
-    };
-    let consumer: StreamConsumer<SubContext> = match config.create_with_context(context) {
-        Ok(c) => c,
-        Err(e) => {
-            shared.printer.error(
-                &format!("{name}: cannot create its consumer: {e}"),
-                Some("check `runner.consumer` in ftl-project.yaml"),
-            );
-            return;
-        }
-    };
-    if let Err(e) = consumer.subscribe(&[&topic]) {
-        shared
-            .printer
-            .error(&format!("{name}: cannot subscribe to {topic}: {e}"), None);
-        return;
-    }
-    let spec = Arc::new(spec);
     let idle = Arc::new(Notify::new());
     let mut workers: HashMap<i32, Worker> = HashMap::new();
     let mut last_commit = Instant::now();
@@ -199,11 +243,13 @@ async fn run(
             _ = stop.cancelled() => break,
             Some(ctrl) = control.recv() => match ctrl {
                 Control::Replay { from, reply } => {
-                    let r = replay(&consumer, &offsets, &mut workers, from);
+                    shared.hub.emit(Event::ReplayStarted { subscription: name.clone(), from: from.to_string() });
+                    let r = replay(&consumer, &offsets, &mut workers, spec.sub.group_id(), from).await;
+                    shared.hub.emit(match &r {
+                        Ok(s) => Event::ReplayDone { subscription: name.clone(), redelivered: s.redelivered, partitions: s.partitions.clone() },
+                        Err(reason) => Event::ReplayFailed { subscription: name.clone(), reason: reason.clone() },
+                    });
                     let _ = reply.send(r);
-                }
-                Control::Assigned { reply } => {
-                    let _ = reply.send(offsets.assigned());
                 }
             },
             msg = consumer.recv() => match msg {
@@ -276,31 +322,40 @@ async fn run(
     let all = futures_util::future::join_all(joins);
     tokio::pin!(all);
     if tokio::time::timeout(grace, &mut all).await.is_err() {
-        shared.printer.warn(&format!("{name}: an event was still in hand after {}s; abandoned, it will be delivered again", grace.as_secs()), None);
+        shared.hub.emit(Event::Abandoned {
+            subscription: name.clone(),
+            grace_ms: grace.as_millis() as u64,
+        });
         abort.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(5), all).await;
     }
     abort.cancel();
     finish_join(&consumer, &offsets).await;
-    commit(&offsets, &consumer, CommitMode::Sync, &name);
-    // Leave the group now so the next start (or another runner) does not
-    // wait out the session timeout. Closing blocks: off the executor.
-    consumer.unsubscribe();
-    let _ = tokio::task::spawn_blocking(move || crate::kafka::close_consumer(consumer)).await;
+    // The final commit, leaving the group (so the next start or another
+    // runner does not wait out the session timeout) and closing all block:
+    // off the executor.
+    let _ = tokio::task::spawn_blocking(move || {
+        commit(&offsets, &consumer, CommitMode::Sync, &name);
+        consumer.unsubscribe();
+        crate::kafka::close_consumer(consumer);
+    })
+    .await;
 }
 
 /// Leaving a group in the middle of its join left the test broker (Tansu)
 /// waiting for the leaver forever, so no later member was ever assigned
 /// anything. Before leaving, let a join in progress complete (bounded).
 /// What arrives meanwhile is neither delivered nor committed.
-async fn finish_join(consumer: &StreamConsumer<SubContext>, offsets: &Offsets) {
+async fn finish_join(consumer: &Member, offsets: &Offsets) {
     let deadline = Instant::now() + JOIN_WAIT;
     while !offsets.has_joined() && Instant::now() < deadline {
         let _ = tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await;
     }
 }
 
-fn commit(offsets: &Offsets, consumer: &StreamConsumer<SubContext>, mode: CommitMode, name: &str) {
+/// `CommitMode::Async` only queues the request and returns; `Sync` blocks
+/// and is called on a blocking thread.
+fn commit(offsets: &Offsets, consumer: &Member, mode: CommitMode, name: &str) {
     if let Err(e) = offsets.commit(consumer, mode) {
         tracing::warn!("{name}: commit failed ({e}); retried with the next commit");
     }
@@ -312,28 +367,29 @@ fn one(topic: &str, p: i32) -> TopicPartitionList {
     tpl
 }
 
-fn pause(consumer: &StreamConsumer<SubContext>, topic: &str, p: i32) {
+fn pause(consumer: &Member, topic: &str, p: i32) {
     if let Err(e) = consumer.pause(&one(topic, p)) {
         tracing::debug!("pause {topic}[{p}]: {e}");
     }
 }
 
-fn resume(consumer: &StreamConsumer<SubContext>, topic: &str, p: i32) {
+fn resume(consumer: &Member, topic: &str, p: i32) {
     if let Err(e) = consumer.resume(&one(topic, p)) {
         tracing::debug!("resume {topic}[{p}]: {e}");
     }
 }
 
 /// Moves every assigned partition of the subscription, commits the new
-/// positions and lets delivery continue from there.
-fn replay(
-    consumer: &StreamConsumer<SubContext>,
+/// positions and lets delivery continue from there. The broker calls run
+/// on blocking threads.
+async fn replay(
+    consumer: &Arc<Member>,
     offsets: &Offsets,
     workers: &mut HashMap<i32, Worker>,
+    group: String,
     from: ReplayFrom,
 ) -> Result<ReplaySummary, String> {
     let topic = offsets.topic().to_string();
-    let timeout = Duration::from_secs(10);
     let assigned = offsets.assigned();
     if assigned.is_empty() {
         return Err(
@@ -341,28 +397,38 @@ fn replay(
                 .into(),
         );
     }
-    let targets = replay_targets(consumer, &topic, &assigned, from).map_err(|e| e.to_string())?;
-    let mut tpl = TopicPartitionList::new();
-    for (p, target, _) in &targets {
+    let (c, t) = (consumer.clone(), topic.clone());
+    let targets = tokio::task::spawn_blocking(move || replay_targets(&*c, &t, &assigned, from))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    for m in &targets {
         // Abandon work in hand (its events come again) and drop what was queued.
-        offsets.reset(*p, *target);
-        if let Some(w) = workers.remove(p) {
+        offsets.reset(m.partition, m.offset);
+        if let Some(w) = workers.remove(&m.partition) {
             if w.paused {
-                resume(consumer, &topic, *p);
+                resume(consumer, &topic, m.partition);
             }
         }
-        consumer
-            .seek(&topic, *p, Offset::Offset(*target), timeout)
-            .map_err(|e| format!("moving {topic}[{p}] to {target}: {e}"))?;
-        let _ = tpl.add_partition_offset(&topic, *p, Offset::Offset(*target));
     }
-    consumer
-        .commit(&tpl, CommitMode::Sync)
-        .map_err(|e| format!("committing the new offsets: {e}"))?;
-    let redelivered = targets.iter().map(|(_, t, h)| (h - t).max(0)).sum();
+    let (c, moves) = (consumer.clone(), targets.clone());
+    tokio::task::spawn_blocking(move || -> Result<(), String> {
+        for m in &moves {
+            c.seek(
+                &topic,
+                m.partition,
+                Offset::Offset(m.offset),
+                Duration::from_secs(10),
+            )
+            .map_err(|e| format!("moving {topic}[{}] to {}: {e}", m.partition, m.offset))?;
+        }
+        commit_moves(&*c, &topic, &group, &moves).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
     Ok(ReplaySummary {
+        redelivered: targets.iter().map(|m| m.redelivered()).sum(),
         partitions: targets,
-        redelivered,
     })
 }
 
@@ -416,8 +482,26 @@ async fn deliver(
     let sub = &spec.sub;
     let name = sub.qualified();
     let body = msg.payload().unwrap_or_default();
+    let key = msg.key().map(|k| String::from_utf8_lossy(k).into_owned());
     let mut attempt: u32 = 1;
     let mut first_failed_at: Option<SystemTime> = None;
+    let hub = &shared.hub;
+    let report = |attempt: u32, started: Instant, outcome: Outcome| Delivery {
+        subscription: name.clone(),
+        topic: msg.topic().to_string(),
+        partition: msg.partition(),
+        offset: msg.offset(),
+        key: key.clone(),
+        verb: spec.verb.name.clone(),
+        attempt,
+        ms: started.elapsed().as_millis() as u64,
+        outcome,
+        error: None,
+        retry_in_ms: None,
+        deadletter_topic: None,
+        output: None,
+    };
+    let finish = |d: Delivery| hub.emit(Event::Delivery(d));
     loop {
         let d = verb::Delivery {
             topic: msg.topic(),
@@ -428,25 +512,30 @@ async fn deliver(
             attempt,
             body,
         };
+        hub.in_flight(
+            &name,
+            msg.partition(),
+            Some(InFlight {
+                offset: msg.offset(),
+                key: key.clone(),
+                attempt,
+                since_ms: crate::units::epoch_millis(SystemTime::now()),
+            }),
+        );
         let started = Instant::now();
         let result = tokio::select! {
             r = verb::call(&spec.verb, &spec.module_dir, &shared.http, &d) => r,
             _ = abandon.cancelled() => {
-                shared.report(&name, msg, &spec.verb.name, attempt, started, &shared.printer.err_style(YELLOW, "abandoned"), None);
+                finish(report(attempt, started, Outcome::Abandoned));
                 return false;
             }
         };
         let failure = match result {
             Ok(output) => {
-                shared.report(
-                    &name,
-                    msg,
-                    &spec.verb.name,
-                    attempt,
-                    started,
-                    &shared.printer.err_style(GREEN, "ok"),
-                    output.as_deref(),
-                );
+                finish(Delivery {
+                    output,
+                    ..report(attempt, started, Outcome::Ok)
+                });
                 return true;
             }
             Err(f) => f,
@@ -455,13 +544,11 @@ async fn deliver(
         let first = *first_failed_at.get_or_insert(now);
         if !failure.permanent && attempt <= sub.retry.count {
             let backoff = sub.retry.backoff_before(attempt + 1);
-            let status = format!(
-                "{} in {}: {}",
-                shared.printer.err_style(YELLOW, "retry"),
-                crate::units::format_duration(backoff),
-                failure.message
-            );
-            shared.report(&name, msg, &spec.verb.name, attempt, started, &status, None);
+            finish(Delivery {
+                error: Some(failure.message),
+                retry_in_ms: Some(backoff.as_millis() as u64),
+                ..report(attempt, started, Outcome::Retry)
+            });
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
                 _ = stop.cancelled() => return false,
@@ -471,12 +558,10 @@ async fn deliver(
             continue;
         }
         if !sub.deadletter {
-            let status = format!(
-                "{} (no dead-letter topic; skipped): {}",
-                shared.printer.err_style(RED, "failed"),
-                failure.message
-            );
-            shared.report(&name, msg, &spec.verb.name, attempt, started, &status, None);
+            finish(Delivery {
+                error: Some(failure.message),
+                ..report(attempt, started, Outcome::Dropped)
+            });
             return true;
         }
         let info = deadletter::Failure {
@@ -493,7 +578,7 @@ async fn deliver(
         let headers = deadletter::headers(msg.headers(), &info);
         let payload = deadletter::failed_event(body, &failure.message);
         let dlq = sub.deadletter_kafka_name();
-        match deadletter::publish(
+        let published = deadletter::publish(
             &shared.producer,
             &dlq,
             msg.key(),
@@ -501,18 +586,20 @@ async fn deliver(
             headers,
             abandon,
         )
-        .await
-        {
+        .await;
+        return match published {
             Ok(_) => {
-                let status = format!(
-                    "{} to {dlq}: {}",
-                    shared.printer.err_style(RED, "dead-lettered"),
-                    failure.message
-                );
-                shared.report(&name, msg, &spec.verb.name, attempt, started, &status, None);
-                return true;
+                finish(Delivery {
+                    error: Some(failure.message),
+                    deadletter_topic: Some(dlq),
+                    ..report(attempt, started, Outcome::DeadLettered)
+                });
+                true
             }
-            Err(_) => return false,
-        }
+            Err(_) => {
+                finish(report(attempt, started, Outcome::Abandoned));
+                false
+            }
+        };
     }
 }

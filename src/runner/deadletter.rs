@@ -244,9 +244,41 @@ pub fn read(
 pub struct Replayed {
     #[serde(flatten)]
     pub dead_letter: DeadLetter,
-    /// "ok", "failed" (appended again) or "dry-run".
-    pub outcome: String,
+    pub outcome: ReplayOutcome,
     pub new_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ReplayOutcome {
+    /// The verb succeeded: acknowledged, not handed back again.
+    #[serde(rename = "ok")]
+    Ok,
+    /// The verb failed again: appended again with its new error.
+    #[serde(rename = "failed")]
+    Failed,
+    /// `--dry-run`: would be handed back.
+    #[serde(rename = "dry-run")]
+    DryRun,
+}
+
+/// Every dead letter a replay handled.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayReport {
+    pub items: Vec<Replayed>,
+}
+
+impl ReplayReport {
+    pub fn count(&self, outcome: ReplayOutcome) -> usize {
+        self.items.iter().filter(|r| r.outcome == outcome).count()
+    }
+
+    pub fn event(&self, subscription: &str) -> crate::events::Event {
+        crate::events::Event::DeadletterReplayDone {
+            subscription: subscription.to_string(),
+            ok: self.count(ReplayOutcome::Ok),
+            failed: self.count(ReplayOutcome::Failed),
+        }
+    }
 }
 
 /// What replaying needs: the subscription, its verb and where exec verbs run.
@@ -267,7 +299,8 @@ pub async fn replay(
     t: &ReplayTarget<'_>,
     limit: Option<u64>,
     dry_run: bool,
-) -> Result<Vec<Replayed>, crate::kafka::KafkaError> {
+    mut on_item: impl FnMut(&Replayed),
+) -> Result<ReplayReport, crate::kafka::KafkaError> {
     let (connection, sub) = (t.connection.clone(), t.sub.clone());
     let pending = tokio::task::spawn_blocking(move || read(&connection, &sub, false, limit))
         .await
@@ -278,15 +311,17 @@ pub async fn replay(
     let mut out = Vec::new();
     if dry_run {
         for (dl, _) in pending {
-            out.push(Replayed {
+            let r = Replayed {
                 dead_letter: dl,
-                outcome: "dry-run".into(),
+                outcome: ReplayOutcome::DryRun,
                 new_error: None,
-            });
+            };
+            on_item(&r);
+            out.push(r);
         }
-        return Ok(out);
+        return Ok(ReplayReport { items: out });
     }
-    let cursor = t.connection.group_committer(&cursor_group(t.sub))?;
+    let cursor = std::sync::Arc::new(t.connection.group_committer(&cursor_group(t.sub))?);
     let name = t.sub.qualified();
     let never = CancellationToken::new();
     for (dl, msg) in pending {
@@ -303,7 +338,7 @@ pub async fn replay(
         };
         let result = super::verb::call(t.verb, t.module_dir, t.http, &d).await;
         let (outcome, new_error) = match result {
-            Ok(_) => ("ok".to_string(), None),
+            Ok(_) => (ReplayOutcome::Ok, None),
             Err(f) => {
                 let now = SystemTime::now();
                 let first = humantime::parse_rfc3339_weak(&dl.first_failed_at).unwrap_or(now);
@@ -326,7 +361,7 @@ pub async fn replay(
                         action: format!("appending the dead letter again to {}", dl.topic),
                         cause,
                     })?;
-                ("failed".to_string(), Some(f.message))
+                (ReplayOutcome::Failed, Some(f.message))
             }
         };
         // Only now is this dead letter dealt with.
@@ -336,17 +371,53 @@ pub async fn replay(
             dl.partition,
             rdkafka::Offset::Offset(dl.offset + 1),
         );
-        rdkafka::consumer::Consumer::commit(&cursor, &tpl, rdkafka::consumer::CommitMode::Sync)
-            .map_err(|e| crate::kafka::KafkaError::Call {
-                action: format!("recording the replay of {}@{}", dl.partition, dl.offset),
-                cause: e.to_string(),
-            })?;
-        out.push(Replayed {
+        let c = cursor.clone();
+        tokio::task::spawn_blocking(move || {
+            rdkafka::consumer::Consumer::commit(&*c, &tpl, rdkafka::consumer::CommitMode::Sync)
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|cause| crate::kafka::KafkaError::Call {
+            action: format!("recording the replay of {}@{}", dl.partition, dl.offset),
+            cause,
+        })?;
+        let r = Replayed {
             dead_letter: dl,
             outcome,
             new_error,
-        });
+        };
+        on_item(&r);
+        out.push(r);
     }
     tokio::task::spawn_blocking(move || crate::kafka::close_consumer(cursor));
-    Ok(out)
+    Ok(ReplayReport { items: out })
+}
+
+/// Hands dead letters back to the verb from this process (no `ftl dev`
+/// runs the subscription): its own producer and HTTP client.
+pub async fn replay_here(
+    connection: &crate::kafka::Connection,
+    project: &crate::schema::Project,
+    sub: &crate::schema::Subscription,
+    limit: Option<u64>,
+    dry_run: bool,
+    on_item: impl FnMut(&Replayed),
+) -> Result<ReplayReport, crate::error::Error> {
+    let verb = project
+        .verb(&sub.module, &sub.verb)
+        .cloned()
+        .ok_or_else(|| crate::error::Error::failed(format!("verb `{}` is gone", sub.verb), None))?;
+    let module_dir = project.module_dir(&sub.module);
+    let producer = connection.producer()?;
+    let http = reqwest::Client::new();
+    let target = ReplayTarget {
+        connection,
+        producer: &producer,
+        http: &http,
+        sub,
+        verb: &verb,
+        module_dir: &module_dir,
+    };
+    Ok(replay(&target, limit, dry_run, on_item).await?)
 }

@@ -1,85 +1,78 @@
 //! The runner (DESIGN §4, §5): every subscription of every module in this
 //! one process, each its own consumer group member, plus the Publisher and
-//! a small admin API on `runner.listen`. Hot reloads restart only the
+//! the admin API on `runner.listen`. Hot reloads restart only the
 //! subscriptions whose definition changed.
+//!
+//! The `Runner` alone owns the subscription tasks (a plain map, no lock);
+//! the admin API reaches a task through its control channel, found in a
+//! `watch` of routes. Everything that happens is an event on the `Hub`.
 
 mod consumer;
 pub mod deadletter;
+mod health;
 mod offsets;
+mod server;
 pub mod verb;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Json;
-use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::FutureProducer;
-use tokio::sync::{oneshot, Mutex};
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-pub use consumer::ReplaySummary;
 use consumer::{Control, SubSpec, SubTask};
 
 use crate::error::{Error, Result};
-use crate::kafka::{Connection, ReplayFrom};
-use crate::output::{Printer, DIM};
+use crate::events::{Event, Hub, StopReason};
+use crate::kafka::Connection;
 use crate::publisher::Publisher;
-use crate::schema::{Lookup, Project};
+use crate::schema::Project;
 
 /// What every subscription of the runner shares.
 pub struct Shared {
     pub connection: Connection,
     pub producer: FutureProducer,
     pub http: reqwest::Client,
-    pub printer: Printer,
+    pub hub: Hub,
 }
 
-impl Shared {
-    /// One line per delivery outcome (hidden by `-q`).
-    #[allow(clippy::too_many_arguments)]
-    fn report(
-        &self,
-        sub: &str,
-        msg: &OwnedMessage,
-        verb: &str,
-        attempt: u32,
-        started: Instant,
-        status: &str,
-        output: Option<&str>,
-    ) {
-        if self.printer.quiet {
-            return;
+/// Each running subscription's control channel, by qualified name.
+type Routes = HashMap<String, mpsc::Sender<Control>>;
+
+/// What a reconcile did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ReconcileReport {
+    pub started: Vec<String>,
+    pub restarted: Vec<String>,
+    pub stopped: Vec<String>,
+    /// (subscription, reason)
+    pub failed: Vec<(String, String)>,
+}
+
+impl ReconcileReport {
+    pub fn event(&self) -> Event {
+        Event::ReloadApplied {
+            started: self.started.clone(),
+            restarted: self.restarted.clone(),
+            stopped: self.stopped.clone(),
+            failed: self.failed.iter().map(|(n, _)| n.clone()).collect(),
         }
-        let ms = started.elapsed().as_millis();
-        let mut line = format!(
-            "{sub} {}@{} → {verb} attempt {attempt} {ms}ms {status}",
-            msg.partition(),
-            msg.offset()
-        );
-        if let Some(out) = output {
-            for l in out.lines() {
-                line.push_str(&format!("\n  {}", self.printer.err_style(DIM, l)));
-            }
-        }
-        eprintln!("{line}");
     }
 }
-
-type Tasks = Arc<Mutex<HashMap<String, SubTask>>>;
 
 pub struct Runner {
     shared: Arc<Shared>,
     project: Arc<RwLock<Arc<Project>>>,
-    tasks: Tasks,
+    tasks: HashMap<String, SubTask>,
+    /// Subscriptions whose consumer could not start; retried on reload.
+    failed: HashSet<String>,
+    routes: watch::Sender<Routes>,
     grace: Duration,
-    server: Option<(CancellationToken, JoinHandle<()>)>,
+    server: Option<server::Server>,
+    health: CancellationToken,
 }
 
 fn specs(project: &Project) -> BTreeMap<String, SubSpec> {
@@ -104,11 +97,13 @@ fn specs(project: &Project) -> BTreeMap<String, SubSpec> {
 }
 
 impl Runner {
+    /// Starts the Publisher, the admin API and every subscription. The
+    /// report says which subscriptions could not start.
     pub async fn start(
         project: &Project,
         connection: Connection,
-        printer: Printer,
-    ) -> Result<Runner> {
+        hub: Hub,
+    ) -> Result<(Runner, ReconcileReport)> {
         let producer = connection.producer()?;
         let http = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(90))
@@ -120,84 +115,178 @@ impl Runner {
             connection,
             producer: producer.clone(),
             http,
-            printer,
+            hub,
         });
         let current = Arc::new(RwLock::new(Arc::new(project.clone())));
-        let tasks: Tasks = Arc::new(Mutex::new(HashMap::new()));
-        let mut runner = Runner {
-            shared: shared.clone(),
-            project: current.clone(),
-            tasks: tasks.clone(),
-            grace: project.runner.grace,
-            server: None,
-        };
-        runner.server = serve(
+        let (routes, routes_rx) = watch::channel(Routes::new());
+        let server = server::serve(
             project.runner.listen,
             Publisher {
-                project: current,
+                project: current.clone(),
                 producer,
             },
-            tasks,
-            shared.clone(),
+            server::AdminState {
+                routes: routes_rx,
+                project: current.clone(),
+                shared: shared.clone(),
+            },
         )
         .await;
-        runner.reconcile(project).await?;
-        Ok(runner)
+        let health = CancellationToken::new();
+        health::watch_broker(shared.clone(), health.clone());
+        let mut runner = Runner {
+            shared,
+            project: current,
+            tasks: HashMap::new(),
+            failed: HashSet::new(),
+            routes,
+            grace: project.runner.grace,
+            server,
+            health,
+        };
+        let report = runner.reconcile(project).await;
+        Ok((runner, report))
+    }
+
+    /// Where the Publisher and admin API serve, if this runner serves.
+    pub fn listening(&self) -> Option<SocketAddr> {
+        self.server.as_ref().map(|s| s.address)
+    }
+
+    /// How many subscriptions run now.
+    pub fn running(&self) -> usize {
+        self.tasks.len()
     }
 
     /// Starts, stops and restarts subscriptions so they match `project`.
-    pub async fn reconcile(&mut self, project: &Project) -> Result<()> {
+    pub async fn reconcile(&mut self, project: &Project) -> ReconcileReport {
         if let Ok(mut p) = self.project.write() {
             *p = Arc::new(project.clone());
         }
         self.grace = project.runner.grace;
         let wanted = specs(project);
-        let mut tasks = self.tasks.lock().await;
-        let stale: Vec<String> = tasks
+        let hub = self.shared.hub.clone();
+        let grace = self.grace;
+        let mut report = ReconcileReport::default();
+        // A task that ended on its own (it said why) is restarted too.
+        let stale: Vec<String> = self
+            .tasks
             .iter()
-            .filter(|(name, t)| wanted.get(*name) != Some(&t.spec))
+            .filter(|(name, t)| wanted.get(*name) != Some(&t.spec) || t.handle.is_finished())
             .map(|(name, _)| name.clone())
             .collect();
+        let mut stopping = Vec::new();
         for name in stale {
-            if let Some(task) = tasks.remove(&name) {
-                let restarting = wanted.contains_key(&name);
-                self.shared.printer.info(&format!(
-                    "{name}: {}",
-                    if restarting {
-                        "changed; restarting after committing"
-                    } else {
-                        "removed; stopping"
-                    }
-                ));
-                stop_task(task, self.grace).await;
+            if let Some(task) = self.tasks.remove(&name) {
+                let why = if wanted.contains_key(&name) {
+                    StopReason::Changed
+                } else {
+                    report.stopped.push(name.clone());
+                    StopReason::Removed
+                };
+                stopping.push(async move {
+                    stop_task(task, grace).await;
+                    (name, why)
+                });
+            }
+        }
+        self.publish_routes();
+        let restarting: HashSet<String> = futures_util::future::join_all(stopping)
+            .await
+            .into_iter()
+            .map(|(name, why)| {
+                hub.emit(Event::ConsumerStopped {
+                    subscription: name.clone(),
+                    why,
+                });
+                name
+            })
+            .filter(|name| wanted.contains_key(name))
+            .collect();
+        for name in self.failed.clone() {
+            if !wanted.contains_key(&name) {
+                self.failed.remove(&name);
+                hub.emit(Event::ConsumerStopped {
+                    subscription: name,
+                    why: StopReason::Removed,
+                });
             }
         }
         for (name, spec) in wanted {
-            if tasks.contains_key(&name) {
+            if self.tasks.contains_key(&name) {
                 continue;
             }
-            self.shared.printer.info(&format!(
-                "{name}: consuming {} with group {} → verb {}",
-                spec.sub.topic_kafka_name(),
-                spec.sub.group_id(),
-                spec.verb.name
-            ));
-            tasks.insert(name, consumer::spawn(spec, self.shared.clone(), self.grace));
+            hub.emit(Event::ConsumerStarting {
+                subscription: name.clone(),
+                topic: spec.sub.topic_kafka_name(),
+                group: spec.sub.group_id(),
+                verb: spec.verb.name.clone(),
+            });
+            let again = restarting.contains(&name) || self.failed.contains(&name);
+            match consumer::start(spec, self.shared.clone(), self.grace).await {
+                Ok(task) => {
+                    self.failed.remove(&name);
+                    hub.emit(Event::ConsumerStarted {
+                        subscription: name.clone(),
+                    });
+                    self.tasks.insert(name.clone(), task);
+                    if again {
+                        report.restarted.push(name);
+                    } else {
+                        report.started.push(name);
+                    }
+                }
+                Err(reason) => {
+                    hub.emit(Event::ConsumerFailed {
+                        subscription: name.clone(),
+                        reason: reason.clone(),
+                        hint: Some(if project.runner.consumer.is_empty() {
+                            "this is a bug in ftl if the project files validate; please report it with `ftl dev -v` output".into()
+                        } else {
+                            "check `runner.consumer` in ftl-project.yaml: its properties go to the Kafka client as they are".into()
+                        }),
+                    });
+                    self.failed.insert(name.clone());
+                    report.failed.push((name, reason));
+                }
+            }
         }
-        Ok(())
+        self.publish_routes();
+        report
+    }
+
+    fn publish_routes(&self) {
+        let routes: Routes = self
+            .tasks
+            .iter()
+            .map(|(n, t)| (n.clone(), t.control.clone()))
+            .collect();
+        self.routes.send_replace(routes);
     }
 
     /// Stops fetching, lets events in hand finish within `grace`, commits,
     /// leaves the groups.
-    pub async fn shutdown(self, grace: Duration) {
-        let tasks: Vec<SubTask> = self.tasks.lock().await.drain().map(|(_, t)| t).collect();
-        for t in &tasks {
+    pub async fn shutdown(mut self, grace: Duration) {
+        self.health.cancel();
+        let tasks: Vec<(String, SubTask)> = self.tasks.drain().collect();
+        self.publish_routes();
+        for (_, t) in &tasks {
             t.stop.cancel();
         }
-        futures_util::future::join_all(tasks.into_iter().map(|t| stop_task(t, grace))).await;
-        if let Some((cancel, handle)) = self.server {
-            cancel.cancel();
-            let _ = tokio::time::timeout(Duration::from_secs(2), handle).await;
+        let hub = self.shared.hub.clone();
+        futures_util::future::join_all(tasks.into_iter().map(|(name, t)| {
+            let hub = hub.clone();
+            async move {
+                stop_task(t, grace).await;
+                hub.emit(Event::ConsumerStopped {
+                    subscription: name,
+                    why: StopReason::Shutdown,
+                });
+            }
+        }))
+        .await;
+        if let Some(server) = self.server.take() {
+            server.stop().await;
         }
     }
 }
@@ -205,192 +294,4 @@ impl Runner {
 async fn stop_task(task: SubTask, grace: Duration) {
     task.stop.cancel();
     let _ = tokio::time::timeout(grace + Duration::from_secs(15), task.handle).await;
-}
-
-/// Serves the Publisher (gRPC + HTTP) and the admin API. A second runner of
-/// the same project finds the address taken: it still consumes (sharing the
-/// groups), and the first runner keeps serving.
-async fn serve(
-    listen: SocketAddr,
-    publisher: Publisher,
-    tasks: Tasks,
-    shared: Arc<Shared>,
-) -> Option<(CancellationToken, JoinHandle<()>)> {
-    let printer = &shared.printer;
-    let listener = match tokio::net::TcpListener::bind(listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            printer.warn(
-                &format!("cannot listen on {listen} ({e}); this runner consumes but does not serve the Publisher or admin API"),
-                Some("another `ftl dev` of this project may hold it; otherwise change `runner.listen` in ftl-project.yaml"),
-            );
-            return None;
-        }
-    };
-    let admin = axum::Router::new()
-        .route("/admin/status", get(admin_status))
-        .route("/admin/subscriptions/{sub}/replay", post(admin_replay))
-        .route(
-            "/admin/subscriptions/{sub}/replay-deadletter",
-            post(admin_replay_deadletter),
-        )
-        .with_state(AdminState {
-            tasks,
-            project: publisher.project.clone(),
-            shared: shared.clone(),
-        });
-    let app = publisher.router().merge(admin);
-    let cancel = CancellationToken::new();
-    let c = cancel.clone();
-    let handle = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { c.cancelled().await })
-            .await;
-    });
-    printer.info(&format!("publisher: gRPC and HTTP on {listen}"));
-    Some((cancel, handle))
-}
-
-#[derive(Clone)]
-struct AdminState {
-    tasks: Tasks,
-    project: Arc<RwLock<Arc<Project>>>,
-    shared: Arc<Shared>,
-}
-
-impl AdminState {
-    fn project(&self) -> Arc<Project> {
-        match self.project.read() {
-            Ok(p) => p.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
-    }
-}
-
-fn admin_error(status: StatusCode, message: String) -> Response {
-    (status, Json(serde_json::json!({"error": message}))).into_response()
-}
-
-async fn admin_status(State(state): State<AdminState>) -> Response {
-    let senders: Vec<(String, tokio::sync::mpsc::Sender<Control>)> = state
-        .tasks
-        .lock()
-        .await
-        .iter()
-        .map(|(n, t)| (n.clone(), t.control.clone()))
-        .collect();
-    let mut subs = serde_json::Map::new();
-    for (name, tx) in senders {
-        let (reply, rx) = oneshot::channel();
-        let partitions = if tx.send(Control::Assigned { reply }).await.is_ok() {
-            tokio::time::timeout(Duration::from_secs(5), rx)
-                .await
-                .ok()
-                .and_then(|r| r.ok())
-        } else {
-            None
-        };
-        subs.insert(name, serde_json::json!({"partitions": partitions}));
-    }
-    Json(serde_json::json!({
-        "project": state.project().name,
-        "pid": std::process::id(),
-        "subscriptions": subs,
-    }))
-    .into_response()
-}
-
-#[derive(serde::Deserialize)]
-struct ReplayQuery {
-    /// beginning | latest | milliseconds since the epoch
-    from: String,
-}
-
-async fn admin_replay(
-    State(state): State<AdminState>,
-    Path(sub): Path<String>,
-    Query(q): Query<ReplayQuery>,
-) -> Response {
-    let Some(from) = ReplayFrom::from_param(&q.from) else {
-        return admin_error(StatusCode::BAD_REQUEST, format!("bad `from`: {}", q.from));
-    };
-    let project = state.project();
-    let name = match project.find_subscription(&sub) {
-        Lookup::Found(s) => s.qualified(),
-        _ => {
-            return admin_error(
-                StatusCode::NOT_FOUND,
-                format!("unknown subscription `{sub}`"),
-            )
-        }
-    };
-    let tx = match state.tasks.lock().await.get(&name) {
-        Some(t) => t.control.clone(),
-        None => {
-            return admin_error(
-                StatusCode::NOT_FOUND,
-                format!("subscription `{name}` is not running"),
-            )
-        }
-    };
-    let (reply, rx) = oneshot::channel();
-    if tx.send(Control::Replay { from, reply }).await.is_err() {
-        return admin_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("subscription `{name}` is stopping"),
-        );
-    }
-    match tokio::time::timeout(Duration::from_secs(30), rx).await {
-        Ok(Ok(Ok(summary))) => Json(serde_json::json!(summary)).into_response(),
-        Ok(Ok(Err(e))) => admin_error(StatusCode::CONFLICT, e),
-        _ => admin_error(
-            StatusCode::GATEWAY_TIMEOUT,
-            format!("subscription `{name}` did not answer"),
-        ),
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct ReplayDeadletterQuery {
-    limit: Option<u64>,
-    #[serde(default)]
-    dry_run: bool,
-}
-
-/// Dead letters handed back to the verb by the live runner, with the
-/// runner's connection, producer and HTTP client.
-async fn admin_replay_deadletter(
-    State(state): State<AdminState>,
-    Path(sub): Path<String>,
-    Query(q): Query<ReplayDeadletterQuery>,
-) -> Response {
-    let project = state.project();
-    let sub = match project.find_subscription(&sub) {
-        Lookup::Found(s) => s.clone(),
-        _ => {
-            return admin_error(
-                StatusCode::NOT_FOUND,
-                format!("unknown subscription `{sub}`"),
-            )
-        }
-    };
-    let Some(verb) = project.verb(&sub.module, &sub.verb).cloned() else {
-        return admin_error(
-            StatusCode::NOT_FOUND,
-            format!("unknown verb `{}`", sub.verb),
-        );
-    };
-    let module_dir = project.module_dir(&sub.module);
-    let target = deadletter::ReplayTarget {
-        connection: &state.shared.connection,
-        producer: &state.shared.producer,
-        http: &state.shared.http,
-        sub: &sub,
-        verb: &verb,
-        module_dir: &module_dir,
-    };
-    match deadletter::replay(&target, q.limit, q.dry_run).await {
-        Ok(items) => Json(serde_json::json!(items)).into_response(),
-        Err(e) => admin_error(StatusCode::BAD_GATEWAY, e.to_string()),
-    }
 }

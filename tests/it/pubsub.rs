@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::harness::{require_docker, wait_until, Project, VerbServer};
+use crate::harness::{require_docker, wait_until, Ev, Project, VerbServer};
 
 fn json_lines(text: &str) -> Vec<serde_json::Value> {
     text.lines()
@@ -26,7 +26,7 @@ fn provisioned(server: &VerbServer, extra_sub: &str) -> Project {
         ),
     );
     let dev = p.dev();
-    dev.wait_for("ftl dev: ready", Duration::from_secs(60));
+    dev.wait_ready();
     dev.stop();
     p
 }
@@ -323,7 +323,7 @@ fn replay_redelivers_through_a_running_dev_and_through_an_idle_group() {
         out.stdout
     );
     server.wait_for(8, Duration::from_secs(30));
-    assert_eq!(dev.count("ftl dev: ready"), 1, "ftl dev was not restarted");
+    assert_eq!(dev.count(Ev::of("ready")), 1, "ftl dev was not restarted");
 
     // --from TIME: only events after it.
     std::thread::sleep(Duration::from_millis(1200));
@@ -385,7 +385,7 @@ fn dead_letters_are_listed_and_replayed_to_their_own_verb_only() {
     let p = provisioned(&server, "  other: {topic: t, verb: w}\n");
     let kafka = p.kafka();
     let dev = p.dev();
-    dev.wait_for_nth("assigned partitions", 2, Duration::from_secs(60));
+    dev.wait_nth(Ev::of("partitions_assigned"), 2, Duration::from_secs(60));
     // One key, so the dead letters arrive in a known order.
     let same_key: Vec<(Option<&str>, String)> = (0..3)
         .map(|n| (Some("a"), format!("{{\"k\":\"a\",\"n\":{n}}}")))
@@ -460,7 +460,7 @@ fn dead_letters_are_listed_and_replayed_to_their_own_verb_only() {
     // Fixed, through the running dev: each goes to verb v only.
     broken.store(false, Ordering::SeqCst);
     let dev = p.dev();
-    dev.wait_for_nth("assigned partitions", 2, Duration::from_secs(60));
+    dev.wait_nth(Ev::of("partitions_assigned"), 2, Duration::from_secs(60));
     let (v_before, other_before) = (to_v(), to_other());
     let dry = p.run(&["pubsub", "replay-deadletter", "s", "--dry-run"]);
     assert!(
@@ -628,7 +628,10 @@ fn replay_on_a_group_held_by_a_killed_runner_says_what_to_do() {
     let server = VerbServer::start(|_, _| (200, String::new()));
     let p = provisioned(&server, "");
     let dev = p.dev();
-    dev.wait_for("shop.s: assigned partitions", Duration::from_secs(60));
+    dev.wait(
+        Ev::sub("partitions_assigned", "shop.s"),
+        Duration::from_secs(60),
+    );
     p.kafka().produce("shop.t", &events(0..2));
     server.wait_for(2, Duration::from_secs(30));
     dev.signal("KILL");
@@ -651,7 +654,10 @@ fn replay_on_a_group_held_by_a_killed_runner_says_what_to_do() {
     );
     // Following the hint works.
     let dev = p.dev();
-    dev.wait_for("shop.s: assigned partitions", Duration::from_secs(60));
+    dev.wait(
+        Ev::sub("partitions_assigned", "shop.s"),
+        Duration::from_secs(60),
+    );
     let before = server.count();
     let out = p.run(&["pubsub", "replay", "s", "--from", "beginning", "--yes"]);
     assert_eq!(out.code, 0, "{}", out.stderr);

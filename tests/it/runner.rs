@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use crate::harness::{require_docker, wait_until, Project, Rng, VerbServer};
+use serde_json::json;
+
+use crate::harness::{require_docker, wait_until, Dev, Ev, Project, Rng, VerbServer};
 
 fn ok(_: &crate::harness::Request, _: usize) -> (u16, String) {
     (200, String::new())
@@ -29,7 +31,7 @@ fn http_and_exec_verbs_get_the_exact_bytes_headers_and_env_in_key_order() {
         ),
     );
     let dev = p.dev();
-    dev.wait_for("ftl dev: ready", Duration::from_secs(60));
+    dev.wait_ready();
     let keys = 10;
     let per_key = 20;
     let events: Vec<(String, String)> = (0..per_key)
@@ -126,7 +128,7 @@ fn a_failing_verb_is_retried_with_doubling_backoff_then_committed() {
         "retry: {count: 3, min_backoff: 300ms, max_backoff: 5s}",
     );
     let dev = p.dev();
-    dev.wait_for("assigned partitions", Duration::from_secs(60));
+    dev.wait(Ev::of("partitions_assigned"), Duration::from_secs(60));
     p.kafka().produce("shop.t", &[(None, "{\"id\":1}".into())]);
     let reqs = server.wait_for(3, Duration::from_secs(30));
     assert_eq!(reqs.len(), 3, "{}", dev.log());
@@ -159,11 +161,10 @@ fn a_failing_verb_is_retried_with_doubling_backoff_then_committed() {
         3,
         "delivered once more each time, then never again"
     );
-    assert!(
-        dev.log().contains("retry in 300ms: HTTP 500: not yet"),
-        "{}",
-        dev.log()
-    );
+    let retry = dev.wait(Ev::sub("delivery", "shop.s"), Duration::from_secs(1));
+    assert_eq!(retry["outcome"], "retry", "{retry}");
+    assert_eq!(retry["retry_in_ms"], 300, "{retry}");
+    assert_eq!(retry["error"], "HTTP 500: not yet", "{retry}");
     dev.stop();
 }
 
@@ -189,7 +190,7 @@ fn exhausted_and_final_failures_are_dead_lettered_before_the_next_event() {
         ),
     );
     let dev = p.dev();
-    dev.wait_for_nth("assigned partitions", 2, Duration::from_secs(60));
+    dev.wait_nth(Ev::of("partitions_assigned"), 2, Duration::from_secs(60));
     let kafka = p.kafka();
     let bad = r#"{"u":"u1","what":"bad"}"#;
     let never = r#"{"u":"u2","what":"never"}"#;
@@ -274,7 +275,7 @@ fn from_latest_skips_earlier_events_and_from_beginning_gets_them() {
     );
     p.write("shop/ftl.yaml", &verbs);
     let dev = p.dev();
-    dev.wait_for("ftl dev: ready", Duration::from_secs(60));
+    dev.wait_ready();
     let kafka = p.kafka();
     let old: Vec<(Option<&str>, String)> = (0..4)
         .map(|i| {
@@ -289,8 +290,14 @@ fn from_latest_skips_earlier_events_and_from_beginning_gets_them() {
         "shop/ftl.yaml",
         &format!("{verbs}subscriptions:\n  e: {{topic: t, verb: early, from: beginning}}\n  l: {{topic: t, verb: late, from: latest}}\n"),
     );
-    dev.wait_for("shop.l: assigned partitions", Duration::from_secs(60));
-    dev.wait_for("shop.e: assigned partitions", Duration::from_secs(60));
+    dev.wait(
+        Ev::sub("partitions_assigned", "shop.l"),
+        Duration::from_secs(60),
+    );
+    dev.wait(
+        Ev::sub("partitions_assigned", "shop.e"),
+        Duration::from_secs(60),
+    );
     std::thread::sleep(Duration::from_millis(1500));
     let new: Vec<(Option<&str>, String)> = (0..3)
         .map(|i| {
@@ -334,7 +341,7 @@ fn killing_the_runner_at_random_moments_loses_no_event() {
     let p = Project::single_subscription(&server.url("/v"), "partitions: 8, key: /u", "");
     let total = 5000;
     let dev = p.dev();
-    dev.wait_for("assigned partitions", Duration::from_secs(60));
+    dev.wait(Ev::of("partitions_assigned"), Duration::from_secs(60));
     let kafka = p.kafka();
     // Events flow (about 1000/s for 5 s) while the runner is killed and
     // restarted; each kill lands after the new runner delivered something.
@@ -376,7 +383,7 @@ fn killing_the_runner_at_random_moments_loses_no_event() {
         eprintln!("kill {kill}: SIGKILL after {} deliveries", server.count());
         drop(d);
         let d = p.dev();
-        d.wait_for("ftl dev: ready", Duration::from_secs(60));
+        d.wait_ready();
         dev = Some(d);
     }
     producer.join().unwrap();
@@ -412,10 +419,12 @@ fn killing_the_runner_at_random_moments_loses_no_event() {
 }
 
 /// Partitions a runner's log says it delivered from.
-fn partitions_delivered(log: &str, sub: &str) -> HashSet<i32> {
-    log.lines()
-        .filter_map(|l| l.strip_prefix(&format!("{sub} ")))
-        .filter_map(|rest| rest.split('@').next()?.parse().ok())
+/// The partitions whose events this runner delivered.
+fn partitions_delivered(dev: &Dev, sub: &str) -> HashSet<i32> {
+    dev.events()
+        .iter()
+        .filter(|e| Ev::sub("delivery", sub).matches(e))
+        .filter_map(|e| e["partition"].as_i64().map(|p| p as i32))
         .collect()
 }
 
@@ -439,18 +448,24 @@ fn two_runners_split_partitions_and_take_over_on_stop_and_after_a_crash() {
         );
     };
     let a = p.dev();
-    a.wait_for("shop.s: assigned partitions", Duration::from_secs(60));
+    a.wait(
+        Ev::sub("partitions_assigned", "shop.s"),
+        Duration::from_secs(60),
+    );
     let b = p.dev();
-    b.wait_for("cannot listen on", Duration::from_secs(60));
-    b.wait_for("shop.s: assigned partitions", Duration::from_secs(60));
+    b.wait(Ev::of("listen_failed"), Duration::from_secs(60));
+    b.wait(
+        Ev::sub("partitions_assigned", "shop.s"),
+        Duration::from_secs(60),
+    );
     std::thread::sleep(Duration::from_secs(2));
     produce(&p, kafka_events(0, 400));
     wait_until("400 events", Duration::from_secs(60), || {
         server.requests().len() >= 400
     });
     std::thread::sleep(Duration::from_millis(500));
-    let pa = partitions_delivered(&a.log(), "shop.s");
-    let pb = partitions_delivered(&b.log(), "shop.s");
+    let pa = partitions_delivered(&a, "shop.s");
+    let pb = partitions_delivered(&b, "shop.s");
     assert!(
         !pa.is_empty() && !pb.is_empty(),
         "both runners deliver: {pa:?} {pb:?}"
@@ -458,12 +473,12 @@ fn two_runners_split_partitions_and_take_over_on_stop_and_after_a_crash() {
     assert!(pa.is_disjoint(&pb), "partitions are split: {pa:?} {pb:?}");
 
     // SIGTERM: b leaves the group, a takes its partitions at once.
-    let assigned_before = a.count("shop.s: assigned partitions");
+    let assigned_before = a.count(Ev::sub("partitions_assigned", "shop.s"));
     let stopped = Instant::now();
     let (code, log) = b.stop();
     assert_eq!(code, 0, "{log}");
-    a.wait_for_nth(
-        "shop.s: assigned partitions",
+    a.wait_nth(
+        Ev::sub("partitions_assigned", "shop.s"),
         assigned_before + 1,
         Duration::from_secs(15),
     );
@@ -481,11 +496,17 @@ fn two_runners_split_partitions_and_take_over_on_stop_and_after_a_crash() {
 
     // SIGKILL a runner, start a new one: the group recovers.
     let c = p.dev();
-    c.wait_for("shop.s: assigned partitions", Duration::from_secs(60));
+    c.wait(
+        Ev::sub("partitions_assigned", "shop.s"),
+        Duration::from_secs(60),
+    );
     c.signal("KILL");
     drop(c);
     let d = p.dev();
-    d.wait_for("shop.s: assigned partitions", Duration::from_secs(60));
+    d.wait(
+        Ev::sub("partitions_assigned", "shop.s"),
+        Duration::from_secs(60),
+    );
     produce(&p, kafka_events(600, 200));
     wait_until("800 events", Duration::from_secs(90), || {
         server
@@ -527,21 +548,28 @@ fn ctrl_c_during_a_slow_verb_finishes_the_event_within_the_grace_period() {
     require_docker();
     let (p, server) = slow_verb_project("5s", 1500);
     let dev = p.dev();
-    dev.wait_for("assigned partitions", Duration::from_secs(60));
+    dev.wait(Ev::of("partitions_assigned"), Duration::from_secs(60));
     p.kafka().produce("shop.t", &[(None, "{\"id\":1}".into())]);
     server.wait_for(1, Duration::from_secs(30));
     dev.signal("INT");
     let mut dev = dev;
     let (code, log) = dev.wait_exit(Duration::from_secs(30));
     assert_eq!(code, 0, "{log}");
-    assert!(
-        log.contains("0@0 → v attempt 1") && log.contains("ok"),
+    let done = dev.wait(Ev::sub("delivery", "shop.s"), Duration::from_secs(1));
+    assert_eq!(
+        (
+            &done["partition"],
+            &done["offset"],
+            &done["attempt"],
+            &done["outcome"]
+        ),
+        (&json!(0), &json!(0), &json!(1), &json!("ok")),
         "{log}"
     );
     assert_eq!(p.kafka().committed("shop.s", "shop.t", 1), vec![Some(1)]);
     // Not delivered again.
     let dev = p.dev();
-    dev.wait_for("assigned partitions", Duration::from_secs(60));
+    dev.wait(Ev::of("partitions_assigned"), Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(server.requests().len(), 1);
     dev.stop();
@@ -552,14 +580,16 @@ fn ctrl_c_during_a_verb_slower_than_the_grace_period_redelivers_it() {
     require_docker();
     let (p, server) = slow_verb_project("1s", 4000);
     let dev = p.dev();
-    dev.wait_for("assigned partitions", Duration::from_secs(60));
+    dev.wait(Ev::of("partitions_assigned"), Duration::from_secs(60));
     p.kafka().produce("shop.t", &[(None, "{\"id\":1}".into())]);
     server.wait_for(1, Duration::from_secs(30));
     dev.signal("INT");
     let mut dev = dev;
     let (code, log) = dev.wait_exit(Duration::from_secs(30));
     assert_eq!(code, 0, "{log}");
-    assert!(log.contains("abandoned"), "{log}");
+    let gave_up = dev.wait(Ev::sub("delivery", "shop.s"), Duration::from_secs(1));
+    assert_eq!(gave_up["outcome"], "abandoned", "{log}");
+    assert_eq!(dev.count(Ev::sub("abandoned", "shop.s")), 1, "{log}");
     let dev = p.dev();
     server.wait_for(2, Duration::from_secs(30));
     assert_eq!(
@@ -579,8 +609,8 @@ fn the_publisher_accepts_grpc_and_http_and_rejects_bad_events() {
         "module: shop\nverbs:\n  v: {exec: [\"true\"]}\ntopics:\n  orders: {partitions: 8, key: /userId}\n  single: {}\n",
     );
     let dev = p.dev();
-    dev.wait_for("publisher: gRPC and HTTP on", Duration::from_secs(60));
-    dev.wait_for("ftl dev: ready", Duration::from_secs(60));
+    dev.wait(Ev::of("listening"), Duration::from_secs(60));
+    dev.wait_ready();
     let base = format!("http://{}", p.listen);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let http = reqwest::Client::new();
@@ -689,7 +719,7 @@ fn a_reload_restarts_only_the_changed_subscription_and_quiet_hides_deliveries() 
     );
     p.write("shop/ftl.yaml", &module);
     let dev = p.dev();
-    dev.wait_for_nth("assigned partitions", 2, Duration::from_secs(60));
+    dev.wait_nth(Ev::of("partitions_assigned"), 2, Duration::from_secs(60));
     p.kafka().produce("shop.t", &[(None, "{\"n\":1}".into())]);
     server.wait_for(2, Duration::from_secs(60));
     // Change b's retry policy only.
@@ -700,15 +730,21 @@ fn a_reload_restarts_only_the_changed_subscription_and_quiet_hides_deliveries() 
             "b: {topic: t, verb: w, retry: {count: 2}}",
         ),
     );
-    dev.wait_for("configuration reloaded", Duration::from_secs(30));
+    let reload = dev.wait(Ev::of("reload_applied"), Duration::from_secs(30));
     let log = dev.log();
-    assert!(
-        log.contains("shop.b: changed; restarting after committing"),
+    assert_eq!(reload["restarted"], serde_json::json!(["shop.b"]), "{log}");
+    assert_eq!(dev.count(Ev::sub("consumer_stopped", "shop.b")), 1, "{log}");
+    assert_eq!(dev.count(Ev::sub("consumer_stopped", "shop.a")), 0, "{log}");
+    assert_eq!(
+        dev.count(Ev::sub("consumer_starting", "shop.a")),
+        1,
         "{log}"
     );
-    assert!(!log.contains("shop.a: changed"), "{log}");
-    assert_eq!(dev.count("shop.a: consuming"), 1, "{log}");
-    dev.wait_for_nth("shop.b: assigned partitions", 2, Duration::from_secs(30));
+    dev.wait_nth(
+        Ev::sub("partitions_assigned", "shop.b"),
+        2,
+        Duration::from_secs(30),
+    );
     p.kafka().produce("shop.t", &[(None, "{\"n\":2}".into())]);
     server.wait_for(4, Duration::from_secs(60));
     let (code, log) = dev.stop();
@@ -749,9 +785,11 @@ fn ctrl_c_interrupts_a_retry_backoff_without_committing() {
         "retry: {count: 3, min_backoff: 30s, max_backoff: 30s}",
     );
     let dev = p.dev();
-    dev.wait_for("assigned partitions", Duration::from_secs(60));
+    dev.wait(Ev::of("partitions_assigned"), Duration::from_secs(60));
     p.kafka().produce("shop.t", &[(None, "{\"id\":1}".into())]);
-    dev.wait_for("retry in 30s", Duration::from_secs(30));
+    dev.wait_where("a retry in 30s", 1, Duration::from_secs(30), |e| {
+        e["outcome"] == "retry" && e["retry_in_ms"] == 30_000
+    });
     let asked = Instant::now();
     dev.signal("INT");
     let mut dev = dev;
@@ -782,12 +820,15 @@ fn stopping_during_the_group_join_does_not_wedge_the_group() {
     let p = Project::single_subscription(&server.url("/v"), "partitions: 2, key: /k", "");
     for _ in 0..3 {
         let dev = p.dev();
-        dev.wait_for("ftl dev: ready", Duration::from_secs(60));
+        dev.wait_ready();
         let (code, log) = dev.stop();
         assert_eq!(code, 0, "{log}");
     }
     let dev = p.dev();
-    dev.wait_for("shop.s: assigned partitions", Duration::from_secs(20));
+    dev.wait(
+        Ev::sub("partitions_assigned", "shop.s"),
+        Duration::from_secs(20),
+    );
     p.kafka()
         .produce("shop.t", &[(Some("a"), "{\"k\":\"a\"}".into())]);
     assert_eq!(server.wait_for(1, Duration::from_secs(30)).len(), 1);
@@ -802,7 +843,7 @@ fn a_backlog_larger_than_the_worker_buffer_arrives_once_and_in_order() {
     let server = VerbServer::start(ok);
     let p = Project::single_subscription(&server.url("/v"), "", "");
     let dev = p.dev();
-    dev.wait_for("ftl dev: ready", Duration::from_secs(60));
+    dev.wait_ready();
     dev.stop();
     let total = 9000;
     let events: Vec<(Option<&str>, String)> = (0..total)
@@ -835,11 +876,11 @@ fn a_second_ctrl_c_exits_at_once() {
     require_docker();
     let (p, server) = slow_verb_project("30s", 20_000);
     let dev = p.dev();
-    dev.wait_for("assigned partitions", Duration::from_secs(60));
+    dev.wait(Ev::of("partitions_assigned"), Duration::from_secs(60));
     p.kafka().produce("shop.t", &[(None, "{\"id\":1}".into())]);
     server.wait_for(1, Duration::from_secs(30));
     dev.signal("INT");
-    dev.wait_for("Ctrl-C again to exit at once", Duration::from_secs(10));
+    dev.wait(Ev::of("stopping"), Duration::from_secs(10));
     let asked = Instant::now();
     dev.signal("INT");
     let mut dev = dev;

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{docker, require_docker, Project};
+use crate::harness::{docker, require_docker, Ev, Project};
 
 const MODULE_NO_TOPICS: &str = "module: shop\nverbs:\n  noop: {exec: [\"true\"]}\n";
 
@@ -18,11 +18,14 @@ fn a_project_without_topics_never_touches_docker() {
     let p = Project::new();
     p.write("shop/ftl.yaml", MODULE_NO_TOPICS);
     let dev = p.dev();
-    dev.wait_for("ftl dev: ready", Duration::from_secs(30));
+    dev.wait_ready();
     std::thread::sleep(Duration::from_millis(500));
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
-    assert!(log.contains("no topics declared"), "{log}");
+    assert!(
+        log.contains(r#"{"type":"starting","#) && log.contains(r#""topics":0,"#),
+        "{log}"
+    );
     assert!(
         docker::containers_of(&p.name).is_empty(),
         "a container was created:\n{log}"
@@ -35,16 +38,20 @@ fn adding_a_topic_starts_the_broker_and_creates_topics_then_a_second_dev_reuses_
     let p = Project::new();
     p.write("shop/ftl.yaml", MODULE_NO_TOPICS);
     let dev = p.dev();
-    dev.wait_for("ftl dev: ready", Duration::from_secs(30));
+    dev.wait_ready();
     assert!(docker::containers_of(&p.name).is_empty());
 
     // The edit brings the broker up and provisions.
     p.write("shop/ftl.yaml", &module_with_topic(3));
-    dev.wait_for(
-        "topic shop.auditFailed: created with 1 partition",
+    dev.wait_where(
+        "shop.auditFailed created",
+        1,
         Duration::from_secs(60),
+        |e| {
+            e["type"] == "topic_created" && e["topic"] == "shop.auditFailed" && e["partitions"] == 1
+        },
     );
-    dev.wait_for("configuration reloaded", Duration::from_secs(30));
+    dev.wait(Ev::of("reload_applied"), Duration::from_secs(30));
 
     let c = docker::inspect(&p.container()).expect("broker container");
     let labels = c
@@ -98,17 +105,13 @@ fn adding_a_topic_starts_the_broker_and_creates_topics_then_a_second_dev_reuses_
     let id = c.id.clone().unwrap();
     let started = Instant::now();
     let dev = p.dev();
-    let line = dev.wait_for("ready on", Duration::from_secs(30));
+    let ready = dev.wait(Ev::of("broker_ready"), Duration::from_secs(30));
     let elapsed = started.elapsed();
-    assert!(line.contains("reusing"), "{line}");
-    let ms: u64 = line
-        .split(" in ")
-        .last()
-        .and_then(|s| s.trim_end_matches(" ms").parse().ok())
-        .unwrap();
-    assert!(ms < 1000, "broker ready after {ms} ms: {line}");
+    assert_eq!(ready["how"], "reusing", "{ready}");
+    let ms = ready["ms"].as_u64().unwrap();
+    assert!(ms < 1000, "broker ready after {ms} ms: {ready}");
     assert_eq!(docker::inspect(&p.container()).and_then(|c| c.id), Some(id));
-    eprintln!("second start: broker ready in {ms} ms, `ready on` line after {elapsed:?}");
+    eprintln!("second start: broker ready in {ms} ms, `broker_ready` event after {elapsed:?}");
     dev.stop();
 }
 
@@ -117,11 +120,12 @@ fn lowering_partitions_warns_and_raising_them_names_the_way_out() {
     require_docker();
     let p = Project::new();
     p.write("shop/ftl.yaml", &module_with_topic(3));
-    let dev = p.dev();
-    dev.wait_for("ftl dev: ready", Duration::from_secs(60));
+    // What a person reads: the text on stderr.
+    let dev = p.dev_text();
+    dev.wait_for_line("ftl dev: ready", Duration::from_secs(60));
 
     p.write("shop/ftl.yaml", &module_with_topic(2));
-    let warn = dev.wait_for(
+    let warn = dev.wait_for_line(
         "warning: topic shop.orders has 3 partitions but 2 are declared",
         Duration::from_secs(30),
     );
@@ -130,7 +134,7 @@ fn lowering_partitions_warns_and_raising_them_names_the_way_out() {
 
     // Tansu refuses CreatePartitions: the user hears why and what to do.
     p.write("shop/ftl.yaml", &module_with_topic(5));
-    let err = dev.wait_for(
+    let err = dev.wait_for_line(
         "cannot grow topic `shop.orders` from 3 to 5 partitions",
         Duration::from_secs(30),
     );
@@ -149,17 +153,15 @@ fn an_invalid_edit_keeps_the_last_good_configuration() {
     let p = Project::new().without_broker();
     p.write("shop/ftl.yaml", MODULE_NO_TOPICS);
     let dev = p.dev();
-    dev.wait_for("ftl dev: ready", Duration::from_secs(30));
+    dev.wait_ready();
     p.write(
         "shop/ftl.yaml",
         "module: shop\nverbs:\n  noop: {exec: [\"true\"], timeout: soon}\n",
     );
-    dev.wait_for(
-        "keeping the last good configuration",
-        Duration::from_secs(30),
-    );
-    let log = dev.log();
-    assert!(log.contains("shop/ftl.yaml:3:"), "{log}");
+    let rejected = dev.wait(Ev::of("reload_rejected"), Duration::from_secs(30));
+    let problems = rejected["problems"].as_str().unwrap();
+    assert!(problems.contains("shop/ftl.yaml:3:"), "{rejected}");
+    assert_eq!(rejected["running"], 0, "{rejected}");
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }

@@ -1,0 +1,203 @@
+//! The runner's admin API on `runner.listen`: the paths, the request and
+//! response types both ends use, and the client the commands use to reach a
+//! running `ftl dev`. The server side is `runner::server`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::events::{PartitionMove, Snapshot, State};
+use crate::kafka::ReplayFrom;
+use crate::runner::deadletter::Replayed;
+use crate::schema::Project;
+
+pub const STATUS_PATH: &str = "/admin/status";
+
+pub fn replay_path(subscription: &str) -> String {
+    format!("/admin/subscriptions/{subscription}/replay")
+}
+
+pub fn replay_deadletter_path(subscription: &str) -> String {
+    format!("/admin/subscriptions/{subscription}/replay-deadletter")
+}
+
+/// `GET /admin/status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunnerStatus {
+    pub project: String,
+    pub pid: u32,
+    pub listen: String,
+    #[serde(flatten)]
+    pub runner: Snapshot,
+}
+
+/// `POST /admin/subscriptions/{sub}/replay`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReplayRequest {
+    pub from: ReplayFrom,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReplaySummary {
+    pub partitions: Vec<PartitionMove>,
+    pub redelivered: i64,
+}
+
+/// `POST /admin/subscriptions/{sub}/replay-deadletter`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DeadletterReplayRequest {
+    pub limit: Option<u64>,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The dead-letter replay answers with one of these per line (NDJSON) as
+/// the work goes on, so a long verb never looks like a dead runner.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DeadletterProgress {
+    /// A verb call is still running (sent every few seconds).
+    Working {
+        done: usize,
+    },
+    Item {
+        replayed: Box<Replayed>,
+    },
+    Done,
+    Failed {
+        error: String,
+    },
+}
+
+/// How often the server says it is still working.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+/// Silence longer than this means the runner is gone.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Every error answer: `{"error": "..."}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiError {
+    pub error: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("the running `ftl dev` did not answer: {0}")]
+    Unreachable(#[source] reqwest::Error),
+    #[error("the running `ftl dev` refused: {0}")]
+    Refused(String),
+    #[error("the running `ftl dev` went silent for {}s", IDLE_TIMEOUT.as_secs())]
+    Silent,
+    #[error("the running `ftl dev` answered something unexpected: {0}")]
+    Garbled(String),
+}
+
+/// A running `ftl dev` of this project, found at `runner.listen`.
+pub struct AdminClient {
+    base: String,
+    http: reqwest::Client,
+    status: RunnerStatus,
+}
+
+impl AdminClient {
+    /// The runner of `project` if one answers (and is that project's).
+    pub async fn find(project: &Project) -> Option<AdminClient> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .build()
+            .ok()?;
+        let base = format!("http://{}", project.runner.listen);
+        let r = http
+            .get(format!("{base}{STATUS_PATH}"))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .ok()?;
+        let status: RunnerStatus = serde_json::from_slice(&r.bytes().await.ok()?).ok()?;
+        (status.project == project.name).then_some(AdminClient { base, http, status })
+    }
+
+    pub fn status(&self) -> &RunnerStatus {
+        &self.status
+    }
+
+    /// Whether this runner holds a live consumer of the subscription.
+    pub fn runs(&self, subscription: &str) -> bool {
+        self.status
+            .runner
+            .subscriptions
+            .get(subscription)
+            .is_some_and(|s| matches!(s.state, State::Running | State::Starting))
+    }
+
+    async fn post<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<reqwest::Response, AdminError> {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(serde_json::to_vec(body).unwrap_or_default())
+            .send()
+            .await
+            .map_err(AdminError::Unreachable)?;
+        if r.status().is_success() {
+            return Ok(r);
+        }
+        let bytes = r.bytes().await.unwrap_or_default();
+        Err(AdminError::Refused(
+            serde_json::from_slice::<ApiError>(&bytes)
+                .map(|e| e.error)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned()),
+        ))
+    }
+
+    pub async fn replay(
+        &self,
+        subscription: &str,
+        from: ReplayFrom,
+    ) -> Result<ReplaySummary, AdminError> {
+        let r = self
+            .post(&replay_path(subscription), &ReplayRequest { from })
+            .await?;
+        let bytes = r.bytes().await.map_err(AdminError::Unreachable)?;
+        serde_json::from_slice(&bytes).map_err(|e| AdminError::Garbled(e.to_string()))
+    }
+
+    /// Streams the replay's progress to `on` until it is done.
+    pub async fn replay_deadletter(
+        &self,
+        subscription: &str,
+        request: &DeadletterReplayRequest,
+        mut on: impl FnMut(DeadletterProgress),
+    ) -> Result<(), AdminError> {
+        let mut r = self
+            .post(&replay_deadletter_path(subscription), request)
+            .await?;
+        let mut buf: Vec<u8> = Vec::new();
+        loop {
+            let chunk = tokio::time::timeout(IDLE_TIMEOUT, r.chunk())
+                .await
+                .map_err(|_| AdminError::Silent)?
+                .map_err(AdminError::Unreachable)?;
+            let Some(chunk) = chunk else {
+                return Err(AdminError::Garbled(
+                    "the answer ended before the replay was done".into(),
+                ));
+            };
+            buf.extend_from_slice(&chunk);
+            while let Some(end) = buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=end).collect();
+                let p: DeadletterProgress = serde_json::from_slice(&line)
+                    .map_err(|e| AdminError::Garbled(e.to_string()))?;
+                match p {
+                    DeadletterProgress::Done => return Ok(()),
+                    DeadletterProgress::Failed { error } => return Err(AdminError::Refused(error)),
+                    other => on(other),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! `ftl pubsub deadletters` and `replay-deadletter`: list a subscription's
+//! failed events, and hand them back to its verb (through the running
+//! `ftl dev` when it holds the subscription).
+
+use crate::admin::{AdminClient, DeadletterProgress, DeadletterReplayRequest};
+use crate::error::{Error, Result};
+use crate::output::{counted, pretty_json, Printer, CYAN, DIM, GREEN, RED, YELLOW};
+use crate::provision;
+use crate::runner::deadletter::{self, DeadLetter, ReplayOutcome, Replayed};
+use crate::schema::{Project, Subscription};
+
+use super::{blocking, sub_arg};
+
+fn deadletter_sub<'p>(project: &'p Project, name: &str) -> Result<&'p Subscription> {
+    let sub = sub_arg(project, name)?;
+    if !sub.deadletter {
+        return Err(Error::usage(
+            format!("subscription `{}` has no dead-letter topic", sub.qualified()),
+            Some("add `deadletter: true` to it in its ftl.yaml; failures are then kept instead of skipped".to_string()),
+        ));
+    }
+    Ok(sub)
+}
+
+pub async fn list(
+    project: &Project,
+    printer: &Printer,
+    name: &str,
+    limit: Option<u64>,
+    all: bool,
+) -> Result<()> {
+    let sub = deadletter_sub(project, name)?.clone();
+    let broker = provision::running_broker(project).await?;
+    let conn = broker.connection.clone();
+    let s = sub.clone();
+    let items = blocking(move || Ok(deadletter::read(&conn, &s, all, limit)?)).await?;
+    let pending = items.iter().filter(|(d, _)| !d.replayed).count();
+    for (dl, _) in &items {
+        let ok = if printer.json {
+            printer.json_line(&serde_json::to_value(dl).unwrap_or_default())
+        } else {
+            printer.data(&render(printer, dl, None))
+        };
+        if !ok {
+            return Ok(());
+        }
+    }
+    if !printer.json {
+        printer.info(&format!(
+            "{} of {}{}",
+            counted(pending, "pending dead letter"),
+            sub.qualified(),
+            if pending > 0 {
+                "; `ftl pubsub replay-deadletter` hands them back to the verb"
+            } else {
+                ""
+            }
+        ));
+    }
+    Ok(())
+}
+
+pub async fn replay(
+    project: &Project,
+    printer: &Printer,
+    name: &str,
+    dry_run: bool,
+    limit: Option<u64>,
+) -> Result<()> {
+    let sub = deadletter_sub(project, name)?.clone();
+    let live = AdminClient::find(project)
+        .await
+        .filter(|l| l.runs(&sub.qualified()));
+    let mut items: Vec<Replayed> = Vec::new();
+    let show = |r: &Replayed| {
+        if printer.json {
+            printer.json_line(&serde_json::to_value(r).unwrap_or_default());
+        } else {
+            printer.data(&render(printer, &r.dead_letter, Some(r)));
+        }
+    };
+    let through = match &live {
+        Some(l) => {
+            let request = DeadletterReplayRequest { limit, dry_run };
+            l.replay_deadletter(&sub.qualified(), &request, |p| {
+                if let DeadletterProgress::Item { replayed } = p {
+                    show(&replayed);
+                    items.push(*replayed);
+                }
+            })
+            .await
+            .map_err(|e| Error::failed(e.to_string(), None))?;
+            format!("the running ftl dev (pid {})", l.status().pid)
+        }
+        None => {
+            let broker = provision::running_broker(project).await?;
+            let report =
+                deadletter::replay_here(&broker.connection, project, &sub, limit, dry_run, |r| {
+                    show(r)
+                })
+                .await?;
+            items = report.items;
+            "this command".to_string()
+        }
+    };
+    if printer.json {
+        return Ok(());
+    }
+    let count = |o: ReplayOutcome| items.iter().filter(|r| r.outcome == o).count();
+    if dry_run {
+        printer.info(&format!(
+            "dry run: {} would be handed to verb `{}`",
+            counted(items.len(), "dead letter"),
+            sub.verb
+        ));
+    } else {
+        printer.info(&format!(
+            "replayed {} of {} to verb `{}` through {through}: {} succeeded, {} failed again (kept with their new error)",
+            counted(items.len(), "dead letter"),
+            sub.qualified(),
+            sub.verb,
+            count(ReplayOutcome::Ok),
+            count(ReplayOutcome::Failed),
+        ));
+    }
+    Ok(())
+}
+
+fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> String {
+    let mut text = format!(
+        "{} from {} {}@{}  attempts {}  first failed {}  last failed {}{}",
+        printer.out_style(CYAN, &format!("{}@{}", dl.partition, dl.offset)),
+        dl.source_topic,
+        dl.source_partition
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "?".into()),
+        dl.source_offset
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "?".into()),
+        dl.attempts,
+        dl.first_failed_at,
+        dl.failed_at,
+        dl.key
+            .as_ref()
+            .map(|k| format!("  key={k}"))
+            .unwrap_or_default(),
+    );
+    if dl.replayed {
+        text.push_str(&printer.out_style(DIM, "  (replayed)"));
+    }
+    text.push_str(&format!(
+        "\n  {} {}",
+        printer.out_style(RED, "error:"),
+        dl.error
+    ));
+    if let Some(r) = outcome {
+        let o = match r.outcome {
+            ReplayOutcome::Ok => printer.out_style(GREEN, "replayed: ok"),
+            ReplayOutcome::Failed => printer.out_style(
+                RED,
+                &format!(
+                    "replayed: failed again: {}",
+                    r.new_error.as_deref().unwrap_or_default()
+                ),
+            ),
+            ReplayOutcome::DryRun => printer.out_style(YELLOW, "would replay (dry-run)"),
+        };
+        text.push_str(&format!("\n  {o}"));
+    }
+    let color = printer.colors_stdout();
+    for line in pretty_json(&dl.event, color).lines() {
+        text.push_str(&format!("\n  {line}"));
+    }
+    text
+}

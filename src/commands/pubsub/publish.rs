@@ -1,0 +1,127 @@
+//! `ftl pubsub publish TOPIC [JSON|-] [--key K]`: one event, or NDJSON lines
+//! from stdin; nothing is published unless every event is valid.
+
+use std::io::BufRead;
+
+use crate::error::{Error, Result};
+use crate::output::{counted, Printer};
+use crate::provision;
+use crate::publisher::{self, BatchError};
+use crate::schema::Project;
+
+use super::{blocking, topic_arg};
+
+pub async fn publish(
+    project: &Project,
+    printer: &Printer,
+    topic: &str,
+    event: Option<String>,
+    key: Option<String>,
+) -> Result<()> {
+    let topic = topic_arg(project, topic)?.clone();
+    let from_stdin = matches!(event.as_deref(), None | Some("-"));
+    let events: Vec<(usize, String)> = match event {
+        Some(e) if e != "-" => vec![(1, e)],
+        _ => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) && event.is_none() {
+                return Err(Error::usage(
+                    "no event given",
+                    Some("pass the event as JSON (`ftl pubsub publish pizza.orders '{\"id\":1}'`) or pipe NDJSON with `-`".to_string()),
+                ));
+            }
+            blocking(read_stdin_lines).await?
+        }
+    };
+    let invalid = |e: BatchError| batch_error(e, from_stdin);
+    // Bad input is refused before the broker is even looked for.
+    publisher::check_events(&topic, &events, key.as_deref()).map_err(invalid)?;
+    let broker = provision::running_broker(project).await?;
+    let total = events.len();
+    let spinner = (total > 1 && printer.shows_progress()).then(|| {
+        printer.spinner(&format!(
+            "publishing {total} events to {}",
+            topic.kafka_name()
+        ))
+    });
+    let mut done = 0;
+    let published =
+        publisher::publish_all(&broker.connection, &topic, &events, key.as_deref(), |p| {
+            done += 1;
+            if let Some(s) = &spinner {
+                s.set_message(format!("published {done}/{total} to {}", p.topic));
+            }
+            if printer.json {
+                printer.json_line(&serde_json::to_value(p).unwrap_or_default());
+            } else if total == 1 {
+                printer.data(&format!(
+                    "{} {}@{}{}",
+                    p.topic,
+                    p.partition,
+                    p.offset,
+                    p.key
+                        .as_ref()
+                        .map(|k| format!(" key={k}"))
+                        .unwrap_or_default()
+                ));
+            }
+        })
+        .await
+        .map_err(invalid);
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    let n = published?;
+    if total != 1 {
+        printer.info(&format!(
+            "published {} to {}",
+            counted(n, "event"),
+            topic.kafka_name()
+        ));
+    }
+    Ok(())
+}
+
+fn batch_error(e: BatchError, from_stdin: bool) -> Error {
+    match e {
+        BatchError::Invalid(problems) => {
+            let n = problems.len();
+            let mut msg = problems
+                .into_iter()
+                .take(10)
+                .map(|(line, e)| {
+                    if from_stdin {
+                        format!("stdin line {line}: {e}")
+                    } else {
+                        e.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n  ");
+            if n > 10 {
+                msg.push_str(&format!("\n  ... and {} more", n - 10));
+            }
+            Error::usage(
+                format!("nothing was published; {}:\n  {msg}", counted(n, "invalid event")),
+                Some("each event is one JSON document per line; multi-partition topics need their key field or --key".to_string()),
+            )
+        }
+        BatchError::NoTopic(name) => Error::failed(
+            format!("topic `{name}` does not exist on the broker yet"),
+            Some("`ftl dev` creates the project's topics".to_string()),
+        ),
+        BatchError::Kafka(k) => k.into(),
+        BatchError::Publish(p) => p.into(),
+    }
+}
+
+/// NDJSON from stdin: (line number, text) of every non-blank line.
+fn read_stdin_lines() -> Result<Vec<(usize, String)>> {
+    let mut v = Vec::new();
+    for (i, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line.map_err(|e| Error::failed(format!("cannot read stdin: {e}"), None))?;
+        if !line.trim().is_empty() {
+            v.push((i + 1, line));
+        }
+    }
+    Ok(v)
+}

@@ -1,0 +1,121 @@
+//! `ftl pubsub replay SUBSCRIPTION --from ...`: move a subscription's group
+//! so its verb processes events again, through the running `ftl dev` when
+//! one holds the subscription, else by moving the idle group's offsets.
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::admin::AdminClient;
+use crate::error::{Error, Result};
+use crate::events::PartitionMove;
+use crate::kafka::{groups, ReplayFrom};
+use crate::output::{counted, Printer};
+use crate::provision;
+use crate::runner::deadletter;
+use crate::schema::Project;
+use crate::units::{epoch_millis, parse_time};
+
+use super::{blocking, sub_arg};
+
+#[derive(Debug, Serialize)]
+struct ReplayReport {
+    subscription: String,
+    redelivered: i64,
+    /// `runner` or `idle group`.
+    through: &'static str,
+    partitions: Vec<PartitionMove>,
+}
+
+pub async fn replay(
+    project: &Project,
+    printer: &Printer,
+    name: &str,
+    from: &str,
+    yes: bool,
+) -> Result<()> {
+    let sub = sub_arg(project, name)?;
+    let (from, label) = match from {
+        "beginning" => (ReplayFrom::Beginning, "the beginning".to_string()),
+        "latest" => (
+            ReplayFrom::Latest,
+            "the latest event (skipping everything not yet processed)".to_string(),
+        ),
+        t => {
+            let at = parse_time(t, SystemTime::now()).map_err(|e| {
+                Error::usage(
+                    format!("bad --from: {e}"),
+                    Some("use beginning, latest, a time (RFC 3339) or -10m".to_string()),
+                )
+            })?;
+            (ReplayFrom::Time(epoch_millis(at)), deadletter::rfc3339(at))
+        }
+    };
+    if !yes {
+        if !printer.can_ask() {
+            return Err(Error::usage(
+                format!(
+                    "replay moves the offsets of `{}`; its verb processes those events again",
+                    sub.qualified()
+                ),
+                Some("pass --yes to confirm".to_string()),
+            ));
+        }
+        if !printer.confirm(&format!(
+            "Move `{}` to {label} so `{}` processes those events again?",
+            sub.qualified(),
+            sub.verb
+        )) {
+            return Err(Error::failed("replay cancelled; nothing was moved", None));
+        }
+    }
+    let live = AdminClient::find(project)
+        .await
+        .filter(|l| l.runs(&sub.qualified()));
+    let report = match &live {
+        Some(l) => {
+            let s = l
+                .replay(&sub.qualified(), from)
+                .await
+                .map_err(|e| Error::failed(e.to_string(), None))?;
+            ReplayReport {
+                subscription: sub.qualified(),
+                redelivered: s.redelivered,
+                through: "runner",
+                partitions: s.partitions,
+            }
+        }
+        None => {
+            let broker = provision::running_broker(project).await?;
+            let conn = broker.connection.clone();
+            let (topic, group) = (sub.topic_kafka_name(), sub.group_id());
+            let moves = blocking(move || {
+                groups::move_idle_group(&conn, &topic, &group, from).map_err(Error::from)
+            })
+            .await?;
+            ReplayReport {
+                subscription: sub.qualified(),
+                redelivered: moves.iter().map(PartitionMove::redelivered).sum(),
+                through: "idle group",
+                partitions: moves,
+            }
+        }
+    };
+    if printer.json {
+        printer.json_line(&serde_json::to_value(&report).unwrap_or_default());
+        return Ok(());
+    }
+    let events = counted(report.redelivered.max(0) as usize, "event");
+    printer.data(&match &live {
+        Some(l) => format!(
+            "{}: moved to {label}; {events} will be redelivered by the running ftl dev (pid {})",
+            report.subscription,
+            l.status().pid
+        ),
+        None => format!(
+            "{}: moved to {label}; {events} will be delivered when `ftl dev` starts",
+            report.subscription
+        ),
+    });
+    Ok(())
+}

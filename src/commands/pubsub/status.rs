@@ -1,0 +1,112 @@
+//! `ftl pubsub status`: the broker, the topics and every subscription's
+//! state, lag and pending dead letters.
+
+use std::time::Duration;
+
+use crate::admin::AdminClient;
+use crate::error::{Error, Result};
+use crate::inspect::{self, StatusReport};
+use crate::output::{counted, Printer, BOLD, DIM, GREEN, RED, YELLOW};
+use crate::provision;
+use crate::schema::Project;
+
+use super::blocking;
+
+pub async fn status(project: &Project, printer: &Printer) -> Result<()> {
+    let broker = provision::running_broker(project).await?;
+    let live = AdminClient::find(project).await;
+    let conn = broker.connection.clone();
+    let project2 = project.clone();
+    let broker_status = broker.status();
+    let live_status = live.as_ref().map(|l| l.status().clone());
+    let report = blocking(move || {
+        inspect::status(&conn, &project2, broker_status, live_status.as_ref()).map_err(Error::from)
+    })
+    .await?;
+    if printer.json {
+        printer.json_line(&serde_json::to_value(&report).unwrap_or_default());
+        return Ok(());
+    }
+    for l in render(&report, printer) {
+        if !printer.data(&l) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn render(report: &StatusReport, printer: &Printer) -> Vec<String> {
+    let b = &report.broker;
+    let mut lines = vec![format!(
+        "{} {} {} on {}{}",
+        printer.out_style(BOLD, "broker"),
+        b.kind,
+        b.container.as_deref().unwrap_or("(external)"),
+        b.address,
+        b.uptime_s
+            .map(|s| format!(
+                ", up {}",
+                humantime::format_duration(Duration::from_secs(s))
+            ))
+            .unwrap_or_default()
+    )];
+    lines.push(match &report.runner {
+        Some(r) => format!(
+            "{} ftl dev running (pid {}) on {}",
+            printer.out_style(BOLD, "runner"),
+            r.pid,
+            r.listen
+        ),
+        None => format!("{} no ftl dev running", printer.out_style(BOLD, "runner")),
+    });
+    lines.push(printer.out_style(BOLD, "topics"));
+    for t in &report.topics {
+        if !t.provisioned {
+            lines.push(format!(
+                "  {:<40} {}",
+                t.name,
+                printer.out_style(YELLOW, "not created — ftl dev creates it")
+            ));
+            continue;
+        }
+        let ends: Vec<String> = t
+            .end_offsets
+            .iter()
+            .enumerate()
+            .map(|(p, o)| format!("{p}:{o}"))
+            .collect();
+        lines.push(format!(
+            "  {:<40} {} partition{}  {}  end offsets {}",
+            t.name,
+            t.partitions,
+            if t.partitions == 1 { " " } else { "s" },
+            counted(t.events.max(0) as usize, "event"),
+            ends.join(" ")
+        ));
+    }
+    lines.push(printer.out_style(BOLD, "subscriptions"));
+    for s in &report.subscriptions {
+        let lag: Vec<String> = s.lag.iter().map(|(p, l)| format!("{p}:{l}")).collect();
+        let dl = match s.deadletters {
+            Some(0) => "0 dead letters".to_string(),
+            Some(n) => printer.out_style(RED, &counted(n as usize, "dead letter")),
+            None => "no dead-letter topic".to_string(),
+        };
+        let state = match s.state.as_str() {
+            "running" => printer.out_style(GREEN, "running"),
+            "failed" => printer.out_style(
+                RED,
+                &format!("failed: {}", s.reason.as_deref().unwrap_or("unknown")),
+            ),
+            "idle" => printer.out_style(DIM, "idle   "),
+            other => printer.out_style(YELLOW, other),
+        };
+        lines.push(format!(
+            "  {:<40} {state}  lag {} ({})  {dl}",
+            s.name,
+            s.total_lag,
+            lag.join(" "),
+        ));
+    }
+    lines
+}

@@ -1,0 +1,138 @@
+//! `ftl pubsub tail TOPIC`: print events as they arrive (partition, offset,
+//! time, key, pretty JSON), or NDJSON with `--json`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::kafka::tail::{Next, Record, Tail, TailError, TailFrom};
+use crate::output::{pretty_json, Printer, CYAN, DIM};
+use crate::provision;
+use crate::runner::deadletter;
+use crate::schema::Project;
+use crate::units::{epoch_millis, parse_time};
+
+use super::{blocking, topic_arg};
+
+pub struct TailArgs {
+    pub from: String,
+    pub partitions: Vec<i32>,
+    pub limit: Option<u64>,
+    pub follow: bool,
+}
+
+pub async fn tail(project: &Project, printer: &Printer, topic: &str, args: TailArgs) -> Result<()> {
+    let topic = topic_arg(project, topic)?.kafka_name();
+    let from = parse_from(&args.from)?;
+    let broker = provision::running_broker(project).await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        s.store(true, Ordering::SeqCst);
+    });
+    let printer = printer.clone();
+    let conn = broker.connection.clone();
+    blocking(move || {
+        let mut tail = Tail::open(&conn, &topic, from, &args.partitions).map_err(|e| match e {
+            TailError::NoPartition {
+                topic,
+                partition,
+                count,
+            } => Error::usage(
+                format!("topic `{topic}` has no partition {partition}"),
+                Some(format!(
+                    "its partitions are 0 to {}",
+                    count.saturating_sub(1)
+                )),
+            ),
+            TailError::Kafka(k) => k.into(),
+        })?;
+        let mut shown: u64 = 0;
+        while !stop.load(Ordering::SeqCst) && args.limit.is_none_or(|n| shown < n) {
+            match tail.next(Duration::from_millis(200)) {
+                Next::Record(r) => {
+                    shown += 1;
+                    if !print_record(&printer, &r) {
+                        break; // stdout closed (`| head`): not an error
+                    }
+                }
+                Next::AtEnd if !args.follow => break,
+                Next::AtEnd | Next::Idle => {}
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+fn parse_from(text: &str) -> Result<TailFrom> {
+    let bad = |e: String| {
+        Error::usage(
+            format!("bad --from: {e}"),
+            Some("use beginning, latest, an offset, -N, a time (RFC 3339) or -10m".to_string()),
+        )
+    };
+    Ok(match text {
+        "beginning" => TailFrom::Beginning,
+        "latest" => TailFrom::Latest,
+        t => {
+            if let Ok(n) = t.parse::<i64>() {
+                if n >= 0 {
+                    TailFrom::Offset(n)
+                } else {
+                    TailFrom::Last(
+                        n.checked_neg()
+                            .ok_or_else(|| bad(format!("`{t}` is out of range")))?,
+                    )
+                }
+            } else {
+                TailFrom::Time(epoch_millis(parse_time(t, SystemTime::now()).map_err(bad)?))
+            }
+        }
+    })
+}
+
+fn print_record(printer: &Printer, r: &Record) -> bool {
+    let event: Value = serde_json::from_slice(&r.payload)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&r.payload).into_owned()));
+    let time = r.timestamp.map(|ms| {
+        deadletter::rfc3339(std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
+    });
+    if printer.json {
+        return printer.json_line(&json!({
+            "topic": r.topic,
+            "partition": r.partition,
+            "offset": r.offset,
+            "timestamp": r.timestamp,
+            "time": time,
+            "key": r.key,
+            "headers": r.headers,
+            "event": event,
+        }));
+    }
+    let mut text = format!(
+        "{} {}{}",
+        printer.out_style(CYAN, &format!("{}@{}", r.partition, r.offset)),
+        printer.out_style(DIM, time.as_deref().unwrap_or("-")),
+        r.key
+            .as_ref()
+            .map(|k| format!(" key={k}"))
+            .unwrap_or_default()
+    );
+    if printer.verbose > 0 {
+        for (k, v) in &r.headers {
+            text.push_str(&format!(
+                "\n  {} {k}={}",
+                printer.out_style(DIM, "header"),
+                v
+            ));
+        }
+    }
+    text.push('\n');
+    text.push_str(&pretty_json(&event, printer.colors_stdout()));
+    printer.data(&text)
+}

@@ -1,0 +1,159 @@
+//! What `ftl pubsub status` reports, as data: the project's topics as the
+//! broker holds them, each subscription's lag and pending dead letters, and
+//! its state in a running `ftl dev` (or `idle` without one).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::admin::RunnerStatus;
+use crate::kafka::groups::{group_lag, PartitionLag};
+use crate::kafka::{self, Connection, KafkaError};
+use crate::provision::BrokerStatus;
+use crate::runner::deadletter;
+use crate::schema::{Project, StartFrom};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub broker: BrokerStatus,
+    pub runner: Option<RunnerInfo>,
+    pub topics: Vec<TopicStatus>,
+    pub subscriptions: Vec<SubscriptionStatus>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunnerInfo {
+    pub pid: u32,
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicStatus {
+    pub name: String,
+    /// False when the broker does not have it (yet): `ftl dev` creates it.
+    pub provisioned: bool,
+    pub partitions: usize,
+    pub events: i64,
+    pub end_offsets: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriptionStatus {
+    pub name: String,
+    pub group: String,
+    pub topic: String,
+    /// `running`, `starting`, `failed`, `stopped` in a running `ftl dev`;
+    /// `idle` when none runs it.
+    pub state: String,
+    /// Why it failed, for `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Lag per partition.
+    pub lag: BTreeMap<i32, i64>,
+    pub total_lag: i64,
+    /// Pending dead letters; `None` without a dead-letter topic.
+    pub deadletters: Option<i64>,
+}
+
+/// Reads everything `status` shows (blocking: run it on a blocking thread).
+pub fn status(
+    conn: &Connection,
+    project: &Project,
+    broker: BrokerStatus,
+    live: Option<&RunnerStatus>,
+) -> Result<StatusReport, KafkaError> {
+    let reader = conn.reader("status")?;
+    let result = read_status(conn, &reader, project, live);
+    kafka::close_consumer(reader);
+    let (topics, subscriptions) = result?;
+    Ok(StatusReport {
+        broker,
+        runner: live.map(|l| RunnerInfo {
+            pid: l.pid,
+            listen: l.listen.clone(),
+        }),
+        topics,
+        subscriptions,
+    })
+}
+
+type Marks = Vec<(i32, i64, i64)>;
+
+fn read_status(
+    conn: &Connection,
+    reader: &rdkafka::consumer::BaseConsumer,
+    project: &Project,
+    live: Option<&RunnerStatus>,
+) -> Result<(Vec<TopicStatus>, Vec<SubscriptionStatus>), KafkaError> {
+    let mut marks: BTreeMap<String, Marks> = BTreeMap::new();
+    let mut topics = Vec::new();
+    for t in project.topics() {
+        let name = t.kafka_name();
+        let Ok(parts) = kafka::partitions_of(reader, &name) else {
+            topics.push(TopicStatus {
+                name,
+                provisioned: false,
+                partitions: 0,
+                events: 0,
+                end_offsets: Vec::new(),
+            });
+            continue;
+        };
+        let mut m = Vec::new();
+        for p in parts {
+            let (low, high) = kafka::watermarks(reader, &name, p)?;
+            m.push((p, low, high));
+        }
+        topics.push(TopicStatus {
+            name: name.clone(),
+            provisioned: true,
+            partitions: m.len(),
+            events: m.iter().map(|(_, l, h)| h - l).sum(),
+            end_offsets: m.iter().map(|(_, _, h)| *h).collect(),
+        });
+        marks.insert(name, m);
+    }
+    let mut subs = Vec::new();
+    for s in project.subscriptions() {
+        let topic = s.topic_kafka_name();
+        let m = marks.get(&topic).cloned().unwrap_or_default();
+        let lags = group_lag(
+            conn,
+            &s.group_id(),
+            &topic,
+            &m,
+            s.from == StartFrom::Beginning,
+        )?;
+        let deadletters = if s.deadletter {
+            let dlq = s.deadletter_kafka_name();
+            let dm = marks.get(&dlq).cloned().unwrap_or_default();
+            let pending = group_lag(conn, &deadletter::cursor_group(s), &dlq, &dm, true)?;
+            Some(pending.iter().map(|l| l.lag).sum())
+        } else {
+            None
+        };
+        let (state, reason) = match live.and_then(|l| l.runner.subscriptions.get(&s.qualified())) {
+            Some(sub) => match &sub.state {
+                crate::events::State::Failed { reason } => {
+                    ("failed".to_string(), Some(reason.clone()))
+                }
+                other => (other.describe(), None),
+            },
+            None => ("idle".to_string(), None),
+        };
+        subs.push(SubscriptionStatus {
+            name: s.qualified(),
+            group: s.group_id(),
+            topic,
+            state,
+            reason,
+            total_lag: lags.iter().map(|l| l.lag).sum(),
+            lag: lags
+                .iter()
+                .map(|l: &PartitionLag| (l.partition, l.lag))
+                .collect(),
+            deadletters,
+        });
+    }
+    Ok((topics, subs))
+}

@@ -1,0 +1,141 @@
+//! Admin calls: topics, partitions, metadata. One client per `Connection`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::RDKafkaErrorCode;
+
+use super::{call, KafkaError};
+
+#[derive(Clone)]
+pub struct Admin {
+    pub(super) inner: Arc<AdminClient<DefaultClientContext>>,
+    pub(super) bootstrap: String,
+}
+
+/// What the broker says about one topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    pub partitions: i32,
+}
+
+impl Admin {
+    /// Every topic and its partition count (one metadata request).
+    pub async fn topics(
+        &self,
+        timeout: Duration,
+    ) -> Result<HashMap<String, TopicInfo>, KafkaError> {
+        let inner = self.inner.clone();
+        let bootstrap = self.bootstrap.clone();
+        tokio::task::spawn_blocking(move || {
+            let md = inner.inner().fetch_metadata(None, timeout).map_err(|e| {
+                KafkaError::Unreachable {
+                    bootstrap,
+                    cause: e.to_string(),
+                }
+            })?;
+            Ok(md
+                .topics()
+                .iter()
+                .filter(|t| t.error().is_none())
+                .map(|t| {
+                    (
+                        t.name().to_string(),
+                        TopicInfo {
+                            partitions: t.partitions().len() as i32,
+                        },
+                    )
+                })
+                .collect())
+        })
+        .await
+        .map_err(|e| call("metadata request", e))?
+    }
+
+    /// Waits until a metadata request answers: the broker is ready.
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<(), KafkaError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self
+                .topics(
+                    left.min(Duration::from_secs(2))
+                        .max(Duration::from_millis(200)),
+                )
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    /// Creates topics; one that already exists counts as created.
+    pub async fn create_topics(
+        &self,
+        topics: &[(String, i32)],
+        replication: i32,
+    ) -> Result<(), KafkaError> {
+        let new: Vec<NewTopic<'_>> = topics
+            .iter()
+            .map(|(name, p)| NewTopic::new(name, *p, TopicReplication::Fixed(replication)))
+            .collect();
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let results = self
+            .inner
+            .create_topics(new.iter(), &opts)
+            .await
+            .map_err(|e| call("creating topics", e))?;
+        for r in results {
+            match r {
+                Ok(_) => {}
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => return Err(call(format!("creating topic `{name}`"), code)),
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn grow_partitions(&self, topic: &str, from: i32, to: i32) -> Result<(), KafkaError> {
+        let new = NewPartitions::new(topic, to.max(0) as usize);
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let refused = |cause: String| KafkaError::GrowRefused {
+            topic: topic.to_string(),
+            from,
+            to,
+            cause,
+        };
+        let results = self
+            .inner
+            .create_partitions([&new], &opts)
+            .await
+            .map_err(|e| refused(e.to_string()))?;
+        for r in results {
+            if let Err((_, code)) = r {
+                return Err(refused(format!("{code:?} ({code})")));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn delete_topics(&self, names: &[String]) -> Result<(), KafkaError> {
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let results = self
+            .inner
+            .delete_topics(&refs, &opts)
+            .await
+            .map_err(|e| call("deleting topics", e))?;
+        for r in results {
+            match r {
+                Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
+                Err((name, code)) => return Err(call(format!("deleting topic `{name}`"), code)),
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,179 @@
+//! Consumer groups seen from outside: where a replay moves a group, moving
+//! the offsets of a group no runner holds, and a group's lag.
+
+use std::collections::HashMap;
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+
+use super::read::{offsets_for_time, partitions_of, watermarks};
+use super::{close_consumer, Connection, KafkaError};
+use crate::events::PartitionMove;
+
+/// Where a replay moves a subscription's group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayFrom {
+    Beginning,
+    Latest,
+    /// Milliseconds since the epoch.
+    Time(i64),
+}
+
+impl std::fmt::Display for ReplayFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplayFrom::Beginning => f.write_str("beginning"),
+            ReplayFrom::Latest => f.write_str("latest"),
+            ReplayFrom::Time(ms) => {
+                let t =
+                    std::time::UNIX_EPOCH + std::time::Duration::from_millis((*ms).max(0) as u64);
+                write!(f, "{}", humantime::format_rfc3339_millis(t))
+            }
+        }
+    }
+}
+
+/// Where each partition goes for a replay: the low watermark, the end, or
+/// the first offset at or after a time (the end when none is that recent).
+/// Blocking.
+pub fn replay_targets<C: ConsumerContext, K: Consumer<C>>(
+    consumer: &K,
+    topic: &str,
+    partitions: &[i32],
+    from: ReplayFrom,
+) -> Result<Vec<PartitionMove>, KafkaError> {
+    let mut marks = Vec::new();
+    for p in partitions {
+        let (low, high) = watermarks(consumer, topic, *p)?;
+        marks.push((*p, low, high));
+    }
+    let found = match from {
+        ReplayFrom::Time(ms) => {
+            let highs: Vec<(i32, i64)> = marks.iter().map(|(p, _, h)| (*p, *h)).collect();
+            offsets_for_time(consumer, topic, &highs, ms)?
+        }
+        _ => HashMap::new(),
+    };
+    Ok(marks
+        .into_iter()
+        .map(|(partition, low, end)| PartitionMove {
+            partition,
+            offset: match from {
+                ReplayFrom::Beginning => low,
+                ReplayFrom::Latest => end,
+                ReplayFrom::Time(_) => found.get(&partition).copied().unwrap_or(end),
+            },
+            end,
+        })
+        .collect())
+}
+
+/// Commits `moves` as the group's offsets (blocking).
+pub fn commit_moves<C: ConsumerContext, K: Consumer<C>>(
+    consumer: &K,
+    topic: &str,
+    group: &str,
+    moves: &[PartitionMove],
+) -> Result<(), KafkaError> {
+    let mut tpl = TopicPartitionList::new();
+    for m in moves {
+        let _ = tpl.add_partition_offset(topic, m.partition, Offset::Offset(m.offset));
+    }
+    consumer
+        .commit(&tpl, CommitMode::Sync)
+        .map_err(|source| classify_commit(group, source))
+}
+
+/// A refused commit: a group with live (or ghost) members is told apart by
+/// its error code.
+fn classify_commit(group: &str, source: rdkafka::error::KafkaError) -> KafkaError {
+    match source.rdkafka_error_code() {
+        Some(
+            RDKafkaErrorCode::UnknownMemberId
+            | RDKafkaErrorCode::RebalanceInProgress
+            | RDKafkaErrorCode::IllegalGeneration,
+        ) => KafkaError::GroupHasMembers {
+            group: group.to_string(),
+            source,
+        },
+        _ => KafkaError::CommitRefused {
+            group: group.to_string(),
+            source,
+        },
+    }
+}
+
+/// Moves the offsets of a group no runner holds, from a consumer with the
+/// group's id that never joins it (blocking).
+pub fn move_idle_group(
+    conn: &Connection,
+    topic: &str,
+    group: &str,
+    from: ReplayFrom,
+) -> Result<Vec<PartitionMove>, KafkaError> {
+    let committer = conn.group_committer(group)?;
+    let result = partitions_of(&committer, topic)
+        .and_then(|parts| replay_targets(&committer, topic, &parts, from))
+        .and_then(|moves| commit_moves(&committer, topic, group, &moves).map(|_| moves));
+    close_consumer(committer);
+    result
+}
+
+/// A partition's lag: how many events the group has still to handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionLag {
+    pub partition: i32,
+    pub committed: Option<i64>,
+    pub end: i64,
+    pub lag: i64,
+}
+
+/// The lag of `group` on each partition, given the partitions' watermarks
+/// (partition, low, high). A group that never committed starts at `low`
+/// when it reads from the beginning, at the end otherwise (blocking).
+pub fn group_lag(
+    conn: &Connection,
+    group: &str,
+    topic: &str,
+    marks: &[(i32, i64, i64)],
+    from_beginning: bool,
+) -> Result<Vec<PartitionLag>, KafkaError> {
+    let committer = conn.group_committer(group)?;
+    let parts: Vec<i32> = marks.iter().map(|(p, _, _)| *p).collect();
+    let committed = super::read::committed(&committer, topic, &parts);
+    close_consumer(committer);
+    let committed = committed?;
+    Ok(marks
+        .iter()
+        .map(|(p, low, high)| {
+            let c = committed.get(p).copied().flatten();
+            let lag = match c {
+                Some(c) => (high - c.max(*low)).max(0),
+                None if from_beginning => high - low,
+                None => 0,
+            };
+            PartitionLag {
+                partition: *p,
+                committed: c,
+                end: *high,
+                lag,
+            }
+        })
+        .collect())
+}
+
+/// Committed offsets of a group, read without joining it (blocking).
+pub fn group_offsets(
+    conn: &Connection,
+    group: &str,
+    topic: &str,
+    partitions: &[i32],
+) -> Result<HashMap<i32, Option<i64>>, KafkaError> {
+    let committer: BaseConsumer = conn.group_committer(group)?;
+    let r = super::read::committed(&committer, topic, partitions);
+    close_consumer(committer);
+    r
+}

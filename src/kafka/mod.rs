@@ -1,0 +1,341 @@
+//! Everything rdkafka: how to dial the broker, the one producer and consumer
+//! configuration every path uses, the limits librdkafka puts on them, and
+//! (in the submodules) admin calls, reads, group moves and tails.
+//! rdkafka's types stay behind this module; the runner's consumer loop is the
+//! one place outside that uses them directly.
+
+mod admin;
+pub mod groups;
+mod read;
+pub mod tail;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::producer::FutureProducer;
+
+pub use admin::{Admin, TopicInfo};
+pub use groups::{PartitionLag, ReplayFrom};
+pub use read::{committed, header_map, offsets_for_time, partitions_of, read_range, watermarks};
+
+use crate::broker;
+use crate::schema::{Batch, BrokerKind, StartFrom};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaError {
+    #[error("the broker at {bootstrap} does not answer: {cause}")]
+    Unreachable { bootstrap: String, cause: String },
+    #[error("{action} failed: {cause}")]
+    Call { action: String, cause: String },
+    #[error("the broker refused to move the offsets of group `{group}`: {source}")]
+    GroupHasMembers {
+        group: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    #[error("the broker refused to commit offsets for group `{group}`: {source}")]
+    CommitRefused {
+        group: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    #[error(
+        "cannot grow topic `{topic}` from {from} to {to} partitions: the broker answered {cause}"
+    )]
+    GrowRefused {
+        topic: String,
+        from: i32,
+        to: i32,
+        cause: String,
+    },
+}
+
+impl KafkaError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            KafkaError::Unreachable { .. } => Some(
+                "start the broker with `ftl dev` or `ftl pubsub broker start`; for `kind: external` check `bootstrap` and `properties`".into(),
+            ),
+            KafkaError::GrowRefused { .. } => Some(
+                "this broker cannot add partitions; `ftl pubsub broker reset` deletes every topic so the next `ftl dev` creates them with the declared partitions".into(),
+            ),
+            KafkaError::GroupHasMembers { .. } => Some(
+                "the group still lists a member: a runner elsewhere, or one that was killed (the broker drops a dead member only when another joins). Start `ftl dev` and run the replay again: it then goes through the runner".into(),
+            ),
+            KafkaError::CommitRefused { .. } => {
+                Some("is the broker healthy? `ftl pubsub status` tells".into())
+            }
+            KafkaError::Call { .. } => None,
+        }
+    }
+}
+
+pub(crate) fn call(action: impl Into<String>, e: impl std::fmt::Display) -> KafkaError {
+    KafkaError::Call {
+        action: action.into(),
+        cause: e.to_string(),
+    }
+}
+
+/// How to reach the broker: bootstrap servers, extra librdkafka properties,
+/// and the preset (which decides a few client defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connection {
+    pub bootstrap: String,
+    pub properties: BTreeMap<String, String>,
+    pub kind: BrokerKind,
+}
+
+impl Connection {
+    fn base(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap)
+            .set("client.id", "ftl")
+            .set("socket.keepalive.enable", "true");
+        if self.kind != BrokerKind::External {
+            // The container publishes on 127.0.0.1 only.
+            c.set("broker.address.family", "v4");
+        }
+        for (k, v) in &self.properties {
+            c.set(k, v);
+        }
+        c
+    }
+
+    /// The producer settings of every publish path (CLI, Publisher, dead
+    /// letters): acks=all with idempotence, and Kafka's Java-client key
+    /// hashing so every client agrees where a key lives.
+    pub fn producer(&self) -> Result<FutureProducer, KafkaError> {
+        let mut c = self.base();
+        c.set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("partitioner", "murmur2_random")
+            .set("linger.ms", "1")
+            .set("message.timeout.ms", "30000");
+        if self.kind == BrokerKind::Tansu {
+            // Tansu answers ListOffsets(LATEST) with the last batch's base
+            // offset + 1: one record per batch keeps end offsets and lag right.
+            c.set("batch.num.messages", "1");
+        }
+        c.create().map_err(|e| call("creating a producer", e))
+    }
+
+    /// A consumer for a subscription's group: manual commits, classic group
+    /// protocol, fetch settings from `batch`, preset defaults for session and
+    /// heartbeat, then the user's `runner.consumer` overrides.
+    pub fn group_consumer_config(
+        &self,
+        group: &str,
+        from: StartFrom,
+        batch: &Batch,
+        overrides: &BTreeMap<String, String>,
+    ) -> ClientConfig {
+        let mut c = self.base();
+        c.set("group.id", group)
+            .set("group.protocol", "classic")
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set(
+                "auto.offset.reset",
+                match from {
+                    StartFrom::Beginning => "earliest",
+                    StartFrom::Latest => "latest",
+                },
+            )
+            .set("partition.assignment.strategy", "cooperative-sticky")
+            .set("fetch.min.bytes", batch.min.to_string())
+            .set("fetch.max.bytes", batch.default.to_string())
+            .set("max.partition.fetch.bytes", batch.default.to_string())
+            .set("fetch.wait.max.ms", batch.max_wait.as_millis().to_string())
+            // A long verb must not get the member evicted: the runner pauses
+            // fetching, not polling, while a verb runs.
+            .set("max.poll.interval.ms", "600000");
+        for (k, v) in broker::consumer_defaults(self.kind) {
+            c.set(k, v);
+        }
+        for (k, v) in overrides {
+            c.set(k, v);
+        }
+        c
+    }
+
+    /// A consumer that reads without joining a group (tail, status,
+    /// dead-letter listing). librdkafka still wants a group id; it is
+    /// never used for commits.
+    pub fn reader(&self, purpose: &str) -> Result<BaseConsumer, KafkaError> {
+        let mut c = self.base();
+        c.set("group.id", format!("ftl-{purpose}-{}", std::process::id()))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("enable.partition.eof", "true")
+            .set("fetch.wait.max.ms", "100");
+        c.create().map_err(|e| call("creating a consumer", e))
+    }
+
+    /// A consumer with a subscription's group id that never subscribes: it
+    /// reads and commits that group's offsets directly.
+    pub fn group_committer(&self, group: &str) -> Result<BaseConsumer, KafkaError> {
+        let mut c = self.base();
+        c.set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false");
+        c.create().map_err(|e| call("creating a consumer", e))
+    }
+
+    pub fn admin(&self) -> Result<Admin, KafkaError> {
+        let inner: AdminClient<DefaultClientContext> = self
+            .base()
+            .create()
+            .map_err(|e| call("creating an admin client", e))?;
+        Ok(Admin {
+            inner: Arc::new(inner),
+            bootstrap: self.bootstrap.clone(),
+        })
+    }
+}
+
+/// Closes a consumer off the async executor and with a deadline: librdkafka's
+/// close blocks, and was seen to hang on the test broker.
+pub fn close_consumer<C: Send + 'static>(consumer: C) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(consumer);
+        let _ = tx.send(());
+    });
+    let _ = rx.recv_timeout(Duration::from_secs(10));
+}
+
+/// The part of a subscription's `batch` a check is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchField {
+    Min,
+    Default,
+    MaxWait,
+}
+
+/// librdkafka's `message.max.bytes` unless `runner.consumer` sets it.
+pub const MESSAGE_MAX_BYTES: u64 = 1_000_000;
+/// Upper bounds librdkafka 2.12 puts on the fetch settings a `batch` becomes
+/// (`rdkafka_conf.c`): `fetch.min.bytes`, `max.partition.fetch.bytes`,
+/// `fetch.wait.max.ms`.
+const FETCH_MIN_BYTES_MAX: u64 = 100_000_000;
+const PARTITION_FETCH_BYTES_MAX: u64 = 1_000_000_000;
+const FETCH_WAIT_MAX: Duration = Duration::from_secs(300);
+
+/// What librdkafka would refuse in a subscription's `batch`, checked before
+/// anything starts: (field, problem, hint). `overrides` are
+/// `runner.consumer`, which may raise or lower `message.max.bytes`.
+pub fn batch_problems(
+    batch: &Batch,
+    overrides: &BTreeMap<String, String>,
+) -> Vec<(BatchField, String, String)> {
+    let message_max = overrides
+        .get("message.max.bytes")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(MESSAGE_MAX_BYTES);
+    let mut out = Vec::new();
+    if batch.min > FETCH_MIN_BYTES_MAX {
+        out.push((
+            BatchField::Min,
+            format!(
+                "`batch.min` of {} bytes is more than the Kafka client allows ({FETCH_MIN_BYTES_MAX} bytes, `fetch.min.bytes`)",
+                batch.min
+            ),
+            "use at most 95MB".to_string(),
+        ));
+    }
+    if batch.default < message_max {
+        out.push((
+            BatchField::Default,
+            format!(
+                "`batch.default` of {} bytes is below the Kafka client's `message.max.bytes` ({message_max} bytes): its consumer would be refused",
+                batch.default
+            ),
+            format!("use at least {}KB (the default is 1MB)", message_max.div_ceil(1024)),
+        ));
+    }
+    if batch.default > PARTITION_FETCH_BYTES_MAX {
+        out.push((
+            BatchField::Default,
+            format!(
+                "`batch.default` of {} bytes is more than the Kafka client allows ({PARTITION_FETCH_BYTES_MAX} bytes, `max.partition.fetch.bytes`)",
+                batch.default
+            ),
+            "use at most 953MB".to_string(),
+        ));
+    }
+    if batch.max_wait > FETCH_WAIT_MAX {
+        out.push((
+            BatchField::MaxWait,
+            format!(
+                "`batch.max_wait` of {} is longer than a fetch may wait (5m, `fetch.wait.max.ms`)",
+                crate::units::format_duration(batch.max_wait)
+            ),
+            "use at most 5m; the seed's default is 250ms".to_string(),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_settings_librdkafka_refuses_are_found_before_start() {
+        let none = BTreeMap::new();
+        let ok = Batch::default();
+        assert!(batch_problems(&ok, &none).is_empty());
+        let cases: [(Batch, Vec<BatchField>); 4] = [
+            (
+                Batch {
+                    default: 64 * 1024,
+                    min: 1,
+                    ..ok
+                },
+                vec![BatchField::Default],
+            ),
+            (
+                Batch {
+                    min: 200_000_000,
+                    default: 300_000_000,
+                    ..ok
+                },
+                vec![BatchField::Min],
+            ),
+            (
+                Batch {
+                    default: 2_000_000_000,
+                    ..ok
+                },
+                vec![BatchField::Default],
+            ),
+            (
+                Batch {
+                    max_wait: Duration::from_secs(301),
+                    ..ok
+                },
+                vec![BatchField::MaxWait],
+            ),
+        ];
+        for (batch, want) in cases {
+            let got: Vec<BatchField> = batch_problems(&batch, &none)
+                .into_iter()
+                .map(|(f, _, _)| f)
+                .collect();
+            assert_eq!(got, want, "{batch:?}");
+        }
+        // A lower `message.max.bytes` in runner.consumer allows a smaller fetch.
+        let lower = BTreeMap::from([("message.max.bytes".to_string(), "65536".to_string())]);
+        let small = Batch {
+            default: 64 * 1024,
+            ..ok
+        };
+        assert!(batch_problems(&small, &lower).is_empty());
+    }
+}

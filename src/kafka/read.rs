@@ -1,0 +1,165 @@
+//! Reading what the broker holds without joining a group: watermarks,
+//! committed offsets, records by range or time, and where a replay goes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::message::{Headers, Message, OwnedMessage};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::{call, KafkaError};
+
+/// Low and high watermarks of a partition.
+pub fn watermarks<C: ConsumerContext, K: Consumer<C>>(
+    consumer: &K,
+    topic: &str,
+    partition: i32,
+) -> Result<(i64, i64), KafkaError> {
+    consumer
+        .fetch_watermarks(topic, partition, Duration::from_secs(5))
+        .map_err(|e| call(format!("reading offsets of {topic}[{partition}]"), e))
+}
+
+/// The committed offsets of the consumer's group for some partitions.
+pub fn committed(
+    consumer: &BaseConsumer,
+    topic: &str,
+    partitions: &[i32],
+) -> Result<HashMap<i32, Option<i64>>, KafkaError> {
+    let mut tpl = TopicPartitionList::new();
+    for p in partitions {
+        tpl.add_partition(topic, *p);
+    }
+    let got = consumer
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .map_err(|e| call(format!("reading committed offsets of {topic}"), e))?;
+    Ok(partitions
+        .iter()
+        .map(|p| {
+            let o = match got.find_partition(topic, *p).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) => Some(o),
+                _ => None,
+            };
+            (*p, o)
+        })
+        .collect())
+}
+
+/// The first offset at or after `millis` in each partition (the end when
+/// no record is that recent).
+pub fn offsets_for_time<C: ConsumerContext, K: Consumer<C>>(
+    consumer: &K,
+    topic: &str,
+    partitions: &[(i32, i64)],
+    millis: i64,
+) -> Result<HashMap<i32, i64>, KafkaError> {
+    let mut tpl = TopicPartitionList::new();
+    for (p, _) in partitions {
+        let _ = tpl.add_partition_offset(topic, *p, Offset::Offset(millis));
+    }
+    let found = consumer
+        .offsets_for_times(tpl, Duration::from_secs(10))
+        .map_err(|e| call(format!("looking up offsets by time in {topic}"), e))?;
+    Ok(partitions
+        .iter()
+        .map(|(p, high)| {
+            let o = match found.find_partition(topic, *p).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) => o,
+                _ => *high,
+            };
+            (*p, o)
+        })
+        .collect())
+}
+
+/// Reads the records of `ranges` (partition, from, to-exclusive), at most
+/// `limit`, in partition then offset order. Assigns partitions directly:
+/// no group is joined and nothing is committed.
+pub fn read_range(
+    consumer: &BaseConsumer,
+    topic: &str,
+    ranges: &[(i32, i64, i64)],
+    limit: Option<u64>,
+) -> Result<Vec<OwnedMessage>, KafkaError> {
+    let mut tpl = TopicPartitionList::new();
+    let mut open: HashMap<i32, i64> = HashMap::new();
+    for (p, from, to) in ranges {
+        if from < to {
+            let _ = tpl.add_partition_offset(topic, *p, Offset::Offset(*from));
+            open.insert(*p, *to);
+        }
+    }
+    let mut out = Vec::new();
+    if open.is_empty() {
+        return Ok(out);
+    }
+    consumer
+        .assign(&tpl)
+        .map_err(|e| call(format!("reading {topic}"), e))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !open.is_empty() && Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                let p = m.partition();
+                if let Some(to) = open.get(&p).copied() {
+                    if m.offset() < to {
+                        out.push(m.detach());
+                    }
+                    if m.offset() + 1 >= to {
+                        open.remove(&p);
+                    }
+                }
+            }
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                open.remove(&p);
+            }
+            Some(Err(e)) => return Err(call(format!("reading {topic}"), e)),
+            None => {}
+        }
+    }
+    out.sort_by_key(|m| (m.partition(), m.offset()));
+    if let Some(n) = limit {
+        out.truncate(n as usize);
+    }
+    Ok(out)
+}
+
+/// The partitions of a topic as the broker knows them; an error that says
+/// `ftl dev` creates it when the topic does not exist.
+pub fn partitions_of<C: ConsumerContext, K: Consumer<C>>(
+    consumer: &K,
+    topic: &str,
+) -> Result<Vec<i32>, KafkaError> {
+    let md = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .map_err(|e| call(format!("reading metadata of {topic}"), e))?;
+    let t = md
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none());
+    match t {
+        Some(t) if !t.partitions().is_empty() => {
+            Ok(t.partitions().iter().map(|p| p.id()).collect())
+        }
+        _ => Err(call(
+            format!("reading topic `{topic}`"),
+            "the topic does not exist on the broker; `ftl dev` creates it",
+        )),
+    }
+}
+
+/// A record's headers as text (values decoded lossily as UTF-8).
+pub fn header_map<H: Headers>(headers: Option<&H>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Some(h) = headers {
+        for i in 0..h.count() {
+            let x = h.get(i);
+            out.insert(
+                x.key.to_string(),
+                String::from_utf8_lossy(x.value.unwrap_or_default()).into_owned(),
+            );
+        }
+    }
+    out
+}

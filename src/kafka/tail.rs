@@ -1,0 +1,172 @@
+//! Reading a topic as `ftl pubsub tail` does: from a position, on some or
+//! all partitions, following or stopping at the end. No group is joined and
+//! nothing is committed. Every call blocks: use it on a blocking thread.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use serde::Serialize;
+
+use super::read::{header_map, offsets_for_time, partitions_of, watermarks};
+use super::{call, close_consumer, Connection, KafkaError};
+
+/// Where reading starts in each partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TailFrom {
+    Beginning,
+    Latest,
+    Offset(i64),
+    /// The last N events of each partition.
+    Last(i64),
+    /// Milliseconds since the epoch.
+    Time(i64),
+}
+
+/// One record as read, with our own types.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// Milliseconds since the epoch, if the broker gave one.
+    pub timestamp: Option<i64>,
+    pub key: Option<String>,
+    pub headers: BTreeMap<String, String>,
+    #[serde(skip)]
+    pub payload: Vec<u8>,
+}
+
+pub enum Next {
+    Record(Record),
+    /// Every selected partition is at its end (`follow` off: stop here).
+    AtEnd,
+    /// Nothing arrived within the poll interval.
+    Idle,
+}
+
+pub struct Tail {
+    reader: Option<BaseConsumer>,
+    topic: String,
+    selected: Vec<i32>,
+    at_end: HashSet<i32>,
+}
+
+/// Why a tail cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum TailError {
+    #[error("topic `{topic}` has no partition {partition}")]
+    NoPartition {
+        topic: String,
+        partition: i32,
+        count: usize,
+    },
+    #[error(transparent)]
+    Kafka(#[from] KafkaError),
+}
+
+impl Tail {
+    pub fn open(
+        conn: &Connection,
+        topic: &str,
+        from: TailFrom,
+        only: &[i32],
+    ) -> Result<Tail, TailError> {
+        let reader = conn.reader("tail")?;
+        let all = partitions_of(&reader, topic)?;
+        let selected: Vec<i32> = if only.is_empty() {
+            all.clone()
+        } else {
+            only.to_vec()
+        };
+        if let Some(bad) = selected.iter().find(|p| !all.contains(p)) {
+            return Err(TailError::NoPartition {
+                topic: topic.to_string(),
+                partition: *bad,
+                count: all.len(),
+            });
+        }
+        let starts: BTreeMap<i32, Offset> = match from {
+            TailFrom::Time(ms) => {
+                let mut marks = Vec::new();
+                for p in &selected {
+                    marks.push((*p, watermarks(&reader, topic, *p)?.1));
+                }
+                offsets_for_time(&reader, topic, &marks, ms)?
+                    .into_iter()
+                    .map(|(p, o)| (p, Offset::Offset(o)))
+                    .collect()
+            }
+            other => selected
+                .iter()
+                .map(|p| {
+                    let o = match other {
+                        TailFrom::Beginning => Offset::Beginning,
+                        TailFrom::Latest | TailFrom::Time(_) => Offset::End,
+                        TailFrom::Offset(n) => Offset::Offset(n),
+                        TailFrom::Last(n) => Offset::OffsetTail(n),
+                    };
+                    (*p, o)
+                })
+                .collect(),
+        };
+        let mut tpl = TopicPartitionList::new();
+        for (p, o) in &starts {
+            let _ = tpl.add_partition_offset(topic, *p, *o);
+        }
+        reader
+            .assign(&tpl)
+            .map_err(|e| call(format!("reading {topic}"), e))?;
+        Ok(Tail {
+            reader: Some(reader),
+            topic: topic.to_string(),
+            selected,
+            at_end: HashSet::new(),
+        })
+    }
+
+    /// The next record, or why there is none now.
+    pub fn next(&mut self, wait: Duration) -> Next {
+        let Some(reader) = &self.reader else {
+            return Next::AtEnd;
+        };
+        match reader.poll(wait) {
+            Some(Ok(m)) => {
+                self.at_end.remove(&m.partition());
+                Next::Record(Record {
+                    topic: m.topic().to_string(),
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    timestamp: m.timestamp().to_millis(),
+                    key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+                    headers: header_map(m.headers()),
+                    payload: m.payload().unwrap_or_default().to_vec(),
+                })
+            }
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                self.at_end.insert(p);
+                if self.selected.iter().all(|p| self.at_end.contains(p)) {
+                    Next::AtEnd
+                } else {
+                    Next::Idle
+                }
+            }
+            Some(Err(e)) => {
+                tracing::debug!("tail {}: {e}", self.topic);
+                Next::Idle
+            }
+            None => Next::Idle,
+        }
+    }
+}
+
+impl Drop for Tail {
+    fn drop(&mut self) {
+        // No group was joined and nothing is committed: closing is enough.
+        if let Some(r) = self.reader.take() {
+            close_consumer(r);
+        }
+    }
+}

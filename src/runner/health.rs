@@ -1,0 +1,58 @@
+//! Notices the broker going away and coming back: a metadata request every
+//! couple of seconds (one small request; the broker barely notices), two
+//! failures in a row mean lost. The events say so; what must be rebuilt
+//! after a return is the business of whoever listens.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use crate::events::Event;
+
+const PROBE_EVERY: Duration = Duration::from_secs(2);
+const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
+const FAILURES_TO_LOSE: u32 = 2;
+
+pub fn watch_broker(shared: Arc<Shared>, stop: CancellationToken) {
+    tokio::spawn(async move {
+        let admin = match shared.connection.admin() {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!("cannot watch the broker's health: {e}");
+                return;
+            }
+        };
+        let address = shared.connection.bootstrap.clone();
+        let mut failures = 0;
+        let mut lost_at: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(PROBE_EVERY) => {}
+            }
+            match admin.topics(PROBE_TIMEOUT).await {
+                Ok(_) => {
+                    failures = 0;
+                    if let Some(t) = lost_at.take() {
+                        shared.hub.emit(Event::BrokerRegained {
+                            address: address.clone(),
+                            down_ms: t.elapsed().as_millis() as u64,
+                        });
+                    }
+                }
+                Err(e) => {
+                    failures += 1;
+                    if failures == FAILURES_TO_LOSE && lost_at.is_none() {
+                        lost_at = Some(Instant::now());
+                        shared.hub.emit(Event::BrokerLost {
+                            address: address.clone(),
+                            reason: e.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+    });
+}

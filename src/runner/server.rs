@@ -1,0 +1,259 @@
+//! What the runner serves on `runner.listen`: the Publisher (gRPC + HTTP)
+//! and the admin API, whose wire types live in `crate::admin`. A second
+//! runner of the same project finds the address taken: it still consumes
+//! (sharing the groups), and the first runner keeps serving.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Json;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::consumer::Control;
+use super::{deadletter, Routes, Shared};
+use crate::admin::{
+    self, ApiError, DeadletterProgress, DeadletterReplayRequest, ReplayRequest, RunnerStatus,
+};
+use crate::events::Event;
+use crate::publisher::Publisher;
+use crate::schema::{Lookup, Project, Subscription};
+
+pub struct Server {
+    pub address: SocketAddr,
+    cancel: CancellationToken,
+    handle: JoinHandle<()>,
+}
+
+impl Server {
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.handle).await;
+    }
+}
+
+#[derive(Clone)]
+pub struct AdminState {
+    pub routes: watch::Receiver<Routes>,
+    pub project: Arc<RwLock<Arc<Project>>>,
+    pub shared: Arc<Shared>,
+}
+
+impl AdminState {
+    fn project(&self) -> Arc<Project> {
+        match self.project.read() {
+            Ok(p) => p.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn subscription(&self, name: &str) -> Result<Subscription, Refusal> {
+        match self.project().find_subscription(name) {
+            Lookup::Found(s) => Ok(s.clone()),
+            _ => Err(Refusal(
+                StatusCode::NOT_FOUND,
+                format!("unknown subscription `{name}`"),
+            )),
+        }
+    }
+}
+
+pub async fn serve(listen: SocketAddr, publisher: Publisher, admin: AdminState) -> Option<Server> {
+    let hub = admin.shared.hub.clone();
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            hub.emit(Event::ListenFailed {
+                address: listen.to_string(),
+                reason: e.to_string(),
+            });
+            return None;
+        }
+    };
+    let address = listener.local_addr().unwrap_or(listen);
+    let routes = axum::Router::new()
+        .route(admin::STATUS_PATH, get(status))
+        .route("/admin/subscriptions/{sub}/replay", post(replay))
+        .route(
+            "/admin/subscriptions/{sub}/replay-deadletter",
+            post(replay_deadletter),
+        )
+        .with_state(admin);
+    let app = publisher.router().merge(routes);
+    let cancel = CancellationToken::new();
+    let c = cancel.clone();
+    let handle = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { c.cancelled().await })
+            .await;
+    });
+    hub.emit(Event::Listening {
+        address: address.to_string(),
+    });
+    Some(Server {
+        address,
+        cancel,
+        handle,
+    })
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    (status, Json(ApiError { error: message })).into_response()
+}
+
+/// A refused request: its status and what to tell the caller.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        error(self.0, self.1)
+    }
+}
+
+/// A JSON request body; anything else is refused with a JSON error.
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Refusal> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Refusal(StatusCode::BAD_REQUEST, format!("bad request body: {e}")))
+}
+
+async fn status(State(state): State<AdminState>) -> Response {
+    let project = state.project();
+    Json(RunnerStatus {
+        project: project.name.clone(),
+        pid: std::process::id(),
+        listen: project.runner.listen.to_string(),
+        runner: state.shared.hub.snapshot(),
+    })
+    .into_response()
+}
+
+async fn replay(
+    State(state): State<AdminState>,
+    Path(sub): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let request: ReplayRequest = match body(&bytes) {
+        Ok(r) => r,
+        Err(r) => return r.into_response(),
+    };
+    let name = match state.subscription(&sub) {
+        Ok(s) => s.qualified(),
+        Err(r) => return r.into_response(),
+    };
+    let Some(tx) = state.routes.borrow().get(&name).cloned() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("subscription `{name}` is not running"),
+        );
+    };
+    let (reply, rx) = oneshot::channel();
+    let control = Control::Replay {
+        from: request.from,
+        reply,
+    };
+    if tx.send(control).await.is_err() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("subscription `{name}` is stopping"),
+        );
+    }
+    match tokio::time::timeout(Duration::from_secs(60), rx).await {
+        Ok(Ok(Ok(summary))) => Json(summary).into_response(),
+        Ok(Ok(Err(e))) => error(StatusCode::CONFLICT, e),
+        _ => error(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!("subscription `{name}` did not answer"),
+        ),
+    }
+}
+
+/// Hands dead letters back to the verb with the runner's connection,
+/// producer and HTTP client, streaming progress as NDJSON.
+async fn replay_deadletter(
+    State(state): State<AdminState>,
+    Path(sub): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let request: DeadletterReplayRequest = match body(&bytes) {
+        Ok(r) => r,
+        Err(r) => return r.into_response(),
+    };
+    let sub = match state.subscription(&sub) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let project = state.project();
+    let Some(verb) = project.verb(&sub.module, &sub.verb).cloned() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("unknown verb `{}`", sub.verb),
+        );
+    };
+    let module_dir = project.module_dir(&sub.module);
+    let (tx, rx) = mpsc::channel::<DeadletterProgress>(64);
+    tokio::spawn(async move {
+        let shared = &state.shared;
+        let target = deadletter::ReplayTarget {
+            connection: &shared.connection,
+            producer: &shared.producer,
+            http: &shared.http,
+            sub: &sub,
+            verb: &verb,
+            module_dir: &module_dir,
+        };
+        let (items_tx, mut items) = mpsc::unbounded_channel();
+        let job = deadletter::replay(&target, request.limit, request.dry_run, |r| {
+            let _ = items_tx.send(r.clone());
+        });
+        tokio::pin!(job);
+        let mut done = 0;
+        let mut heartbeat = tokio::time::interval(admin::HEARTBEAT);
+        heartbeat.tick().await;
+        let outcome = loop {
+            tokio::select! {
+                r = &mut job => break r,
+                Some(item) = items.recv() => {
+                    done += 1;
+                    let _ = tx.send(DeadletterProgress::Item { replayed: Box::new(item) }).await;
+                }
+                _ = heartbeat.tick() => {
+                    let _ = tx.send(DeadletterProgress::Working { done }).await;
+                }
+            }
+        };
+        while let Ok(item) = items.try_recv() {
+            let _ = tx
+                .send(DeadletterProgress::Item {
+                    replayed: Box::new(item),
+                })
+                .await;
+        }
+        let last = match outcome {
+            Ok(report) => {
+                shared.hub.emit(report.event(&sub.qualified()));
+                DeadletterProgress::Done
+            }
+            Err(e) => DeadletterProgress::Failed {
+                error: e.to_string(),
+            },
+        };
+        let _ = tx.send(last).await;
+    });
+    let lines = futures_util::stream::unfold(rx, |mut rx| async move {
+        let p = rx.recv().await?;
+        let mut line = serde_json::to_vec(&p).unwrap_or_default();
+        line.push(b'\n');
+        Some((Ok::<_, std::convert::Infallible>(Bytes::from(line)), rx))
+    });
+    Response::builder()
+        .header("content-type", "application/x-ndjson")
+        .body(Body::from_stream(lines))
+        .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "stream".into()))
+}

@@ -1,0 +1,186 @@
+//! Direct rdkafka access to the test broker, to check what `ftl` did.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+
+pub struct Kafka {
+    pub bootstrap: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<String>,
+    pub payload: String,
+    pub headers: HashMap<String, String>,
+    pub timestamp: Option<i64>,
+}
+
+impl Kafka {
+    fn config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap)
+            .set("broker.address.family", "v4");
+        c
+    }
+
+    pub fn partitions(&self, topic: &str) -> Option<usize> {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", "ftl-test-meta")
+            .create()
+            .expect("consumer");
+        let md = c
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .expect("metadata");
+        md.topics()
+            .iter()
+            .find(|t| t.name() == topic && t.error().is_none())
+            .map(|t| t.partitions().len())
+    }
+
+    /// Produces each event as its own record batch (the test broker's end
+    /// offsets are wrong for multi-record batches).
+    /// A producer that sends each record as its own batch, right away.
+    pub fn producer(&self) -> BaseProducer {
+        self.config()
+            .set("linger.ms", "0")
+            .set("batch.num.messages", "1")
+            .set("acks", "all")
+            .set("partitioner", "murmur2_random")
+            .create()
+            .expect("producer")
+    }
+
+    pub fn produce(&self, topic: &str, events: &[(Option<&str>, String)]) {
+        self.produce_with_headers(topic, events, &[]);
+    }
+
+    pub fn produce_with_headers(
+        &self,
+        topic: &str,
+        events: &[(Option<&str>, String)],
+        headers: &[(&str, &str)],
+    ) {
+        let p = self.producer();
+        for (k, v) in events {
+            let mut r = BaseRecord::<str, str>::to(topic).payload(v.as_str());
+            if !headers.is_empty() {
+                let mut h = rdkafka::message::OwnedHeaders::new();
+                for (hk, hv) in headers {
+                    h = h.insert(rdkafka::message::Header {
+                        key: hk,
+                        value: Some(*hv),
+                    });
+                }
+                r = r.headers(h);
+            }
+            if let Some(k) = k {
+                r = r.key(*k);
+            }
+            let mut r = Some(r);
+            while let Some(rec) = r.take() {
+                if let Err((e, rec)) = p.send(rec) {
+                    assert!(
+                        matches!(
+                            e,
+                            rdkafka::error::KafkaError::MessageProduction(
+                                rdkafka::types::RDKafkaErrorCode::QueueFull
+                            )
+                        ),
+                        "{e}"
+                    );
+                    p.poll(Duration::from_millis(50));
+                    r = Some(rec);
+                }
+            }
+            p.poll(Duration::ZERO);
+        }
+        p.flush(Duration::from_secs(30)).expect("flush");
+    }
+
+    /// Every record of a topic, read by assignment (no group is joined).
+    pub fn read_all(&self, topic: &str) -> Vec<Record> {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", "ftl-test-reader")
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "true")
+            .create()
+            .expect("consumer");
+        let n = self.partitions(topic).unwrap_or(0);
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..n {
+            tpl.add_partition_offset(topic, p as i32, Offset::Beginning)
+                .expect("tpl");
+        }
+        c.assign(&tpl).expect("assign");
+        let mut eof = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while eof.len() < n && Instant::now() < deadline {
+            match c.poll(Duration::from_millis(200)) {
+                Some(Ok(m)) => {
+                    let mut headers = HashMap::new();
+                    if let Some(h) = m.headers() {
+                        for i in 0..h.count() {
+                            let hd = h.get(i);
+                            headers.insert(
+                                hd.key.to_string(),
+                                String::from_utf8_lossy(hd.value.unwrap_or_default()).into_owned(),
+                            );
+                        }
+                    }
+                    out.push(Record {
+                        partition: m.partition(),
+                        offset: m.offset(),
+                        key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+                        payload: String::from_utf8_lossy(m.payload().unwrap_or_default())
+                            .into_owned(),
+                        headers,
+                        timestamp: m.timestamp().to_millis(),
+                    });
+                }
+                Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                    eof.insert(p);
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The committed offsets of a group, per partition.
+    pub fn committed(&self, group: &str, topic: &str, partitions: usize) -> Vec<Option<i64>> {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", group)
+            .create()
+            .expect("consumer");
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..partitions {
+            tpl.add_partition(topic, p as i32);
+        }
+        let got = c
+            .committed_offsets(tpl, Duration::from_secs(10))
+            .expect("committed");
+        (0..partitions)
+            .map(
+                |p| match got.find_partition(topic, p as i32).map(|e| e.offset()) {
+                    Some(Offset::Offset(o)) => Some(o),
+                    _ => None,
+                },
+            )
+            .collect()
+    }
+}

@@ -1,0 +1,128 @@
+//! A small harness over the real parts: the `ftl` binary, the Docker Engine
+//! and the test broker (Tansu, from an image built by
+//! `scripts/build-test-broker-image.sh`). Every test gets its own project
+//! directory and project name, so its container, topics and groups never
+//! collide with another test's.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+mod dev;
+pub mod docker;
+mod kafka;
+mod project;
+mod verb;
+
+pub use dev::{Dev, Ev};
+pub use kafka::Kafka;
+pub use project::Project;
+pub use verb::{Request, VerbServer};
+
+pub const TEST_IMAGE: &str = "ftl-test/tansu:0.6.0";
+
+pub fn ftl_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ftl"))
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Docker must be there, and the test broker image must exist (built here
+/// when missing). Never skips: a missing engine fails the test with a
+/// message saying how to get one.
+pub fn require_docker() {
+    static READY: OnceLock<Result<(), String>> = OnceLock::new();
+    let r = READY.get_or_init(|| {
+        let info = Command::new("docker")
+            .args(["version", "--format", "{{.Server.Version}}"])
+            .output()
+            .map_err(|e| format!("the `docker` command is missing ({e})"))?;
+        if !info.status.success() {
+            return Err(format!(
+                "the Docker Engine is not reachable: {}",
+                String::from_utf8_lossy(&info.stderr).trim()
+            ));
+        }
+        let have = Command::new("docker")
+            .args(["image", "inspect", TEST_IMAGE])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !have {
+            let out = Command::new(repo_root().join("scripts/build-test-broker-image.sh"))
+                .output()
+                .map_err(|e| format!("cannot run the image build script: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "building {TEST_IMAGE} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = r {
+        panic!(
+            "these tests need a running Docker Engine and the test broker image: {e}\n\
+             start Docker (e.g. `dockerd &`) and run `scripts/build-test-broker-image.sh`"
+        );
+    }
+}
+
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}{}x{}x{}",
+        std::process::id() % 100_000,
+        N.fetch_add(1, Ordering::Relaxed),
+        nanos % 10_000
+    )
+}
+
+/// A small pseudo-random generator (no dependency needed for test jitter).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new() -> Rng {
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(7);
+        eprintln!("rng seed {seed}");
+        Rng(seed | 1)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}

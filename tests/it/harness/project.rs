@@ -1,0 +1,160 @@
+//! A project in a temporary directory, and running `ftl` in it.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::{docker, free_port, ftl_bin, unique, Dev, Kafka, TEST_IMAGE};
+
+/// A project in a temporary directory; its broker container and volume are
+/// removed when it is dropped.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+    pub name: String,
+    pub listen: String,
+    uses_broker: bool,
+}
+
+impl Project {
+    /// A project with `port: 0` and a free runner port.
+    pub fn new() -> Project {
+        let name = unique("t");
+        let listen = format!("127.0.0.1:{}", free_port());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let p = Project {
+            dir,
+            name,
+            listen,
+            uses_broker: true,
+        };
+        p.write(
+            "ftl-project.yaml",
+            &format!(
+                "name: {}\npubsub:\n  broker:\n    kind: tansu\n    port: 0\nrunner:\n  listen: {}\n  grace: 5s\n",
+                p.name, p.listen
+            ),
+        );
+        p
+    }
+
+    /// A project with one module `shop`: topic `t` (its attributes given,
+    /// e.g. `partitions: 4, key: /u`) and subscription `s` calling HTTP verb
+    /// `v` at `url` (extra attributes given, e.g. `retry: {count: 3}`).
+    pub fn single_subscription(url: &str, topic: &str, sub_extra: &str) -> Project {
+        let p = Project::new();
+        let sub_extra = if sub_extra.is_empty() {
+            String::new()
+        } else {
+            format!(", {sub_extra}")
+        };
+        p.write(
+            "shop/ftl.yaml",
+            &format!(
+                "module: shop\nverbs:\n  v: {{http: \"{url}\"}}\ntopics:\n  t: {{{topic}}}\nsubscriptions:\n  s: {{topic: t, verb: v{sub_extra}}}\n"
+            ),
+        );
+        p
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        // Write then rename so `ftl dev` never reads half a file.
+        let tmp = p.with_extension("tmp~");
+        std::fs::write(&tmp, text).expect("write");
+        std::fs::rename(&tmp, &p).expect("rename");
+    }
+
+    /// `ftl` in this project, against the test broker.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(ftl_bin());
+        c.current_dir(self.path())
+            .env("FTL_BROKER_KIND", "tansu")
+            .env("FTL_BROKER_IMAGE", TEST_IMAGE)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = self.cmd().args(args).output().expect("run ftl");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// `ftl dev --json`: tests follow its events.
+    pub fn dev(&self) -> Dev {
+        self.dev_with(&[])
+    }
+
+    pub fn dev_with(&self, extra_env: &[(&str, &str)]) -> Dev {
+        self.spawn_dev(&["--json", "dev"], extra_env)
+    }
+
+    /// `ftl dev` as a person sees it: no events, only the text on stderr.
+    pub fn dev_text(&self) -> Dev {
+        self.spawn_dev(&["dev"], &[])
+    }
+
+    fn spawn_dev(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Dev {
+        let mut c = self.cmd();
+        c.args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
+        for (k, v) in extra_env {
+            c.env(k, v);
+        }
+        Dev::spawn(c)
+    }
+
+    /// The bootstrap address of the running broker.
+    pub fn bootstrap(&self) -> String {
+        let c = docker::inspect(&self.container()).expect("the broker container exists");
+        let port = c
+            .host_config
+            .and_then(|h| h.port_bindings)
+            .and_then(|p| p.get("9092/tcp").cloned().flatten())
+            .and_then(|b| b.first().and_then(|b| b.host_port.clone()))
+            .expect("a published port");
+        format!("127.0.0.1:{port}")
+    }
+
+    pub fn container(&self) -> String {
+        format!("ftl-{}-broker", self.name)
+    }
+
+    pub fn kafka(&self) -> Kafka {
+        Kafka {
+            bootstrap: self.bootstrap(),
+        }
+    }
+
+    pub fn without_broker(mut self) -> Self {
+        self.uses_broker = false;
+        self
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        if self.uses_broker {
+            let _ = self
+                .cmd()
+                .args(["pubsub", "broker", "reset", "--yes"])
+                .output();
+        }
+    }
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
