@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used)]
 
 #[path = "../tests/it/harness/mod.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod harness;
 
 use std::collections::HashSet;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod events;
 mod harness;
 mod pubsub;
 mod runner;

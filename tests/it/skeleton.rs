@@ -315,3 +315,38 @@ fn broker_start_logs_stop_and_reset_manage_only_this_projects_container() {
         out.stderr
     );
 }
+
+#[test]
+fn a_batch_the_kafka_client_would_refuse_is_invalid_at_its_line() {
+    // Regression (issue 7): `batch: {default: 64KB}` validated, then its
+    // consumer was never created and status called it running.
+    let p = Project::new().without_broker();
+    p.write(
+        "shop/ftl.yaml",
+        "module: shop\nverbs:\n  v: {exec: [\"true\"]}\ntopics:\n  t: {}\nsubscriptions:\n  s:\n    topic: t\n    verb: v\n    batch: {min: 1B, default: 64KB, max_wait: 6m}\n",
+    );
+    let out = p.run(&["dev"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("error: `batch.default` of 65536 bytes is below the Kafka client's `message.max.bytes` (1000000 bytes)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("shop/ftl.yaml:10:31"), "{}", out.stderr);
+    assert!(out.stderr.contains("use at least 977KB"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("`batch.max_wait` of 6m is longer than a fetch may wait"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("shop/ftl.yaml:10:47"), "{}", out.stderr);
+    // A smaller `message.max.bytes` in runner.consumer makes room for it.
+    p.project_file("  consumer: {message.max.bytes: \"65536\"}\n");
+    p.write(
+        "shop/ftl.yaml",
+        "module: shop\nverbs:\n  v: {exec: [\"true\"]}\ntopics:\n  t: {}\nsubscriptions:\n  s: {topic: t, verb: v, batch: {default: 64KB}}\n",
+    );
+    let out = p.run(&["schema"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}

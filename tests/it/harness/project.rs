@@ -26,14 +26,43 @@ impl Project {
             listen,
             uses_broker: true,
         };
-        p.write(
+        p.project_file("");
+        p
+    }
+
+    /// Writes `ftl-project.yaml` anew, with more lines under `runner:`
+    /// (each indented by two spaces, e.g. `  consumer: {a: b}`).
+    pub fn project_file(&self, runner_extra: &str) {
+        self.write(
             "ftl-project.yaml",
             &format!(
-                "name: {}\npubsub:\n  broker:\n    kind: tansu\n    port: 0\nrunner:\n  listen: {}\n  grace: 5s\n",
-                p.name, p.listen
+                "name: {}\npubsub:\n  broker:\n    kind: tansu\n    port: 0\nrunner:\n  listen: {}\n  grace: 5s\n{runner_extra}",
+                self.name, self.listen
             ),
         );
-        p
+    }
+
+    /// A request to this project's runner (`runner.listen`); the answer's
+    /// status and body (chunked bodies come with their chunk lines).
+    pub fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&self.listen).expect("connect to runner.listen");
+        let body = body.unwrap_or("");
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.listen,
+            body.len()
+        );
+        s.write_all(req.as_bytes()).expect("send");
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        let status = out
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        (status, body.to_string())
     }
 
     /// A project with one module `shop`: topic `t` (its attributes given,
