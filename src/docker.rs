@@ -457,12 +457,14 @@ impl Docker {
 
     /// Streams the container's logs to stdout until the end (or forever with
     /// `follow`). Stops quietly when stdout is closed.
-    pub async fn print_logs(
+    /// Hands each chunk of the container's log to `on_text` until it says
+    /// stop (false) or the log ends.
+    pub async fn logs(
         &self,
         name: &str,
         follow: bool,
         tail: Option<u64>,
-        printer: &Printer,
+        mut on_text: impl FnMut(&str) -> bool,
     ) -> Result<(), DockerError> {
         let tail = tail.map(|n| n.to_string()).unwrap_or_else(|| "all".into());
         let options = LogsOptionsBuilder::new()
@@ -475,7 +477,7 @@ impl Docker {
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(api(format!("read the logs of `{name}`")))?;
             let text = chunk.to_string();
-            if !printer.data(text.trim_end_matches('\n')) {
+            if !on_text(text.trim_end_matches('\n')) {
                 break;
             }
         }

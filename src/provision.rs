@@ -215,6 +215,35 @@ pub async fn running_broker(project: &Project) -> Result<BrokerHandle> {
     }
 }
 
+/// Stops the project's broker container; false when it has none.
+pub async fn stop_broker(project: &Project) -> Result<bool> {
+    Ok(Docker::connect().await?.stop_broker(&project.name).await?)
+}
+
+/// Removes the project's broker container and its volume; false when it
+/// has none.
+pub async fn remove_broker(project: &Project) -> Result<bool> {
+    Ok(Docker::connect()
+        .await?
+        .remove_broker(&project.name)
+        .await?)
+}
+
+/// Hands the broker container's log to `on_text`, chunk by chunk.
+pub async fn broker_logs(
+    project: &Project,
+    follow: bool,
+    tail: Option<u64>,
+    on_text: impl FnMut(&str) -> bool,
+) -> Result<()> {
+    let docker = Docker::connect().await?;
+    let name = crate::broker::container_name(&project.name);
+    if docker.find_broker(&project.name).await?.is_none() {
+        return Err(crate::docker::DockerError::NoContainer { name }.into());
+    }
+    Ok(docker.logs(&name, follow, tail, on_text).await?)
+}
+
 /// Creates missing topics, grows partitions, warns about topics with more
 /// partitions than declared. Returns the problems that did not stop it
 /// (a broker that cannot grow a topic).

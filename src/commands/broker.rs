@@ -1,6 +1,5 @@
 use crate::broker::container_name;
 use crate::cli::BrokerCommand;
-use crate::docker::{Docker, DockerError};
 use crate::error::{Error, Result};
 use crate::provision;
 use crate::schema::BrokerKind;
@@ -26,8 +25,7 @@ pub async fn broker(ctx: &Context<'_>, command: BrokerCommand) -> Result<()> {
             printer.event(broker.ready_event(started));
         }
         BrokerCommand::Stop => {
-            let docker = Docker::connect().await?;
-            if docker.stop_broker(&project.name).await? {
+            if provision::stop_broker(&project).await? {
                 printer.info(&format!(
                     "stopped {} (its data is kept)",
                     container_name(&project.name)
@@ -40,12 +38,7 @@ pub async fn broker(ctx: &Context<'_>, command: BrokerCommand) -> Result<()> {
             }
         }
         BrokerCommand::Logs { follow, tail } => {
-            let docker = Docker::connect().await?;
-            let name = container_name(&project.name);
-            if docker.find_broker(&project.name).await?.is_none() {
-                return Err(DockerError::NoContainer { name }.into());
-            }
-            docker.print_logs(&name, follow, tail, printer).await?;
+            provision::broker_logs(&project, follow, tail, |text| printer.data(text)).await?;
         }
         BrokerCommand::Reset { yes } => {
             let name = container_name(&project.name);
@@ -64,8 +57,7 @@ pub async fn broker(ctx: &Context<'_>, command: BrokerCommand) -> Result<()> {
                     return Err(Error::failed("reset cancelled; nothing was deleted", None));
                 }
             }
-            let docker = Docker::connect().await?;
-            if docker.remove_broker(&project.name).await? {
+            if provision::remove_broker(&project).await? {
                 printer.info(&format!(
                     "removed {name} and its volume; the next `ftl dev` starts afresh"
                 ));

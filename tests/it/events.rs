@@ -230,3 +230,29 @@ fn a_dead_letter_replay_through_the_runner_streams_progress_while_a_slow_verb_wo
     );
     dev.stop();
 }
+
+#[test]
+fn the_broker_going_away_and_coming_back_are_events() {
+    require_docker();
+    let p = Project::single_subscription("http://127.0.0.1:9/v", "", "");
+    let dev = p.dev();
+    dev.wait_ready();
+    let docker = |args: &[&str]| {
+        let out = std::process::Command::new("docker")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    docker(&["stop", "-t", "1", &p.container()]);
+    let lost = dev.wait(Ev::of("broker_lost"), Duration::from_secs(30));
+    assert_eq!(lost["address"], json!(p.bootstrap()), "{lost}");
+    let (code, body) = p.http("GET", "/admin/status", None);
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains(r#""reachable":false"#), "{body}");
+    docker(&["start", &p.container()]);
+    let back = dev.wait(Ev::of("broker_regained"), Duration::from_secs(30));
+    assert!(back["down_ms"].as_u64().unwrap() > 0, "{back}");
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+}
