@@ -304,9 +304,16 @@ impl Snapshot {
                     address: Some(address.clone()),
                     reachable: true,
                 };
+                return true;
             }
-            Event::BrokerLost { .. } => self.broker.reachable = false,
-            Event::BrokerRegained { .. } => self.broker.reachable = true,
+            Event::BrokerLost { .. } => {
+                self.broker.reachable = false;
+                return true;
+            }
+            Event::BrokerRegained { .. } => {
+                self.broker.reachable = true;
+                return true;
+            }
             Event::ConsumerStarting {
                 subscription,
                 topic,
@@ -330,63 +337,51 @@ impl Snapshot {
                         counters,
                     },
                 );
+                return true;
             }
-            Event::ConsumerStarted { subscription } => {
-                let Some(s) = self.subscriptions.get_mut(subscription) else {
-                    return false;
-                };
-                s.state = State::Running;
-            }
-            Event::ConsumerFailed {
+            Event::ConsumerStopped {
                 subscription,
-                reason,
-                ..
-            } => {
-                let Some(s) = self.subscriptions.get_mut(subscription) else {
-                    return false;
-                };
+                why: StopReason::Removed,
+            } => return self.subscriptions.remove(subscription).is_some(),
+            _ => {}
+        }
+        // The rest change one subscription the snapshot already holds.
+        let name = match event {
+            Event::ConsumerStarted { subscription }
+            | Event::ConsumerFailed { subscription, .. }
+            | Event::ConsumerStopped { subscription, .. }
+            | Event::PartitionsAssigned { subscription, .. }
+            | Event::PartitionsRevoked { subscription, .. } => subscription,
+            Event::Delivery(d) => &d.subscription,
+            _ => return false,
+        };
+        let Some(s) = self.subscriptions.get_mut(name) else {
+            return false;
+        };
+        match event {
+            Event::ConsumerStarted { .. } => s.state = State::Running,
+            Event::ConsumerFailed { reason, .. } => {
                 s.state = State::Failed {
                     reason: reason.clone(),
                 };
                 s.partitions.clear();
                 s.in_flight.clear();
             }
-            Event::ConsumerStopped { subscription, why } => {
-                if *why == StopReason::Removed {
-                    return self.subscriptions.remove(subscription).is_some();
-                }
-                let Some(s) = self.subscriptions.get_mut(subscription) else {
-                    return false;
-                };
+            Event::ConsumerStopped { .. } => {
                 s.state = State::Stopped;
                 s.partitions.clear();
                 s.in_flight.clear();
             }
-            Event::PartitionsAssigned {
-                subscription,
-                partitions,
-            } => {
-                let Some(s) = self.subscriptions.get_mut(subscription) else {
-                    return false;
-                };
+            Event::PartitionsAssigned { partitions, .. } => {
                 s.partitions.extend(partitions);
                 s.partitions.sort_unstable();
                 s.partitions.dedup();
             }
-            Event::PartitionsRevoked {
-                subscription,
-                partitions,
-            } => {
-                let Some(s) = self.subscriptions.get_mut(subscription) else {
-                    return false;
-                };
+            Event::PartitionsRevoked { partitions, .. } => {
                 s.partitions.retain(|p| !partitions.contains(p));
                 s.in_flight.retain(|p, _| !partitions.contains(p));
             }
             Event::Delivery(d) => {
-                let Some(s) = self.subscriptions.get_mut(&d.subscription) else {
-                    return false;
-                };
                 let c = &mut s.counters;
                 match d.outcome {
                     Outcome::Ok => c.ok += 1,

@@ -203,11 +203,6 @@ fn write_json(out: &mut String, v: &serde_json::Value, indent: usize, color: boo
 
 // ------------------------------------------------------------ runner events
 
-enum ShownKind {
-    Error,
-    Other,
-}
-
 /// How a rendered event is shown.
 enum Shown {
     /// A line on stderr, hidden by `-q`.
@@ -285,16 +280,13 @@ impl Printer {
             let Some(shown) = self.render_event(e) else {
                 continue;
             };
-            let shown_kind = match &shown {
-                Shown::Error(..) => ShownKind::Error,
-                _ => ShownKind::Other,
-            };
+            let error = matches!(shown, Shown::Error(..));
             match shown {
                 Shown::Info(line) if !self.quiet => text.push_str(&line),
                 Shown::Info(_) => continue,
                 Shown::Raw(t) => text.push_str(t.trim_end()),
                 Shown::Warn(msg, hint) | Shown::Error(msg, hint) => {
-                    let (label, style) = if matches!(shown_kind, ShownKind::Error) {
+                    let (label, style) = if error {
                         ("error:", RED)
                     } else {
                         ("warning:", YELLOW)

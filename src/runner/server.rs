@@ -138,20 +138,14 @@ async fn replay(
     State(state): State<AdminState>,
     Path(sub): Path<String>,
     bytes: Bytes,
-) -> Response {
-    let request: ReplayRequest = match body(&bytes) {
-        Ok(r) => r,
-        Err(r) => return r.into_response(),
-    };
-    let name = match state.subscription(&sub) {
-        Ok(s) => s.qualified(),
-        Err(r) => return r.into_response(),
-    };
+) -> Result<Response, Refusal> {
+    let request: ReplayRequest = body(&bytes)?;
+    let name = state.subscription(&sub)?.qualified();
     let Some(tx) = state.routes.borrow().get(&name).cloned() else {
-        return error(
+        return Err(Refusal(
             StatusCode::NOT_FOUND,
             format!("subscription `{name}` is not running"),
-        );
+        ));
     };
     let (reply, rx) = oneshot::channel();
     let control = Control::Replay {
@@ -159,18 +153,18 @@ async fn replay(
         reply,
     };
     if tx.send(control).await.is_err() {
-        return error(
+        return Err(Refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("subscription `{name}` is stopping"),
-        );
+        ));
     }
     match tokio::time::timeout(Duration::from_secs(60), rx).await {
-        Ok(Ok(Ok(summary))) => Json(summary).into_response(),
-        Ok(Ok(Err(e))) => error(StatusCode::CONFLICT, e),
-        _ => error(
+        Ok(Ok(Ok(summary))) => Ok(Json(summary).into_response()),
+        Ok(Ok(Err(e))) => Err(Refusal(StatusCode::CONFLICT, e)),
+        _ => Err(Refusal(
             StatusCode::GATEWAY_TIMEOUT,
             format!("subscription `{name}` did not answer"),
-        ),
+        )),
     }
 }
 
@@ -180,21 +174,15 @@ async fn replay_deadletter(
     State(state): State<AdminState>,
     Path(sub): Path<String>,
     bytes: Bytes,
-) -> Response {
-    let request: DeadletterReplayRequest = match body(&bytes) {
-        Ok(r) => r,
-        Err(r) => return r.into_response(),
-    };
-    let sub = match state.subscription(&sub) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
+) -> Result<Response, Refusal> {
+    let request: DeadletterReplayRequest = body(&bytes)?;
+    let sub = state.subscription(&sub)?;
     let project = state.project();
     let Some(verb) = project.verb(&sub.module, &sub.verb).cloned() else {
-        return error(
+        return Err(Refusal(
             StatusCode::NOT_FOUND,
             format!("unknown verb `{}`", sub.verb),
-        );
+        ));
     };
     let module_dir = project.module_dir(&sub.module);
     let (tx, rx) = mpsc::channel::<DeadletterProgress>(64);
@@ -252,8 +240,9 @@ async fn replay_deadletter(
         line.push(b'\n');
         Some((Ok::<_, std::convert::Infallible>(Bytes::from(line)), rx))
     });
-    Response::builder()
-        .header("content-type", "application/x-ndjson")
-        .body(Body::from_stream(lines))
-        .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "stream".into()))
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(lines),
+    )
+        .into_response())
 }
