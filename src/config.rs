@@ -1200,6 +1200,15 @@ impl Loader {
             out.topics = m.topics.into_iter().map(|(t, _)| t).collect();
             let mut verbs_used: HashMap<String, String> = HashMap::new();
             let mut dead_letters = Vec::new();
+            // Every dead-letter topic a subscription declares, valid or not:
+            // a problem elsewhere in a subscription must not make a reference
+            // to its dead-letter topic look dangling as well.
+            let declared_dlqs: HashSet<String> = m
+                .subs
+                .iter()
+                .filter(|rs| rs.sub.deadletter)
+                .map(|rs| rs.sub.deadletter_topic())
+                .collect();
             for mut rs in m.subs {
                 let mut ok = rs.valid;
                 // Resolve the topic reference.
@@ -1325,6 +1334,7 @@ impl Loader {
                 if s.topic.0 == m.name
                     && !topics.contains_key(&s.topic)
                     && !names.contains(&s.topic.1)
+                    && !declared_dlqs.contains(&s.topic.1)
                 {
                     self.error(m.src, span, format!("subscription `{}` refers to unknown topic `{}`", s.name, s.topic.1), Some(format!("`{}` would be a dead-letter topic, but subscription `{}` does not declare `deadletter: true`", s.topic.1, s.topic.1.trim_end_matches(DEADLETTER_SUFFIX))));
                 }
@@ -1413,6 +1423,26 @@ mod tests {
         assert!(got[3].starts_with("7:47 bad duration"), "{got:#?}");
         assert!(
             got[2].starts_with("7:14 subscription `s` refers to unknown topic `nope`"),
+            "{got:#?}"
+        );
+    }
+
+    #[test]
+    fn a_bad_field_of_a_subscription_does_not_make_its_dead_letter_topic_dangling() {
+        let (_d, r) = project(&[
+            ("ftl-project.yaml", "name: shop\n"),
+            ("a/ftl.yaml", "module: a\nverbs:\n  v: {exec: [\"x\"]}\n  w: {exec: [\"x\"]}\ntopics:\n  t: {}\nsubscriptions:\n  s: {topic: t, verb: v, deadletter: true, batch: {default: 64KB}}\n  f: {topic: sFailed, verb: w}\n"),
+        ]);
+        let Err(ConfigError::Invalid(d)) = r else {
+            panic!()
+        };
+        let got: Vec<String> =
+            d.0.iter()
+                .map(|d| format!("{}:{} {}", d.line, d.column, d.message))
+                .collect();
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert!(
+            got[0].starts_with("8:61 `batch.default` of 65536 bytes"),
             "{got:#?}"
         );
     }

@@ -7,7 +7,7 @@ use crate::schema::BrokerKind;
 use super::Context;
 
 pub async fn broker(ctx: &Context<'_>, command: BrokerCommand) -> Result<()> {
-    let project = ctx.project()?;
+    let project = ctx.read_project(&ctx.project_dir).await?;
     if project.broker.kind == BrokerKind::External {
         return Err(Error::usage(
             "this project uses an external broker; ftl does not manage it",

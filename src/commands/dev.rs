@@ -39,7 +39,7 @@ pub async fn dev(ctx: &Context<'_>, dir: Option<PathBuf>) -> Result<()> {
 
 async fn run(ctx: &Context<'_>, root: &Path, hub: &Hub) -> Result<()> {
     let mut signals = Signals::start()?;
-    let mut project = load(ctx, root).await?;
+    let mut project = ctx.read_project(root).await?;
     hub.emit(Event::Starting {
         project: project.name.clone(),
         modules: project.modules.len(),
@@ -96,7 +96,7 @@ async fn run(ctx: &Context<'_>, root: &Path, hub: &Hub) -> Result<()> {
             continue;
         }
         seen = now;
-        match load(ctx, root).await {
+        match ctx.read_project(root).await {
             Ok(next) if next == project => {}
             Ok(next) => match state.apply(&next, ctx).await {
                 Ok(report) => {
@@ -120,15 +120,6 @@ async fn run(ctx: &Context<'_>, root: &Path, hub: &Hub) -> Result<()> {
     }
     state.stop(&project, &mut signals).await;
     Ok(())
-}
-
-/// Reads and validates the project files off the async executor.
-async fn load(ctx: &Context<'_>, root: &Path) -> Result<Project> {
-    let loader = ctx.loader();
-    let root = root.to_path_buf();
-    tokio::task::spawn_blocking(move || loader.load(&root))
-        .await
-        .map_err(|e| Error::failed(format!("reading the project failed: {e}"), None))?
 }
 
 struct DevState {

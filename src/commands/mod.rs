@@ -74,6 +74,18 @@ impl Context<'_> {
     pub fn project(&self) -> Result<Project> {
         self.load(&self.project_dir)
     }
+
+    /// Reads and validates the project in `dir` on a blocking thread, for
+    /// async commands.
+    pub async fn read_project(&self, dir: &Path) -> Result<Project> {
+        let loader = self.loader();
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || loader.load(&dir))
+            .await
+            .map_err(|e| {
+                crate::error::Error::failed(format!("reading the project failed: {e}"), None)
+            })?
+    }
 }
 
 fn kind_of(arg: BrokerKindArg) -> BrokerKind {

@@ -18,7 +18,7 @@ use crate::schema::{Lookup, Project, Subscription, Topic};
 use super::Context;
 
 pub async fn pubsub(ctx: &Context<'_>, command: PubsubCommand) -> Result<()> {
-    let project = ctx.project()?;
+    let project = ctx.read_project(&ctx.project_dir).await?;
     let printer = ctx.printer;
     match command {
         PubsubCommand::Status => status::status(&project, printer).await,
