@@ -44,8 +44,13 @@ pub fn format_size(bytes: u64) -> String {
     format!("{bytes}B")
 }
 
+/// The longest duration anything accepts (100 years): every deadline and
+/// sum computed from a user's duration then stays far from overflowing.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// Parses a duration: a whole number followed by `ms`, `s`, `m` or `h`;
-/// several parts may be combined (`1m30s`).
+/// several parts may be combined (`1m30s`). Longer than `MAX_DURATION` is
+/// an error, never an overflow.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if t.is_empty() {
@@ -70,11 +75,22 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         let n: u64 = digits
             .parse()
             .map_err(|_| format!("`{text}` is too large"))?;
+        let too_long = || {
+            format!(
+                "`{text}` is too long: at most {}h",
+                MAX_DURATION.as_secs() / 3600
+            )
+        };
+        let secs = |mult: u64| {
+            n.checked_mul(mult)
+                .map(Duration::from_secs)
+                .ok_or_else(too_long)
+        };
         let part = match unit {
             "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n.saturating_mul(60)),
-            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            "s" => secs(1)?,
+            "m" => secs(60)?,
+            "h" => secs(3600)?,
             "" => {
                 return Err(format!(
                     "`{text}` has no unit: write `{text}ms` or `{text}s`"
@@ -87,7 +103,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
                 ))
             }
         };
-        total += part;
+        total = total
+            .checked_add(part)
+            .filter(|t| *t <= MAX_DURATION)
+            .ok_or_else(too_long)?;
         rest = next;
     }
     Ok(total)
@@ -177,6 +196,14 @@ mod tests {
         assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("10").unwrap_err().contains("no unit"));
+        // Regression: these overflowed into a panic.
+        for huge in ["18446744073709551615s1s", "99999999999999999h1h", "876001h"] {
+            assert!(
+                parse_duration(huge).unwrap_err().contains("is too long"),
+                "{huge}"
+            );
+        }
+        assert_eq!(parse_duration("876000h"), Ok(MAX_DURATION));
         assert!(parse_duration("1y")
             .unwrap_err()
             .contains("unknown duration unit"));
