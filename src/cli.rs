@@ -104,6 +104,12 @@ pub enum Command {
         #[command(subcommand)]
         command: PubsubCommand,
     },
+    /// Show the resolved settings and where each value came from
+    ///
+    /// Layers, highest first: flags, environment, ftl-project.yaml, the user
+    /// settings file (`$XDG_CONFIG_HOME/ftl/config.yaml` or
+    /// `~/.config/ftl/config.yaml`, with the keys of `pubsub.broker`), defaults.
+    Settings,
     /// Print shell completions
     Completions {
         /// The shell to generate completions for

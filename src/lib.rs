@@ -26,7 +26,7 @@ pub mod units;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::Cli;
 use crate::output::Printer;
@@ -34,13 +34,17 @@ use crate::output::Printer;
 /// Parses the command line, runs the command, and turns its outcome into an
 /// exit code: 0 ok, 1 failure, 2 usage or invalid project.
 pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { error::EXIT_USAGE } else { 0 });
         }
     };
+    let overrides = commands::overrides(&cli.global, &matches);
     init_tracing(cli.global.verbose, cli.global.quiet);
     let printer = Printer::new(
         cli.global.json,
@@ -58,7 +62,7 @@ pub fn run() -> ExitCode {
             return ExitCode::from(error::EXIT_FAILURE);
         }
     };
-    let result = runtime.block_on(commands::dispatch(cli, &printer));
+    let result = runtime.block_on(commands::dispatch(cli, overrides, &printer));
     // Consumers close on their own threads; do not wait on them forever.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match result {

@@ -7,63 +7,75 @@ mod dev;
 mod init;
 mod pubsub;
 mod schema;
+mod settings;
 
 use std::path::{Path, PathBuf};
 
 use crate::cli::{BrokerKindArg, Cli, Command, GlobalArgs, NewCommand, PubsubCommand};
-use crate::config;
+use crate::config::{self, Origin, Overrides};
 use crate::error::Result;
 use crate::output::Printer;
 use crate::schema::{BrokerKind, Project};
 
 /// What every command gets: where the project is, how to print, and the
-/// broker overrides from flags or `FTL_BROKER_KIND` / `FTL_BROKER_IMAGE`.
+/// settings the command line gives (flags, environment, the user settings
+/// file).
 pub struct Context<'a> {
     pub printer: &'a Printer,
     pub project_dir: PathBuf,
-    pub broker_kind: Option<BrokerKind>,
-    pub broker_image: Option<String>,
+    pub overrides: Overrides,
 }
 
-/// Loads projects with the command line's overrides; owned, so it can go to
+/// Loads projects with the command line's settings; owned, so it can go to
 /// a blocking thread.
 #[derive(Debug, Clone)]
 pub struct ProjectLoader {
-    broker_kind: Option<BrokerKind>,
-    broker_image: Option<String>,
+    overrides: Overrides,
 }
 
 impl ProjectLoader {
-    /// Loads and validates the project, then applies the overrides.
     pub fn load(&self, dir: &Path) -> Result<Project> {
-        let mut project = config::load(dir)?;
-        if let Some(kind) = self.broker_kind {
-            if kind != project.broker.kind {
-                project.broker.image = None;
-            }
-            project.broker.kind = kind;
-        }
-        if let Some(image) = &self.broker_image {
-            project.broker.image = Some(image.clone());
-        }
-        if project.broker.kind == BrokerKind::External && project.broker.bootstrap.is_none() {
-            return Err(crate::error::Error::usage(
-                "the broker kind is `external` but the project has no `pubsub.broker.bootstrap`",
-                Some(
-                    "add `bootstrap: \"host:9092\"` under `pubsub.broker` in ftl-project.yaml"
-                        .to_string(),
-                ),
-            ));
-        }
-        Ok(project)
+        Ok(config::load(dir, &self.overrides)?)
     }
+}
+
+/// The settings layers the command line gives: `--broker-kind` and
+/// `--broker-image` as flags or from `FTL_BROKER_KIND` / `FTL_BROKER_IMAGE`
+/// (clap says which), and the user settings file.
+pub fn overrides(global: &GlobalArgs, matches: &clap::ArgMatches) -> Overrides {
+    let mut o = Overrides {
+        user_file: config::user_file(),
+        ..Overrides::default()
+    };
+    let origin = |id: &str, flag: &str, variable: &str| match matches.value_source(id) {
+        Some(clap::parser::ValueSource::EnvVariable) => Origin::Env {
+            variable: variable.into(),
+        },
+        _ => Origin::Flag { flag: flag.into() },
+    };
+    if let Some(kind) = global.broker_kind {
+        let from = origin("broker_kind", "--broker-kind", "FTL_BROKER_KIND");
+        let layer = match from {
+            Origin::Env { .. } => &mut o.env,
+            _ => &mut o.flags,
+        };
+        layer.kind = Some((kind_of(kind), from));
+    }
+    if let Some(image) = global.broker_image.as_ref().filter(|s| !s.is_empty()) {
+        let from = origin("broker_image", "--broker-image", "FTL_BROKER_IMAGE");
+        let layer = match from {
+            Origin::Env { .. } => &mut o.env,
+            _ => &mut o.flags,
+        };
+        layer.image = Some((image.clone(), from));
+    }
+    o
 }
 
 impl Context<'_> {
     pub fn loader(&self) -> ProjectLoader {
         ProjectLoader {
-            broker_kind: self.broker_kind,
-            broker_image: self.broker_image.clone(),
+            overrides: self.overrides.clone(),
         }
     }
 
@@ -97,18 +109,11 @@ fn kind_of(arg: BrokerKindArg) -> BrokerKind {
     }
 }
 
-pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<()> {
-    let GlobalArgs {
-        project,
-        broker_kind,
-        broker_image,
-        ..
-    } = cli.global;
+pub async fn dispatch(cli: Cli, overrides: Overrides, printer: &Printer) -> Result<()> {
     let ctx = Context {
         printer,
-        project_dir: project.unwrap_or_else(|| PathBuf::from(".")),
-        broker_kind: broker_kind.map(kind_of),
-        broker_image: broker_image.filter(|s| !s.is_empty()),
+        project_dir: cli.global.project.unwrap_or_else(|| PathBuf::from(".")),
+        overrides,
     };
     match cli.command {
         Command::Init { dir, name } => init::init(&ctx, dir, name),
@@ -118,6 +123,7 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<()> {
         Command::Dev { dir } => dev::dev(&ctx, dir).await,
         Command::Schema { format } => schema::schema(&ctx, format),
         Command::Completions { shell } => completions::completions(shell),
+        Command::Settings => settings::settings(&ctx).await,
         Command::Pubsub { command } => match command {
             PubsubCommand::Broker { command } => broker::broker(&ctx, command).await,
             other => pubsub::pubsub(&ctx, other).await,

@@ -45,6 +45,19 @@ impl Loader {
         self.diags.push((src, d));
     }
 
+    /// Where a value was written, as a setting's origin.
+    pub(super) fn origin(&self, src: usize, span: &Span) -> Origin {
+        let (line, column) = span
+            .start()
+            .map(|s| (s.line(), s.column()))
+            .unwrap_or((1, 1));
+        Origin::File {
+            file: self.display_path(src),
+            line,
+            column,
+        }
+    }
+
     pub(super) fn error(&mut self, src: usize, span: &Span, message: String, hint: Option<String>) {
         let (line, column, width) = match span.start() {
             Some(start) => {
@@ -182,7 +195,13 @@ impl Loader {
     }
 
     /// Reports keys not in `allowed`, with a suggestion.
-    pub(super) fn check_keys(&mut self, src: usize, map: &MarkedMappingNode, allowed: &[&str], what: &str) {
+    pub(super) fn check_keys(
+        &mut self,
+        src: usize,
+        map: &MarkedMappingNode,
+        allowed: &[&str],
+        what: &str,
+    ) {
         for key in map.keys() {
             if !allowed.contains(&key.as_str()) {
                 let hint = match suggest(key.as_str(), allowed.iter().copied()) {
@@ -318,7 +337,12 @@ impl Loader {
         }
     }
 
-    pub(super) fn string_map(&mut self, src: usize, node: &Node, what: &str) -> BTreeMap<String, String> {
+    pub(super) fn string_map(
+        &mut self,
+        src: usize,
+        node: &Node,
+        what: &str,
+    ) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         if let Some(map) = self.mapping(src, node, what) {
             for (k, v) in map.iter() {

@@ -25,8 +25,12 @@ use crate::units::{parse_duration, parse_size};
 
 pub const PROJECT_FILE: &str = "ftl-project.yaml";
 pub const MODULE_FILE: &str = "ftl.yaml";
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8892";
-pub const DEFAULT_PORT: u16 = 19092;
+
+mod settings;
+pub use settings::{
+    user_file, BrokerLayer, Entry, Origin, Overrides, DEFAULT_GRACE, DEFAULT_KIND, DEFAULT_LISTEN,
+    DEFAULT_PORT,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -39,6 +43,10 @@ pub enum ConfigError {
     },
     #[error("{0}")]
     Invalid(Diagnostics),
+    #[error(
+        "the broker kind is `external` (from {kind_from}) but no `pubsub.broker.bootstrap` is set"
+    )]
+    ExternalWithoutBootstrap { kind_from: Origin },
 }
 
 impl ConfigError {
@@ -46,6 +54,10 @@ impl ConfigError {
         match self {
             ConfigError::NotFound { .. } => Some(
                 "run `ftl init` to create a project, or point at one with `-C DIR`".to_string(),
+            ),
+            ConfigError::ExternalWithoutBootstrap { .. } => Some(
+                "add `bootstrap: \"host:9092\"` under `pubsub.broker` in ftl-project.yaml"
+                    .to_string(),
             ),
             _ => None,
         }
@@ -68,8 +80,71 @@ pub fn module_files(root: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Loads and validates the project at `root`.
-pub fn load(root: &Path) -> Result<Project, ConfigError> {
+/// Loads and validates the project at `root`, its settings resolved with
+/// `overrides` (flags, environment, the user settings file).
+pub fn load(root: &Path, overrides: &Overrides) -> Result<Project, ConfigError> {
+    load_with_settings(root, overrides).map(|(p, _)| p)
+}
+
+/// Reads the user settings file into `loader` when there is one.
+fn user_layer(loader: &mut Loader, overrides: &Overrides) -> Result<BrokerLayer, ConfigError> {
+    match &overrides.user_file {
+        Some(path) if path.is_file() => {
+            let text = read(path)?;
+            let src = loader.add_source(path.clone(), text);
+            Ok(loader.user_file(src))
+        }
+        _ => Ok(BrokerLayer::default()),
+    }
+}
+
+/// Every problem found so far, or nothing.
+fn problems(loader: &mut Loader) -> Result<(), ConfigError> {
+    if loader.diags.is_empty() {
+        return Ok(());
+    }
+    let mut diags = std::mem::take(&mut loader.diags);
+    diags.sort_by_key(|(src, d)| (*src, d.line, d.column));
+    Err(ConfigError::Invalid(Diagnostics(
+        diags.into_iter().map(|(_, d)| d).collect(),
+    )))
+}
+
+fn resolve_broker(
+    overrides: &Overrides,
+    project: &BrokerLayer,
+    user: &BrokerLayer,
+) -> Result<(BrokerSettings, Vec<Entry>), ConfigError> {
+    let (broker, entries) =
+        settings::resolve_broker(&[&overrides.flags, &overrides.env, project, user]);
+    if broker.kind == BrokerKind::External && broker.bootstrap.is_none() {
+        return Err(ConfigError::ExternalWithoutBootstrap {
+            kind_from: entries[0].origin.clone(),
+        });
+    }
+    Ok((broker, entries))
+}
+
+/// The settings that hold outside any project: flags, environment, the
+/// user settings file and the defaults (`ftl settings` with no project).
+pub fn settings_without_project(overrides: &Overrides) -> Result<Vec<Entry>, ConfigError> {
+    let mut loader = Loader {
+        root: PathBuf::from("."),
+        sources: Vec::new(),
+        diags: Vec::new(),
+        consumer_overrides: BTreeMap::new(),
+    };
+    let user = user_layer(&mut loader, overrides)?;
+    problems(&mut loader)?;
+    let (_, entries) = settings::resolve_broker(&[&overrides.flags, &overrides.env, &user]);
+    Ok(entries)
+}
+
+/// `load`, and every setting with where its value came from.
+pub fn load_with_settings(
+    root: &Path,
+    overrides: &Overrides,
+) -> Result<(Project, Vec<Entry>), ConfigError> {
     let project_path = root.join(PROJECT_FILE);
     if !project_path.is_file() {
         return Err(ConfigError::NotFound {
@@ -86,7 +161,7 @@ pub fn load(root: &Path) -> Result<Project, ConfigError> {
     let project_src = loader.add_source(PathBuf::from(PROJECT_FILE), text);
     let header = loader.project_file(project_src);
     loader.consumer_overrides = header.runner.consumer.clone();
-
+    let user = user_layer(&mut loader, overrides)?;
     let module_paths: Vec<(PathBuf, Option<Span>)> = match &header.modules {
         Some(list) => list
             .iter()
@@ -124,20 +199,43 @@ pub fn load(root: &Path) -> Result<Project, ConfigError> {
     }
     let modules = loader.resolve(raw_modules);
 
-    if !loader.diags.is_empty() {
-        let mut diags = loader.diags;
-        diags.sort_by_key(|(src, d)| (*src, d.line, d.column));
-        return Err(ConfigError::Invalid(Diagnostics(
-            diags.into_iter().map(|(_, d)| d).collect(),
-        )));
+    problems(&mut loader)?;
+    let (broker, mut entries) = resolve_broker(overrides, &header.broker, &user)?;
+    for (key, value) in [
+        ("runner.listen", header.runner.listen.to_string()),
+        (
+            "runner.grace",
+            crate::units::format_duration(header.runner.grace),
+        ),
+        (
+            "runner.consumer",
+            header
+                .runner
+                .consumer
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    ] {
+        entries.push(Entry {
+            key,
+            value,
+            origin: header
+                .runner_origins
+                .get(key)
+                .cloned()
+                .unwrap_or(Origin::Default),
+        });
     }
-    Ok(Project {
+    let project = Project {
         name: header.name.unwrap_or_default(),
         root: root.to_path_buf(),
-        broker: header.broker,
+        broker,
         runner: header.runner,
         modules,
-    })
+    };
+    Ok((project, entries))
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
@@ -165,8 +263,10 @@ struct Loader {
 struct ProjectHeader {
     name: Option<String>,
     modules: Option<Vec<(String, Span)>>,
-    broker: BrokerSettings,
+    broker: BrokerLayer,
     runner: RunnerSettings,
+    /// Where the project file sets `runner.*` keys.
+    runner_origins: BTreeMap<&'static str, Origin>,
 }
 
 struct RawModule {

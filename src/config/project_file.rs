@@ -7,20 +7,13 @@ impl Loader {
         let mut header = ProjectHeader {
             name: None,
             modules: None,
-            broker: BrokerSettings {
-                kind: BrokerKind::Redpanda,
-                image: None,
-                port: DEFAULT_PORT,
-                bootstrap: None,
-                properties: BTreeMap::new(),
-            },
+            broker: BrokerLayer::default(),
             runner: RunnerSettings {
-                listen: DEFAULT_LISTEN
-                    .parse()
-                    .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8892))),
+                listen: DEFAULT_LISTEN,
                 consumer: BTreeMap::new(),
-                grace: Duration::from_secs(10),
+                grace: DEFAULT_GRACE,
             },
+            runner_origins: BTreeMap::new(),
         };
         let Some(root) = self.parse(src) else {
             return header;
@@ -78,13 +71,7 @@ impl Loader {
             .get_node("pubsub")
             .and_then(|n| self.mapping(src, n, "`pubsub`"))
         {
-            self.check_keys(src, pubsub, PUBSUB_KEYS, "`pubsub`");
-            if let Some(broker) = pubsub
-                .get_node("broker")
-                .and_then(|n| self.mapping(src, n, "`pubsub.broker`"))
-            {
-                self.broker(src, broker, &mut header.broker);
-            }
+            header.broker = self.pubsub(src, pubsub);
         }
         if let Some(runner) = root
             .get_node("runner")
@@ -99,7 +86,12 @@ impl Loader {
                     "an address like `127.0.0.1:8892`",
                 ) {
                     match s.as_str().parse::<SocketAddr>() {
-                        Ok(addr) if addr.ip().is_loopback() => header.runner.listen = addr,
+                        Ok(addr) if addr.ip().is_loopback() => {
+                            header.runner.listen = addr;
+                            header
+                                .runner_origins
+                                .insert("runner.listen", self.origin(src, s.span()));
+                        }
                         Ok(_) => self.scalar_error(
                             src,
                             s,
@@ -123,22 +115,42 @@ impl Loader {
             }
             if let Some(n) = runner.get_node("consumer") {
                 header.runner.consumer = self.string_map(src, n, "`runner.consumer`");
+                header
+                    .runner_origins
+                    .insert("runner.consumer", self.origin(src, n.span()));
             }
             if let Some(n) = runner.get_node("grace") {
                 if let Some(d) = self.duration(src, n, "`runner.grace`") {
                     header.runner.grace = d;
+                    header
+                        .runner_origins
+                        .insert("runner.grace", self.origin(src, n.span()));
                 }
             }
         }
         header
     }
 
-    pub(super) fn broker(&mut self, src: usize, broker: &MarkedMappingNode, out: &mut BrokerSettings) {
+    /// The `pubsub` section: of the project file, or the whole of the user
+    /// settings file (which holds nothing else).
+    pub(super) fn pubsub(&mut self, src: usize, pubsub: &MarkedMappingNode) -> BrokerLayer {
+        self.check_keys(src, pubsub, PUBSUB_KEYS, "`pubsub`");
+        match pubsub
+            .get_node("broker")
+            .and_then(|n| self.mapping(src, n, "`pubsub.broker`"))
+        {
+            Some(broker) => self.broker(src, broker),
+            None => BrokerLayer::default(),
+        }
+    }
+
+    fn broker(&mut self, src: usize, broker: &MarkedMappingNode) -> BrokerLayer {
         self.check_keys(src, broker, BROKER_KEYS, "`pubsub.broker`");
+        let mut out = BrokerLayer::default();
         if let Some(n) = broker.get_node("kind") {
             if let Some(s) = self.scalar(src, n, "`kind`", "a broker kind") {
                 match BrokerKind::parse(s.as_str()) {
-                    Some(k) => out.kind = k,
+                    Some(k) => out.kind = Some((k, self.origin(src, s.span()))),
                     None => self.scalar_error(
                         src,
                         s,
@@ -149,12 +161,14 @@ impl Loader {
             }
         }
         if let Some(n) = broker.get_node("image") {
-            out.image = self.string(src, n, "`image`");
+            out.image = self
+                .string(src, n, "`image`")
+                .map(|i| (i, self.origin(src, n.span())));
         }
         if let Some(n) = broker.get_node("port") {
             if let Some(p) = self.integer(src, n, "`port`") {
                 match u16::try_from(p) {
-                    Ok(p) => out.port = p,
+                    Ok(p) => out.port = Some((p, self.origin(src, n.span()))),
                     Err(_) => self.error(
                         src,
                         n.span(),
@@ -165,18 +179,37 @@ impl Loader {
             }
         }
         if let Some(n) = broker.get_node("bootstrap") {
-            out.bootstrap = self.string(src, n, "`bootstrap`");
+            out.bootstrap = self
+                .string(src, n, "`bootstrap`")
+                .map(|b| (b, self.origin(src, n.span())));
         }
         if let Some(n) = broker.get_node("properties") {
-            out.properties = self.string_map(src, n, "`properties`");
+            let props = self.string_map(src, n, "`properties`");
+            out.properties = Some((props, self.origin(src, n.span())));
         }
-        if out.kind == BrokerKind::External && out.bootstrap.is_none() {
+        if matches!(out.kind, Some((BrokerKind::External, _))) && out.bootstrap.is_none() {
             self.error(
                 src,
                 broker.span(),
                 "an `external` broker needs `bootstrap`".into(),
                 Some("add `bootstrap: \"host:9092\"`".into()),
             );
+        }
+        out
+    }
+
+    /// The user settings file: `pubsub.broker` keys only.
+    pub(super) fn user_file(&mut self, src: usize) -> BrokerLayer {
+        let Some(root) = self.parse(src) else {
+            return BrokerLayer::default();
+        };
+        self.check_keys(src, &root, &["pubsub"], "the user settings file");
+        match root
+            .get_node("pubsub")
+            .and_then(|n| self.mapping(src, n, "`pubsub`"))
+        {
+            Some(pubsub) => self.pubsub(src, pubsub),
+            None => BrokerLayer::default(),
         }
     }
 }

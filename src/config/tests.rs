@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Result<Project, ConfigError>) {
@@ -8,7 +7,7 @@ fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Result<Project, Config
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     }
-    let r = load(dir.path());
+    let r = load(dir.path(), &Overrides::none());
     (dir, r)
 }
 

@@ -8,4 +8,5 @@ mod events;
 mod harness;
 mod pubsub;
 mod runner;
+mod settings;
 mod skeleton;

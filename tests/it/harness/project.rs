@@ -104,6 +104,8 @@ impl Project {
             .env("FTL_BROKER_KIND", "tansu")
             .env("FTL_BROKER_IMAGE", TEST_IMAGE)
             .env("NO_COLOR", "1")
+            // No user settings file of whoever runs the tests leaks in.
+            .env("XDG_CONFIG_HOME", self.path().join(".no-user-config"))
             .env_remove("RUST_LOG");
         c
     }
