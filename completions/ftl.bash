@@ -37,6 +37,9 @@ _ftl() {
             ftl,schema)
                 cmd="ftl__subcmd__schema"
                 ;;
+            ftl,settings)
+                cmd="ftl__subcmd__settings"
+                ;;
             ftl__subcmd__help,completions)
                 cmd="ftl__subcmd__help__subcmd__completions"
                 ;;
@@ -57,6 +60,9 @@ _ftl() {
                 ;;
             ftl__subcmd__help,schema)
                 cmd="ftl__subcmd__help__subcmd__schema"
+                ;;
+            ftl__subcmd__help,settings)
+                cmd="ftl__subcmd__help__subcmd__settings"
                 ;;
             ftl__subcmd__help__subcmd__new,module)
                 cmd="ftl__subcmd__help__subcmd__new__subcmd__module"
@@ -203,7 +209,7 @@ _ftl() {
 
     case "${cmd}" in
         ftl)
-            opts="-C -v -q -h -V --project --json --verbose --quiet --color --broker-kind --broker-image --help --version init new dev schema pubsub completions help"
+            opts="-C -v -q -h -V --project --json --verbose --quiet --color --broker-kind --broker-image --help --version init new dev schema pubsub settings completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -305,7 +311,7 @@ _ftl() {
             return 0
             ;;
         ftl__subcmd__help)
-            opts="init new dev schema pubsub completions help"
+            opts="init new dev schema pubsub settings completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -571,6 +577,20 @@ _ftl() {
             return 0
             ;;
         ftl__subcmd__help__subcmd__schema)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ftl__subcmd__help__subcmd__settings)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1465,6 +1485,40 @@ _ftl() {
                     COMPREPLY=($(compgen -W "ftl json" -- "${cur}"))
                     return 0
                     ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --broker-kind)
+                    COMPREPLY=($(compgen -W "redpanda kafka tansu external" -- "${cur}"))
+                    return 0
+                    ;;
+                --broker-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ftl__subcmd__settings)
+            opts="-C -v -q -h -V --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --project)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -82,7 +82,7 @@ pub struct ApiError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    #[error("the running `ftl dev` did not answer: {0}")]
+    #[error("the running `ftl dev` did not answer")]
     Unreachable(#[source] reqwest::Error),
     #[error("the running `ftl dev` refused: {0}")]
     Refused(String),

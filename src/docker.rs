@@ -22,18 +22,61 @@ use crate::schema::BrokerSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
-    #[error("cannot reach the Docker Engine (tried {})\n  cause: {cause}", tried.join(", "))]
-    Unreachable { tried: Vec<String>, cause: String },
-    #[error("image `{image}` is not on this machine and cannot be pulled: {cause}")]
-    ImageUnavailable { image: String, cause: String },
+    #[error("cannot reach the Docker Engine (tried {})", tried.join(", "))]
+    Unreachable {
+        tried: Vec<String>,
+        #[source]
+        source: ConnectFailure,
+    },
+    #[error("image `{image}` is not on this machine and cannot be pulled")]
+    ImageUnavailable {
+        image: String,
+        #[source]
+        source: PullFailure,
+    },
     #[error("port {port} on 127.0.0.1 is already in use, so the broker cannot publish on it")]
     PortTaken { port: u16 },
     #[error("a container named `{name}` exists but {owner}")]
     NameTaken { name: String, owner: String },
     #[error("no broker container `{name}` exists")]
     NoContainer { name: String },
-    #[error("Docker could not {action}: {cause}")]
-    Api { action: String, cause: String },
+    #[error("the broker container `{name}` is stopped")]
+    Stopped { name: String },
+    #[error("Docker could not {action}")]
+    Api {
+        action: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("cannot {action}")]
+    Io {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("Docker could not create the broker container: it kept being created and removed concurrently")]
+    Contended,
+}
+
+/// Why no engine answered: the last endpoint's failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectFailure {
+    #[error("no endpoint to try")]
+    NoEndpoint,
+    #[error(transparent)]
+    Api(bollard::errors::Error),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// Why an image could not be pulled: the API call failed, or the pull
+/// stream said so.
+#[derive(Debug, thiserror::Error)]
+pub enum PullFailure {
+    #[error(transparent)]
+    Api(bollard::errors::Error),
+    #[error("the registry answered: {0}")]
+    Said(String),
 }
 
 impl DockerError {
@@ -49,33 +92,29 @@ impl DockerError {
                 .into(),
             DockerError::PortTaken { .. } => "set `pubsub.broker.port` in ftl-project.yaml to a free port, or to 0 to pick one".into(),
             DockerError::NameTaken { .. } => "remove or rename that container, or change `name` in ftl-project.yaml".into(),
-            DockerError::NoContainer { .. } => "start it with `ftl dev` or `ftl pubsub broker start`".into(),
-            DockerError::Api { .. } => return None,
+            DockerError::NoContainer { .. } | DockerError::Stopped { .. } => {
+                "start it with `ftl dev` or `ftl pubsub broker start`".into()
+            }
+            DockerError::Api { .. } | DockerError::Io { .. } | DockerError::Contended => return None,
         })
     }
 }
 
 fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> DockerError {
     let action = action.into();
-    move |e| DockerError::Api {
-        action,
-        cause: describe(&e),
-    }
+    move |source| DockerError::Api { action, source }
 }
 
-fn describe(e: &bollard::errors::Error) -> String {
-    match e {
-        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
-        other => other.to_string(),
-    }
-}
-
+/// The HTTP status the engine answered with, if it answered.
 fn status_of(e: &bollard::errors::Error) -> Option<u16> {
     match e {
         bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
         _ => None,
     }
 }
+
+const CONFLICT: u16 = 409;
+const NOT_FOUND: u16 = 404;
 
 /// How the broker container was made ready.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,28 +177,32 @@ fn candidates() -> Vec<String> {
 impl Docker {
     pub async fn connect() -> Result<Docker, DockerError> {
         let tried = candidates();
-        let mut cause = String::from("no endpoint to try");
+        let mut last = ConnectFailure::NoEndpoint;
+        let wait = Duration::from_secs(10);
         for host in &tried {
             let client = match bollard::Docker::connect_with_host(host) {
                 Ok(c) => c,
                 Err(e) => {
-                    cause = describe(&e);
+                    last = ConnectFailure::Api(e);
                     continue;
                 }
             };
-            match tokio::time::timeout(Duration::from_secs(10), client.negotiate_version()).await {
+            match tokio::time::timeout(wait, client.negotiate_version()).await {
                 Ok(Ok(inner)) => return Ok(Docker { inner }),
-                Ok(Err(e)) => cause = describe(&e),
-                Err(_) => cause = "no answer within 10 s".into(),
+                Ok(Err(e)) => last = ConnectFailure::Api(e),
+                Err(_) => last = ConnectFailure::Timeout(wait),
             }
         }
-        Err(DockerError::Unreachable { tried, cause })
+        Err(DockerError::Unreachable {
+            tried,
+            source: last,
+        })
     }
 
     async fn inspect(&self, name: &str) -> Result<Option<ContainerInspectResponse>, DockerError> {
         match self.inner.inspect_container(name, None).await {
             Ok(c) => Ok(Some(c)),
-            Err(e) if status_of(&e) == Some(404) => Ok(None),
+            Err(e) if status_of(&e) == Some(NOT_FOUND) => Ok(None),
             Err(e) => Err(api(format!("inspect container `{name}`"))(e)),
         }
     }
@@ -260,9 +303,7 @@ impl Docker {
             match self.create(&spec).await {
                 Ok(()) => {}
                 // Someone else created it first: take theirs.
-                Err(DockerError::Api { cause, .. })
-                    if cause.contains("Conflict") || cause.contains("already in use") =>
-                {
+                Err(DockerError::Api { source, .. }) if status_of(&source) == Some(CONFLICT) => {
                     continue
                 }
                 Err(e) => return Err(e),
@@ -277,35 +318,26 @@ impl Docker {
             c.outcome = Outcome::Created;
             return Ok(c);
         }
-        Err(DockerError::Api {
-            action: "create the broker container".into(),
-            cause: "it kept being created and removed concurrently".into(),
-        })
+        Err(DockerError::Contended)
     }
 
+    /// Starts a container whose port is published on 127.0.0.1:`port`. The
+    /// engine reports a taken port only in its message text, so the port is
+    /// checked here first and the engine's answer kept as it is.
     async fn start(&self, name: &str, port: u16) -> Result<(), DockerError> {
-        match self.inner.start_container(name, None).await {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let cause = describe(&e);
-                if cause.contains("address already in use")
-                    || cause.contains("port is already allocated")
-                {
-                    Err(DockerError::PortTaken { port })
-                } else {
-                    Err(DockerError::Api {
-                        action: format!("start container `{name}`"),
-                        cause,
-                    })
-                }
-            }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            return Err(DockerError::PortTaken { port });
         }
+        self.inner
+            .start_container(name, None)
+            .await
+            .map_err(api(format!("start container `{name}`")))
     }
 
     async fn ensure_image(&self, image: &str, printer: &Printer) -> Result<(), DockerError> {
         match self.inner.inspect_image(image).await {
             Ok(_) => return Ok(()),
-            Err(e) if status_of(&e) == Some(404) => {}
+            Err(e) if status_of(&e) == Some(NOT_FOUND) => {}
             Err(e) => return Err(api(format!("inspect image `{image}`"))(e)),
         }
         printer.info(&format!("pulling {image}"));
@@ -320,12 +352,12 @@ impl Docker {
         while let Some(item) = stream.next().await {
             let info = item.map_err(|e| DockerError::ImageUnavailable {
                 image: image.to_string(),
-                cause: describe(&e),
+                source: PullFailure::Api(e),
             })?;
             if let Some(detail) = info.error_detail {
                 return Err(DockerError::ImageUnavailable {
                     image: image.to_string(),
-                    cause: detail.message.unwrap_or_default(),
+                    source: PullFailure::Said(detail.message.unwrap_or_default()),
                 });
             }
             let Some(id) = info.id else { continue };
@@ -493,9 +525,9 @@ fn choose_port(port: u16) -> Result<u16, DockerError> {
         Ok(l) => l
             .local_addr()
             .map(|a| a.port())
-            .map_err(|e| DockerError::Api {
+            .map_err(|source| DockerError::Io {
                 action: "pick a free port".into(),
-                cause: e.to_string(),
+                source,
             }),
         Err(_) => Err(DockerError::PortTaken { port }),
     }

@@ -17,6 +17,10 @@ pub enum Error {
     Docker(#[from] DockerError),
     #[error(transparent)]
     Kafka(#[from] KafkaError),
+    #[error(transparent)]
+    Publish(#[from] crate::publisher::PublishError),
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
     #[error("{message}")]
     Usage {
         message: String,
@@ -49,6 +53,7 @@ impl Error {
         match self {
             Error::Config(ConfigError::Io { .. }) => EXIT_FAILURE,
             Error::Config(_) | Error::Usage { .. } => EXIT_USAGE,
+            Error::Publish(p) if p.is_usage() => EXIT_USAGE,
             _ => EXIT_FAILURE,
         }
     }
@@ -58,22 +63,149 @@ impl Error {
             Error::Config(e) => e.hint(),
             Error::Docker(e) => e.hint(),
             Error::Kafka(e) => e.hint(),
+            Error::Publish(e) => e.hint(),
+            Error::Admin(_) => Some(
+                "`ftl pubsub status` shows whether `ftl dev` runs; its output says more".into(),
+            ),
             Error::Usage { hint, .. } | Error::Failed { hint, .. } => hint.clone(),
         }
     }
 
-    /// The text shown to the user.
+    /// The causes under this error, outermost first. A cause that only
+    /// repeats the one above it (rdkafka's errors show their code, then
+    /// have it as their source) is left out.
+    pub fn causes(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            let text = s.to_string();
+            if !out.last().is_some_and(|above| above.contains(&text)) {
+                out.push(text);
+            }
+            source = s.source();
+        }
+        out
+    }
+
+    /// The text shown to the user: `error:`, a `caused by:` line per cause,
+    /// and the hint. The one render path; the printer adds colour.
     pub fn render(&self) -> String {
         match self {
             // Diagnostics render their own `error:` lines.
             Error::Config(ConfigError::Invalid(d)) => format!("{d}\n"),
             _ => {
                 let mut out = format!("error: {self}\n");
+                for cause in self.causes() {
+                    out.push_str(&format!("  caused by: {cause}\n"));
+                }
                 if let Some(h) = self.hint() {
                     out.push_str(&format!("hint: {h}\n"));
                 }
                 out
             }
         }
+    }
+}
+
+/// An error and its causes on one line (`a: b: c`), for events, logs and
+/// API answers.
+pub fn one_line(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut above = out.clone();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !above.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        above = text;
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
+
+    use super::*;
+    use crate::config::Origin;
+    use crate::docker::{ConnectFailure, PullFailure};
+    use crate::kafka::GrowCause;
+    use crate::publisher::PublishError;
+
+    /// Every error a user meets, as they read it, with its exit code.
+    #[test]
+    fn every_user_facing_error_renders_its_causes_hint_and_exit_code() {
+        let errors: Vec<Error> = vec![
+            ConfigError::NotFound { dir: "shop".into() }.into(),
+            ConfigError::ExternalWithoutBootstrap {
+                kind_from: Origin::Env {
+                    variable: "FTL_BROKER_KIND".into(),
+                },
+            }
+            .into(),
+            ConfigError::Io {
+                path: "shop/ftl.yaml".into(),
+                source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            }
+            .into(),
+            DockerError::Unreachable {
+                tried: vec!["unix:///var/run/docker.sock".into()],
+                source: ConnectFailure::Timeout(Duration::from_secs(10)),
+            }
+            .into(),
+            DockerError::ImageUnavailable {
+                image: "redpanda:v1".into(),
+                source: PullFailure::Said("pull access denied".into()),
+            }
+            .into(),
+            DockerError::PortTaken { port: 19092 }.into(),
+            DockerError::NameTaken {
+                name: "ftl-shop-broker".into(),
+                owner: "it was not created by ftl".into(),
+            }
+            .into(),
+            DockerError::Stopped {
+                name: "ftl-shop-broker".into(),
+            }
+            .into(),
+            DockerError::NoContainer {
+                name: "ftl-shop-broker".into(),
+            }
+            .into(),
+            KafkaError::NoTopic {
+                topic: "shop.orders".into(),
+            }
+            .into(),
+            KafkaError::GroupHasMembers {
+                group: "shop.cook".into(),
+                source: RdError::ConsumerCommit(RDKafkaErrorCode::UnknownMemberId),
+            }
+            .into(),
+            KafkaError::GrowRefused {
+                topic: "shop.orders".into(),
+                from: 3,
+                to: 5,
+                source: GrowCause::Code(RDKafkaErrorCode::InvalidPartitions),
+            }
+            .into(),
+            PublishError::UnknownTopic {
+                name: "ordrs".into(),
+                known: vec!["shop.orders".into()],
+            }
+            .into(),
+            crate::admin::AdminError::Refused("subscription `shop.cook` is stopping".into()).into(),
+            Error::usage("no event given", Some("pass the event as JSON".to_string())),
+            Error::failed("replay cancelled; nothing was moved", None),
+        ];
+        let shown: Vec<String> = errors
+            .iter()
+            .map(|e| format!("[exit {}]\n{}", e.exit_code(), e.render()))
+            .collect();
+        insta::assert_snapshot!(shown.join("\n"));
     }
 }

@@ -89,15 +89,19 @@ fn read_status(
     let mut topics = Vec::new();
     for t in project.topics() {
         let name = t.kafka_name();
-        let Ok(parts) = kafka::partitions_of(reader, &name) else {
-            topics.push(TopicStatus {
-                name,
-                provisioned: false,
-                partitions: 0,
-                events: 0,
-                end_offsets: Vec::new(),
-            });
-            continue;
+        let parts = match kafka::partitions_of(reader, &name) {
+            Ok(parts) => parts,
+            Err(KafkaError::NoTopic { .. }) => {
+                topics.push(TopicStatus {
+                    name,
+                    provisioned: false,
+                    partitions: 0,
+                    events: 0,
+                    end_offsets: Vec::new(),
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         let mut m = Vec::new();
         for p in parts {

@@ -68,10 +68,7 @@ pub fn run() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            match &e {
-                error::Error::Config(config::ConfigError::Invalid(d)) => eprintln!("{d}"),
-                other => printer.error(&other.to_string(), other.hint().as_deref()),
-            }
+            printer.report(&e);
             ExitCode::from(e.exit_code())
         }
     }

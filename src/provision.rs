@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::docker::{BrokerContainer, Docker, Outcome};
+use crate::docker::{BrokerContainer, Docker, DockerError, Outcome};
 use crate::error::{Error, Result};
 use crate::events::{Event, Hub, Severity};
 use crate::kafka::{Connection, KafkaError, TopicInfo};
@@ -204,14 +204,11 @@ pub async fn running_broker(project: &Project) -> Result<BrokerHandle> {
             connection: connection_for(project, Some(&c)),
             container: Some(c),
         }),
-        Some(c) => Err(Error::failed(
-            format!("the broker container `{}` is stopped", c.name),
-            Some("start it with `ftl dev` or `ftl pubsub broker start`".into()),
-        )),
-        None => Err(Error::failed(
-            format!("project `{}` has no broker running", project.name),
-            Some("start one with `ftl dev` (or `ftl pubsub broker start`)".into()),
-        )),
+        Some(c) => Err(DockerError::Stopped { name: c.name }.into()),
+        None => Err(DockerError::NoContainer {
+            name: crate::broker::container_name(&project.name),
+        }
+        .into()),
     }
 }
 
@@ -239,7 +236,7 @@ pub async fn broker_logs(
     let docker = Docker::connect().await?;
     let name = crate::broker::container_name(&project.name);
     if docker.find_broker(&project.name).await?.is_none() {
-        return Err(crate::docker::DockerError::NoContainer { name }.into());
+        return Err(DockerError::NoContainer { name }.into());
     }
     Ok(docker.logs(&name, follow, tail, on_text).await?)
 }
@@ -286,7 +283,7 @@ pub async fn provision(
                     hub.emit(Event::TopicProblem {
                         topic: topic.clone(),
                         severity: Severity::Error,
-                        message: e.to_string(),
+                        message: crate::error::one_line(&e),
                         hint: e.hint(),
                     });
                     problems.push(e);

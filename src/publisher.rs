@@ -32,8 +32,12 @@ pub enum PublishError {
         name: String,
         candidates: Vec<String>,
     },
-    #[error("the event for `{topic}` is not JSON: {cause}")]
-    NotJson { topic: String, cause: String },
+    #[error("the event for `{topic}` is not JSON")]
+    NotJson {
+        topic: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error(
         "the event for `{topic}` has no partition key: nothing at `{pointer}` and no key given"
     )]
@@ -44,8 +48,12 @@ pub enum PublishError {
         pointer: String,
         found: &'static str,
     },
-    #[error("the broker did not acknowledge the event for `{topic}`: {cause}")]
-    Broker { topic: String, cause: String },
+    #[error("the broker did not acknowledge the event for `{topic}`")]
+    Broker {
+        topic: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
 }
 
 impl PublishError {
@@ -82,13 +90,10 @@ impl PublishError {
     }
 }
 
-impl From<PublishError> for crate::error::Error {
-    fn from(e: PublishError) -> Self {
-        let hint = e.hint();
-        match e {
-            PublishError::Broker { .. } => crate::error::Error::failed(e.to_string(), hint),
-            _ => crate::error::Error::usage(e.to_string(), hint),
-        }
+impl PublishError {
+    /// Bad input (exit code 2), or the broker failing us (1).
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, PublishError::Broker { .. })
     }
 }
 
@@ -156,9 +161,9 @@ pub async fn publish(
     key: Option<&str>,
 ) -> Result<Published, PublishError> {
     let name = topic.kafka_name();
-    let event: Value = serde_json::from_slice(body).map_err(|e| PublishError::NotJson {
+    let event: Value = serde_json::from_slice(body).map_err(|source| PublishError::NotJson {
         topic: name.clone(),
-        cause: e.to_string(),
+        source,
     })?;
     let key = event_key(topic, &event, key)?;
     let mut record = FutureRecord::<str, [u8]>::to(&name).payload(body);
@@ -168,9 +173,9 @@ pub async fn publish(
     let delivery = producer
         .send(record, Duration::from_secs(30))
         .await
-        .map_err(|(e, _)| PublishError::Broker {
+        .map_err(|(source, _)| PublishError::Broker {
             topic: name.clone(),
-            cause: e.to_string(),
+            source,
         })?;
     Ok(Published {
         topic: name,
@@ -204,9 +209,9 @@ pub fn check_events(
     let mut problems = Vec::new();
     for (line, text) in events {
         let check = serde_json::from_str::<Value>(text)
-            .map_err(|e| PublishError::NotJson {
+            .map_err(|source| PublishError::NotJson {
                 topic: topic.kafka_name(),
-                cause: e.to_string(),
+                source,
             })
             .and_then(|v| event_key(topic, &v, key));
         if let Err(e) = check {
@@ -310,7 +315,7 @@ async fn http_publish(
         Ok(p) => (StatusCode::OK, Json(serde_json::json!(p))).into_response(),
         Err(e) => {
             let status = e.status();
-            let body = serde_json::json!({"error": e.to_string(), "hint": e.hint()});
+            let body = serde_json::json!({"error": crate::error::one_line(&e), "hint": e.hint()});
             (status, Json(body)).into_response()
         }
     }
@@ -336,8 +341,8 @@ impl proto::publisher_server::Publisher for Publisher {
             })),
             Err(e) => {
                 let msg = match e.hint() {
-                    Some(h) => format!("{e} (hint: {h})"),
-                    None => e.to_string(),
+                    Some(h) => format!("{} (hint: {h})", crate::error::one_line(&e)),
+                    None => crate::error::one_line(&e),
                 };
                 Err(match e {
                     PublishError::UnknownTopic { .. } => tonic::Status::not_found(msg),

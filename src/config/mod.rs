@@ -36,7 +36,7 @@ pub use settings::{
 pub enum ConfigError {
     #[error("no `{PROJECT_FILE}` in `{}`", dir.display())]
     NotFound { dir: PathBuf },
-    #[error("cannot read `{}`: {source}", path.display())]
+    #[error("cannot read `{}`", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,

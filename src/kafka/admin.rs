@@ -8,7 +8,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicRe
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 
-use super::{call, KafkaError};
+use super::{call, task, GrowCause, KafkaError};
 
 #[derive(Clone)]
 pub struct Admin {
@@ -31,12 +31,10 @@ impl Admin {
         let inner = self.inner.clone();
         let bootstrap = self.bootstrap.clone();
         tokio::task::spawn_blocking(move || {
-            let md = inner.inner().fetch_metadata(None, timeout).map_err(|e| {
-                KafkaError::Unreachable {
-                    bootstrap,
-                    cause: e.to_string(),
-                }
-            })?;
+            let md = inner
+                .inner()
+                .fetch_metadata(None, timeout)
+                .map_err(|source| KafkaError::Unreachable { bootstrap, source })?;
             Ok(md
                 .topics()
                 .iter()
@@ -52,7 +50,7 @@ impl Admin {
                 .collect())
         })
         .await
-        .map_err(|e| call("metadata request", e))?
+        .map_err(|e| task("a metadata request", e))?
     }
 
     /// Waits until a metadata request answers: the broker is ready.
@@ -94,7 +92,12 @@ impl Admin {
             match r {
                 Ok(_) => {}
                 Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((name, code)) => return Err(call(format!("creating topic `{name}`"), code)),
+                Err((name, code)) => {
+                    return Err(KafkaError::Refused {
+                        action: format!("creating topic `{name}`"),
+                        code,
+                    })
+                }
             }
         }
         Ok(())
@@ -103,20 +106,20 @@ impl Admin {
     pub async fn grow_partitions(&self, topic: &str, from: i32, to: i32) -> Result<(), KafkaError> {
         let new = NewPartitions::new(topic, to.max(0) as usize);
         let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-        let refused = |cause: String| KafkaError::GrowRefused {
+        let refused = |source: GrowCause| KafkaError::GrowRefused {
             topic: topic.to_string(),
             from,
             to,
-            cause,
+            source,
         };
         let results = self
             .inner
             .create_partitions([&new], &opts)
             .await
-            .map_err(|e| refused(e.to_string()))?;
+            .map_err(|e| refused(GrowCause::Call(e)))?;
         for r in results {
             if let Err((_, code)) = r {
-                return Err(refused(format!("{code:?} ({code})")));
+                return Err(refused(GrowCause::Code(code)));
             }
         }
         Ok(())
@@ -133,7 +136,12 @@ impl Admin {
         for r in results {
             match r {
                 Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
-                Err((name, code)) => return Err(call(format!("deleting topic `{name}`"), code)),
+                Err((name, code)) => {
+                    return Err(KafkaError::Refused {
+                        action: format!("deleting topic `{name}`"),
+                        code,
+                    })
+                }
             }
         }
         Ok(())

@@ -17,6 +17,7 @@ use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::BaseConsumer;
+use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::FutureProducer;
 
 pub use admin::{Admin, TopicInfo};
@@ -28,31 +29,66 @@ use crate::schema::{Batch, BrokerKind, StartFrom};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaError {
-    #[error("the broker at {bootstrap} does not answer: {cause}")]
-    Unreachable { bootstrap: String, cause: String },
-    #[error("{action} failed: {cause}")]
-    Call { action: String, cause: String },
-    #[error("the broker refused to move the offsets of group `{group}`: {source}")]
+    #[error("the broker at {bootstrap} does not answer")]
+    Unreachable {
+        bootstrap: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// A call the Kafka client refused or could not finish.
+    #[error("{action} failed")]
+    Call {
+        action: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// The broker answered a call with an error code.
+    #[error("{action}: the broker refused")]
+    Refused {
+        action: String,
+        #[source]
+        code: RDKafkaErrorCode,
+    },
+    #[error("topic `{topic}` does not exist on the broker")]
+    NoTopic { topic: String },
+    /// Blocking Kafka work on a helper thread did not come back.
+    #[error("{action} stopped")]
+    Task {
+        action: String,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    #[error("the broker refused to move the offsets of group `{group}`")]
     GroupHasMembers {
         group: String,
         #[source]
         source: rdkafka::error::KafkaError,
     },
-    #[error("the broker refused to commit offsets for group `{group}`: {source}")]
+    #[error("the broker refused to commit offsets for group `{group}`")]
     CommitRefused {
         group: String,
         #[source]
         source: rdkafka::error::KafkaError,
     },
-    #[error(
-        "cannot grow topic `{topic}` from {from} to {to} partitions: the broker answered {cause}"
-    )]
+    #[error(transparent)]
+    Abandoned(#[from] crate::runner::deadletter::Abandoned),
+    #[error("cannot grow topic `{topic}` from {from} to {to} partitions")]
     GrowRefused {
         topic: String,
         from: i32,
         to: i32,
-        cause: String,
+        #[source]
+        source: GrowCause,
     },
+}
+
+/// Why a topic could not grow: the call failed, or the broker said no.
+#[derive(Debug, thiserror::Error)]
+pub enum GrowCause {
+    #[error(transparent)]
+    Call(rdkafka::error::KafkaError),
+    #[error("the broker answered {0}")]
+    Code(RDKafkaErrorCode),
 }
 
 impl KafkaError {
@@ -70,15 +106,26 @@ impl KafkaError {
             KafkaError::CommitRefused { .. } => {
                 Some("is the broker healthy? `ftl pubsub status` tells".into())
             }
-            KafkaError::Call { .. } => None,
+            KafkaError::NoTopic { .. } => Some("`ftl dev` creates the project's topics".into()),
+            KafkaError::Call { .. }
+            | KafkaError::Refused { .. }
+            | KafkaError::Task { .. }
+            | KafkaError::Abandoned(_) => None,
         }
     }
 }
 
-pub(crate) fn call(action: impl Into<String>, e: impl std::fmt::Display) -> KafkaError {
+pub(crate) fn call(action: impl Into<String>, source: rdkafka::error::KafkaError) -> KafkaError {
     KafkaError::Call {
         action: action.into(),
-        cause: e.to_string(),
+        source,
+    }
+}
+
+pub(crate) fn task(action: impl Into<String>, source: tokio::task::JoinError) -> KafkaError {
+    KafkaError::Task {
+        action: action.into(),
+        source,
     }
 }
 

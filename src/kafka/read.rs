@@ -142,10 +142,9 @@ pub fn partitions_of<C: ConsumerContext, K: Consumer<C>>(
         Some(t) if !t.partitions().is_empty() => {
             Ok(t.partitions().iter().map(|p| p.id()).collect())
         }
-        _ => Err(call(
-            format!("reading topic `{topic}`"),
-            "the topic does not exist on the broker; `ftl dev` creates it",
-        )),
+        _ => Err(KafkaError::NoTopic {
+            topic: topic.to_string(),
+        }),
     }
 }
 

@@ -401,7 +401,7 @@ async fn replay(
     let targets = tokio::task::spawn_blocking(move || replay_targets(&*c, &t, &assigned, from))
         .await
         .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| crate::error::one_line(&e))?;
     for m in &targets {
         // Abandon work in hand (its events come again) and drop what was queued.
         offsets.reset(m.partition, m.offset);
@@ -422,7 +422,7 @@ async fn replay(
             )
             .map_err(|e| format!("moving {topic}[{}] to {}: {e}", m.partition, m.offset))?;
         }
-        commit_moves(&*c, &topic, &group, &moves).map_err(|e| e.to_string())
+        commit_moves(&*c, &topic, &group, &moves).map_err(|e| crate::error::one_line(&e))
     })
     .await
     .map_err(|e| e.to_string())??;

@@ -98,6 +98,12 @@ pub fn headers<H: Headers>(original: Option<&H>, f: &Failure<'_>) -> OwnedHeader
     out
 }
 
+/// A dead letter given up before the broker acknowledged it (shutdown,
+/// revocation): its source event stays uncommitted and comes again.
+#[derive(Debug, thiserror::Error)]
+#[error("abandoned before the broker acknowledged the dead letter")]
+pub struct Abandoned;
+
 /// Publishes until the broker acknowledges; a refused publish is retried
 /// with backoff. Returns false only when `abandon` fires first (the source
 /// event then stays uncommitted and is delivered again).
@@ -108,7 +114,7 @@ pub async fn publish(
     payload: &[u8],
     headers: OwnedHeaders,
     abandon: &CancellationToken,
-) -> Result<(i32, i64), String> {
+) -> Result<(i32, i64), Abandoned> {
     let mut backoff = Duration::from_millis(200);
     loop {
         let mut record = FutureRecord::<[u8], [u8]>::to(topic)
@@ -120,7 +126,7 @@ pub async fn publish(
         let send = producer.send(record, Duration::from_secs(30));
         let result = tokio::select! {
             r = send => r,
-            _ = abandon.cancelled() => return Err("abandoned before the broker acknowledged".into()),
+            _ = abandon.cancelled() => return Err(Abandoned),
         };
         match result {
             Ok(d) => return Ok((d.partition, d.offset)),
@@ -130,7 +136,7 @@ pub async fn publish(
                 );
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
-                    _ = abandon.cancelled() => return Err(format!("abandoned: {e}")),
+                    _ = abandon.cancelled() => return Err(Abandoned),
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
@@ -304,10 +310,7 @@ pub async fn replay(
     let (connection, sub) = (t.connection.clone(), t.sub.clone());
     let pending = tokio::task::spawn_blocking(move || read(&connection, &sub, false, limit))
         .await
-        .map_err(|e| crate::kafka::KafkaError::Call {
-            action: "reading dead letters".into(),
-            cause: e.to_string(),
-        })??;
+        .map_err(|e| crate::kafka::task("reading dead letters", e))??;
     let mut out = Vec::new();
     if dry_run {
         for (dl, _) in pending {
@@ -355,12 +358,7 @@ pub async fn replay(
                 };
                 let headers = headers(msg.headers(), &info);
                 let payload = failed_event(&body, &f.message);
-                publish(t.producer, &dl.topic, msg.key(), &payload, headers, &never)
-                    .await
-                    .map_err(|cause| crate::kafka::KafkaError::Call {
-                        action: format!("appending the dead letter again to {}", dl.topic),
-                        cause,
-                    })?;
+                publish(t.producer, &dl.topic, msg.key(), &payload, headers, &never).await?;
                 (ReplayOutcome::Failed, Some(f.message))
             }
         };
@@ -372,16 +370,13 @@ pub async fn replay(
             rdkafka::Offset::Offset(dl.offset + 1),
         );
         let c = cursor.clone();
+        let action = format!("recording the replay of {}@{}", dl.partition, dl.offset);
         tokio::task::spawn_blocking(move || {
             rdkafka::consumer::Consumer::commit(&*c, &tpl, rdkafka::consumer::CommitMode::Sync)
         })
         .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()))
-        .map_err(|cause| crate::kafka::KafkaError::Call {
-            action: format!("recording the replay of {}@{}", dl.partition, dl.offset),
-            cause,
-        })?;
+        .map_err(|e| crate::kafka::task(action.clone(), e))?
+        .map_err(|e| crate::kafka::call(action, e))?;
         let r = Replayed {
             dead_letter: dl,
             outcome,

@@ -48,7 +48,7 @@ pub fn watch_broker(shared: Arc<Shared>, stop: CancellationToken) {
                         lost_at = Some(Instant::now());
                         shared.hub.emit(Event::BrokerLost {
                             address: address.clone(),
-                            reason: e.to_string(),
+                            reason: crate::error::one_line(&e),
                         });
                     }
                 }

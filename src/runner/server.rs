@@ -229,7 +229,7 @@ async fn replay_deadletter(
                 DeadletterProgress::Done
             }
             Err(e) => DeadletterProgress::Failed {
-                error: e.to_string(),
+                error: crate::error::one_line(&e),
             },
         };
         let _ = tx.send(last).await;

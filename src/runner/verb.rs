@@ -91,7 +91,7 @@ async fn call_http(
         }
         Err(e) => {
             return Err(Failure {
-                message: format!("POST {url} failed: {}", error_chain(&e)),
+                message: format!("POST {url} failed: {}", crate::error::one_line(&e)),
                 permanent: false,
             })
         }
@@ -112,17 +112,6 @@ async fn call_http(
         },
         permanent: http_status_permanent(status),
     })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 async fn call_exec(

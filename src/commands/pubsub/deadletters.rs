@@ -88,8 +88,7 @@ pub async fn replay(
                     items.push(*replayed);
                 }
             })
-            .await
-            .map_err(|e| Error::failed(e.to_string(), None))?;
+            .await?;
             format!("the running ftl dev (pid {})", l.status().pid)
         }
         None => {

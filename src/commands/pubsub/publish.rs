@@ -89,10 +89,11 @@ fn batch_error(e: BatchError, from_stdin: bool) -> Error {
                 .into_iter()
                 .take(10)
                 .map(|(line, e)| {
+                    let e = crate::error::one_line(&e);
                     if from_stdin {
                         format!("stdin line {line}: {e}")
                     } else {
-                        e.to_string()
+                        e
                     }
                 })
                 .collect::<Vec<_>>()

@@ -74,10 +74,7 @@ pub async fn replay(
         .filter(|l| l.runs(&sub.qualified()));
     let report = match &live {
         Some(l) => {
-            let s = l
-                .replay(&sub.qualified(), from)
-                .await
-                .map_err(|e| Error::failed(e.to_string(), None))?;
+            let s = l.replay(&sub.qualified(), from).await?;
             ReplayReport {
                 subscription: sub.qualified(),
                 redelivered: s.redelivered,
