@@ -20,6 +20,8 @@ pub enum Error {
     #[error(transparent)]
     Publish(#[from] crate::publisher::PublishError),
     #[error(transparent)]
+    Lookup(#[from] crate::schema::LookupError),
+    #[error(transparent)]
     Admin(#[from] crate::admin::AdminError),
     #[error("{message}")]
     Usage {
@@ -52,7 +54,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(ConfigError::Io { .. }) => EXIT_FAILURE,
-            Error::Config(_) | Error::Usage { .. } => EXIT_USAGE,
+            Error::Config(_) | Error::Usage { .. } | Error::Lookup(_) => EXIT_USAGE,
             Error::Publish(p) if p.is_usage() => EXIT_USAGE,
             _ => EXIT_FAILURE,
         }
@@ -64,6 +66,7 @@ impl Error {
             Error::Docker(e) => e.hint(),
             Error::Kafka(e) => e.hint(),
             Error::Publish(e) => e.hint(),
+            Error::Lookup(e) => Some(e.hint()),
             Error::Admin(_) => Some(
                 "`ftl pubsub status` shows whether `ftl dev` runs; its output says more".into(),
             ),
@@ -196,6 +199,12 @@ mod tests {
             PublishError::UnknownTopic {
                 name: "ordrs".into(),
                 known: vec!["shop.orders".into()],
+            }
+            .into(),
+            crate::schema::LookupError::Ambiguous {
+                what: "subscription",
+                name: "cook".into(),
+                candidates: vec!["pizza.cook".into(), "kitchen.cook".into()],
             }
             .into(),
             crate::admin::AdminError::Refused("subscription `shop.cook` is stopping".into()).into(),

@@ -10,7 +10,6 @@ use crate::admin::RunnerStatus;
 use crate::kafka::groups::{group_lag, PartitionLag};
 use crate::kafka::{self, Connection, KafkaError};
 use crate::provision::BrokerStatus;
-use crate::runner::deadletter;
 use crate::schema::{Project, StartFrom};
 
 #[derive(Debug, Clone, Serialize)]
@@ -131,7 +130,7 @@ fn read_status(
         let deadletters = if s.deadletter {
             let dlq = s.deadletter_kafka_name();
             let dm = marks.get(&dlq).cloned().unwrap_or_default();
-            let pending = group_lag(conn, &deadletter::cursor_group(s), &dlq, &dm, true)?;
+            let pending = group_lag(conn, &s.deadletter_cursor_group(), &dlq, &dm, true)?;
             Some(pending.iter().map(|l| l.lag).sum())
         } else {
             None

@@ -228,6 +228,12 @@ impl Subscription {
     pub fn deadletter_kafka_name(&self) -> String {
         topic_name(&self.module, &self.deadletter_topic())
     }
+    /// The consumer group that marks how far the dead letters were handed
+    /// back to the verb: everything before its offset was replayed with
+    /// success (or appended again with its new error).
+    pub fn deadletter_cursor_group(&self) -> String {
+        format!("{}.ftl-replayed", self.deadletter_kafka_name())
+    }
 }
 
 pub fn topic_name(module: &str, topic: &str) -> String {
@@ -265,6 +271,56 @@ pub enum Lookup<'a, T> {
     Found(&'a T),
     Unknown(Vec<String>),
     Ambiguous(Vec<String>),
+}
+
+impl<'a, T> Lookup<'a, T> {
+    /// The thing found, or an error that names the candidates.
+    pub fn found(self, what: &'static str, name: &str) -> Result<&'a T, LookupError> {
+        match self {
+            Lookup::Found(t) => Ok(t),
+            Lookup::Unknown(known) => Err(LookupError::Unknown {
+                what,
+                name: name.to_string(),
+                known,
+            }),
+            Lookup::Ambiguous(candidates) => Err(LookupError::Ambiguous {
+                what,
+                name: name.to_string(),
+                candidates,
+            }),
+        }
+    }
+}
+
+/// A name on the command line that names nothing, or several things.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("unknown {what} `{name}`")]
+    Unknown {
+        what: &'static str,
+        name: String,
+        known: Vec<String>,
+    },
+    #[error("`{name}` matches several {what}s: {}", candidates.join(", "))]
+    Ambiguous {
+        what: &'static str,
+        name: String,
+        candidates: Vec<String>,
+    },
+}
+
+impl LookupError {
+    pub fn hint(&self) -> String {
+        match self {
+            LookupError::Unknown { what, known, .. } if known.is_empty() => {
+                format!("the project declares no {what}s")
+            }
+            LookupError::Unknown { what, known, .. } => {
+                format!("known {what}s: {}", known.join(", "))
+            }
+            LookupError::Ambiguous { what, .. } => format!("write it as module.{what}"),
+        }
+    }
 }
 
 impl Project {

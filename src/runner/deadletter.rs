@@ -204,13 +204,6 @@ impl DeadLetter {
     }
 }
 
-/// The consumer group that marks how far a subscription's dead letters were
-/// handed back to its verb: everything before its offset was replayed with
-/// success (or appended again with its new error).
-pub fn cursor_group(sub: &crate::schema::Subscription) -> String {
-    format!("{}.ftl-replayed", sub.deadletter_kafka_name())
-}
-
 /// Reads a subscription's dead letters: the pending ones, or all with
 /// `all`. Blocking (rdkafka calls).
 pub fn read(
@@ -221,7 +214,7 @@ pub fn read(
 ) -> Result<Vec<(DeadLetter, rdkafka::message::OwnedMessage)>, crate::kafka::KafkaError> {
     let topic = sub.deadletter_kafka_name();
     let reader = connection.reader("deadletters")?;
-    let cursor_consumer = connection.group_committer(&cursor_group(sub))?;
+    let cursor_consumer = connection.group_committer(&sub.deadletter_cursor_group())?;
     let partitions = crate::kafka::partitions_of(&reader, &topic)?;
     let cursor = crate::kafka::committed(&cursor_consumer, &topic, &partitions)?;
     let mut ranges = Vec::new();
@@ -324,7 +317,10 @@ pub async fn replay(
         }
         return Ok(ReplayReport { items: out });
     }
-    let cursor = std::sync::Arc::new(t.connection.group_committer(&cursor_group(t.sub))?);
+    let cursor = std::sync::Arc::new(
+        t.connection
+            .group_committer(&t.sub.deadletter_cursor_group())?,
+    );
     let name = t.sub.qualified();
     let never = CancellationToken::new();
     for (dl, msg) in pending {

@@ -343,10 +343,13 @@ fn a_batch_the_kafka_client_would_refuse_is_invalid_at_its_line() {
     assert!(out.stderr.contains("shop/ftl.yaml:10:47"), "{}", out.stderr);
     // A smaller `message.max.bytes` in runner.consumer makes room for it.
     p.project_file("  consumer: {message.max.bytes: \"65536\"}\n");
-    p.write(
-        "shop/ftl.yaml",
-        "module: shop\nverbs:\n  v: {exec: [\"true\"]}\ntopics:\n  t: {}\nsubscriptions:\n  s: {topic: t, verb: v, batch: {default: 64KB}}\n",
-    );
-    let out = p.run(&["schema"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    p.module("shop")
+        .verb("v", "exec: [\"true\"]")
+        .topic("t", "")
+        .subscription("s", "topic: t, verb: v, batch: {default: 64KB}")
+        .write();
+    p.run(&["schema"])
+        .succeeds()
+        .prints("subscription s (shop.t : shop.v)")
+        .prints("+batch 1B 64KB 250ms");
 }

@@ -13,7 +13,7 @@ mod tail;
 use crate::cli::PubsubCommand;
 use crate::error::{Error, Result};
 use crate::publisher::find_topic;
-use crate::schema::{Lookup, Project, Subscription, Topic};
+use crate::schema::{Project, Subscription, Topic};
 
 use super::Context;
 
@@ -64,21 +64,9 @@ fn topic_arg<'p>(project: &'p Project, name: &str) -> Result<&'p Topic> {
 }
 
 fn sub_arg<'p>(project: &'p Project, name: &str) -> Result<&'p Subscription> {
-    match project.find_subscription(name) {
-        Lookup::Found(s) => Ok(s),
-        Lookup::Unknown(known) => Err(Error::usage(
-            format!("unknown subscription `{name}`"),
-            Some(if known.is_empty() {
-                "the project declares no subscriptions".to_string()
-            } else {
-                format!("known subscriptions: {}", known.join(", "))
-            }),
-        )),
-        Lookup::Ambiguous(c) => Err(Error::usage(
-            format!("`{name}` matches several subscriptions: {}", c.join(", ")),
-            Some("write it as module.subscription".to_string()),
-        )),
-    }
+    Ok(project
+        .find_subscription(name)
+        .found("subscription", name)?)
 }
 
 /// Runs blocking library work (rdkafka's synchronous calls, stdin) off the

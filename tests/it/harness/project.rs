@@ -70,18 +70,30 @@ impl Project {
     /// `v` at `url` (extra attributes given, e.g. `retry: {count: 3}`).
     pub fn single_subscription(url: &str, topic: &str, sub_extra: &str) -> Project {
         let p = Project::new();
-        let sub_extra = if sub_extra.is_empty() {
-            String::new()
+        let sub = if sub_extra.is_empty() {
+            "topic: t, verb: v".to_string()
         } else {
-            format!(", {sub_extra}")
+            format!("topic: t, verb: v, {sub_extra}")
         };
-        p.write(
-            "shop/ftl.yaml",
-            &format!(
-                "module: shop\nverbs:\n  v: {{http: \"{url}\"}}\ntopics:\n  t: {{{topic}}}\nsubscriptions:\n  s: {{topic: t, verb: v{sub_extra}}}\n"
-            ),
-        );
+        p.module("shop")
+            .http_verb("v", url)
+            .topic("t", topic)
+            .subscription("s", &sub)
+            .write();
         p
+    }
+
+    /// A module file, built from its parts: `p.module("shop").http_verb("v",
+    /// url).topic("t", "partitions: 4, key: /u").subscription("s", "topic:
+    /// t, verb: v").write()`.
+    pub fn module(&self, name: &str) -> ModuleBuilder<'_> {
+        ModuleBuilder {
+            project: self,
+            name: name.to_string(),
+            verbs: Vec::new(),
+            topics: Vec::new(),
+            subscriptions: Vec::new(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -188,4 +200,90 @@ pub struct Output {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+}
+
+impl Output {
+    #[track_caller]
+    pub fn succeeds(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success; stderr:\n{}", self.stderr);
+        self
+    }
+
+    /// Exits with `code` (1 failure, 2 usage or invalid project).
+    #[track_caller]
+    pub fn fails_with(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "stderr:\n{}", self.stderr);
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn says(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks `{text}`:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn prints(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks `{text}`:\n{}",
+            self.stdout
+        );
+        self
+    }
+}
+
+/// A module file being put together (see `Project::module`).
+pub struct ModuleBuilder<'p> {
+    project: &'p Project,
+    name: String,
+    verbs: Vec<String>,
+    topics: Vec<String>,
+    subscriptions: Vec<String>,
+}
+
+impl ModuleBuilder<'_> {
+    pub fn http_verb(mut self, name: &str, url: &str) -> Self {
+        self.verbs.push(format!("{name}: {{http: \"{url}\"}}"));
+        self
+    }
+
+    /// A verb given as YAML attributes, e.g. `exec: ["true"], timeout: 1s`.
+    pub fn verb(mut self, name: &str, attrs: &str) -> Self {
+        self.verbs.push(format!("{name}: {{{attrs}}}"));
+        self
+    }
+
+    pub fn topic(mut self, name: &str, attrs: &str) -> Self {
+        self.topics.push(format!("{name}: {{{attrs}}}"));
+        self
+    }
+
+    pub fn subscription(mut self, name: &str, attrs: &str) -> Self {
+        self.subscriptions.push(format!("{name}: {{{attrs}}}"));
+        self
+    }
+
+    pub fn write(self) {
+        let mut text = format!("module: {}\n", self.name);
+        for (section, items) in [
+            ("verbs", &self.verbs),
+            ("topics", &self.topics),
+            ("subscriptions", &self.subscriptions),
+        ] {
+            if !items.is_empty() {
+                text.push_str(&format!("{section}:\n"));
+                for i in items {
+                    text.push_str(&format!("  {i}\n"));
+                }
+            }
+        }
+        self.project
+            .write(&format!("{}/ftl.yaml", self.name), &text);
+    }
 }
