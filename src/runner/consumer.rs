@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
@@ -18,9 +18,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::offsets::{Assignment, Offsets};
-use super::{deadletter, verb, Shared};
+use super::Shared;
 use crate::admin::ReplaySummary;
-use crate::events::{Delivery, Event, Hub, InFlight, Outcome};
+use crate::events::{Event, Hub};
 use crate::kafka::groups::{commit_moves, replay_targets};
 use crate::kafka::ReplayFrom;
 use crate::schema::{Subscription, Verb};
@@ -451,7 +451,7 @@ fn start_worker(
                 _ = asg.revoked.cancelled() => break,
                 m = rx.recv() => match m { Some(m) => m, None => break },
             };
-            if !deliver(&msg, &spec, &shared, &stop, &asg.revoked).await {
+            if !super::deliver::deliver(&msg, &spec, &shared, &stop, &asg.revoked).await {
                 break;
             }
             offsets.mark_done(p, asg.epoch, msg.offset());
@@ -466,140 +466,5 @@ fn start_worker(
         overflow: VecDeque::new(),
         paused: false,
         join,
-    }
-}
-
-/// Delivers one event with retries and, when they run out, a dead letter.
-/// True when the event is finished (its offset may be committed); false
-/// when it was abandoned (shutdown, revocation, replay).
-async fn deliver(
-    msg: &OwnedMessage,
-    spec: &SubSpec,
-    shared: &Shared,
-    stop: &CancellationToken,
-    abandon: &CancellationToken,
-) -> bool {
-    let sub = &spec.sub;
-    let name = sub.qualified();
-    let body = msg.payload().unwrap_or_default();
-    let key = msg.key().map(|k| String::from_utf8_lossy(k).into_owned());
-    let mut attempt: u32 = 1;
-    let mut first_failed_at: Option<SystemTime> = None;
-    let hub = &shared.hub;
-    let report = |attempt: u32, started: Instant, outcome: Outcome| Delivery {
-        subscription: name.clone(),
-        topic: msg.topic().to_string(),
-        partition: msg.partition(),
-        offset: msg.offset(),
-        key: key.clone(),
-        verb: spec.verb.name.clone(),
-        attempt,
-        ms: started.elapsed().as_millis() as u64,
-        outcome,
-        error: None,
-        retry_in_ms: None,
-        deadletter_topic: None,
-        output: None,
-    };
-    let finish = |d: Delivery| hub.emit(Event::Delivery(d));
-    loop {
-        let d = verb::Delivery {
-            topic: msg.topic(),
-            subscription: &name,
-            partition: msg.partition(),
-            offset: msg.offset(),
-            key: msg.key(),
-            attempt,
-            body,
-        };
-        hub.in_flight(
-            &name,
-            msg.partition(),
-            Some(InFlight {
-                offset: msg.offset(),
-                key: key.clone(),
-                attempt,
-                since_ms: crate::units::epoch_millis(SystemTime::now()),
-            }),
-        );
-        let started = Instant::now();
-        let result = tokio::select! {
-            r = verb::call(&spec.verb, &spec.module_dir, &shared.http, &d) => r,
-            _ = abandon.cancelled() => {
-                finish(report(attempt, started, Outcome::Abandoned));
-                return false;
-            }
-        };
-        let failure = match result {
-            Ok(output) => {
-                finish(Delivery {
-                    output,
-                    ..report(attempt, started, Outcome::Ok)
-                });
-                return true;
-            }
-            Err(f) => f,
-        };
-        let now = SystemTime::now();
-        let first = *first_failed_at.get_or_insert(now);
-        if !failure.permanent && attempt <= sub.retry.count {
-            let backoff = sub.retry.backoff_before(attempt + 1);
-            finish(Delivery {
-                error: Some(failure.message),
-                retry_in_ms: Some(backoff.as_millis() as u64),
-                ..report(attempt, started, Outcome::Retry)
-            });
-            tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
-                _ = stop.cancelled() => return false,
-                _ = abandon.cancelled() => return false,
-            }
-            attempt += 1;
-            continue;
-        }
-        if !sub.deadletter {
-            finish(Delivery {
-                error: Some(failure.message),
-                ..report(attempt, started, Outcome::Dropped)
-            });
-            return true;
-        }
-        let info = deadletter::Failure {
-            source_topic: msg.topic(),
-            source_partition: msg.partition(),
-            source_offset: msg.offset(),
-            source_timestamp: msg.timestamp().to_millis(),
-            subscription: &name,
-            verb: &spec.verb.name,
-            attempts: attempt,
-            first_failed_at: first,
-            failed_at: now,
-        };
-        let headers = deadletter::headers(msg.headers(), &info);
-        let payload = deadletter::failed_event(body, &failure.message);
-        let dlq = sub.deadletter_kafka_name();
-        let published = deadletter::publish(
-            &shared.producer,
-            &dlq,
-            msg.key(),
-            &payload,
-            headers,
-            abandon,
-        )
-        .await;
-        return match published {
-            Ok(_) => {
-                finish(Delivery {
-                    error: Some(failure.message),
-                    deadletter_topic: Some(dlq),
-                    ..report(attempt, started, Outcome::DeadLettered)
-                });
-                true
-            }
-            Err(_) => {
-                finish(report(attempt, started, Outcome::Abandoned));
-                false
-            }
-        };
     }
 }

@@ -9,6 +9,7 @@
 
 mod consumer;
 pub mod deadletter;
+mod deliver;
 mod health;
 mod offsets;
 mod server;

@@ -1,0 +1,148 @@
+//! One event's way through its verb: attempts with backoff, then a dead
+//! letter (or a skip without a dead-letter topic), each attempt a typed
+//! delivery event. The commit rule stays in `offsets.rs`: this only says
+//! whether the event is finished.
+
+use std::time::{Instant, SystemTime};
+
+use rdkafka::message::{Message, OwnedMessage};
+use tokio_util::sync::CancellationToken;
+
+use super::consumer::SubSpec;
+use super::{deadletter, verb, Shared};
+use crate::events::{Delivery, Event, InFlight, Outcome};
+
+/// Delivers one event with retries and, when they run out, a dead letter.
+/// True when the event is finished (its offset may be committed); false
+/// when it was abandoned (shutdown, revocation, replay).
+pub(super) async fn deliver(
+    msg: &OwnedMessage,
+    spec: &SubSpec,
+    shared: &Shared,
+    stop: &CancellationToken,
+    abandon: &CancellationToken,
+) -> bool {
+    let sub = &spec.sub;
+    let name = sub.qualified();
+    let body = msg.payload().unwrap_or_default();
+    let key = msg.key().map(|k| String::from_utf8_lossy(k).into_owned());
+    let mut attempt: u32 = 1;
+    let mut first_failed_at: Option<SystemTime> = None;
+    let hub = &shared.hub;
+    let report = |attempt: u32, started: Instant, outcome: Outcome| Delivery {
+        subscription: name.clone(),
+        topic: msg.topic().to_string(),
+        partition: msg.partition(),
+        offset: msg.offset(),
+        key: key.clone(),
+        verb: spec.verb.name.clone(),
+        attempt,
+        ms: started.elapsed().as_millis() as u64,
+        outcome,
+        error: None,
+        retry_in_ms: None,
+        deadletter_topic: None,
+        output: None,
+    };
+    let finish = |d: Delivery| hub.emit(Event::Delivery(d));
+    loop {
+        let d = verb::Delivery {
+            topic: msg.topic(),
+            subscription: &name,
+            partition: msg.partition(),
+            offset: msg.offset(),
+            key: msg.key(),
+            attempt,
+            body,
+        };
+        hub.in_flight(
+            &name,
+            msg.partition(),
+            Some(InFlight {
+                offset: msg.offset(),
+                key: key.clone(),
+                attempt,
+                since_ms: crate::units::epoch_millis(SystemTime::now()),
+            }),
+        );
+        let started = Instant::now();
+        let result = tokio::select! {
+            r = verb::call(&spec.verb, &spec.module_dir, &shared.http, &d) => r,
+            _ = abandon.cancelled() => {
+                finish(report(attempt, started, Outcome::Abandoned));
+                return false;
+            }
+        };
+        let failure = match result {
+            Ok(output) => {
+                finish(Delivery {
+                    output,
+                    ..report(attempt, started, Outcome::Ok)
+                });
+                return true;
+            }
+            Err(f) => f,
+        };
+        let now = SystemTime::now();
+        let first = *first_failed_at.get_or_insert(now);
+        if !failure.permanent && attempt <= sub.retry.count {
+            let backoff = sub.retry.backoff_before(attempt + 1);
+            finish(Delivery {
+                error: Some(failure.message),
+                retry_in_ms: Some(backoff.as_millis() as u64),
+                ..report(attempt, started, Outcome::Retry)
+            });
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = stop.cancelled() => return false,
+                _ = abandon.cancelled() => return false,
+            }
+            attempt += 1;
+            continue;
+        }
+        if !sub.deadletter {
+            finish(Delivery {
+                error: Some(failure.message),
+                ..report(attempt, started, Outcome::Dropped)
+            });
+            return true;
+        }
+        let info = deadletter::Failure {
+            source_topic: msg.topic(),
+            source_partition: msg.partition(),
+            source_offset: msg.offset(),
+            source_timestamp: msg.timestamp().to_millis(),
+            subscription: &name,
+            verb: &spec.verb.name,
+            attempts: attempt,
+            first_failed_at: first,
+            failed_at: now,
+        };
+        let headers = deadletter::headers(msg.headers(), &info);
+        let payload = deadletter::failed_event(body, &failure.message);
+        let dlq = sub.deadletter_kafka_name();
+        let published = deadletter::publish(
+            &shared.producer,
+            &dlq,
+            msg.key(),
+            &payload,
+            headers,
+            abandon,
+        )
+        .await;
+        return match published {
+            Ok(_) => {
+                finish(Delivery {
+                    error: Some(failure.message),
+                    deadletter_topic: Some(dlq),
+                    ..report(attempt, started, Outcome::DeadLettered)
+                });
+                true
+            }
+            Err(_) => {
+                finish(report(attempt, started, Outcome::Abandoned));
+                false
+            }
+        };
+    }
+}
