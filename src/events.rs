@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, watch};
 
 /// How many events a slow reader may fall behind before it misses some (it
 /// is then told how many, as a `lagged` event).
-const BACKLOG: usize = 65_536;
+const BACKLOG: usize = 16_384;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -17,13 +17,6 @@ const FAILURES_TO_LOSE: u32 = 2;
 
 pub fn watch_broker(shared: Arc<Shared>, stop: CancellationToken) {
     tokio::spawn(async move {
-        let admin = match shared.connection.admin() {
-            Ok(a) => a,
-            Err(e) => {
-                tracing::warn!("cannot watch the broker's health: {e}");
-                return;
-            }
-        };
         let address = shared.connection.bootstrap.clone();
         let mut failures = 0;
         let mut lost_at: Option<Instant> = None;
@@ -32,8 +25,20 @@ pub fn watch_broker(shared: Arc<Shared>, stop: CancellationToken) {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(PROBE_EVERY) => {}
             }
-            match admin.topics(PROBE_TIMEOUT).await {
-                Ok(_) => {
+            // The runner's producer asks: no extra Kafka client (threads,
+            // buffers) just for this.
+            let producer = shared.producer.clone();
+            let probe = tokio::task::spawn_blocking(move || {
+                use rdkafka::producer::Producer;
+                producer
+                    .client()
+                    .fetch_metadata(None, PROBE_TIMEOUT)
+                    .map(|_| ())
+            })
+            .await;
+            match probe {
+                Err(_) => return,
+                Ok(Ok(())) => {
                     failures = 0;
                     if let Some(t) = lost_at.take() {
                         shared.hub.emit(Event::BrokerRegained {
@@ -42,13 +47,13 @@ pub fn watch_broker(shared: Arc<Shared>, stop: CancellationToken) {
                         });
                     }
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
                     failures += 1;
                     if failures == FAILURES_TO_LOSE && lost_at.is_none() {
                         lost_at = Some(Instant::now());
                         shared.hub.emit(Event::BrokerLost {
                             address: address.clone(),
-                            reason: crate::error::one_line(&e),
+                            reason: e.to_string(),
                         });
                     }
                 }
