@@ -296,6 +296,10 @@ impl Printer {
         }
         let mut text = String::new();
         for e in batch {
+            // The bulk of the stream, hidden by -q: not even rendered.
+            if self.quiet && matches!(&**e, Event::Delivery(_)) {
+                continue;
+            }
             let Some(shown) = self.render_event(e) else {
                 continue;
             };
