@@ -87,8 +87,11 @@ impl DockerError {
                  unix://$XDG_RUNTIME_DIR/docker.sock for rootless Docker); \
                  a project with `kind: external` needs no Docker"
                 .into(),
-            DockerError::ImageUnavailable { .. } => "on an offline machine, load or build the image first (`docker load`, `docker build`), \
-                 or name an image you have with FTL_BROKER_IMAGE or `pubsub.broker.image` (see `docker images`)"
+            DockerError::ImageUnavailable { .. } => "without registry access: load or build an image (`docker load`, `docker build`; \
+                 a clone of ftl builds a small Kafka-compatible broker with `scripts/build-test-broker-image.sh`), \
+                 then name it once for all projects in ~/.config/ftl/config.yaml: \
+                 `pubsub: {broker: {kind: tansu, image: \"ftl-test/tansu:0.6.0\"}}` (`docker images` lists what you have; \
+                 FTL_BROKER_KIND / FTL_BROKER_IMAGE do it for one shell); or use a broker you run with `kind: external`"
                 .into(),
             DockerError::PortTaken { .. } => "set `pubsub.broker.port` in ftl-project.yaml to a free port, or to 0 to pick one".into(),
             DockerError::NameTaken { .. } => "remove or rename that container, or change `name` in ftl-project.yaml".into(),

@@ -166,6 +166,10 @@ impl DevState {
     /// Ctrl-C / SIGTERM: finish or abandon events in hand within the grace
     /// period; a second signal exits at once.
     async fn stop(&mut self, project: &Project, signals: &mut Signals) {
+        // Nothing ran (a failed first start without a runner): nothing to say.
+        if self.runner.is_none() && self.broker.is_none() {
+            return;
+        }
         self.hub.emit(Event::Stopping);
         if let Some(runner) = self.runner.take() {
             let grace = project.runner.grace;

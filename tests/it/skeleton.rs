@@ -266,6 +266,10 @@ fn an_image_that_is_absent_and_cannot_be_pulled_says_how_to_get_one() {
         "{stderr}"
     );
     assert!(stderr.contains("FTL_BROKER_IMAGE"), "{stderr}");
+    assert!(stderr.contains("~/.config/ftl/config.yaml"), "{stderr}");
+    assert!(stderr.contains("kind: external"), "{stderr}");
+    // Nothing ran, so nothing is said to stop.
+    assert!(!stderr.contains("stopping"), "{stderr}");
     assert!(docker::containers_of(&p.name).is_empty());
 }
 
