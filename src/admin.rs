@@ -100,21 +100,66 @@ pub struct AdminClient {
 }
 
 impl AdminClient {
-    /// The runner of `project` if one answers (and is that project's).
+    /// A runner of `project` that answers, if any.
     pub async fn find(project: &Project) -> Option<AdminClient> {
-        let http = reqwest::Client::builder()
+        AdminClient::find_all(project).await.into_iter().next()
+    }
+
+    /// Every runner of `project` that answers: those recorded in the user's
+    /// state directory (`crate::runtime`) and one at a fixed `runner.listen`.
+    /// A record where nobody listens any more is removed.
+    pub async fn find_all(project: &Project) -> Vec<AdminClient> {
+        let Ok(http) = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .build()
-            .ok()?;
-        let base = format!("http://{}", project.runner.listen);
-        let r = http
-            .get(format!("{base}{STATUS_PATH}"))
-            .timeout(Duration::from_secs(3))
-            .send()
+        else {
+            return Vec::new();
+        };
+        let root = project.root.clone();
+        let recorded = tokio::task::spawn_blocking(move || crate::runtime::recorded(&root))
             .await
-            .ok()?;
-        let status: RunnerStatus = serde_json::from_slice(&r.bytes().await.ok()?).ok()?;
-        (status.project == project.name).then_some(AdminClient { base, http, status })
+            .unwrap_or_default();
+        let mut candidates: Vec<(std::net::SocketAddr, Option<std::path::PathBuf>)> = recorded
+            .into_iter()
+            .map(|(r, path)| (r.listen, Some(path)))
+            .collect();
+        let fixed = project.runner.listen;
+        if fixed.port() != 0 && !candidates.iter().any(|(a, _)| *a == fixed) {
+            candidates.push((fixed, None));
+        }
+        let mut out: Vec<AdminClient> = Vec::new();
+        for (addr, record) in candidates {
+            let base = format!("http://{addr}");
+            let answer = http
+                .get(format!("{base}{STATUS_PATH}"))
+                .timeout(Duration::from_secs(3))
+                .send()
+                .await;
+            let status: Option<RunnerStatus> = match answer {
+                Ok(r) => match r.bytes().await {
+                    Ok(b) => serde_json::from_slice(&b).ok(),
+                    Err(_) => None,
+                },
+                Err(e) => {
+                    if e.is_connect() {
+                        if let Some(path) = &record {
+                            crate::runtime::forget(path);
+                        }
+                    }
+                    None
+                }
+            };
+            if let Some(status) = status.filter(|s| s.project == project.name) {
+                if !out.iter().any(|c| c.status.pid == status.pid) {
+                    out.push(AdminClient {
+                        base,
+                        http: http.clone(),
+                        status,
+                    });
+                }
+            }
+        }
+        out
     }
 
     pub fn status(&self) -> &RunnerStatus {

@@ -57,6 +57,13 @@ pub fn default_image(kind: BrokerKind) -> &'static str {
     }
 }
 
+/// Whether a preset's broker keeps topics and events across a restart: the
+/// Redpanda and Kafka presets keep them in a volume; Tansu (as the `tansu`
+/// preset runs it, `memory://`) keeps everything in memory.
+pub fn persists(kind: BrokerKind) -> bool {
+    !matches!(kind, BrokerKind::Tansu)
+}
+
 /// The container for a Docker-managed broker kind. `host_port` must already
 /// be chosen (port 0 resolved) because the broker advertises it.
 pub fn container_spec(project: &str, settings: &BrokerSettings, host_port: u16) -> ContainerSpec {

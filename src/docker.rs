@@ -34,8 +34,11 @@ pub enum DockerError {
         #[source]
         source: PullFailure,
     },
-    #[error("port {port} on 127.0.0.1 is already in use, so the broker cannot publish on it")]
-    PortTaken { port: u16 },
+    #[error("port {port} on 127.0.0.1 is already in use{}, so the broker cannot publish on it", holder.as_ref().map(|h| format!(" by {h}")).unwrap_or_default())]
+    PortTaken {
+        port: u16,
+        holder: Option<PortHolder>,
+    },
     #[error("a container named `{name}` exists but {owner}")]
     NameTaken { name: String, owner: String },
     #[error("no broker container `{name}` exists")]
@@ -56,6 +59,23 @@ pub enum DockerError {
     },
     #[error("Docker could not create the broker container: it kept being created and removed concurrently")]
     Contended,
+}
+
+/// Who publishes a host port, when a container does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortHolder {
+    pub container: String,
+    /// Its ftl project, when `ftl` made it.
+    pub project: Option<String>,
+}
+
+impl std::fmt::Display for PortHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.project {
+            Some(p) => write!(f, "`{}` (the broker of ftl project `{p}`)", self.container),
+            None => write!(f, "container `{}`", self.container),
+        }
+    }
 }
 
 /// Why no engine answered: the last endpoint's failure.
@@ -93,7 +113,16 @@ impl DockerError {
                  `pubsub: {broker: {kind: tansu, image: \"ftl-test/tansu:0.6.0\"}}` (`docker images` lists what you have; \
                  FTL_BROKER_KIND / FTL_BROKER_IMAGE do it for one shell); or use a broker you run with `kind: external`"
                 .into(),
-            DockerError::PortTaken { .. } => "set `pubsub.broker.port` in ftl-project.yaml to a free port, or to 0 to pick one".into(),
+            DockerError::PortTaken { port, holder } => match holder {
+                Some(h) => format!(
+                    "`docker stop {}` frees it{}; or set `pubsub.broker.port` in ftl-project.yaml to 0 (a free port, picked once)",
+                    h.container,
+                    if h.project.is_some() { " (`ftl pubsub broker stop` in that project does the same)" } else { "" }
+                ),
+                None => format!(
+                    "another process holds it (`ss -ltnp 'sport = :{port}'` shows which); set `pubsub.broker.port` in ftl-project.yaml to 0 to pick a free one"
+                ),
+            },
             DockerError::NameTaken { .. } => "remove or rename that container, or change `name` in ftl-project.yaml".into(),
             DockerError::NoContainer { .. } | DockerError::Stopped { .. } => {
                 "start it with `ftl dev` or `ftl pubsub broker start`".into()
@@ -300,7 +329,13 @@ impl Docker {
                 c = started;
                 return Ok(c);
             }
-            let port = choose_port(settings.port)?;
+            let port = match choose_port(settings.port) {
+                Ok(p) => p,
+                Err(DockerError::PortTaken { port, .. }) => {
+                    return Err(self.port_taken(port).await)
+                }
+                Err(e) => return Err(e),
+            };
             let spec = broker::container_spec(project, settings, port);
             self.ensure_image(&spec.image, printer).await?;
             match self.create(&spec).await {
@@ -329,7 +364,7 @@ impl Docker {
     /// checked here first and the engine's answer kept as it is.
     async fn start(&self, name: &str, port: u16) -> Result<(), DockerError> {
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
-            return Err(DockerError::PortTaken { port });
+            return Err(self.port_taken(port).await);
         }
         self.inner
             .start_container(name, None)
@@ -432,9 +467,42 @@ impl Docker {
         Ok(())
     }
 
-    pub async fn stop_broker(&self, project: &str) -> Result<bool, DockerError> {
+    /// A taken port, with the container that publishes it if one does.
+    async fn port_taken(&self, port: u16) -> DockerError {
+        let options = bollard::query_parameters::ListContainersOptionsBuilder::new().build();
+        let holder = self
+            .inner
+            .list_containers(Some(options))
+            .await
+            .ok()
+            .and_then(|list| {
+                list.into_iter().find(|c| {
+                    c.ports
+                        .iter()
+                        .flatten()
+                        .any(|p| p.public_port == Some(port))
+                })
+            })
+            .map(|c| PortHolder {
+                container: c
+                    .names
+                    .and_then(|n| n.first().cloned())
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_string(),
+                project: c.labels.and_then(|l| {
+                    (l.get(LABEL_MANAGED).map(String::as_str) == Some("true"))
+                        .then(|| l.get(LABEL_PROJECT).cloned())
+                        .flatten()
+                }),
+            });
+        DockerError::PortTaken { port, holder }
+    }
+
+    /// Stops the project's broker; the container as it was, if there is one.
+    pub async fn stop_broker(&self, project: &str) -> Result<Option<BrokerContainer>, DockerError> {
         let Some(c) = self.find_broker(project).await? else {
-            return Ok(false);
+            return Ok(None);
         };
         if c.running {
             let options = StopContainerOptionsBuilder::new().t(10).build();
@@ -443,7 +511,7 @@ impl Docker {
                 .await
                 .map_err(api(format!("stop container `{}`", c.name)))?;
         }
-        Ok(true)
+        Ok(Some(c))
     }
 
     /// Removes the container and its volume: every topic, group and event.
@@ -532,6 +600,6 @@ fn choose_port(port: u16) -> Result<u16, DockerError> {
                 action: "pick a free port".into(),
                 source,
             }),
-        Err(_) => Err(DockerError::PortTaken { port }),
+        Err(_) => Err(DockerError::PortTaken { port, holder: None }),
     }
 }

@@ -166,7 +166,19 @@ mod tests {
                 source: PullFailure::Said("pull access denied".into()),
             }
             .into(),
-            DockerError::PortTaken { port: 19092 }.into(),
+            DockerError::PortTaken {
+                port: 19092,
+                holder: Some(crate::docker::PortHolder {
+                    container: "ftl-pizzashop-broker".into(),
+                    project: Some("pizzashop".into()),
+                }),
+            }
+            .into(),
+            DockerError::PortTaken {
+                port: 8080,
+                holder: None,
+            }
+            .into(),
             DockerError::NameTaken {
                 name: "ftl-shop-broker".into(),
                 owner: "it was not created by ftl".into(),

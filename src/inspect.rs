@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::admin::RunnerStatus;
+use crate::events::State;
 use crate::kafka::groups::{group_lag, PartitionLag};
 use crate::kafka::{self, Connection, KafkaError};
 use crate::provision::BrokerStatus;
@@ -15,7 +16,8 @@ use crate::schema::{Project, StartFrom};
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
     pub broker: BrokerStatus,
-    pub runner: Option<RunnerInfo>,
+    /// Every `ftl dev` of this project that answers.
+    pub runners: Vec<RunnerInfo>,
     pub topics: Vec<TopicStatus>,
     pub subscriptions: Vec<SubscriptionStatus>,
 }
@@ -59,7 +61,7 @@ pub fn status(
     conn: &Connection,
     project: &Project,
     broker: BrokerStatus,
-    live: Option<&RunnerStatus>,
+    live: &[RunnerStatus],
 ) -> Result<StatusReport, KafkaError> {
     let reader = conn.reader("status")?;
     let result = read_status(conn, &reader, project, live);
@@ -67,10 +69,13 @@ pub fn status(
     let (topics, subscriptions) = result?;
     Ok(StatusReport {
         broker,
-        runner: live.map(|l| RunnerInfo {
-            pid: l.pid,
-            listen: l.listen.clone(),
-        }),
+        runners: live
+            .iter()
+            .map(|l| RunnerInfo {
+                pid: l.pid,
+                listen: l.listen.clone(),
+            })
+            .collect(),
         topics,
         subscriptions,
     })
@@ -82,7 +87,7 @@ fn read_status(
     conn: &Connection,
     reader: &rdkafka::consumer::BaseConsumer,
     project: &Project,
-    live: Option<&RunnerStatus>,
+    live: &[RunnerStatus],
 ) -> Result<(Vec<TopicStatus>, Vec<SubscriptionStatus>), KafkaError> {
     let mut marks: BTreeMap<String, Marks> = BTreeMap::new();
     let mut topics = Vec::new();
@@ -135,15 +140,7 @@ fn read_status(
         } else {
             None
         };
-        let (state, reason) = match live.and_then(|l| l.runner.subscriptions.get(&s.qualified())) {
-            Some(sub) => match &sub.state {
-                crate::events::State::Failed { reason } => {
-                    ("failed".to_string(), Some(reason.clone()))
-                }
-                other => (other.describe(), None),
-            },
-            None => ("idle".to_string(), None),
-        };
+        let (state, reason) = live_state(live, &s.qualified());
         subs.push(SubscriptionStatus {
             name: s.qualified(),
             group: s.group_id(),
@@ -159,4 +156,25 @@ fn read_status(
         });
     }
     Ok((topics, subs))
+}
+
+/// A subscription's state across the runners of a project: the most alive
+/// one wins (running, starting, failed, stopped), `idle` when none runs it.
+fn live_state(live: &[RunnerStatus], name: &str) -> (String, Option<String>) {
+    let rank = |s: &State| match s {
+        State::Running => 0,
+        State::Starting => 1,
+        State::Failed { .. } => 2,
+        State::Stopped => 3,
+    };
+    let best = live
+        .iter()
+        .filter_map(|l| l.runner.subscriptions.get(name))
+        .map(|s| &s.state)
+        .min_by_key(|s| rank(s));
+    match best {
+        Some(State::Failed { reason }) => ("failed".to_string(), Some(reason.clone())),
+        Some(other) => (other.describe(), None),
+        None => ("idle".to_string(), None),
+    }
 }

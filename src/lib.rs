@@ -21,6 +21,7 @@ pub mod output;
 pub mod provision;
 pub mod publisher;
 pub mod runner;
+pub mod runtime;
 pub mod schema;
 pub mod units;
 

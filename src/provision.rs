@@ -212,8 +212,8 @@ pub async fn running_broker(project: &Project) -> Result<BrokerHandle> {
     }
 }
 
-/// Stops the project's broker container; false when it has none.
-pub async fn stop_broker(project: &Project) -> Result<bool> {
+/// Stops the project's broker container; the container it stopped, if any.
+pub async fn stop_broker(project: &Project) -> Result<Option<BrokerContainer>> {
     Ok(Docker::connect().await?.stop_broker(&project.name).await?)
 }
 

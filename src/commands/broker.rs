@@ -25,11 +25,20 @@ pub async fn broker(ctx: &Context<'_>, command: BrokerCommand) -> Result<()> {
             printer.event(broker.ready_event(started));
         }
         BrokerCommand::Stop => {
-            if provision::stop_broker(&project).await? {
-                printer.info(&format!(
-                    "stopped {} (its data is kept)",
-                    container_name(&project.name)
-                ));
+            if let Some(c) = provision::stop_broker(&project).await? {
+                let kept = BrokerKind::parse(&c.kind).is_none_or(crate::broker::persists);
+                printer.info(&if kept {
+                    format!(
+                        "stopped {}; its topics and events are kept in volume {}",
+                        c.name,
+                        crate::broker::volume_name(&project.name)
+                    )
+                } else {
+                    format!(
+                        "stopped {}; it ({}) keeps everything in memory, so its topics and events are gone: the next `ftl dev` creates the topics again",
+                        c.name, c.kind
+                    )
+                });
             } else {
                 printer.info(&format!(
                     "no broker container for project `{}`",

@@ -49,6 +49,7 @@ async fn run(ctx: &Context<'_>, root: &Path, hub: &Hub) -> Result<()> {
     let mut state = DevState {
         broker: None,
         runner: None,
+        registration: None,
         hub: hub.clone(),
     };
     let first = state.apply(&project, ctx).await;
@@ -125,6 +126,8 @@ async fn run(ctx: &Context<'_>, root: &Path, hub: &Hub) -> Result<()> {
 struct DevState {
     broker: Option<BrokerHandle>,
     runner: Option<Runner>,
+    /// This runner's record, so commands find it; removed when dropped.
+    registration: Option<crate::runtime::Registration>,
     hub: Hub,
 }
 
@@ -153,6 +156,10 @@ impl DevState {
             None => {
                 let (runner, report) =
                     Runner::start(project, broker.connection.clone(), self.hub.clone()).await?;
+                if let Some(addr) = runner.listening() {
+                    self.registration =
+                        crate::runtime::register(&project.name, &project.root, addr);
+                }
                 self.runner = Some(runner);
                 report
             }
@@ -171,6 +178,7 @@ impl DevState {
             return;
         }
         self.hub.emit(Event::Stopping);
+        self.registration = None;
         if let Some(runner) = self.runner.take() {
             let grace = project.runner.grace;
             tokio::select! {

@@ -30,7 +30,7 @@ const PROJECT_TEMPLATE: &[(&str, &str)] = &[
 const MODULE_TEMPLATE: &str = include_str!("../../templates/module/ftl.yaml");
 
 pub fn init(ctx: &Context<'_>, dir: Option<PathBuf>, name: Option<String>) -> Result<()> {
-    let dir = dir.unwrap_or_else(|| ctx.project_dir.clone());
+    let dir = dir.unwrap_or_else(|| ctx.here.clone());
     if dir.join(PROJECT_FILE).exists() {
         return Err(Error::usage(
             format!(

@@ -22,7 +22,11 @@ use crate::schema::{BrokerKind, Project};
 /// file).
 pub struct Context<'a> {
     pub printer: &'a Printer,
+    /// `-C DIR`, else the nearest folder upwards holding ftl-project.yaml
+    /// (as cargo and git look), else `.`.
     pub project_dir: PathBuf,
+    /// `-C DIR` or `.`: where `ftl init` creates a project.
+    pub here: PathBuf,
     pub overrides: Overrides,
 }
 
@@ -110,9 +114,12 @@ fn kind_of(arg: BrokerKindArg) -> BrokerKind {
 }
 
 pub async fn dispatch(cli: Cli, overrides: Overrides, printer: &Printer) -> Result<()> {
+    let here = cli.global.project.unwrap_or_else(|| PathBuf::from("."));
+    let project_dir = config::find_root(&here).unwrap_or_else(|| here.clone());
     let ctx = Context {
         printer,
-        project_dir: cli.global.project.unwrap_or_else(|| PathBuf::from(".")),
+        project_dir,
+        here,
         overrides,
     };
     match cli.command {

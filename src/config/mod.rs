@@ -34,7 +34,7 @@ pub use settings::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("no `{PROJECT_FILE}` in `{}`", dir.display())]
+    #[error("no `{PROJECT_FILE}` in `{}` or the folders above it", dir.display())]
     NotFound { dir: PathBuf },
     #[error("cannot read `{}`", path.display())]
     Io {
@@ -52,9 +52,16 @@ pub enum ConfigError {
 impl ConfigError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            ConfigError::NotFound { .. } => Some(
-                "run `ftl init` to create a project, or point at one with `-C DIR`".to_string(),
-            ),
+            ConfigError::NotFound { dir } => Some(match projects_below(dir).first() {
+                Some(p) => format!(
+                    "there is a project in `{}`: run the command there, or add `-C {}`",
+                    p.display(),
+                    p.display()
+                ),
+                None => {
+                    "run `ftl init` to create a project, or point at one with `-C DIR`".to_string()
+                }
+            }),
             ConfigError::ExternalWithoutBootstrap { .. } => Some(
                 "add `bootstrap: \"host:9092\"` under `pubsub.broker` in ftl-project.yaml"
                     .to_string(),
@@ -62,6 +69,40 @@ impl ConfigError {
             _ => None,
         }
     }
+}
+
+/// The nearest folder from `start` upwards that holds `ftl-project.yaml`
+/// (`start` itself first), as `start` joined with `..` steps (`.`, `..`,
+/// `../..`) so file names in messages stay relative and short.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
+    let mut rel = start.to_path_buf();
+    let absolute = std::fs::canonicalize(start).ok()?;
+    for dir in absolute.ancestors() {
+        if dir.join(PROJECT_FILE).is_file() {
+            return Some(rel);
+        }
+        rel = if rel == Path::new(".") {
+            PathBuf::from("..")
+        } else {
+            rel.join("..")
+        };
+    }
+    None
+}
+
+/// Projects in the folders right under `dir`, for a hint when `dir` is not
+/// in a project.
+pub fn projects_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join(PROJECT_FILE).is_file())
+        .map(|p| p.strip_prefix(".").map(Path::to_path_buf).unwrap_or(p))
+        .collect();
+    out.sort();
+    out
 }
 
 /// The module files a project consists of, found without validating them

@@ -18,9 +18,12 @@ use serde::Serialize;
 use crate::schema::{BrokerKind, BrokerSettings};
 
 pub const DEFAULT_KIND: BrokerKind = BrokerKind::Redpanda;
-pub const DEFAULT_PORT: u16 = 19092;
+/// 0: a free port, picked when the broker container is created and kept by it.
+pub const DEFAULT_PORT: u16 = 0;
+/// Port 0: a free port each start, recorded where every command finds it
+/// (`crate::runtime`).
 pub const DEFAULT_LISTEN: SocketAddr =
-    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 1), 8892));
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 1), 0));
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 /// The user settings file's name in the user's config directory.
 pub const USER_FILE: &str = "config.yaml";

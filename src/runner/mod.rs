@@ -127,6 +127,7 @@ impl Runner {
                 producer,
             },
             server::AdminState {
+                listen: None,
                 routes: routes_rx,
                 project: current.clone(),
                 shared: shared.clone(),

@@ -41,6 +41,8 @@ impl Server {
 
 #[derive(Clone)]
 pub struct AdminState {
+    /// The address actually listened on (`runner.listen` may say port 0).
+    pub listen: Option<SocketAddr>,
     pub routes: watch::Receiver<Routes>,
     pub project: Arc<RwLock<Arc<Project>>>,
     pub shared: Arc<Shared>,
@@ -65,7 +67,11 @@ impl AdminState {
     }
 }
 
-pub async fn serve(listen: SocketAddr, publisher: Publisher, admin: AdminState) -> Option<Server> {
+pub async fn serve(
+    listen: SocketAddr,
+    publisher: Publisher,
+    mut admin: AdminState,
+) -> Option<Server> {
     let hub = admin.shared.hub.clone();
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
@@ -78,6 +84,7 @@ pub async fn serve(listen: SocketAddr, publisher: Publisher, admin: AdminState) 
         }
     };
     let address = listener.local_addr().unwrap_or(listen);
+    admin.listen = Some(address);
     let routes = axum::Router::new()
         .route(admin::STATUS_PATH, get(status))
         .route("/admin/subscriptions/{sub}/replay", post(replay))
@@ -128,7 +135,7 @@ async fn status(State(state): State<AdminState>) -> Response {
     Json(RunnerStatus {
         project: project.name.clone(),
         pid: std::process::id(),
-        listen: project.runner.listen.to_string(),
+        listen: state.listen.unwrap_or(project.runner.listen).to_string(),
         runner: state.shared.hub.snapshot(),
     })
     .into_response()

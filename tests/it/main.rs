@@ -5,6 +5,7 @@
 
 mod cli;
 mod events;
+mod first_hour;
 mod harness;
 mod pubsub;
 mod runner;

@@ -55,15 +55,7 @@ fn a_project_made_by_init_runs_on_the_broker_named_in_the_user_settings_file() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    // Ports of its own, so it runs beside everything else.
-    let file = std::fs::read_to_string(p.path().join("ftl-project.yaml")).unwrap();
-    p.write(
-        "ftl-project.yaml",
-        &file
-            .replace("port: 19092", "port: 0")
-            .replace("127.0.0.1:8892", &p.listen),
-    );
-
+    // It sets no port: it runs beside everything else as it is.
     let out = ftl_with_user_settings(&p, home.path())
         .args(["--json", "settings"])
         .output()
@@ -79,9 +71,10 @@ fn a_project_made_by_init_runs_on_the_broker_named_in_the_user_settings_file() {
     );
     assert_eq!(entry(&entries, "pubsub.broker.image")["value"], TEST_IMAGE);
     assert_eq!(
-        entry(&entries, "runner.listen")["origin"]["file"],
-        "ftl-project.yaml"
+        entry(&entries, "runner.listen")["origin"]["from"],
+        "default"
     );
+    assert_eq!(entry(&entries, "pubsub.broker.port")["value"], "0");
 
     let mut c = ftl_with_user_settings(&p, home.path());
     c.args(["--json", "dev"])

@@ -69,20 +69,27 @@ pub async fn replay(
             return Err(Error::failed("replay cancelled; nothing was moved", None));
         }
     }
-    let live = AdminClient::find(project)
+    // Each running `ftl dev` moves the partitions it holds.
+    let live: Vec<AdminClient> = AdminClient::find_all(project)
         .await
-        .filter(|l| l.runs(&sub.qualified()));
-    let report = match &live {
-        Some(l) => {
-            let s = l.replay(&sub.qualified(), from).await?;
+        .into_iter()
+        .filter(|l| l.runs(&sub.qualified()))
+        .collect();
+    let report = match live.is_empty() {
+        false => {
+            let mut partitions = Vec::new();
+            for l in &live {
+                partitions.extend(l.replay(&sub.qualified(), from).await?.partitions);
+            }
+            partitions.sort_by_key(|m| m.partition);
             ReplayReport {
                 subscription: sub.qualified(),
-                redelivered: s.redelivered,
+                redelivered: partitions.iter().map(PartitionMove::redelivered).sum(),
                 through: "runner",
-                partitions: s.partitions,
+                partitions,
             }
         }
-        None => {
+        true => {
             let broker = provision::running_broker(project).await?;
             let conn = broker.connection.clone();
             let (topic, group) = (sub.topic_kafka_name(), sub.group_id());
@@ -103,15 +110,20 @@ pub async fn replay(
         return Ok(());
     }
     let events = counted(report.redelivered.max(0) as usize, "event");
-    printer.data(&match &live {
-        Some(l) => format!(
-            "{}: moved to {label}; {events} will be redelivered by the running ftl dev (pid {})",
-            report.subscription,
-            l.status().pid
-        ),
-        None => format!(
+    let pids: Vec<String> = live.iter().map(|l| l.status().pid.to_string()).collect();
+    printer.data(&match pids.len() {
+        0 => format!(
             "{}: moved to {label}; {events} will be delivered when `ftl dev` starts",
             report.subscription
+        ),
+        1 => format!(
+            "{}: moved to {label}; {events} will be redelivered by the running ftl dev (pid {})",
+            report.subscription, pids[0]
+        ),
+        _ => format!(
+            "{}: moved to {label}; {events} will be redelivered by the running ftl devs (pids {})",
+            report.subscription,
+            pids.join(", ")
         ),
     });
     Ok(())

@@ -14,13 +14,16 @@ use super::blocking;
 
 pub async fn status(project: &Project, printer: &Printer) -> Result<()> {
     let broker = provision::running_broker(project).await?;
-    let live = AdminClient::find(project).await;
+    let live: Vec<_> = AdminClient::find_all(project)
+        .await
+        .iter()
+        .map(|l| l.status().clone())
+        .collect();
     let conn = broker.connection.clone();
     let project2 = project.clone();
     let broker_status = broker.status();
-    let live_status = live.as_ref().map(|l| l.status().clone());
     let report = blocking(move || {
-        inspect::status(&conn, &project2, broker_status, live_status.as_ref()).map_err(Error::from)
+        inspect::status(&conn, &project2, broker_status, &live).map_err(Error::from)
     })
     .await?;
     if printer.json {
@@ -50,15 +53,20 @@ fn render(report: &StatusReport, printer: &Printer) -> Vec<String> {
             ))
             .unwrap_or_default()
     )];
-    lines.push(match &report.runner {
-        Some(r) => format!(
+    if report.runners.is_empty() {
+        lines.push(format!(
+            "{} no ftl dev running",
+            printer.out_style(BOLD, "runner")
+        ));
+    }
+    for r in &report.runners {
+        lines.push(format!(
             "{} ftl dev running (pid {}) on {}",
             printer.out_style(BOLD, "runner"),
             r.pid,
             r.listen
-        ),
-        None => format!("{} no ftl dev running", printer.out_style(BOLD, "runner")),
-    });
+        ));
+    }
     lines.push(printer.out_style(BOLD, "topics"));
     for t in &report.topics {
         if !t.provisioned {

@@ -19,7 +19,7 @@ mod verb;
 
 pub use dev::{Dev, Ev};
 pub use kafka::Kafka;
-pub use project::Project;
+pub use project::{http, Project};
 pub use verb::{Request, VerbServer};
 
 pub const TEST_IMAGE: &str = "ftl-test/tansu:0.6.0";

@@ -45,24 +45,7 @@ impl Project {
     /// A request to this project's runner (`runner.listen`); the answer's
     /// status and body (chunked bodies come with their chunk lines).
     pub fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(&self.listen).expect("connect to runner.listen");
-        let body = body.unwrap_or("");
-        let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.listen,
-            body.len()
-        );
-        s.write_all(req.as_bytes()).expect("send");
-        let mut out = String::new();
-        let _ = s.read_to_string(&mut out);
-        let status = out
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-        (status, body.to_string())
+        http(&self.listen, method, path, body)
     }
 
     /// A project with one module `shop`: topic `t` (its attributes given,
@@ -118,6 +101,8 @@ impl Project {
             .env("NO_COLOR", "1")
             // No user settings file of whoever runs the tests leaks in.
             .env("XDG_CONFIG_HOME", self.path().join(".no-user-config"))
+            // Runner records of this project's `ftl dev`s, apart from others'.
+            .env("XDG_STATE_HOME", self.path().join(".state"))
             .env_remove("RUST_LOG");
         c
     }
@@ -286,4 +271,26 @@ impl ModuleBuilder<'_> {
         self.project
             .write(&format!("{}/ftl.yaml", self.name), &text);
     }
+}
+
+/// One HTTP/1.1 request to `addr` (`127.0.0.1:PORT`); the answer's status
+/// and body (chunked bodies come with their chunk lines).
+pub fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the runner");
+    let body = body.unwrap_or("");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).expect("send");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, body.to_string())
 }
