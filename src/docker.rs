@@ -312,7 +312,10 @@ impl Docker {
                             c.kind,
                             settings.kind.name()
                         ),
-                        Some("`ftl pubsub broker reset` removes it so the next start creates the new kind"),
+                        Some(&format!(
+                            "to keep it, say `kind: {}` once for all projects in ~/.config/ftl/config.yaml (`pubsub: {{broker: {{kind: {}, image: ...}}}}`) or in ftl-project.yaml; `ftl pubsub broker reset` removes it so the next start creates the kind asked for",
+                            c.kind, c.kind
+                        )),
                     );
                 }
                 if c.running {

@@ -354,7 +354,7 @@ impl Printer {
                 how,
                 ms,
             } => info(match container {
-                Some(c) => format!("broker: {c} ({kind}) {how}, ready on {address} in {ms} ms"),
+                Some(c) => format!("broker: {c} ({kind}) ready on {address} in {ms} ms ({how})"),
                 None => format!("broker: external at {address}, ready in {ms} ms"),
             }),
             Event::TopicCreated { topic, partitions } => info(format!(

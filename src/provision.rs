@@ -80,7 +80,7 @@ impl BrokerHandle {
             container: self.container.as_ref().map(|c| c.name.clone()),
             how: match self.container.as_ref().map(|c| &c.outcome) {
                 None => "external",
-                Some(Outcome::Reused) => "reusing",
+                Some(Outcome::Reused) => "reused",
                 Some(Outcome::Started) => "started",
                 Some(Outcome::Created) => "created",
             }

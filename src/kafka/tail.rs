@@ -2,7 +2,7 @@
 //! all partitions, following or stopping at the end. No group is joined and
 //! nothing is committed. Every call blocks: use it on a blocking thread.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -129,23 +129,12 @@ impl Tail {
 
     /// The next record, or why there is none now.
     pub fn next(&mut self, wait: Duration) -> Next {
-        let Some(reader) = &self.reader else {
-            return Next::AtEnd;
-        };
-        match reader.poll(wait) {
-            Some(Ok(m)) => {
-                self.at_end.remove(&m.partition());
-                Next::Record(Record {
-                    topic: m.topic().to_string(),
-                    partition: m.partition(),
-                    offset: m.offset(),
-                    timestamp: m.timestamp().to_millis(),
-                    key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-                    headers: header_map(m.headers()),
-                    payload: m.payload().unwrap_or_default().to_vec(),
-                })
+        match self.poll(wait) {
+            Polled::Record(r) => {
+                self.at_end.remove(&r.partition);
+                Next::Record(r)
             }
-            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+            Polled::End(p) => {
                 self.at_end.insert(p);
                 if self.selected.iter().all(|p| self.at_end.contains(p)) {
                     Next::AtEnd
@@ -153,11 +142,89 @@ impl Tail {
                     Next::Idle
                 }
             }
+            Polled::Idle => Next::Idle,
+        }
+    }
+
+    /// Every selected partition to its end, merged into one sequence in
+    /// timestamp order (then partition, offset), as `--no-follow` shows it.
+    pub fn merged(self) -> MergedTail {
+        MergedTail {
+            tail: self,
+            heads: BTreeMap::new(),
+            ended: HashSet::new(),
+        }
+    }
+
+    fn poll(&mut self, wait: Duration) -> Polled {
+        let Some(reader) = &self.reader else {
+            return Polled::Idle;
+        };
+        match reader.poll(wait) {
+            Some(Ok(m)) => Polled::Record(Record {
+                topic: m.topic().to_string(),
+                partition: m.partition(),
+                offset: m.offset(),
+                timestamp: m.timestamp().to_millis(),
+                key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+                headers: header_map(m.headers()),
+                payload: m.payload().unwrap_or_default().to_vec(),
+            }),
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => Polled::End(p),
             Some(Err(e)) => {
                 tracing::debug!("tail {}: {e}", self.topic);
-                Next::Idle
+                Polled::Idle
             }
-            None => Next::Idle,
+            None => Polled::Idle,
+        }
+    }
+}
+
+enum Polled {
+    Record(Record),
+    /// The partition is at its end (for now).
+    End(i32),
+    Idle,
+}
+
+/// A tail that stops at the end, in timestamp order across partitions: a
+/// record goes out once every partition not yet at its end has one waiting,
+/// so nothing older can still arrive.
+pub struct MergedTail {
+    tail: Tail,
+    heads: BTreeMap<i32, VecDeque<Record>>,
+    ended: HashSet<i32>,
+}
+
+impl MergedTail {
+    pub fn next(&mut self, wait: Duration) -> Next {
+        loop {
+            let ready = self.tail.selected.iter().all(|p| {
+                self.ended.contains(p) || self.heads.get(p).is_some_and(|q| !q.is_empty())
+            });
+            if ready {
+                let first = self
+                    .heads
+                    .iter()
+                    .filter_map(|(p, q)| {
+                        q.front().map(|r| (r.timestamp.unwrap_or(0), *p, r.offset))
+                    })
+                    .min();
+                return match first.and_then(|(_, p, _)| self.heads.get_mut(&p)?.pop_front()) {
+                    Some(r) => Next::Record(r),
+                    None => Next::AtEnd,
+                };
+            }
+            match self.tail.poll(wait) {
+                Polled::Record(r) => {
+                    self.ended.remove(&r.partition);
+                    self.heads.entry(r.partition).or_default().push_back(r);
+                }
+                Polled::End(p) => {
+                    self.ended.insert(p);
+                }
+                Polled::Idle => return Next::Idle,
+            }
         }
     }
 }

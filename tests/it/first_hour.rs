@@ -157,3 +157,65 @@ fn stopping_a_memory_broker_says_its_topics_are_gone_and_status_shows_it() {
         .prints("shop.t")
         .prints("not created — ftl dev creates it");
 }
+
+#[test]
+fn tail_without_follow_merges_partitions_oldest_first_and_says_why_it_is_empty() {
+    require_docker();
+    let p = Project::single_subscription("http://127.0.0.1:9/v", "partitions: 3, key: /k", "");
+    let dev = p.dev();
+    dev.wait_ready();
+    dev.stop();
+    let kafka = p.kafka();
+    for i in 0..12 {
+        kafka.produce(
+            "shop.t",
+            &[(
+                Some(["a", "b", "c", "d"][i % 4]),
+                format!("{{\"k\":\"x\",\"id\":{i}}}"),
+            )],
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let ids = |args: &[&str]| -> Vec<i64> {
+        let out = p.run(args);
+        out.succeeds();
+        out.stdout
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["event"]["id"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let all = ids(&[
+        "pubsub",
+        "tail",
+        "t",
+        "--from",
+        "beginning",
+        "--no-follow",
+        "--json",
+    ]);
+    assert_eq!(
+        all,
+        (0..12).collect::<Vec<_>>(),
+        "oldest first across partitions"
+    );
+    let first = ids(&[
+        "pubsub",
+        "tail",
+        "t",
+        "--from",
+        "beginning",
+        "--no-follow",
+        "-n",
+        "3",
+        "--json",
+    ]);
+    assert_eq!(first, vec![0, 1, 2]);
+    // The default is `latest`: nothing old, and it says why.
+    p.run(&["pubsub", "tail", "t", "--no-follow"])
+        .succeeds()
+        .says("no events: `--from latest` (the default) shows only events published from now on");
+}

@@ -107,7 +107,7 @@ fn adding_a_topic_starts_the_broker_and_creates_topics_then_a_second_dev_reuses_
     let dev = p.dev();
     let ready = dev.wait(Ev::of("broker_ready"), Duration::from_secs(30));
     let elapsed = started.elapsed();
-    assert_eq!(ready["how"], "reusing", "{ready}");
+    assert_eq!(ready["how"], "reused", "{ready}");
     let ms = ready["ms"].as_u64().unwrap();
     assert!(ms < 1000, "broker ready after {ms} ms: {ready}");
     assert_eq!(docker::inspect(&p.container()).and_then(|c| c.id), Some(id));

@@ -50,9 +50,11 @@ pub async fn publish(
             if let Some(s) = &spinner {
                 s.set_message(format!("published {done}/{total} to {}", p.topic));
             }
+            // One result line per event on stdout, as text or JSON; the
+            // summary of a batch goes to stderr.
             if printer.json {
                 printer.json_line(&serde_json::to_value(p).unwrap_or_default());
-            } else if total == 1 {
+            } else {
                 printer.data(&format!(
                     "{} {}@{}{}",
                     p.topic,

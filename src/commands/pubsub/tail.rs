@@ -26,6 +26,8 @@ pub struct TailArgs {
 
 pub async fn tail(project: &Project, printer: &Printer, topic: &str, args: TailArgs) -> Result<()> {
     let topic = topic_arg(project, topic)?.kafka_name();
+    let topic_name = topic.clone();
+    let printer_for_summary = printer.clone();
     let from = parse_from(&args.from)?;
     let broker = provision::running_broker(project).await?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -36,8 +38,9 @@ pub async fn tail(project: &Project, printer: &Printer, topic: &str, args: TailA
     });
     let printer = printer.clone();
     let conn = broker.connection.clone();
-    blocking(move || {
-        let mut tail = Tail::open(&conn, &topic, from, &args.partitions).map_err(|e| match e {
+    let described = args.from.clone();
+    let (shown, followed) = blocking(move || {
+        let tail = Tail::open(&conn, &topic, from, &args.partitions).map_err(|e| match e {
             TailError::NoPartition {
                 topic,
                 partition,
@@ -51,9 +54,18 @@ pub async fn tail(project: &Project, printer: &Printer, topic: &str, args: TailA
             ),
             TailError::Kafka(k) => k.into(),
         })?;
+        // Following: as events arrive. Not following: everything up to the
+        // end, partitions merged in timestamp order.
+        let mut next: Box<dyn FnMut(Duration) -> Next> = if args.follow {
+            let mut tail = tail;
+            Box::new(move |wait| tail.next(wait))
+        } else {
+            let mut merged = tail.merged();
+            Box::new(move |wait| merged.next(wait))
+        };
         let mut shown: u64 = 0;
         while !stop.load(Ordering::SeqCst) && args.limit.is_none_or(|n| shown < n) {
-            match tail.next(Duration::from_millis(200)) {
+            match next(Duration::from_millis(200)) {
                 Next::Record(r) => {
                     shown += 1;
                     if !print_record(&printer, &r) {
@@ -64,9 +76,18 @@ pub async fn tail(project: &Project, printer: &Printer, topic: &str, args: TailA
                 Next::AtEnd | Next::Idle => {}
             }
         }
-        Ok(())
+        Ok((shown, args.follow))
     })
-    .await
+    .await?;
+    if shown == 0 && !followed {
+        printer_for_summary.info(&match described.as_str() {
+            "latest" => "no events: `--from latest` (the default) shows only events published from now on; \
+                 `--from beginning` or `--from -10` shows earlier ones, and without --no-follow tail waits for new ones"
+                .to_string(),
+            other => format!("no events in {topic_name} from `{other}`"),
+        });
+    }
+    Ok(())
 }
 
 fn parse_from(text: &str) -> Result<TailFrom> {

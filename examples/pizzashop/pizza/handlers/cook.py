@@ -10,7 +10,7 @@ import sys
 order = json.load(sys.stdin)
 attempt = os.environ.get("FTL_ATTEMPT", "1")
 if not order.get("pizza"):
-    print(f"order {order.get('id')} names no pizza", file=sys.stderr)
+    print(f"the order of {order.get('userId', 'an unknown user')} names no pizza: {json.dumps(order)}", file=sys.stderr)
     sys.exit(65)
 print(
     f"cooking {order['pizza']} for {order.get('userId')} "
