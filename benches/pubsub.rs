@@ -7,6 +7,8 @@
 //!   then `ftl dev` delivering the same N events to an HTTP verb on 8
 //!   partitions;
 //! - latency: publish → verb on an idle topic, p50 and p99;
+//! - one `ftl pubsub publish`: the whole command, against a raw producer made
+//!   for one acknowledged event;
 //! - memory: resident size of `ftl dev` with 50 idle subscriptions.
 
 #![allow(clippy::unwrap_used)]
@@ -200,6 +202,49 @@ fn main() {
     let p99 = lat[samples * 99 / 100];
     dev.stop();
 
+    // One `ftl pubsub publish` (a whole process: start, find the broker,
+    // check the topic, publish, wait for the acknowledgement, exit) against a
+    // raw producer made afresh for one acknowledged event (acks=all).
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
+    let cli_ms = median(
+        (0..9)
+            .map(|i| {
+                let started = Instant::now();
+                let out = p
+                    .cmd()
+                    .args(["pubsub", "publish", "bench.lat", &format!("{{\"i\":{i}}}")])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{out:?}");
+                started.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect(),
+    );
+    let raw_ms = median(
+        (0..9)
+            .map(|i| {
+                let started = Instant::now();
+                let producer: rdkafka::producer::BaseProducer = rdkafka::config::ClientConfig::new()
+                    .set("bootstrap.servers", p.bootstrap())
+                    .set("acks", "all")
+                    .create()
+                    .unwrap();
+                let payload = format!("{{\"i\":{i}}}");
+                producer
+                    .send(BaseRecord::<str, str>::to("bench.lat").payload(&payload))
+                    .map_err(|(e, _)| e)
+                    .unwrap();
+                rdkafka::producer::Producer::flush(&producer, Duration::from_secs(10)).unwrap();
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                std::thread::spawn(move || drop(producer));
+                ms
+            })
+            .collect(),
+    );
+
     // Memory with 50 idle subscriptions.
     let subs: String = (0..50)
         .map(|i| format!("  s{i}: {{topic: idle, verb: w{i}}}\n"))
@@ -228,6 +273,10 @@ fn main() {
     );
     println!("  baseline raw consumer latency   p50 {:.2} ms   p99 {:.2} ms   (publish -> poll, idle topic, fetch wait 10ms)", raw_lat.0, raw_lat.1);
     println!("  publish -> verb latency         p50 {p50:.2} ms   p99 {p99:.2} ms   ({samples} samples, idle topic, batch.max_wait 10ms)   {:.2}x / {:.2}x of baseline", p50 / raw_lat.0, p99 / raw_lat.1);
+    println!(
+        "  one ftl pubsub publish (process)  {cli_ms:.0} ms   baseline raw producer created for one event {raw_ms:.0} ms   {:.2}x   (median of 9; target <= 150 ms)",
+        cli_ms / raw_ms
+    );
     println!(
         "  ftl dev RSS, 50 idle subscriptions   {:.1} MB",
         rss_kb / 1024.0

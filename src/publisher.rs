@@ -237,23 +237,49 @@ pub async fn publish_all(
 ) -> Result<usize, BatchError> {
     use futures_util::StreamExt;
     check_events(topic, events, key)?;
-    let admin = connection.admin()?;
-    if !admin
-        .topics(Duration::from_secs(10))
-        .await?
-        .contains_key(&topic.kafka_name())
-    {
+    let producer = connection.producer()?;
+    let topics =
+        crate::kafka::topic_names_via(&producer, &connection.bootstrap, Duration::from_secs(10))
+            .await?;
+    if !topics.contains(&topic.kafka_name()) {
         return Err(BatchError::NoTopic(topic.kafka_name()));
     }
-    let producer = connection.producer()?;
-    let mut results = futures_util::stream::iter(events.iter())
-        .map(|(_, text)| publish(&producer, topic, text.as_bytes(), key))
-        .buffered(1000);
+    // Until the first acknowledgement, a metadata answer now and then lets
+    // the producer ask for its id as soon as a broker connection is up
+    // (the first answer may come before that).
+    let nudging = tokio_util::sync::CancellationToken::new();
+    tokio::spawn({
+        let (producer, stop) = (producer.clone(), nudging.clone());
+        let bootstrap = connection.bootstrap.clone();
+        async move {
+            while !stop.is_cancelled() {
+                let _ = crate::kafka::topic_names_via(&producer, &bootstrap, Duration::from_millis(200)).await;
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                }
+            }
+        }
+    });
+    // Stops on the first acknowledgement, or when this returns.
+    let stop_nudging = nudging.clone().drop_guard();
     let mut done = 0;
-    while let Some(r) = results.next().await {
-        on_done(&r?);
-        done += 1;
+    {
+        let mut results = futures_util::stream::iter(events.iter())
+            .map(|(_, text)| publish(&producer, topic, text.as_bytes(), key))
+            .buffered(1000);
+        while let Some(r) = results.next().await {
+            nudging.cancel();
+            on_done(&r?);
+            done += 1;
+        }
     }
+    // Every event is acknowledged: nothing is left to flush. Closing joins
+    // librdkafka's threads, which sleep in 100 ms steps (~190 ms measured),
+    // so it happens on a thread of its own instead of on the caller's path;
+    // a command that exits right after does not wait for it.
+    std::thread::spawn(move || drop(producer));
+    drop(stop_nudging);
     Ok(done)
 }
 

@@ -147,3 +147,32 @@ impl Admin {
         Ok(())
     }
 }
+
+/// The topics the broker has, asked through a producer rather than a client
+/// of its own. Besides saving a client, the answer starts the idempotent
+/// producer's id request at once: librdkafka otherwise waits for a 500 ms
+/// timer first (`rdkafka_idempotence.c`), which made one `ftl pubsub
+/// publish` take 0.7 s.
+pub async fn topic_names_via(
+    producer: &rdkafka::producer::FutureProducer,
+    bootstrap: &str,
+    timeout: Duration,
+) -> Result<std::collections::HashSet<String>, KafkaError> {
+    use rdkafka::producer::Producer;
+    let producer = producer.clone();
+    let bootstrap = bootstrap.to_string();
+    tokio::task::spawn_blocking(move || {
+        let md = producer
+            .client()
+            .fetch_metadata(None, timeout)
+            .map_err(|source| KafkaError::Unreachable { bootstrap, source })?;
+        Ok(md
+            .topics()
+            .iter()
+            .filter(|t| t.error().is_none())
+            .map(|t| t.name().to_string())
+            .collect())
+    })
+    .await
+    .map_err(|e| task("a metadata request", e))?
+}

@@ -20,7 +20,7 @@ use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::FutureProducer;
 
-pub use admin::{Admin, TopicInfo};
+pub use admin::{topic_names_via, Admin, TopicInfo};
 pub use groups::{PartitionLag, ReplayFrom};
 pub use read::{committed, header_map, offsets_for_time, partitions_of, read_range, watermarks};
 
