@@ -227,11 +227,12 @@ fn main() {
         (0..9)
             .map(|i| {
                 let started = Instant::now();
-                let producer: rdkafka::producer::BaseProducer = rdkafka::config::ClientConfig::new()
-                    .set("bootstrap.servers", p.bootstrap())
-                    .set("acks", "all")
-                    .create()
-                    .unwrap();
+                let producer: rdkafka::producer::BaseProducer =
+                    rdkafka::config::ClientConfig::new()
+                        .set("bootstrap.servers", p.bootstrap())
+                        .set("acks", "all")
+                        .create()
+                        .unwrap();
                 let payload = format!("{{\"i\":{i}}}");
                 producer
                     .send(BaseRecord::<str, str>::to("bench.lat").payload(&payload))

@@ -277,12 +277,16 @@ _ftl() {
             return 0
             ;;
         ftl__subcmd__dev)
-            opts="-C -v -q -h -V --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
+            opts="-C -v -q -h -V --listen --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --project)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

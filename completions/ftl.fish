@@ -93,6 +93,7 @@ complete -c ftl -n "__fish_ftl_using_subcommand new; and __fish_seen_subcommand_
 complete -c ftl -n "__fish_ftl_using_subcommand new; and __fish_seen_subcommand_from module" -s V -l version -d 'Print version'
 complete -c ftl -n "__fish_ftl_using_subcommand new; and __fish_seen_subcommand_from help" -f -a "module" -d 'Add a module folder with an example ftl.yaml'
 complete -c ftl -n "__fish_ftl_using_subcommand new; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ftl -n "__fish_ftl_using_subcommand dev" -l listen -d 'Where the Publisher and admin API listen, overriding `runner.listen` (a loopback address; port 0 picks a free one)' -r
 complete -c ftl -n "__fish_ftl_using_subcommand dev" -s C -l project -d 'Project directory (holding ftl-project.yaml)' -r -F
 complete -c ftl -n "__fish_ftl_using_subcommand dev" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''

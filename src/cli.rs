@@ -92,6 +92,10 @@ pub enum Command {
     Dev {
         /// Project directory (default: -C or the current directory)
         dir: Option<PathBuf>,
+        /// Where the Publisher and admin API listen, overriding
+        /// `runner.listen` (a loopback address; port 0 picks a free one)
+        #[arg(long, env = "FTL_LISTEN", value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Print the resolved schema
     Schema {

@@ -52,15 +52,21 @@ pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}; nothing was started", self.listed())
+    }
+}
+
+impl Diagnostics {
+    /// Every problem and their count, without saying what follows from
+    /// them (a reload keeps running the last good configuration).
+    pub fn listed(&self) -> String {
+        let mut out = String::new();
         for d in &self.0 {
-            writeln!(f, "{d}")?;
+            out.push_str(&format!("{d}\n"));
         }
         let n = self.0.len();
-        write!(
-            f,
-            "{n} problem{} found; nothing was started",
-            if n == 1 { "" } else { "s" }
-        )
+        out.push_str(&format!("{n} problem{} found", if n == 1 { "" } else { "s" }));
+        out
     }
 }
 

@@ -253,7 +253,12 @@ pub async fn publish_all(
         let bootstrap = connection.bootstrap.clone();
         async move {
             while !stop.is_cancelled() {
-                let _ = crate::kafka::topic_names_via(&producer, &bootstrap, Duration::from_millis(200)).await;
+                let _ = crate::kafka::topic_names_via(
+                    &producer,
+                    &bootstrap,
+                    Duration::from_millis(200),
+                )
+                .await;
                 tokio::select! {
                     _ = stop.cancelled() => {}
                     _ = tokio::time::sleep(Duration::from_millis(20)) => {}

@@ -7,7 +7,8 @@ use crate::schema::BrokerKind;
 use super::Context;
 
 pub async fn broker(ctx: &Context<'_>, command: BrokerCommand) -> Result<()> {
-    let project = ctx.read_project(&ctx.project_dir).await?;
+    // The broker needs only the project file: module files may be mid-edit.
+    let (project, _) = ctx.read_project_partial().await?;
     if project.broker.kind == BrokerKind::External {
         return Err(Error::usage(
             "this project uses an external broker; ftl does not manage it",

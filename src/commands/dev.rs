@@ -20,8 +20,18 @@ use super::Context;
 
 const WATCH_INTERVAL: Duration = Duration::from_millis(300);
 
-pub async fn dev(ctx: &Context<'_>, dir: Option<PathBuf>) -> Result<()> {
+pub async fn dev(
+    ctx: &Context<'_>,
+    dir: Option<PathBuf>,
+    listen: Option<std::net::SocketAddr>,
+) -> Result<()> {
     let root = dir.unwrap_or_else(|| ctx.project_dir.clone());
+    if let Some(addr) = listen.filter(|a| !a.ip().is_loopback()) {
+        return Err(Error::usage(
+            format!("--listen {addr} is not a loopback address"),
+            Some("the runner listens on this machine only: use 127.0.0.1:<port>".to_string()),
+        ));
+    }
     let hub = Hub::new();
     let printer = ctx.printer.clone();
     let done = CancellationToken::new();
@@ -30,16 +40,32 @@ pub async fn dev(ctx: &Context<'_>, dir: Option<PathBuf>) -> Result<()> {
         let done = done.clone();
         async move { printer.follow_events(events, done).await }
     });
-    let result = run(ctx, &root, &hub).await;
+    let result = run(ctx, &root, listen, &hub).await;
     // Every event emitted so far is printed before `ftl dev` returns.
     done.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(5), printing).await;
     result
 }
 
-async fn run(ctx: &Context<'_>, root: &Path, hub: &Hub) -> Result<()> {
+async fn run(
+    ctx: &Context<'_>,
+    root: &Path,
+    listen: Option<std::net::SocketAddr>,
+    hub: &Hub,
+) -> Result<()> {
     let mut signals = Signals::start()?;
-    let mut project = ctx.read_project(root).await?;
+    // `--listen` / FTL_LISTEN wins over `runner.listen`, on every reload too.
+    let read = |root: &Path| {
+        let root = root.to_path_buf();
+        async move {
+            let mut p = ctx.read_project(&root).await?;
+            if let Some(addr) = listen {
+                p.runner.listen = addr;
+            }
+            Ok::<Project, Error>(p)
+        }
+    };
+    let mut project = read(root).await?;
     hub.emit(Event::Starting {
         project: project.name.clone(),
         modules: project.modules.len(),
@@ -97,7 +123,7 @@ async fn run(ctx: &Context<'_>, root: &Path, hub: &Hub) -> Result<()> {
             continue;
         }
         seen = now;
-        match ctx.read_project(root).await {
+        match read(root).await {
             Ok(next) if next == project => {}
             Ok(next) => match state.apply(&next, ctx).await {
                 Ok(report) => {
@@ -110,7 +136,7 @@ async fn run(ctx: &Context<'_>, root: &Path, hub: &Hub) -> Result<()> {
                 }),
             },
             Err(Error::Config(ConfigError::Invalid(d))) => hub.emit(Event::ReloadRejected {
-                problems: d.to_string(),
+                problems: d.listed(),
                 running: state.running(),
             }),
             Err(e) => hub.emit(Event::ReloadRejected {

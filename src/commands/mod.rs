@@ -91,6 +91,19 @@ impl Context<'_> {
         self.load(&self.project_dir)
     }
 
+    /// The project without its invalid module files (and which those are),
+    /// read on a blocking thread.
+    pub async fn read_project_partial(&self) -> Result<(Project, Vec<config::SkippedModule>)> {
+        let overrides = self.overrides.clone();
+        let dir = self.project_dir.clone();
+        tokio::task::spawn_blocking(move || config::load_partial(&dir, &overrides))
+            .await
+            .map_err(|e| {
+                crate::error::Error::failed(format!("reading the project failed: {e}"), None)
+            })?
+            .map_err(Into::into)
+    }
+
     /// Reads and validates the project in `dir` on a blocking thread, for
     /// async commands.
     pub async fn read_project(&self, dir: &Path) -> Result<Project> {
@@ -127,7 +140,7 @@ pub async fn dispatch(cli: Cli, overrides: Overrides, printer: &Printer) -> Resu
         Command::New {
             command: NewCommand::Module { name },
         } => init::new_module(&ctx, &name),
-        Command::Dev { dir } => dev::dev(&ctx, dir).await,
+        Command::Dev { dir, listen } => dev::dev(&ctx, dir, listen).await,
         Command::Schema { format } => schema::schema(&ctx, format),
         Command::Completions { shell } => completions::completions(shell),
         Command::Settings => settings::settings(&ctx).await,

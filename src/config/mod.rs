@@ -186,11 +186,87 @@ pub fn load_with_settings(
     root: &Path,
     overrides: &Overrides,
 ) -> Result<(Project, Vec<Entry>), ConfigError> {
+    load_inner(root, overrides, &HashSet::new()).map_err(|f| match f {
+        LoadFailure::Config(e) => e,
+        LoadFailure::Modules { diags, .. } => ConfigError::Invalid(diags),
+    })
+}
+
+/// A module file left out of a partial load because it has problems.
+#[derive(Debug, Clone)]
+pub struct SkippedModule {
+    /// The module file, relative to the project root.
+    pub file: PathBuf,
+    /// Its folder: the module's name unless the file says otherwise.
+    pub folder: String,
+    pub problems: Diagnostics,
+}
+
+/// The project without the module files that have problems (and those that
+/// only fail because of them), for commands that need only the valid parts.
+/// The project file and the user settings file must be valid.
+pub fn load_partial(
+    root: &Path,
+    overrides: &Overrides,
+) -> Result<(Project, Vec<SkippedModule>), ConfigError> {
+    let mut skip: HashSet<PathBuf> = HashSet::new();
+    let mut skipped = Vec::new();
+    loop {
+        match load_inner(root, overrides, &skip) {
+            Ok((project, _)) => return Ok((project, skipped)),
+            Err(LoadFailure::Config(e)) => return Err(e),
+            Err(LoadFailure::Modules { diags, files }) => {
+                for file in files {
+                    let problems = Diagnostics(
+                        diags
+                            .0
+                            .iter()
+                            .filter(|d| d.file.ends_with(&file))
+                            .cloned()
+                            .collect(),
+                    );
+                    let folder = file
+                        .parent()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    skip.insert(file.clone());
+                    skipped.push(SkippedModule {
+                        file,
+                        folder,
+                        problems,
+                    });
+                }
+            }
+        }
+    }
+}
+
+enum LoadFailure {
+    Config(ConfigError),
+    /// Only module files have problems: these.
+    Modules {
+        diags: Diagnostics,
+        files: Vec<PathBuf>,
+    },
+}
+
+impl From<ConfigError> for LoadFailure {
+    fn from(e: ConfigError) -> Self {
+        LoadFailure::Config(e)
+    }
+}
+
+fn load_inner(
+    root: &Path,
+    overrides: &Overrides,
+    skip: &HashSet<PathBuf>,
+) -> Result<(Project, Vec<Entry>), LoadFailure> {
     let project_path = root.join(PROJECT_FILE);
     if !project_path.is_file() {
         return Err(ConfigError::NotFound {
             dir: root.to_path_buf(),
-        });
+        }
+        .into());
     }
     let mut loader = Loader {
         root: root.to_path_buf(),
@@ -214,7 +290,11 @@ pub fn load_with_settings(
             .collect(),
     };
     let mut raw_modules = Vec::new();
+    let first_module_src = loader.sources.len();
     for (rel, span) in module_paths {
+        if skip.contains(&rel) {
+            continue;
+        }
         let full = root.join(&rel);
         if !full.is_file() {
             if let Some(span) = span {
@@ -240,7 +320,29 @@ pub fn load_with_settings(
     }
     let modules = loader.resolve(raw_modules);
 
-    problems(&mut loader)?;
+    let bad_files: Vec<PathBuf> = {
+        let mut v: Vec<PathBuf> = loader
+            .diags
+            .iter()
+            .map(|(src, _)| *src)
+            .filter(|src| *src >= first_module_src)
+            .map(|src| loader.sources[src].rel.clone())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let only_modules = loader.diags.iter().all(|(src, _)| *src >= first_module_src);
+    if let Err(ConfigError::Invalid(diags)) = problems(&mut loader) {
+        return Err(if only_modules && !bad_files.is_empty() {
+            LoadFailure::Modules {
+                diags,
+                files: bad_files,
+            }
+        } else {
+            LoadFailure::Config(ConfigError::Invalid(diags))
+        });
+    }
     let (broker, mut entries) = resolve_broker(overrides, &header.broker, &user)?;
     for (key, value) in [
         ("runner.listen", header.runner.listen.to_string()),

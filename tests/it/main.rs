@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod editing;
 mod events;
 mod first_hour;
 mod harness;

@@ -18,8 +18,24 @@ use crate::schema::{Project, Subscription, Topic};
 use super::Context;
 
 pub async fn pubsub(ctx: &Context<'_>, command: PubsubCommand) -> Result<()> {
-    let project = ctx.read_project(&ctx.project_dir).await?;
+    // Only the parts a command needs must be valid: a module file with
+    // problems is left out, with one warning.
+    let (project, skipped) = ctx.read_project_partial().await?;
     let printer = ctx.printer;
+    for s in &skipped {
+        let first = s.problems.0.first();
+        printer.warn(
+            &format!(
+                "`{}` is invalid and left out{}; this command uses the rest of the project",
+                s.file.display(),
+                first
+                    .map(|d| format!(" ({}:{}: {})", d.line, d.column, d.message))
+                    .unwrap_or_default()
+            ),
+            None,
+        );
+    }
+    needs_skipped(&project, &skipped, &command)?;
     match command {
         PubsubCommand::Status => status::status(&project, printer).await,
         PubsubCommand::Publish { topic, event, key } => {
@@ -57,6 +73,50 @@ pub async fn pubsub(ctx: &Context<'_>, command: PubsubCommand) -> Result<()> {
         } => deadletters::replay(&project, printer, &subscription, dry_run, limit).await,
         PubsubCommand::Broker { .. } => Ok(()),
     }
+}
+
+/// The name a command is about, if it lies in a module file that was left
+/// out: an error that says so, with that file's problems.
+fn needs_skipped(
+    project: &Project,
+    skipped: &[crate::config::SkippedModule],
+    command: &PubsubCommand,
+) -> Result<()> {
+    use crate::schema::Lookup;
+    let (what, name) = match command {
+        PubsubCommand::Publish { topic, .. } | PubsubCommand::Tail { topic, .. } => {
+            ("topic", topic)
+        }
+        PubsubCommand::Replay { subscription, .. }
+        | PubsubCommand::Deadletters { subscription, .. }
+        | PubsubCommand::ReplayDeadletter { subscription, .. } => ("subscription", subscription),
+        _ => return Ok(()),
+    };
+    let known = match what {
+        "topic" => !matches!(project.find_topic(name), Lookup::Unknown(_)),
+        _ => !matches!(project.find_subscription(name), Lookup::Unknown(_)),
+    };
+    if known || skipped.is_empty() {
+        return Ok(());
+    }
+    let in_module = |s: &&crate::config::SkippedModule| match name.split_once('.') {
+        Some((module, _)) => s.folder == module,
+        None => true,
+    };
+    let Some(s) = skipped.iter().find(in_module) else {
+        return Ok(());
+    };
+    Err(Error::usage(
+        format!(
+            "{what} `{name}` may be declared in `{}`, which is invalid:\n\n{}",
+            s.file.display(),
+            s.problems.to_string().trim_end()
+        ),
+        Some(format!(
+            "fix `{}`; commands about the other modules work meanwhile",
+            s.file.display()
+        )),
+    ))
 }
 
 fn topic_arg<'p>(project: &'p Project, name: &str) -> Result<&'p Topic> {

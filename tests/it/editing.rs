@@ -1,0 +1,122 @@
+//! Issue 14: while files are being edited, commands keep working and
+//! messages say what really happened.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::harness::{free_port, require_docker, wait_until, Ev, Project, VerbServer};
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text.lines().next().unwrap_or("")).unwrap_or(Value::Null)
+}
+
+#[test]
+fn commands_work_while_an_unrelated_module_file_is_invalid() {
+    require_docker();
+    let server = VerbServer::start(|_, _| (200, String::new()));
+    let p = Project::single_subscription(&server.url("/v"), "", "");
+    p.module("ev").topic("events", "").write();
+    let dev = p.dev();
+    dev.wait_assigned("shop.s", 1);
+
+    // `ev/ftl.yaml` breaks mid-edit.
+    p.write(
+        "ev/ftl.yaml",
+        "module: ev\ntopics:\n  events: {partitions: [\n",
+    );
+    let rejected = dev.wait(Ev::of("reload_rejected"), Duration::from_secs(30));
+    assert_eq!(rejected["running"], 1, "{rejected}");
+    assert!(
+        rejected["problems"]
+            .as_str()
+            .unwrap()
+            .contains("ev/ftl.yaml:"),
+        "{rejected}"
+    );
+
+    let out = p.run(&["pubsub", "publish", "shop.t", "{\"id\":1}"]);
+    out.succeeds()
+        .prints("shop.t 0@0")
+        .says("warning: `ev/ftl.yaml` is invalid and left out (");
+    assert_eq!(out.stderr.matches("warning:").count(), 1, "{}", out.stderr);
+    server.wait_for(1, Duration::from_secs(30));
+    let out = p.run(&["pubsub", "status", "--json"]);
+    out.succeeds().says("`ev/ftl.yaml` is invalid");
+    assert_eq!(json(&out.stdout)["subscriptions"][0]["state"], "running");
+
+    // The broken module's own topic: a clear error naming the file and line.
+    p.run(&["pubsub", "publish", "ev.events", "{}"])
+        .fails_with(2)
+        .says("topic `ev.events` may be declared in `ev/ftl.yaml`, which is invalid")
+        .says("--> ev/ftl.yaml:4:");
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+}
+
+#[test]
+fn an_invalid_edit_says_the_last_good_configuration_still_runs() {
+    require_docker();
+    let p = Project::single_subscription("http://127.0.0.1:9/v", "", "");
+    let dev = p.dev_text();
+    dev.wait_for_line("ftl dev: ready", Duration::from_secs(60));
+    p.write("shop/ftl.yaml", "module: shop\nverbs:\n  v: {http: 7}\n");
+    let line = dev.wait_for_line(
+        "still running the last good configuration",
+        Duration::from_secs(30),
+    );
+    assert!(
+        line.contains(
+            "the edit is invalid; still running the last good configuration (1 subscription)"
+        ),
+        "{line}"
+    );
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(!log.contains("nothing was started"), "{log}");
+    assert!(log.contains("shop/ftl.yaml:3:"), "{log}");
+}
+
+#[test]
+fn two_runners_of_one_project_from_one_folder_with_listen() {
+    require_docker();
+    let p = Project::single_subscription("http://127.0.0.1:9/v", "partitions: 2, key: /k", "");
+    let (a_addr, b_addr) = (
+        format!("127.0.0.1:{}", free_port()),
+        format!("127.0.0.1:{}", free_port()),
+    );
+    let a = p.dev_with(&[("FTL_LISTEN", &a_addr)]);
+    assert_eq!(
+        a.wait(Ev::of("listening"), Duration::from_secs(60))["address"],
+        a_addr.as_str()
+    );
+    let mut c = p.cmd();
+    c.args(["--json", "dev", "--listen", &b_addr])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let b = crate::harness::Dev::spawn_command(c);
+    assert_eq!(
+        b.wait(Ev::of("listening"), Duration::from_secs(60))["address"],
+        b_addr.as_str()
+    );
+    a.wait_ready();
+    b.wait_ready();
+    wait_until("status lists both runners", Duration::from_secs(30), || {
+        let out = p.run(&["pubsub", "status", "--json"]);
+        let listens: Vec<String> = json(&out.stdout)["runners"]
+            .as_array()
+            .map(|r| {
+                r.iter()
+                    .filter_map(|x| x["listen"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        listens.contains(&a_addr) && listens.contains(&b_addr)
+    });
+    let out = p.run(&["pubsub", "status"]);
+    out.succeeds()
+        .prints(&format!("on {a_addr}"))
+        .prints(&format!("on {b_addr}"));
+    a.stop();
+    b.stop();
+}
