@@ -65,7 +65,10 @@ impl Diagnostics {
             out.push_str(&format!("{d}\n"));
         }
         let n = self.0.len();
-        out.push_str(&format!("{n} problem{} found", if n == 1 { "" } else { "s" }));
+        out.push_str(&format!(
+            "{n} problem{} found",
+            if n == 1 { "" } else { "s" }
+        ));
         out
     }
 }
