@@ -8,13 +8,12 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Json;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::schema::{Lookup, Project, Topic};
@@ -328,21 +327,57 @@ impl Publisher {
     }
 }
 
-#[derive(Deserialize)]
-struct KeyQuery {
-    key: Option<String>,
+/// The `key` of a query string, percent-decoded. A key that is not UTF-8
+/// is refused rather than changed (a lossy decode would store another key).
+fn query_key(query: Option<&str>) -> Result<Option<String>, String> {
+    let Some(query) = query else {
+        return Ok(None);
+    };
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if name != "key" {
+            continue;
+        }
+        let bytes = value.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len()
+                    && bytes[i + 1].is_ascii_hexdigit()
+                    && bytes[i + 2].is_ascii_hexdigit() =>
+                {
+                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("0");
+                    out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
+                    i += 2;
+                }
+                b'%' => return Err(format!("`{value}` is not a valid query value")),
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        return String::from_utf8(out)
+            .map(Some)
+            .map_err(|_| format!("the key `{value}` is not UTF-8 text; keys are stored as text"));
+    }
+    Ok(None)
 }
 
 async fn http_publish(
     State(publisher): State<Publisher>,
     Path(topic): Path<String>,
-    Query(q): Query<KeyQuery>,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    match publisher
-        .publish_named(&topic, &body, q.key.as_deref())
-        .await
-    {
+    let key = match query_key(query.as_deref()) {
+        Ok(k) => k,
+        Err(message) => {
+            let body = serde_json::json!({"error": message, "hint": "pass the key as UTF-8, percent-encoded"});
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
+    };
+    match publisher.publish_named(&topic, &body, key.as_deref()).await {
         Ok(p) => (StatusCode::OK, Json(serde_json::json!(p))).into_response(),
         Err(e) => {
             let status = e.status();
@@ -399,6 +434,18 @@ mod tests {
             key: key.map(String::from),
             deadletter_of: None,
         }
+    }
+
+    #[test]
+    fn query_keys_are_decoded_and_non_utf8_keys_refused() {
+        assert_eq!(query_key(None), Ok(None));
+        assert_eq!(query_key(Some("x=1")), Ok(None));
+        assert_eq!(query_key(Some("key=u%201+x")), Ok(Some("u 1 x".into())));
+        assert_eq!(query_key(Some("key=%C3%A9")), Ok(Some("é".into())));
+        assert!(query_key(Some("key=%ff%fe"))
+            .unwrap_err()
+            .contains("not UTF-8"));
+        assert!(query_key(Some("key=%f")).is_err());
     }
 
     #[test]

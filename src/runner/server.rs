@@ -93,7 +93,11 @@ pub async fn serve(
             post(replay_deadletter),
         )
         .with_state(admin);
-    let app = publisher.router().merge(routes);
+    let app = publisher
+        .router()
+        .merge(routes)
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(address, guard));
     let cancel = CancellationToken::new();
     let c = cancel.clone();
     let handle = tokio::spawn(async move {
@@ -109,6 +113,94 @@ pub async fn serve(
         cancel,
         handle,
     })
+}
+
+fn is_grpc(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// What is not a route: gRPC's UNIMPLEMENTED for gRPC requests, else 404.
+async fn not_found(req: axum::extract::Request) -> Response {
+    if is_grpc(req.headers()) {
+        return tonic::Status::unimplemented(format!("no gRPC method {}", req.uri().path()))
+            .into_http();
+    }
+    error(
+        StatusCode::NOT_FOUND,
+        format!(
+            "nothing is served at {} {}: the runner serves POST /topics/<module>.<topic>, gRPC ftl.v1.Publisher and /admin/...",
+            req.method(),
+            req.uri().path()
+        ),
+    )
+}
+
+/// Only this machine's own tools may talk to the runner, as dev servers do
+/// it: a `Host` of 127.0.0.1, localhost or [::1] with our port (a DNS-
+/// rebinding page has another), no foreign `Origin` (a page the developer
+/// visits), and state changes as JSON (a cross-site form or `text/plain`
+/// POST needs no preflight). gRPC requests are checked for Host and Origin.
+async fn guard(
+    State(address): State<SocketAddr>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let port = address.port();
+    let local = |authority: &str| {
+        ["127.0.0.1", "localhost", "[::1]"]
+            .iter()
+            .any(|h| authority == format!("{h}:{port}"))
+    };
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    if !host.as_deref().is_some_and(local) {
+        return error(
+            StatusCode::FORBIDDEN,
+            format!(
+                "refused: Host `{}` is not this runner (127.0.0.1:{port}, localhost:{port} or [::1]:{port})",
+                host.unwrap_or_default()
+            ),
+        );
+    }
+    if let Some(origin) = req.headers().get(axum::http::header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default();
+        let own = origin.strip_prefix("http://").is_some_and(local);
+        if !own {
+            return error(
+                StatusCode::FORBIDDEN,
+                format!("refused: requests from the web page `{origin}` are not served"),
+            );
+        }
+    }
+    let changes_state = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if changes_state && !is_grpc(req.headers()) {
+        let json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !json {
+            return error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "state changes need `Content-Type: application/json` (curl: -H 'Content-Type: application/json')".into(),
+            );
+        }
+    }
+    next.run(req).await
 }
 
 fn error(status: StatusCode, message: String) -> Response {

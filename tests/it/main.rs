@@ -8,6 +8,7 @@ mod editing;
 mod events;
 mod first_hour;
 mod harness;
+mod hostile;
 mod pubsub;
 mod runner;
 mod settings;

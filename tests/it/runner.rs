@@ -618,6 +618,7 @@ fn the_publisher_accepts_grpc_and_http_and_rejects_bad_events() {
         rt.block_on(async {
             let r = http
                 .post(format!("{base}{path}"))
+                .header("content-type", "application/json")
                 .body(body.to_string())
                 .send()
                 .await

@@ -1,0 +1,99 @@
+//! Issue 9 (parts): `runner.listen` serves this machine's own tools only,
+//! and refuses what it does not serve.
+
+use std::io::{Read, Write};
+
+use crate::harness::{require_docker, Project};
+
+/// A raw HTTP/1.1 request with exactly these headers; status and body.
+fn raw(addr: &str, head: &str, body: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let req = format!(
+        "{head}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, out)
+}
+
+#[test]
+fn the_runner_serves_only_local_tools_and_refuses_what_it_does_not_serve() {
+    require_docker();
+    let p = Project::single_subscription("http://127.0.0.1:9/v", "", "");
+    let dev = p.dev();
+    dev.wait_ready();
+    let addr = p.listen.clone();
+    let port = addr.rsplit(':').next().unwrap().to_string();
+    let json = "Content-Type: application/json";
+    let post = |path: &str, headers: &str, body: &str| {
+        raw(
+            &addr,
+            &format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}"),
+            body,
+        )
+    };
+    // Not routes: 404 with a JSON error, never a gRPC 200.
+    for path in [
+        "/topics/shop.t/",
+        "/topics/shop.t/x",
+        "//topics/shop.t",
+        "/topics/../admin/status",
+        "/topics/",
+        "/nonexistent",
+    ] {
+        let (code, text) = post(path, json, "{}");
+        assert_eq!(code, 404, "{path}: {text}");
+        assert!(text.contains("\"error\""), "{path}: {text}");
+        assert!(!text.contains("grpc-status"), "{path}: {text}");
+    }
+    // A web page: foreign Origin, rebinding Host, a form-like content type.
+    let (code, text) = post(
+        "/topics/shop.t",
+        &format!("{json}\r\nOrigin: http://evil.example"),
+        "{}",
+    );
+    assert_eq!(code, 403, "{text}");
+    assert!(text.contains("evil.example"), "{text}");
+    let (code, text) = raw(
+        &addr,
+        &format!("GET /admin/status HTTP/1.1\r\nHost: evil.example:{port}"),
+        "",
+    );
+    assert_eq!(code, 403, "{text}");
+    let (code, text) = post("/topics/shop.t", "Content-Type: text/plain", "{\"id\":1}");
+    assert_eq!(code, 415, "{text}");
+    let (code, text) = post(
+        "/admin/subscriptions/shop.s/replay",
+        "Content-Type: text/plain",
+        "{\"from\":\"beginning\"}",
+    );
+    assert_eq!(code, 415, "{text}");
+    // A key that is not UTF-8 is refused, not changed.
+    let (code, text) = post("/topics/shop.t?key=%ff%fe", json, "{\"id\":2}");
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("not UTF-8"), "{text}");
+    // What was refused published nothing.
+    assert!(p.kafka().read_all("shop.t").is_empty());
+    // Local tools keep working: localhost, its own origin, the CLI.
+    let (code, text) = raw(
+        &addr,
+        &format!(
+            "POST /topics/shop.t HTTP/1.1\r\nHost: localhost:{port}\r\nOrigin: http://localhost:{port}\r\n{json}"
+        ),
+        "{\"id\":3}",
+    );
+    assert_eq!(code, 200, "{text}");
+    p.run(&["pubsub", "status"])
+        .succeeds()
+        .prints("ftl dev running");
+    assert_eq!(p.kafka().read_all("shop.t").len(), 1);
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+}
