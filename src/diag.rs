@@ -61,10 +61,16 @@ impl Diagnostics {
     /// them (a reload keeps running the last good configuration).
     pub fn listed(&self) -> String {
         let mut out = String::new();
-        for d in &self.0 {
+        for d in self.0.iter().take(SHOWN) {
             out.push_str(&format!("{d}\n"));
         }
         let n = self.0.len();
+        if n > SHOWN {
+            out.push_str(&format!(
+                "... and {} more problems not shown (fix these first)\n",
+                n - SHOWN
+            ));
+        }
         out.push_str(&format!(
             "{n} problem{} found",
             if n == 1 { "" } else { "s" }
@@ -72,6 +78,9 @@ impl Diagnostics {
         out
     }
 }
+
+/// How many problems are printed in full; the rest are counted.
+const SHOWN: usize = 50;
 
 /// The closest candidate within a small edit distance, for "did you mean".
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {

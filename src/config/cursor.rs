@@ -5,8 +5,26 @@ use super::*;
 
 impl Loader {
     pub(super) fn add_source(&mut self, rel: PathBuf, text: String) -> usize {
-        self.sources.push(Source { rel, text });
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        self.sources.push(Source {
+            rel,
+            text,
+            line_starts,
+        });
         self.sources.len() - 1
+    }
+
+    /// Line `line` (1-based) of a source, found through its line index so
+    /// that many problems in a large file cost linear time.
+    fn source_line(&self, src: usize, line: usize) -> &str {
+        let s = &self.sources[src];
+        let Some(start) = s.line_starts.get(line.saturating_sub(1)).copied() else {
+            return "";
+        };
+        let end = s.line_starts.get(line).copied().unwrap_or(s.text.len());
+        s.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
     pub(super) fn display_path(&self, src: usize) -> PathBuf {
@@ -27,12 +45,7 @@ impl Loader {
         message: String,
         hint: Option<String>,
     ) {
-        let source_line = self.sources[src]
-            .text
-            .lines()
-            .nth(line.saturating_sub(1))
-            .unwrap_or("")
-            .to_string();
+        let source_line = self.source_line(src, line).to_string();
         let d = Diagnostic {
             file: self.display_path(src),
             line: line.max(1),
@@ -106,6 +119,20 @@ impl Loader {
                 1,
                 "the file is empty".into(),
                 Some("see `ftl init` for a working example".into()),
+            );
+            return None;
+        }
+        if let Some(line) = second_document(&text) {
+            self.error_at(
+                src,
+                line,
+                1,
+                3,
+                "a second YAML document: ftl reads one document per file".into(),
+                Some(
+                    "remove the `---` line and what follows, or merge it into the first document"
+                        .into(),
+                ),
             );
             return None;
         }
@@ -373,5 +400,47 @@ impl Loader {
             );
         }
         ok
+    }
+}
+
+/// The line of a `---` (or `...`) that ends the first YAML document when
+/// something follows it: the YAML parser would read the first document only
+/// and drop the rest without a word.
+fn second_document(text: &str) -> Option<usize> {
+    let mut content = false;
+    let mut ended: Option<usize> = None;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_end();
+        let marker = t == "---" || t.starts_with("--- ") || t == "...";
+        let blank = t.trim().is_empty() || t.trim_start().starts_with('#');
+        if marker {
+            if content && ended.is_none() {
+                ended = Some(i + 1);
+            }
+        } else if !blank {
+            if ended.is_some() {
+                return ended;
+            }
+            content = true;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::second_document;
+
+    #[test]
+    fn a_second_document_is_found_at_its_marker() {
+        assert_eq!(second_document("module: a\n"), None);
+        assert_eq!(second_document("---\nmodule: a\n"), None);
+        assert_eq!(second_document("module: a\n---\n"), None);
+        assert_eq!(second_document("module: a\n...\n# end\n"), None);
+        assert_eq!(second_document("module: a\n---\nmodule: b\n"), Some(2));
+        assert_eq!(
+            second_document("# c\nmodule: a\n\n--- \nverbs: {}\n"),
+            Some(4)
+        );
     }
 }

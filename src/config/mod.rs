@@ -130,11 +130,10 @@ pub fn load(root: &Path, overrides: &Overrides) -> Result<Project, ConfigError> 
 /// Reads the user settings file into `loader` when there is one.
 fn user_layer(loader: &mut Loader, overrides: &Overrides) -> Result<BrokerLayer, ConfigError> {
     match &overrides.user_file {
-        Some(path) if path.is_file() => {
-            let text = read(path)?;
-            let src = loader.add_source(path.clone(), text);
-            Ok(loader.user_file(src))
-        }
+        Some(path) if path.is_file() => match loader.add_file(path.clone(), path)? {
+            Some(src) => Ok(loader.user_file(src)),
+            None => Ok(BrokerLayer::default()),
+        },
         _ => Ok(BrokerLayer::default()),
     }
 }
@@ -274,8 +273,12 @@ fn load_inner(
         diags: Vec::new(),
         consumer_overrides: BTreeMap::new(),
     };
-    let text = read(&project_path)?;
-    let project_src = loader.add_source(PathBuf::from(PROJECT_FILE), text);
+    let Some(project_src) = loader.add_file(PathBuf::from(PROJECT_FILE), &project_path)? else {
+        problems(&mut loader)?;
+        return Err(LoadFailure::Config(ConfigError::NotFound {
+            dir: root.to_path_buf(),
+        }));
+    };
     let header = loader.project_file(project_src);
     loader.consumer_overrides = header.runner.consumer.clone();
     let user = user_layer(&mut loader, overrides)?;
@@ -312,8 +315,9 @@ fn load_inner(
             }
             continue;
         }
-        let text = read(&full)?;
-        let src = loader.add_source(rel, text);
+        let Some(src) = loader.add_file(rel, &full)? else {
+            continue;
+        };
         if let Some(m) = loader.module_file(src) {
             raw_modules.push(m);
         }
@@ -381,16 +385,53 @@ fn load_inner(
     Ok((project, entries))
 }
 
-fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|source| ConfigError::Io {
         path: path.to_path_buf(),
         source,
     })
 }
 
+impl Loader {
+    /// Reads a file into a new source. A file that is not UTF-8 is a
+    /// problem at its first bad byte, and is not parsed (`None`).
+    fn add_file(&mut self, rel: PathBuf, full: &Path) -> Result<Option<usize>, ConfigError> {
+        let bytes = read(full)?;
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(Some(self.add_source(rel, text))),
+            Err(e) => {
+                let bytes = e.as_bytes();
+                let at = e.utf8_error().valid_up_to();
+                let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+                let line_start = bytes[..at]
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map_or(0, |i| i + 1);
+                let column = String::from_utf8_lossy(&bytes[line_start..at])
+                    .chars()
+                    .count()
+                    + 1;
+                let text = String::from_utf8_lossy(bytes).into_owned();
+                let src = self.add_source(rel, text);
+                self.error_at(
+                    src,
+                    line,
+                    column,
+                    1,
+                    format!("the file is not UTF-8 text (byte 0x{:02x})", bytes[at]),
+                    Some("save it as UTF-8".into()),
+                );
+                Ok(None)
+            }
+        }
+    }
+}
+
 struct Source {
     rel: PathBuf,
     text: String,
+    /// Where each line starts (byte offsets).
+    line_starts: Vec<usize>,
 }
 
 struct Loader {

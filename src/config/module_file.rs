@@ -96,7 +96,17 @@ impl Loader {
             .and_then(|n| self.string(src, n, &format!("`http` of {what}")));
         let exec = map.get_node("exec").and_then(|n| match n {
             Node::Sequence(seq) if !seq.is_empty() => {
-                let argv: Vec<String> = seq.iter().filter_map(|i| i.as_scalar().map(|s| s.as_str().to_string())).collect();
+                let mut argv = Vec::new();
+                for item in seq.iter() {
+                    match item.as_scalar() {
+                        Some(s) => argv.push(s.as_str().to_string()),
+                        None => self.error(src, item.span(), format!("each item of `exec` of {what} must be a string"), Some("write the command and its arguments as strings, like `[\"python3\", \"handler.py\"]`".into())),
+                    }
+                }
+                if argv.first().is_some_and(|c| c.trim().is_empty()) {
+                    self.error(src, seq.iter().next().map_or(n.span(), |i| i.span()), format!("the command of `exec` of {what} is empty"), Some("name a program first, like `[\"python3\", \"handler.py\"]`".into()));
+                    return None;
+                }
                 (argv.len() == seq.len()).then_some(argv)
             }
             other => {
@@ -105,12 +115,12 @@ impl Loader {
             }
         });
         if let Some(url) = &http {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
+            if let Some(problem) = http_url_problem(url) {
                 if let Some(n) = map.get_node("http") {
                     self.error(
                         src,
                         n.span(),
-                        format!("`http` of {what} must be an http:// URL, not `{url}`"),
+                        format!("`http` of {what} must be an http:// URL, not `{url}`: {problem}"),
                         Some("write it like `http://127.0.0.1:8081/processOrder`".into()),
                     );
                 }
@@ -144,10 +154,22 @@ impl Loader {
                 return None;
             }
         };
-        let timeout = map
-            .get_node("timeout")
-            .and_then(|n| self.duration(src, n, &format!("`timeout` of {what}")))
-            .unwrap_or(Duration::from_secs(30));
+        let timeout = match map.get_node("timeout") {
+            Some(n) => match self.duration(src, n, &format!("`timeout` of {what}")) {
+                Some(d) if d.is_zero() => {
+                    self.error(
+                        src,
+                        n.span(),
+                        format!("a `timeout` of 0s would fail every call of {what}"),
+                        Some("give the verb time to answer, like `30s`".into()),
+                    );
+                    return None;
+                }
+                Some(d) => d,
+                None => Duration::from_secs(30),
+            },
+            None => Duration::from_secs(30),
+        };
         Some(Verb {
             module: module.into(),
             name: key.as_str().into(),
@@ -437,5 +459,17 @@ fn upper_first(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+/// Why a verb's URL cannot be called, if it cannot.
+fn http_url_problem(url: &str) -> Option<String> {
+    match reqwest::Url::parse(url) {
+        Err(e) => Some(e.to_string()),
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+            Some(format!("the scheme is `{}`", u.scheme()))
+        }
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => Some("it names no host".into()),
+        Ok(_) => None,
     }
 }

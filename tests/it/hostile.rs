@@ -97,3 +97,58 @@ fn the_runner_serves_only_local_tools_and_refuses_what_it_does_not_serve() {
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
+
+#[test]
+fn files_accepted_before_but_wrong_are_problems_with_positions() {
+    let p = Project::new().without_broker();
+    p.module("a")
+        .verb("e", "exec: [\"\"]")
+        .verb("h1", "http: \"http://\"")
+        .verb("h2", "http: \"https://[::1\"")
+        .verb("h3", "http: \"http://127.0.0.1:99999/x\"")
+        .verb("t", "exec: [\"true\"], timeout: 0s")
+        .write();
+    p.write("b/ftl.yaml", "module: b\n---\nmodule: c\n");
+    std::fs::write(
+        p.path().join("c/ftl.yaml"),
+        b"module: c\nverbs:\n  v: {exec: [\"\xff\"]}\n",
+    )
+    .unwrap_or_else(|_| {
+        std::fs::create_dir_all(p.path().join("c")).unwrap();
+        std::fs::write(
+            p.path().join("c/ftl.yaml"),
+            b"module: c\nverbs:\n  v: {exec: [\"\xff\"]}\n",
+        )
+        .unwrap();
+    });
+    p.run(&["schema"])
+        .fails_with(2)
+        .says("the command of `exec` of verb `e` is empty")
+        .says("a/ftl.yaml:4:")
+        .says("`http` of verb `h1` must be an http:// URL, not `http://`: empty host")
+        .says("`http` of verb `h2` must be an http:// URL, not `https://[::1`: invalid IPv6 address")
+        .says("`http` of verb `h3` must be an http:// URL, not `http://127.0.0.1:99999/x`: invalid port number")
+        .says("a `timeout` of 0s would fail every call of verb `t`")
+        .says("a second YAML document: ftl reads one document per file")
+        .says("--> b/ftl.yaml:2:1")
+        .says("the file is not UTF-8 text (byte 0xff)")
+        .says("--> c/ftl.yaml:3:15");
+}
+
+#[test]
+fn a_file_with_very_many_problems_lists_the_first_and_counts_the_rest() {
+    let p = Project::new().without_broker();
+    let mut text = String::from("module: m\ntopics:\n");
+    for i in 0..40_000 {
+        text.push_str(&format!("  t{i}: {{colour: red}}\n"));
+    }
+    p.write("m/ftl.yaml", &text);
+    let out = p.run(&["schema"]);
+    out.fails_with(2)
+        .says("... and 39950 more problems not shown (fix these first)")
+        .says("40000 problems found; nothing was started");
+    assert_eq!(
+        out.stderr.matches("error: unknown key `colour`").count(),
+        50
+    );
+}
