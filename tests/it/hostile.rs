@@ -109,18 +109,12 @@ fn files_accepted_before_but_wrong_are_problems_with_positions() {
         .verb("t", "exec: [\"true\"], timeout: 0s")
         .write();
     p.write("b/ftl.yaml", "module: b\n---\nmodule: c\n");
+    std::fs::create_dir_all(p.path().join("c")).unwrap();
     std::fs::write(
         p.path().join("c/ftl.yaml"),
         b"module: c\nverbs:\n  v: {exec: [\"\xff\"]}\n",
     )
-    .unwrap_or_else(|_| {
-        std::fs::create_dir_all(p.path().join("c")).unwrap();
-        std::fs::write(
-            p.path().join("c/ftl.yaml"),
-            b"module: c\nverbs:\n  v: {exec: [\"\xff\"]}\n",
-        )
-        .unwrap();
-    });
+    .unwrap();
     p.run(&["schema"])
         .fails_with(2)
         .says("the command of `exec` of verb `e` is empty")
