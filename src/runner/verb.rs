@@ -114,6 +114,66 @@ async fn call_http(
     })
 }
 
+/// The most of a successful verb's stdout that is kept (shown, and put in
+/// its delivery event); the rest is read and counted, never held.
+const STDOUT_KEPT: usize = 64 * 1024;
+/// How much of a failed verb's stderr end is kept (the message shows its
+/// last 300 characters).
+const STDERR_KEPT: usize = 4 * 1024;
+
+/// Kills the verb's whole process group when dropped while armed: on a
+/// timeout, and when the delivery is abandoned (Ctrl-C, revocation). A
+/// verb that finished is disarmed.
+struct GroupKill(Option<u32>);
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self
+            .0
+            .and_then(|p| rustix::process::Pid::from_raw(p as i32))
+        {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+/// Reads a stream to its end keeping at most `cap` bytes: the first ones
+/// (`head`) or the last ones. Returns them and the total read.
+async fn read_capped(
+    stream: Option<impl tokio::io::AsyncRead + Unpin>,
+    head: bool,
+    cap: usize,
+) -> (Vec<u8>, u64) {
+    use tokio::io::AsyncReadExt;
+    let Some(mut stream) = stream else {
+        return (Vec::new(), 0);
+    };
+    let mut kept = Vec::new();
+    let mut total = 0u64;
+    let mut buf = vec![0u8; 8192];
+    loop {
+        let n = match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        total += n as u64;
+        if head {
+            let room = cap.saturating_sub(kept.len());
+            kept.extend_from_slice(&buf[..n.min(room)]);
+        } else {
+            kept.extend_from_slice(&buf[..n]);
+            if kept.len() > 2 * cap {
+                kept.drain(..kept.len() - cap);
+            }
+        }
+    }
+    if !head && kept.len() > cap {
+        kept.drain(..kept.len() - cap);
+    }
+    (kept, total)
+}
+
 async fn call_exec(
     argv: &[String],
     timeout: Duration,
@@ -126,7 +186,8 @@ async fn call_exec(
             permanent: true,
         });
     };
-    let mut child = tokio::process::Command::new(program)
+    let mut command = tokio::process::Command::new(program);
+    command
         .args(args)
         .current_dir(dir)
         .env("FTL_TOPIC", d.topic)
@@ -138,12 +199,15 @@ async fn call_exec(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| Failure {
-            message: format!("cannot run `{program}` in {}: {e}", dir.display()),
-            permanent: false,
-        })?;
+        .kill_on_drop(true);
+    // Its own process group, so a timeout reaches what it started too.
+    #[cfg(unix)]
+    command.process_group(0);
+    let mut child = command.spawn().map_err(|e| Failure {
+        message: format!("cannot run `{program}` in {}: {e}", dir.display()),
+        permanent: false,
+    })?;
+    let mut group = GroupKill(child.id());
     let body = d.body.to_vec();
     let mut stdin = child.stdin.take();
     let feed = async move {
@@ -153,42 +217,55 @@ async fn call_exec(
             let _ = s.shutdown().await;
         }
     };
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
     let run = async {
-        let (_, out) = tokio::join!(feed, child.wait_with_output());
-        out
+        let (_, out, err, status) = tokio::join!(
+            feed,
+            read_capped(stdout, true, STDOUT_KEPT),
+            read_capped(stderr, false, STDERR_KEPT),
+            child.wait()
+        );
+        status.map(|s| (s, out, err))
     };
-    let output = match tokio::time::timeout(timeout, run).await {
-        Ok(Ok(o)) => o,
-        Ok(Err(e)) => {
-            return Err(Failure {
-                message: format!("`{program}` failed: {e}"),
-                permanent: false,
-            })
+    let (status, (stdout, stdout_total), (stderr, _)) =
+        match tokio::time::timeout(timeout, run).await {
+            Ok(Ok(o)) => o,
+            Ok(Err(e)) => {
+                return Err(Failure {
+                    message: format!("`{program}` failed: {e}"),
+                    permanent: false,
+                })
+            }
+            // `group` kills the process group as it goes.
+            Err(_) => {
+                return Err(Failure {
+                    message: format!(
+                        "`{program}` timed out after {} and was killed",
+                        crate::units::format_duration(timeout)
+                    ),
+                    permanent: false,
+                })
+            }
+        };
+    // Finished: what it started on purpose is its business.
+    group.0 = None;
+    if status.success() {
+        let mut text = String::from_utf8_lossy(&stdout).trim_end().to_string();
+        if stdout_total > stdout.len() as u64 {
+            text.push_str(&format!(
+                "\n… {} more bytes of output not kept",
+                stdout_total - stdout.len() as u64
+            ));
         }
-        // Dropping the future kills the process (kill_on_drop).
-        Err(_) => {
-            return Err(Failure {
-                message: format!(
-                    "`{program}` timed out after {} and was killed",
-                    crate::units::format_duration(timeout)
-                ),
-                permanent: false,
-            })
-        }
-    };
-    if output.status.success() {
-        let text = String::from_utf8_lossy(&output.stdout)
-            .trim_end()
-            .to_string();
         return Ok((!text.is_empty()).then_some(text));
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = String::from_utf8_lossy(&stderr);
     let tail: String = {
         let t = stderr.trim_end();
         let start = t.char_indices().rev().nth(299).map(|(i, _)| i).unwrap_or(0);
         t[start..].to_string()
     };
-    let code = output.status.code();
+    let code = status.code();
     let what = match code {
         Some(c) => format!("exit code {c}"),
         None => "killed by a signal".to_string(),
@@ -248,5 +325,98 @@ mod tests {
         let d1 = Delivery { attempt: 1, ..d };
         let err = call(&verb, Path::new("."), &http, &d1).await.unwrap_err();
         assert!(err.permanent, "{err:?}");
+    }
+
+    fn exec(script: &str, timeout: Duration) -> Verb {
+        Verb {
+            module: "m".into(),
+            name: "v".into(),
+            call: VerbCall::Exec(vec!["sh".into(), "-c".into(), script.into()]),
+            timeout,
+        }
+    }
+
+    fn delivery() -> Delivery<'static> {
+        Delivery {
+            topic: "m.t",
+            subscription: "m.s",
+            partition: 0,
+            offset: 1,
+            key: None,
+            attempt: 1,
+            body: b"{}",
+        }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_timeout_kills_what_the_verb_started_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let verb = exec(
+            &format!("sleep 1001 & echo $! > {}; wait", pidfile.display()),
+            Duration::from_millis(500),
+        );
+        let http = reqwest::Client::new();
+        let err = call(&verb, dir.path(), &http, &delivery())
+            .await
+            .unwrap_err();
+        assert!(err.message.contains("timed out"), "{err:?}");
+        let pid = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .to_string();
+        let mut alive = true;
+        for _ in 0..50 {
+            let status = std::process::Command::new("kill")
+                .args(["-0", &pid])
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            // A zombie still answers kill -0: it counts as gone once it is not running.
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if !status.success() || state.contains(") Z ") {
+                alive = false;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            !alive,
+            "the verb's child `sleep` (pid {pid}) outlived the timeout"
+        );
+    }
+
+    #[tokio::test]
+    async fn output_is_read_with_a_bounded_buffer() {
+        let verb = exec(
+            "head -c 5000000 /dev/zero | tr '\\0' a; head -c 3000000 /dev/zero | tr '\\0' e >&2",
+            Duration::from_secs(20),
+        );
+        let http = reqwest::Client::new();
+        let out = call(&verb, Path::new("."), &http, &delivery())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(out.len() < STDOUT_KEPT + 100, "{}", out.len());
+        assert!(
+            out.ends_with("4934464 more bytes of output not kept"),
+            "{}",
+            &out[out.len() - 60..]
+        );
+        let failing = exec(
+            "head -c 3000000 /dev/zero | tr '\\0' e >&2; echo last words >&2; exit 3",
+            Duration::from_secs(20),
+        );
+        let err = call(&failing, Path::new("."), &http, &delivery())
+            .await
+            .unwrap_err();
+        assert!(
+            err.message.starts_with("exit code 3: eee"),
+            "{}",
+            &err.message[..40]
+        );
+        assert!(err.message.ends_with("last words"), "{}", err.message);
+        assert!(err.message.chars().count() <= 320, "{}", err.message.len());
     }
 }
