@@ -47,6 +47,12 @@ pub enum PublishError {
         pointer: String,
         found: &'static str,
     },
+    #[error("the event for `{topic}` is {size} bytes; at most {limit} fit in one Kafka message")]
+    TooLarge {
+        topic: String,
+        size: usize,
+        limit: usize,
+    },
     #[error("the broker did not acknowledge the event for `{topic}`")]
     Broker {
         topic: String,
@@ -74,6 +80,9 @@ impl PublishError {
             PublishError::BadKey { .. } => {
                 Some("pass a key explicitly (--key K, or ?key=K)".into())
             }
+            PublishError::TooLarge { .. } => Some(
+                "send a reference to the data (a URL, an id) instead of the data itself, or split the event".into(),
+            ),
             PublishError::Broker { .. } => {
                 Some("is the broker running? `ftl pubsub status` tells".into())
             }
@@ -83,6 +92,7 @@ impl PublishError {
     fn status(&self) -> StatusCode {
         match self {
             PublishError::UnknownTopic { .. } => StatusCode::NOT_FOUND,
+            PublishError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             PublishError::Broker { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -152,6 +162,23 @@ pub struct Published {
     pub key: Option<String>,
 }
 
+/// The largest event (body and key) `ftl` publishes: the Kafka client's
+/// `message.max.bytes` (1,000,000) less room for the record's framing and
+/// headers. Larger ones are refused before anything is sent.
+pub const MAX_EVENT_BYTES: usize = 1_000_000 - 4_096;
+
+fn check_size(topic: &Topic, body: &[u8], key: Option<&str>) -> Result<(), PublishError> {
+    let size = body.len() + key.map_or(0, str::len);
+    if size > MAX_EVENT_BYTES {
+        return Err(PublishError::TooLarge {
+            topic: topic.kafka_name(),
+            size,
+            limit: MAX_EVENT_BYTES,
+        });
+    }
+    Ok(())
+}
+
 /// Validates and publishes one event; returns after the broker acknowledged.
 pub async fn publish(
     producer: &FutureProducer,
@@ -165,6 +192,7 @@ pub async fn publish(
         source,
     })?;
     let key = event_key(topic, &event, key)?;
+    check_size(topic, body, key.as_deref())?;
     let mut record = FutureRecord::<str, [u8]>::to(&name).payload(body);
     if let Some(k) = &key {
         record = record.key(k.as_str());
@@ -172,9 +200,17 @@ pub async fn publish(
     let delivery = producer
         .send(record, Duration::from_secs(30))
         .await
-        .map_err(|(source, _)| PublishError::Broker {
-            topic: name.clone(),
-            source,
+        .map_err(|(source, _)| match source.rdkafka_error_code() {
+            // The broker's own limit may be lower than the client's.
+            Some(rdkafka::types::RDKafkaErrorCode::MessageSizeTooLarge) => PublishError::TooLarge {
+                topic: name.clone(),
+                size: body.len(),
+                limit: MAX_EVENT_BYTES.min(body.len().saturating_sub(1)),
+            },
+            _ => PublishError::Broker {
+                topic: name.clone(),
+                source,
+            },
         })?;
     Ok(Published {
         topic: name,
@@ -196,6 +232,14 @@ pub enum BatchError {
     Kafka(#[from] crate::kafka::KafkaError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    /// The broker refused some events after others were acknowledged.
+    #[error("{} of {} events were not published", failed.len(), failed.len() + published.len())]
+    Partial {
+        /// (line, where it went)
+        published: Vec<(usize, Published)>,
+        /// (line, why not)
+        failed: Vec<(usize, PublishError)>,
+    },
 }
 
 /// Checks numbered events (line, JSON text) for `topic` without publishing:
@@ -212,7 +256,8 @@ pub fn check_events(
                 topic: topic.kafka_name(),
                 source,
             })
-            .and_then(|v| event_key(topic, &v, key));
+            .and_then(|v| event_key(topic, &v, key))
+            .and_then(|k| check_size(topic, text.as_bytes(), k.as_deref()));
         if let Err(e) = check {
             problems.push((*line, e));
         }
@@ -269,13 +314,33 @@ pub async fn publish_all(
     let stop_nudging = nudging.clone().drop_guard();
     let mut done = 0;
     {
+        let mut published = Vec::new();
+        let mut failed = Vec::new();
         let mut results = futures_util::stream::iter(events.iter())
-            .map(|(_, text)| publish(&producer, topic, text.as_bytes(), key))
+            .map(|(line, text)| {
+                let producer = &producer;
+                async move { (*line, publish(producer, topic, text.as_bytes(), key).await) }
+            })
             .buffered(1000);
-        while let Some(r) = results.next().await {
+        while let Some((line, r)) = results.next().await {
             nudging.cancel();
-            on_done(&r?);
-            done += 1;
+            match r {
+                Ok(p) => {
+                    on_done(&p);
+                    done += 1;
+                    published.push((line, p));
+                }
+                Err(e) => failed.push((line, e)),
+            }
+        }
+        drop(results);
+        if !failed.is_empty() {
+            std::thread::spawn(move || drop(producer));
+            return Err(if published.is_empty() && failed.len() == 1 {
+                BatchError::Publish(failed.remove(0).1)
+            } else {
+                BatchError::Partial { published, failed }
+            });
         }
     }
     // Every event is acknowledged: nothing is left to flush. Closing joins

@@ -146,3 +146,47 @@ fn a_file_with_very_many_problems_lists_the_first_and_counts_the_rest() {
         50
     );
 }
+
+#[test]
+fn too_large_events_are_refused_before_anything_is_published() {
+    require_docker();
+    let p = Project::single_subscription("http://127.0.0.1:9/v", "", "");
+    let dev = p.dev();
+    dev.wait_ready();
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(1_500_000));
+    let addr = p.listen.clone();
+    let (code, text) = raw(
+        &addr,
+        &format!("POST /topics/shop.t HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json"),
+        &big,
+    );
+    assert_eq!(code, 413, "{}", &text[..text.len().min(300)]);
+    assert!(
+        text.contains("at most 995904"),
+        "{}",
+        &text[..text.len().min(300)]
+    );
+    // NDJSON with a too-large third line: nothing is published.
+    let stdin = format!("{{\"id\":1}}\n{{\"id\":2}}\n{big}\n{{\"id\":4}}\n");
+    let mut c = p.cmd();
+    c.args(["pubsub", "publish", "shop.t", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("nothing was published; 1 invalid event:\n  stdin line 3: the event for `shop.t` is 1500010 bytes; at most 995904 fit in one Kafka message"),
+        "{stderr}"
+    );
+    assert!(p.kafka().read_all("shop.t").is_empty());
+    dev.stop();
+}

@@ -114,6 +114,30 @@ fn batch_error(e: BatchError, from_stdin: bool) -> Error {
         ),
         BatchError::Kafka(k) => k.into(),
         BatchError::Publish(p) => p.into(),
+        BatchError::Partial { published, failed } => {
+            let lines = |v: Vec<usize>| {
+                v.iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let problems = failed
+                .iter()
+                .take(10)
+                .map(|(line, e)| format!("line {line}: {}", crate::error::one_line(e)))
+                .collect::<Vec<_>>()
+                .join("\n  ");
+            Error::failed(
+                format!(
+                    "the broker refused {} of {} events; published lines: {} (their offsets are on stdout); not published: {}\n  {problems}",
+                    failed.len(),
+                    failed.len() + published.len(),
+                    if published.is_empty() { "none".to_string() } else { lines(published.iter().map(|(l, _)| *l).collect()) },
+                    lines(failed.iter().map(|(l, _)| *l).collect()),
+                ),
+                Some("publish the lines that were not published again once the cause is fixed".to_string()),
+            )
+        }
     }
 }
 
