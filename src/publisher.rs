@@ -357,7 +357,7 @@ pub async fn publish_all(
 #[derive(Clone)]
 pub struct Publisher {
     pub project: Arc<RwLock<Arc<Project>>>,
-    pub producer: FutureProducer,
+    pub producer: Arc<crate::kafka::RenewableProducer>,
 }
 
 impl Publisher {
@@ -376,7 +376,13 @@ impl Publisher {
     ) -> Result<Published, PublishError> {
         let project = self.current();
         let topic = find_topic(&project, name)?.clone();
-        publish(&self.producer, &topic, body, key).await
+        let result = publish(&self.producer.get(), &topic, body, key).await;
+        // A fatal producer error is recovered from only by a new producer
+        // (librdkafka's rule); the event is sent once more with it.
+        if matches!(result, Err(PublishError::Broker { .. })) && self.producer.renew_if_fatal() {
+            return publish(&self.producer.get(), &topic, body, key).await;
+        }
+        result
     }
 
     /// gRPC `ftl.v1.Publisher` and `POST /topics/{topic}` on one router.

@@ -6,6 +6,7 @@
 
 mod admin;
 pub mod groups;
+mod producer;
 mod read;
 pub mod tail;
 
@@ -22,6 +23,7 @@ use rdkafka::producer::FutureProducer;
 
 pub use admin::{topic_names_via, Admin, TopicInfo};
 pub use groups::{PartitionLag, ReplayFrom};
+pub use producer::RenewableProducer;
 pub use read::{committed, header_map, offsets_for_time, partitions_of, read_range, watermarks};
 
 use crate::broker;

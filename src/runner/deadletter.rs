@@ -4,7 +4,9 @@
 use std::time::{Duration, SystemTime};
 
 use rdkafka::message::{Header, Headers, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
+
+use crate::kafka::RenewableProducer;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -105,10 +107,11 @@ pub fn headers<H: Headers>(original: Option<&H>, f: &Failure<'_>) -> OwnedHeader
 pub struct Abandoned;
 
 /// Publishes until the broker acknowledges; a refused publish is retried
-/// with backoff. Returns false only when `abandon` fires first (the source
-/// event then stays uncommitted and is delivered again).
+/// with backoff, with a new producer after a fatal error. Fails only when
+/// `abandon` fires first (the source event then stays uncommitted and is
+/// delivered again).
 pub async fn publish(
-    producer: &FutureProducer,
+    producer: &RenewableProducer,
     topic: &str,
     key: Option<&[u8]>,
     payload: &[u8],
@@ -123,7 +126,8 @@ pub async fn publish(
         if let Some(k) = key {
             record = record.key(k);
         }
-        let send = producer.send(record, Duration::from_secs(30));
+        let current = producer.get();
+        let send = current.send(record, Duration::from_secs(30));
         let result = tokio::select! {
             r = send => r,
             _ = abandon.cancelled() => return Err(Abandoned),
@@ -134,6 +138,7 @@ pub async fn publish(
                 tracing::warn!(
                     "dead letter to {topic} not acknowledged ({e}); retrying in {backoff:?}"
                 );
+                producer.renew_if_fatal();
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = abandon.cancelled() => return Err(Abandoned),
@@ -283,7 +288,7 @@ impl ReplayReport {
 /// What replaying needs: the subscription, its verb and where exec verbs run.
 pub struct ReplayTarget<'a> {
     pub connection: &'a crate::kafka::Connection,
-    pub producer: &'a FutureProducer,
+    pub producer: &'a RenewableProducer,
     pub http: &'a reqwest::Client,
     pub sub: &'a crate::schema::Subscription,
     pub verb: &'a crate::schema::Verb,
@@ -400,7 +405,7 @@ pub async fn replay_here(
         .cloned()
         .ok_or_else(|| crate::error::Error::failed(format!("verb `{}` is gone", sub.verb), None))?;
     let module_dir = project.module_dir(&sub.module);
-    let producer = connection.producer()?;
+    let producer = RenewableProducer::new(connection.clone())?;
     let http = reqwest::Client::new();
     let target = ReplayTarget {
         connection,

@@ -1,7 +1,8 @@
 //! Notices the broker going away and coming back: a metadata request every
 //! couple of seconds (one small request; the broker barely notices), two
-//! failures in a row mean lost. The events say so; what must be rebuilt
-//! after a return is the business of whoever listens.
+//! failures in a row mean lost. The events say so. On its return the
+//! producer is made anew and the project's topics and dead-letter topics
+//! are created again where they are missing.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +16,11 @@ const PROBE_EVERY: Duration = Duration::from_secs(2);
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
 const FAILURES_TO_LOSE: u32 = 2;
 
-pub fn watch_broker(shared: Arc<Shared>, stop: CancellationToken) {
+pub fn watch_broker(
+    shared: Arc<Shared>,
+    project: Arc<std::sync::RwLock<Arc<crate::schema::Project>>>,
+    stop: CancellationToken,
+) {
     tokio::spawn(async move {
         let address = shared.connection.bootstrap.clone();
         let mut failures = 0;
@@ -27,7 +32,7 @@ pub fn watch_broker(shared: Arc<Shared>, stop: CancellationToken) {
             }
             // The runner's producer asks: no extra Kafka client (threads,
             // buffers) just for this.
-            let producer = shared.producer.clone();
+            let producer = shared.producer.get();
             let probe = tokio::task::spawn_blocking(move || {
                 use rdkafka::producer::Producer;
                 producer
@@ -41,10 +46,27 @@ pub fn watch_broker(shared: Arc<Shared>, stop: CancellationToken) {
                 Ok(Ok(())) => {
                     failures = 0;
                     if let Some(t) = lost_at.take() {
+                        // A broker that restarted may not know the
+                        // producer's id any more: start with a new one.
+                        if let Err(e) = shared.producer.renew() {
+                            tracing::warn!("cannot renew the producer: {e}");
+                        }
                         shared.hub.emit(Event::BrokerRegained {
                             address: address.clone(),
                             down_ms: t.elapsed().as_millis() as u64,
                         });
+                        // A broker that lost its data (memory-only, or a
+                        // new volume) gets the project's topics back.
+                        let current = match project.read() {
+                            Ok(p) => p.clone(),
+                            Err(p) => p.into_inner().clone(),
+                        };
+                        if let Err(e) =
+                            crate::provision::provision(&current, &shared.connection, &shared.hub)
+                                .await
+                        {
+                            tracing::warn!("provisioning after the broker came back failed: {e}");
+                        }
                     }
                 }
                 Ok(Err(e)) => {

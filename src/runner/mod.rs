@@ -20,7 +20,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use rdkafka::producer::FutureProducer;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -28,14 +27,15 @@ use consumer::{Control, SubSpec, SubTask};
 
 use crate::error::{Error, Result};
 use crate::events::{Event, Hub, StopReason};
-use crate::kafka::Connection;
+use crate::kafka::{Connection, RenewableProducer};
 use crate::publisher::Publisher;
 use crate::schema::Project;
 
 /// What every subscription of the runner shares.
 pub struct Shared {
     pub connection: Connection,
-    pub producer: FutureProducer,
+    /// The Publisher's and the dead letters' producer.
+    pub producer: Arc<RenewableProducer>,
     pub http: reqwest::Client,
     pub hub: Hub,
 }
@@ -105,7 +105,7 @@ impl Runner {
         connection: Connection,
         hub: Hub,
     ) -> Result<(Runner, ReconcileReport)> {
-        let producer = connection.producer()?;
+        let producer = Arc::new(RenewableProducer::new(connection.clone())?);
         let http = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(64)
@@ -135,7 +135,7 @@ impl Runner {
         )
         .await;
         let health = CancellationToken::new();
-        health::watch_broker(shared.clone(), health.clone());
+        health::watch_broker(shared.clone(), current.clone(), health.clone());
         let mut runner = Runner {
             shared,
             project: current,

@@ -190,3 +190,80 @@ fn too_large_events_are_refused_before_anything_is_published() {
     assert!(p.kafka().read_all("shop.t").is_empty());
     dev.stop();
 }
+
+#[test]
+fn after_a_broker_restart_topics_come_back_and_publishing_and_delivery_go_on() {
+    require_docker();
+    let server = crate::harness::VerbServer::start(|_, _| (200, String::new()));
+    let p = Project::single_subscription(&server.url("/v"), "", "deadletter: true");
+    let dev = p.dev();
+    dev.wait_assigned("shop.s", 1);
+    let publish = |id: i32| {
+        crate::harness::http(
+            &p.listen,
+            "POST",
+            "/topics/shop.t",
+            Some(&format!("{{\"id\":{id}}}")),
+        )
+    };
+    assert_eq!(publish(1).0, 200);
+    server.wait_for(1, std::time::Duration::from_secs(30));
+
+    // The memory-only test broker forgets everything when it stops.
+    let docker = |args: &[&str]| {
+        let out = std::process::Command::new("docker")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    docker(&["stop", "-t", "1", &p.container()]);
+    dev.wait(
+        crate::harness::Ev::of("broker_lost"),
+        std::time::Duration::from_secs(30),
+    );
+    docker(&["start", &p.container()]);
+    let restarted = std::time::Instant::now();
+    dev.wait(
+        crate::harness::Ev::of("broker_regained"),
+        std::time::Duration::from_secs(30),
+    );
+    // The topic and the dead-letter topic are created again.
+    for topic in ["shop.t", "shop.sFailed"] {
+        dev.wait_where(
+            &format!("{topic} created again"),
+            2,
+            std::time::Duration::from_secs(30),
+            |e| e["type"] == "topic_created" && e["topic"] == topic,
+        );
+    }
+    // The Publisher works again (a new producer) and the subscription delivers.
+    let mut answered = 0;
+    for attempt in 0..60 {
+        if publish(100 + attempt).0 == 200 {
+            answered = 100 + attempt;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert!(
+        answered > 0,
+        "the Publisher never recovered:\n{}",
+        dev.log()
+    );
+    eprintln!(
+        "the Publisher answered 200 again {:?} after the broker started",
+        restarted.elapsed()
+    );
+    crate::harness::wait_until(
+        "the event after the restart",
+        std::time::Duration::from_secs(60),
+        || server.requests().iter().any(|r| r.json()["id"] == answered),
+    );
+    eprintln!(
+        "delivered again {:?} after the broker started",
+        restarted.elapsed()
+    );
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+}

@@ -1,0 +1,61 @@
+//! A producer that can be replaced while in use.
+
+use rdkafka::producer::FutureProducer;
+
+use super::{Connection, KafkaError};
+
+/// The runner's producer (Publisher and dead letters), which can be made
+/// anew: after the broker came back (a memory-only broker has forgotten the
+/// producer's id and answers `UnknownProducerId` for ever), or after a fatal
+/// error, which librdkafka says only a new producer recovers from. Callers
+/// take a clone for each send; no lock is held across an `.await`.
+pub struct RenewableProducer {
+    connection: Connection,
+    current: std::sync::RwLock<FutureProducer>,
+}
+
+impl RenewableProducer {
+    pub fn new(connection: Connection) -> Result<RenewableProducer, KafkaError> {
+        let producer = connection.producer()?;
+        Ok(RenewableProducer {
+            connection,
+            current: std::sync::RwLock::new(producer),
+        })
+    }
+
+    /// The producer to send with now.
+    pub fn get(&self) -> FutureProducer {
+        match self.current.read() {
+            Ok(p) => p.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the producer; sends in flight on the old one finish or fail
+    /// on their own. Closing the old one blocks, so it happens on a thread
+    /// of its own.
+    pub fn renew(&self) -> Result<(), KafkaError> {
+        let fresh = self.connection.producer()?;
+        let old = match self.current.write() {
+            Ok(mut p) => std::mem::replace(&mut *p, fresh),
+            Err(p) => std::mem::replace(&mut *p.into_inner(), fresh),
+        };
+        std::thread::spawn(move || drop(old));
+        Ok(())
+    }
+
+    /// Renews the producer if librdkafka says it hit a fatal error.
+    pub fn renew_if_fatal(&self) -> bool {
+        use rdkafka::producer::Producer;
+        let fatal = self.get().client().fatal_error();
+        match fatal {
+            Some((code, reason)) => {
+                tracing::warn!(
+                    "the producer hit a fatal error ({code:?}: {reason}); making a new one"
+                );
+                self.renew().is_ok()
+            }
+            None => false,
+        }
+    }
+}
