@@ -29,6 +29,9 @@ pub struct ContainerSpec {
     /// Published on 127.0.0.1 only.
     pub host_port: u16,
     pub volume: String,
+    /// A Docker network of the project's own: other containers on the
+    /// default bridge cannot reach the broker.
+    pub network: String,
     pub data_dir: String,
     pub labels: BTreeMap<String, String>,
 }
@@ -39,6 +42,10 @@ pub fn container_name(project: &str) -> String {
 
 pub fn volume_name(project: &str) -> String {
     format!("ftl-{project}-broker-data")
+}
+
+pub fn network_name(project: &str) -> String {
+    format!("ftl-{project}")
 }
 
 pub fn labels(project: &str, kind: BrokerKind) -> BTreeMap<String, String> {
@@ -136,6 +143,7 @@ pub fn container_spec(project: &str, settings: &BrokerSettings, host_port: u16) 
         container_port: CONTAINER_PORT,
         host_port,
         volume: volume_name(project),
+        network: network_name(project),
         data_dir: data_dir.to_string(),
         labels: labels(project, kind),
     }

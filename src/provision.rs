@@ -217,9 +217,9 @@ pub async fn stop_broker(project: &Project) -> Result<Option<BrokerContainer>> {
     Ok(Docker::connect().await?.stop_broker(&project.name).await?)
 }
 
-/// Removes the project's broker container and its volume; false when it
-/// has none.
-pub async fn remove_broker(project: &Project) -> Result<bool> {
+/// Removes the project's broker container and its volume (only if ftl made
+/// them); what was removed and what was left alone.
+pub async fn remove_broker(project: &Project) -> Result<crate::docker::Removed> {
     Ok(Docker::connect()
         .await?
         .remove_broker(&project.name)

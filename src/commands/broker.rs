@@ -67,15 +67,35 @@ pub async fn broker(ctx: &Context<'_>, command: BrokerCommand) -> Result<()> {
                     return Err(Error::failed("reset cancelled; nothing was deleted", None));
                 }
             }
-            if provision::remove_broker(&project).await? {
+            let removed = provision::remove_broker(&project).await?;
+            // Say only what was done.
+            let mut done: Vec<String> = Vec::new();
+            if let Some(c) = &removed.container {
+                done.push(format!("container {c}"));
+            }
+            if let Some(v) = &removed.volume {
+                done.push(format!("volume {v}"));
+            }
+            if done.is_empty() {
                 printer.info(&format!(
-                    "removed {name} and its volume; the next `ftl dev` starts afresh"
+                    "no broker container or volume of project `{}`; nothing to reset",
+                    project.name
                 ));
             } else {
                 printer.info(&format!(
-                    "no broker container for project `{}`; nothing to reset",
-                    project.name
+                    "removed {}; the next `ftl dev` starts afresh",
+                    done.join(" and ")
                 ));
+            }
+            if let Some(v) = &removed.foreign_volume {
+                printer.warn(
+                    &format!(
+                        "volume {v} was not created by ftl for this project and was left alone"
+                    ),
+                    Some(&format!(
+                        "`docker volume rm {v}` removes it if its data is not needed"
+                    )),
+                );
             }
         }
     }

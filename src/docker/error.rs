@@ -24,6 +24,8 @@ pub enum DockerError {
     },
     #[error("a container named `{name}` exists but {owner}")]
     NameTaken { name: String, owner: String },
+    #[error("a volume named `{name}` exists but {owner}")]
+    VolumeTaken { name: String, owner: String },
     #[error("no broker container `{name}` exists")]
     NoContainer { name: String },
     #[error("the broker container `{name}` is stopped")]
@@ -107,6 +109,9 @@ impl DockerError {
                 ),
             },
             DockerError::NameTaken { .. } => "remove or rename that container, or change `name` in ftl-project.yaml".into(),
+            DockerError::VolumeTaken { name, .. } => format!(
+                "ftl keeps the broker's data only in a volume it made; if that volume's data is not needed, `docker volume rm {name}`; else change `name` in ftl-project.yaml"
+            ),
             DockerError::NoContainer { .. } | DockerError::Stopped { .. } => {
                 "start it with `ftl dev` or `ftl pubsub broker start`".into()
             }

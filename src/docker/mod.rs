@@ -39,6 +39,15 @@ fn status_of(e: &bollard::errors::Error) -> Option<u16> {
 const CONFLICT: u16 = 409;
 const NOT_FOUND: u16 = 404;
 
+/// What `reset` removed, and what it left alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Removed {
+    pub container: Option<String>,
+    pub volume: Option<String>,
+    /// A volume of that name that ftl did not make: left alone.
+    pub foreign_volume: Option<String>,
+}
+
 /// How the broker container was made ready.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -317,15 +326,39 @@ impl Docker {
 
     async fn create(&self, spec: &ContainerSpec) -> Result<(), DockerError> {
         let labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
-        let volume = VolumeCreateRequest {
-            name: Some(spec.volume.clone()),
-            labels: Some(labels.clone()),
-            ..Default::default()
-        };
-        self.inner
-            .create_volume(volume)
-            .await
-            .map_err(api(format!("create volume `{}`", spec.volume)))?;
+        // Docker hands back an existing volume of that name without a word:
+        // only one ftl made for this project is used.
+        match self.inner.inspect_volume(&spec.volume).await {
+            Ok(v) => {
+                let project = spec.labels.get(LABEL_PROJECT);
+                if v.labels.get(LABEL_MANAGED).map(String::as_str) != Some("true")
+                    || v.labels.get(LABEL_PROJECT) != project
+                {
+                    return Err(DockerError::VolumeTaken {
+                        name: spec.volume.clone(),
+                        owner: match v.labels.get(LABEL_PROJECT) {
+                            Some(other) if v.labels.contains_key(LABEL_MANAGED) => {
+                                format!("belongs to ftl project `{other}`")
+                            }
+                            _ => "was not created by ftl".into(),
+                        },
+                    });
+                }
+            }
+            Err(e) if status_of(&e) == Some(NOT_FOUND) => {
+                let volume = VolumeCreateRequest {
+                    name: Some(spec.volume.clone()),
+                    labels: Some(labels.clone()),
+                    ..Default::default()
+                };
+                self.inner
+                    .create_volume(volume)
+                    .await
+                    .map_err(api(format!("create volume `{}`", spec.volume)))?;
+            }
+            Err(e) => return Err(api(format!("inspect volume `{}`", spec.volume))(e)),
+        }
+        self.ensure_network(&spec.network, &labels).await?;
         let port_key = format!("{}/tcp", spec.container_port);
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
@@ -341,6 +374,7 @@ impl Docker {
                         host_port: Some(spec.host_port.to_string()),
                     }]),
                 )])),
+                network_mode: Some(spec.network.clone()),
                 mounts: Some(vec![Mount {
                     target: Some(spec.data_dir.clone()),
                     source: Some(spec.volume.clone()),
@@ -359,6 +393,50 @@ impl Docker {
             .await
             .map_err(api(format!("create container `{}`", spec.name)))?;
         Ok(())
+    }
+
+    /// The project's own network, made (labelled) when missing; one of that
+    /// name that ftl did not make is refused like a foreign volume.
+    async fn ensure_network(
+        &self,
+        name: &str,
+        labels: &HashMap<String, String>,
+    ) -> Result<(), DockerError> {
+        match self
+            .inner
+            .inspect_network(
+                name,
+                None::<bollard::query_parameters::InspectNetworkOptions>,
+            )
+            .await
+        {
+            Ok(n) => {
+                let theirs = n.labels.unwrap_or_default();
+                if theirs.get(LABEL_MANAGED).map(String::as_str) != Some("true")
+                    || theirs.get(LABEL_PROJECT) != labels.get(LABEL_PROJECT)
+                {
+                    return Err(DockerError::NameTaken {
+                        name: name.to_string(),
+                        owner: "is a network ftl did not create for this project".into(),
+                    });
+                }
+                Ok(())
+            }
+            Err(e) if status_of(&e) == Some(NOT_FOUND) => {
+                let request = bollard::models::NetworkCreateRequest {
+                    name: name.to_string(),
+                    labels: Some(labels.clone()),
+                    ..Default::default()
+                };
+                match self.inner.create_network(request).await {
+                    Ok(_) => Ok(()),
+                    // Made meanwhile by another `ftl` of this project.
+                    Err(e) if status_of(&e) == Some(CONFLICT) => Ok(()),
+                    Err(e) => Err(api(format!("create network `{name}`"))(e)),
+                }
+            }
+            Err(e) => Err(api(format!("inspect network `{name}`"))(e)),
+        }
     }
 
     /// A taken port, with the container that publishes it if one does.
@@ -409,9 +487,9 @@ impl Docker {
     }
 
     /// Removes the container and its volume: every topic, group and event.
-    pub async fn remove_broker(&self, project: &str) -> Result<bool, DockerError> {
-        let found = self.find_broker(project).await?;
-        if let Some(c) = &found {
+    pub async fn remove_broker(&self, project: &str) -> Result<Removed, DockerError> {
+        let mut removed = Removed::default();
+        if let Some(c) = self.find_broker(project).await? {
             let options = RemoveContainerOptionsBuilder::new()
                 .force(true)
                 .v(true)
@@ -420,10 +498,14 @@ impl Docker {
                 .remove_container(&c.name, Some(options))
                 .await
                 .map_err(api(format!("remove container `{}`", c.name)))?;
+            removed.container = Some(c.name);
         }
         let volume = broker::volume_name(project);
         match self.inner.inspect_volume(&volume).await {
-            Ok(v) if v.labels.get(LABEL_PROJECT).map(String::as_str) == Some(project) => {
+            Ok(v)
+                if v.labels.get(LABEL_MANAGED).map(String::as_str) == Some("true")
+                    && v.labels.get(LABEL_PROJECT).map(String::as_str) == Some(project) =>
+            {
                 self.inner
                     .remove_volume(
                         &volume,
@@ -431,10 +513,31 @@ impl Docker {
                     )
                     .await
                     .map_err(api(format!("remove volume `{volume}`")))?;
+                removed.volume = Some(volume);
             }
-            _ => {}
+            Ok(_) => removed.foreign_volume = Some(volume),
+            Err(_) => {}
         }
-        Ok(found.is_some())
+        let network = broker::network_name(project);
+        if let Ok(n) = self
+            .inner
+            .inspect_network(
+                &network,
+                None::<bollard::query_parameters::InspectNetworkOptions>,
+            )
+            .await
+        {
+            let labels = n.labels.unwrap_or_default();
+            if labels.get(LABEL_MANAGED).map(String::as_str) == Some("true")
+                && labels.get(LABEL_PROJECT).map(String::as_str) == Some(project)
+            {
+                self.inner
+                    .remove_network(&network)
+                    .await
+                    .map_err(api(format!("remove network `{network}`")))?;
+            }
+        }
+        Ok(removed)
     }
 
     /// The container's last `lines` log lines, for error messages.

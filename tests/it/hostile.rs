@@ -267,3 +267,61 @@ fn after_a_broker_restart_topics_come_back_and_publishing_and_delivery_go_on() {
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
+
+fn docker_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_volume_ftl_did_not_make_is_refused_and_left_alone() {
+    require_docker();
+    let p = Project::single_subscription("http://127.0.0.1:9/v", "", "");
+    let volume = format!("ftl-{}-broker-data", p.name);
+    assert!(docker_cli(&["volume", "create", &volume]).status.success());
+    p.run(&["dev"])
+        .fails_with(1)
+        .says(&format!(
+            "a volume named `{volume}` exists but was not created by ftl"
+        ))
+        .says(&format!("`docker volume rm {volume}`"));
+    p.run(&["pubsub", "broker", "reset", "--yes"])
+        .succeeds()
+        .says("nothing to reset")
+        .says(&format!(
+            "volume {volume} was not created by ftl for this project and was left alone"
+        ));
+    assert!(docker_cli(&["volume", "inspect", &volume]).status.success());
+    assert!(docker_cli(&["volume", "rm", &volume]).status.success());
+}
+
+#[test]
+fn the_broker_sits_on_a_network_of_its_own_project() {
+    require_docker();
+    let p = Project::single_subscription("http://127.0.0.1:9/v", "", "");
+    let dev = p.dev();
+    dev.wait_ready();
+    let c = crate::harness::docker::inspect(&p.container()).unwrap();
+    let network = format!("ftl-{}", p.name);
+    assert_eq!(
+        c.host_config.and_then(|h| h.network_mode).as_deref(),
+        Some(network.as_str())
+    );
+    let labels = docker_cli(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{index .Labels \"dev.ftl.project\"}}",
+        &network,
+    ]);
+    assert_eq!(String::from_utf8_lossy(&labels.stdout).trim(), p.name);
+    dev.stop();
+    p.run(&["pubsub", "broker", "reset", "--yes"])
+        .succeeds()
+        .says("removed container");
+    assert!(!docker_cli(&["network", "inspect", &network])
+        .status
+        .success());
+}
