@@ -44,6 +44,14 @@ pub enum KafkaError {
         #[source]
         source: rdkafka::error::KafkaError,
     },
+    /// The Kafka client refused its settings (a property from
+    /// `pubsub.broker.properties` or `runner.consumer`, as given).
+    #[error("the Kafka client refused the settings of {client}")]
+    Settings {
+        client: &'static str,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
     /// The broker answered a call with an error code.
     #[error("{action}: the broker refused")]
     Refused {
@@ -109,6 +117,9 @@ impl KafkaError {
                 Some("is the broker healthy? `ftl pubsub status` tells".into())
             }
             KafkaError::NoTopic { .. } => Some("`ftl dev` creates the project's topics".into()),
+            KafkaError::Settings { .. } => Some(
+                "check `pubsub.broker.properties` (and `runner.consumer`) in ftl-project.yaml: they go to the Kafka client as they are".into(),
+            ),
             KafkaError::Call { .. }
             | KafkaError::Refused { .. }
             | KafkaError::Task { .. }
@@ -122,6 +133,10 @@ pub(crate) fn call(action: impl Into<String>, source: rdkafka::error::KafkaError
         action: action.into(),
         source,
     }
+}
+
+fn refused_settings(client: &'static str, source: rdkafka::error::KafkaError) -> KafkaError {
+    KafkaError::Settings { client, source }
 }
 
 pub(crate) fn task(action: impl Into<String>, source: tokio::task::JoinError) -> KafkaError {
@@ -171,7 +186,7 @@ impl Connection {
             // offset + 1: one record per batch keeps end offsets and lag right.
             c.set("batch.num.messages", "1");
         }
-        c.create().map_err(|e| call("creating a producer", e))
+        c.create().map_err(|e| refused_settings("a producer", e))
     }
 
     /// A consumer for a subscription's group: manual commits, classic group
@@ -223,7 +238,7 @@ impl Connection {
             .set("enable.auto.offset.store", "false")
             .set("enable.partition.eof", "true")
             .set("fetch.wait.max.ms", "100");
-        c.create().map_err(|e| call("creating a consumer", e))
+        c.create().map_err(|e| refused_settings("a consumer", e))
     }
 
     /// A consumer with a subscription's group id that never subscribes: it
@@ -233,14 +248,14 @@ impl Connection {
         c.set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false");
-        c.create().map_err(|e| call("creating a consumer", e))
+        c.create().map_err(|e| refused_settings("a consumer", e))
     }
 
     pub fn admin(&self) -> Result<Admin, KafkaError> {
         let inner: AdminClient<DefaultClientContext> = self
             .base()
             .create()
-            .map_err(|e| call("creating an admin client", e))?;
+            .map_err(|e| refused_settings("an admin client", e))?;
         Ok(Admin {
             inner: Arc::new(inner),
             bootstrap: self.bootstrap.clone(),

@@ -325,3 +325,95 @@ fn the_broker_sits_on_a_network_of_its_own_project() {
         .status
         .success());
 }
+
+#[test]
+fn an_external_broker_is_used_without_docker() {
+    require_docker();
+    let server = crate::harness::VerbServer::start(|_, _| (200, String::new()));
+    // A broker ftl did not start: the test runs it itself.
+    let port = crate::harness::free_port();
+    let name = crate::harness::unique("ftl-test-external-");
+    let started = docker_cli(&[
+        "run",
+        "-d",
+        "--rm",
+        "--name",
+        &name,
+        "-p",
+        &format!("127.0.0.1:{port}:9092"),
+        "-e",
+        &format!("ADVERTISED_LISTENER_URL=tcp://127.0.0.1:{port}"),
+        crate::harness::TEST_IMAGE,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = docker_cli(&["rm", "-f", &self.0]);
+        }
+    }
+    let _cleanup = Cleanup(name);
+
+    let p =
+        Project::single_subscription(&server.url("/v"), "", "deadletter: true").without_broker();
+    let external = |properties: &str| {
+        p.write(
+            "ftl-project.yaml",
+            &format!(
+                "name: {}\npubsub:\n  broker:\n    kind: external\n    bootstrap: \"127.0.0.1:{port}\"\n{properties}runner:\n  listen: {}\n",
+                p.name, p.listen
+            ),
+        );
+    };
+    let without_docker = |args: &[&str]| {
+        let mut c = p.cmd();
+        c.env_remove("FTL_BROKER_KIND")
+            .env_remove("FTL_BROKER_IMAGE")
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .args(args);
+        c
+    };
+    // A wrong property reaches librdkafka and is named.
+    external("    properties: {security.protocol: bogus}\n");
+    let out = without_docker(&["dev"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("security.protocol"), "{stderr}");
+    assert!(stderr.contains("pubsub.broker.properties"), "{stderr}");
+
+    external("");
+    let mut c = without_docker(&["--json", "dev"]);
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let dev = crate::harness::Dev::spawn_command(c);
+    let ready = dev.wait(
+        crate::harness::Ev::of("broker_ready"),
+        std::time::Duration::from_secs(60),
+    );
+    assert_eq!(ready["how"], "external", "{ready}");
+    dev.wait_assigned("shop.s", 1);
+    let published = without_docker(&["pubsub", "publish", "shop.t", "{\"id\":1}"])
+        .output()
+        .unwrap();
+    assert!(published.status.success(), "{published:?}");
+    server.wait_for(1, std::time::Duration::from_secs(30));
+    for args in [
+        &["pubsub", "status"][..],
+        &[
+            "pubsub",
+            "tail",
+            "shop.t",
+            "--from",
+            "beginning",
+            "--no-follow",
+        ][..],
+        &["pubsub", "deadletters", "shop.s"][..],
+        &["pubsub", "replay", "shop.s", "--from", "beginning", "--yes"][..],
+    ] {
+        let out = without_docker(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+    server.wait_for(2, std::time::Duration::from_secs(30));
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+}
