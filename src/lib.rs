@@ -15,6 +15,8 @@ pub mod diag;
 pub mod docker;
 pub mod error;
 pub mod events;
+#[cfg(test)]
+mod fuzz;
 pub mod inspect;
 pub mod kafka;
 pub mod output;

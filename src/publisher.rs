@@ -400,7 +400,7 @@ impl Publisher {
 
 /// The `key` of a query string, percent-decoded. A key that is not UTF-8
 /// is refused rather than changed (a lossy decode would store another key).
-fn query_key(query: Option<&str>) -> Result<Option<String>, String> {
+pub(crate) fn query_key(query: Option<&str>) -> Result<Option<String>, String> {
     let Some(query) = query else {
         return Ok(None);
     };
