@@ -387,9 +387,12 @@ impl Publisher {
 
     /// gRPC `ftl.v1.Publisher` and `POST /topics/{topic}` on one router.
     pub fn router(self) -> axum::Router {
-        let grpc = tonic::service::Routes::new(proto::publisher_server::PublisherServer::new(
-            self.clone(),
-        ))
+        // A request larger than any event can be is refused with a status
+        // (RESOURCE_EXHAUSTED-like OUT_OF_RANGE from tonic), not read whole.
+        let grpc = tonic::service::Routes::new(
+            proto::publisher_server::PublisherServer::new(self.clone())
+                .max_decoding_message_size(MAX_EVENT_BYTES + 64 * 1024),
+        )
         .into_axum_router();
         let http = axum::Router::new()
             .route("/topics/{topic}", post(http_publish))
@@ -470,8 +473,17 @@ impl proto::publisher_server::Publisher for Publisher {
                 "PublishRequest.topic is required",
             ));
         };
-        let name = format!("{}.{}", topic.module, topic.name);
-        match self.publish_named(&name, &req.body, Some(&req.key)).await {
+        let text = |field: &str, bytes: Vec<u8>| {
+            String::from_utf8(bytes)
+                .map_err(|_| tonic::Status::invalid_argument(format!("{field} is not UTF-8 text")))
+        };
+        let name = format!(
+            "{}.{}",
+            text("PublishRequest.topic.module", topic.module)?,
+            text("PublishRequest.topic.name", topic.name)?
+        );
+        let key = text("PublishRequest.key", req.key)?;
+        match self.publish_named(&name, &req.body, Some(&key)).await {
             Ok(p) => Ok(tonic::Response::new(proto::PublishResponse {
                 partition: p.partition,
                 offset: p.offset,

@@ -6,6 +6,7 @@
 mod cli;
 mod editing;
 mod events;
+mod faults;
 mod first_hour;
 mod harness;
 mod hostile;

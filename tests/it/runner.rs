@@ -660,7 +660,7 @@ fn the_publisher_accepts_grpc_and_http_and_rejects_bad_events() {
                     name: "orders".into(),
                 }),
                 body: br#"{"userId":"u7","n":4}"#.to_vec(),
-                key: String::new(),
+                key: Vec::new(),
             })
             .await
             .unwrap()
@@ -672,10 +672,48 @@ fn the_publisher_accepts_grpc_and_http_and_rejects_bad_events() {
                     name: "orders".into(),
                 }),
                 body: b"{".to_vec(),
-                key: String::new(),
+                key: Vec::new(),
             })
             .await
             .unwrap_err();
+        // A key that is not UTF-8, and a request larger than any event:
+        // each answered with a status, nothing published.
+        let bad_key = client
+            .publish(PublishRequest {
+                topic: Some(Ref {
+                    module: "shop".into(),
+                    name: "orders".into(),
+                }),
+                body: br#"{"userId":"u7"}"#.to_vec(),
+                key: vec![0xff, 0xfe],
+            })
+            .await
+            .unwrap_err();
+        let huge = client
+            .publish(PublishRequest {
+                topic: Some(Ref {
+                    module: "shop".into(),
+                    name: "orders".into(),
+                }),
+                body: vec![b' '; 5 * 1024 * 1024],
+                key: Vec::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(bad_key.code(), tonic::Code::InvalidArgument, "{bad_key:?}");
+        assert!(
+            bad_key
+                .message()
+                .contains("PublishRequest.key is not UTF-8"),
+            "{bad_key:?}"
+        );
+        assert!(
+            matches!(
+                huge.code(),
+                tonic::Code::OutOfRange | tonic::Code::ResourceExhausted
+            ),
+            "{huge:?}"
+        );
         (ok, bad)
     });
     assert_eq!(grpc_bad.code(), tonic::Code::InvalidArgument);
