@@ -417,3 +417,110 @@ fn an_external_broker_is_used_without_docker() {
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
+
+#[test]
+fn a_broker_killed_and_started_while_events_are_published_loses_nothing_acknowledged_after() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    require_docker();
+    let server = crate::harness::VerbServer::start(|_, _| (200, String::new()));
+    let p = Project::single_subscription(&server.url("/v"), "partitions: 2, key: /k", "");
+    let dev = p.dev();
+    dev.wait_assigned("shop.s", 1);
+    // Publishing goes on through the Publisher the whole time: (id, acked at).
+    let acked: Arc<Mutex<Vec<(i64, Instant)>>> = Arc::default();
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let publisher = {
+        let (acked, refused, stop) = (acked.clone(), refused.clone(), stop.clone());
+        let listen = p.listen.clone();
+        std::thread::spawn(move || {
+            let mut id = 0i64;
+            while !stop.load(Ordering::SeqCst) {
+                id += 1;
+                let body = format!("{{\"id\":{id},\"k\":\"k{}\"}}", id % 7);
+                let (code, _) =
+                    crate::harness::http(&listen, "POST", "/topics/shop.t", Some(&body));
+                if code == 200 {
+                    acked.lock().unwrap().push((id, Instant::now()));
+                } else {
+                    refused.fetch_add(1, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let killed = docker_cli(&["kill", &p.container()]);
+    assert!(killed.status.success(), "{killed:?}");
+    dev.wait(
+        crate::harness::Ev::of("broker_lost"),
+        Duration::from_secs(30),
+    );
+    // Started again the way a user would.
+    p.run(&["pubsub", "broker", "start"]).succeeds();
+    let started = Instant::now();
+    dev.wait(
+        crate::harness::Ev::of("broker_regained"),
+        Duration::from_secs(30),
+    );
+    // The CLI publishes too once the topic is back.
+    crate::harness::wait_until("the CLI to publish", Duration::from_secs(30), || {
+        p.run(&["pubsub", "publish", "shop.t", "{\"id\":-1,\"k\":\"cli\"}"])
+            .code
+            == 0
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, Ordering::SeqCst);
+    publisher.join().unwrap();
+    let acked = acked.lock().unwrap().clone();
+    // What a memory-only broker acknowledged before its restart is gone
+    // with it (RELIABILITY.md); everything acknowledged after must arrive.
+    let after: Vec<i64> = acked
+        .iter()
+        .filter(|(_, at)| *at > started)
+        .map(|(id, _)| *id)
+        .collect();
+    assert!(
+        !after.is_empty(),
+        "nothing was acknowledged after the restart"
+    );
+    let first_after = acked
+        .iter()
+        .find(|(_, at)| *at > started)
+        .map(|(_, at)| at.duration_since(started))
+        .unwrap();
+    crate::harness::wait_until(
+        "every event acknowledged after the restart",
+        Duration::from_secs(60),
+        || {
+            let got: std::collections::HashSet<i64> = server
+                .requests()
+                .iter()
+                .filter_map(|r| r.json()["id"].as_i64())
+                .collect();
+            after.iter().all(|id| got.contains(id)) && got.contains(&-1)
+        },
+    );
+    let delivered = server.requests().len();
+    let distinct: std::collections::HashSet<i64> = server
+        .requests()
+        .iter()
+        .filter_map(|r| r.json()["id"].as_i64())
+        .collect();
+    eprintln!(
+        "broker kill + start: {} acknowledged ({} after the restart, the first {:?} after it), {} refused during the outage, \
+         {} deliveries of {} events, {} duplicates, 0 lost of those acknowledged after the restart",
+        acked.len(),
+        after.len(),
+        first_after,
+        refused.load(Ordering::SeqCst),
+        delivered,
+        distinct.len(),
+        delivered - distinct.len()
+    );
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+}
