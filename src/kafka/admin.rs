@@ -29,28 +29,12 @@ impl Admin {
         timeout: Duration,
     ) -> Result<HashMap<String, TopicInfo>, KafkaError> {
         let inner = self.inner.clone();
-        let bootstrap = self.bootstrap.clone();
-        tokio::task::spawn_blocking(move || {
-            let md = inner
-                .inner()
-                .fetch_metadata(None, timeout)
-                .map_err(|source| KafkaError::Unreachable { bootstrap, source })?;
-            Ok(md
-                .topics()
-                .iter()
-                .filter(|t| t.error().is_none())
-                .map(|t| {
-                    (
-                        t.name().to_string(),
-                        TopicInfo {
-                            partitions: t.partitions().len() as i32,
-                        },
-                    )
-                })
-                .collect())
-        })
+        topics_of(
+            self.bootstrap.clone(),
+            move |t| inner.inner().fetch_metadata(None, t),
+            timeout,
+        )
         .await
-        .map_err(|e| task("a metadata request", e))?
     }
 
     /// Waits until a metadata request answers: the broker is ready.
@@ -160,17 +144,38 @@ pub async fn topic_names_via(
 ) -> Result<std::collections::HashSet<String>, KafkaError> {
     use rdkafka::producer::Producer;
     let producer = producer.clone();
-    let bootstrap = bootstrap.to_string();
+    let topics = topics_of(
+        bootstrap.to_string(),
+        move |t| producer.client().fetch_metadata(None, t),
+        timeout,
+    )
+    .await?;
+    Ok(topics.into_keys().collect())
+}
+
+/// Every topic and its partition count, from one metadata request made by
+/// `fetch` on a blocking thread.
+async fn topics_of(
+    bootstrap: String,
+    fetch: impl FnOnce(Duration) -> rdkafka::error::KafkaResult<rdkafka::metadata::Metadata>
+        + Send
+        + 'static,
+    timeout: Duration,
+) -> Result<HashMap<String, TopicInfo>, KafkaError> {
     tokio::task::spawn_blocking(move || {
-        let md = producer
-            .client()
-            .fetch_metadata(None, timeout)
-            .map_err(|source| KafkaError::Unreachable { bootstrap, source })?;
+        let md = fetch(timeout).map_err(|source| KafkaError::Unreachable { bootstrap, source })?;
         Ok(md
             .topics()
             .iter()
             .filter(|t| t.error().is_none())
-            .map(|t| t.name().to_string())
+            .map(|t| {
+                (
+                    t.name().to_string(),
+                    TopicInfo {
+                        partitions: t.partitions().len() as i32,
+                    },
+                )
+            })
             .collect())
     })
     .await

@@ -3,13 +3,7 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
-use crate::harness::{free_port, require_docker, wait_until, Ev, Project, VerbServer};
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text.lines().next().unwrap_or("")).unwrap_or(Value::Null)
-}
+use crate::harness::{first_json, free_port, require_docker, wait_until, Ev, Project, VerbServer};
 
 #[test]
 fn commands_work_while_an_unrelated_module_file_is_invalid() {
@@ -43,7 +37,10 @@ fn commands_work_while_an_unrelated_module_file_is_invalid() {
     server.wait_for(1, Duration::from_secs(30));
     let out = p.run(&["pubsub", "status", "--json"]);
     out.succeeds().says("`ev/ftl.yaml` is invalid");
-    assert_eq!(json(&out.stdout)["subscriptions"][0]["state"], "running");
+    assert_eq!(
+        first_json(&out.stdout)["subscriptions"][0]["state"],
+        "running"
+    );
 
     // The broken module's own topic: a clear error naming the file and line.
     p.run(&["pubsub", "publish", "ev.events", "{}"])
@@ -103,7 +100,7 @@ fn two_runners_of_one_project_from_one_folder_with_listen() {
     b.wait_ready();
     wait_until("status lists both runners", Duration::from_secs(30), || {
         let out = p.run(&["pubsub", "status", "--json"]);
-        let listens: Vec<String> = json(&out.stdout)["runners"]
+        let listens: Vec<String> = first_json(&out.stdout)["runners"]
             .as_array()
             .map(|r| {
                 r.iter()

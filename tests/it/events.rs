@@ -5,17 +5,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::{require_docker, wait_until, Ev, Project, VerbServer};
+use crate::harness::{json_lines, require_docker, wait_until, Ev, Project, VerbServer};
 
 /// A librdkafka property value the Kafka client refuses at creation.
 const REFUSED_CONSUMER: &str = "  consumer: {session.timeout.ms: \"soon\"}\n";
-
-fn json_lines(text: &str) -> Vec<Value> {
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok())
-        .filter(Value::is_object)
-        .collect()
-}
 
 #[test]
 fn the_json_stream_has_one_typed_object_per_event_with_its_type_first() {
@@ -237,13 +230,7 @@ fn the_broker_going_away_and_coming_back_are_events() {
     let p = Project::single_subscription("http://127.0.0.1:9/v", "", "");
     let dev = p.dev();
     dev.wait_ready();
-    let docker = |args: &[&str]| {
-        let out = std::process::Command::new("docker")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-    };
+    let docker = crate::harness::docker::cli;
     docker(&["stop", "-t", "1", &p.container()]);
     let lost = dev.wait(Ev::of("broker_lost"), Duration::from_secs(30));
     assert_eq!(lost["address"], json!(p.bootstrap()), "{lost}");

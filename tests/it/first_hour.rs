@@ -4,11 +4,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::harness::{http, require_docker, wait_until, Ev, Project, VerbServer};
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text.lines().next().unwrap_or("")).unwrap_or(Value::Null)
-}
+use crate::harness::{first_json, http, require_docker, wait_until, Ev, Project, VerbServer};
 
 /// A project file that leaves every port to `ftl`.
 fn no_ports(p: &Project) {
@@ -38,7 +34,7 @@ fn two_projects_run_side_by_side_with_no_port_set() {
         // Commands find the runner without being told where it is.
         let out = p.run(&["pubsub", "status", "--json"]);
         out.succeeds();
-        let status = json(&out.stdout);
+        let status = first_json(&out.stdout);
         assert_eq!(status["runners"][0]["listen"], addr.as_str(), "{status}");
         assert_eq!(status["subscriptions"][0]["state"], "running", "{status}");
         addresses.push(addr);
@@ -51,7 +47,7 @@ fn two_projects_run_side_by_side_with_no_port_set() {
     }
     // A stopped runner is no longer found.
     let out = projects[0].run(&["pubsub", "status", "--json"]);
-    assert_eq!(json(&out.stdout)["runners"], serde_json::json!([]));
+    assert_eq!(first_json(&out.stdout)["runners"], serde_json::json!([]));
 }
 
 #[test]
@@ -78,7 +74,7 @@ fn two_runners_of_one_project_are_both_listed_and_both_replay() {
         Duration::from_secs(60),
         || {
             let out = p.run(&["pubsub", "status", "--json"]);
-            json(&out.stdout)["runners"].as_array().map(Vec::len) == Some(2)
+            first_json(&out.stdout)["runners"].as_array().map(Vec::len) == Some(2)
                 && a.count(Ev::sub("partitions_assigned", "shop.s")) > 0
                 && b.count(Ev::sub("partitions_assigned", "shop.s")) > 0
         },
@@ -97,7 +93,7 @@ fn two_runners_of_one_project_are_both_listed_and_both_replay() {
         "--json",
     ]);
     out.succeeds();
-    let moved = json(&out.stdout);
+    let moved = first_json(&out.stdout);
     assert_eq!(moved["redelivered"], 40, "{moved}");
     assert_eq!(moved["partitions"].as_array().unwrap().len(), 4, "{moved}");
     server.wait_for(80, Duration::from_secs(60));

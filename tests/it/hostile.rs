@@ -1,27 +1,9 @@
 //! Issue 9 (parts): `runner.listen` serves this machine's own tools only,
 //! and refuses what it does not serve.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
-use crate::harness::{require_docker, Project};
-
-/// A raw HTTP/1.1 request with exactly these headers; status and body.
-fn raw(addr: &str, head: &str, body: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    let req = format!(
-        "{head}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    let status = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, out)
-}
+use crate::harness::{http_raw, require_docker, Project};
 
 #[test]
 fn the_runner_serves_only_local_tools_and_refuses_what_it_does_not_serve() {
@@ -33,7 +15,7 @@ fn the_runner_serves_only_local_tools_and_refuses_what_it_does_not_serve() {
     let port = addr.rsplit(':').next().unwrap().to_string();
     let json = "Content-Type: application/json";
     let post = |path: &str, headers: &str, body: &str| {
-        raw(
+        http_raw(
             &addr,
             &format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}"),
             body,
@@ -61,7 +43,7 @@ fn the_runner_serves_only_local_tools_and_refuses_what_it_does_not_serve() {
     );
     assert_eq!(code, 403, "{text}");
     assert!(text.contains("evil.example"), "{text}");
-    let (code, text) = raw(
+    let (code, text) = http_raw(
         &addr,
         &format!("GET /admin/status HTTP/1.1\r\nHost: evil.example:{port}"),
         "",
@@ -82,7 +64,7 @@ fn the_runner_serves_only_local_tools_and_refuses_what_it_does_not_serve() {
     // What was refused published nothing.
     assert!(p.kafka().read_all("shop.t").is_empty());
     // Local tools keep working: localhost, its own origin, the CLI.
-    let (code, text) = raw(
+    let (code, text) = http_raw(
         &addr,
         &format!(
             "POST /topics/shop.t HTTP/1.1\r\nHost: localhost:{port}\r\nOrigin: http://localhost:{port}\r\n{json}"
@@ -155,7 +137,7 @@ fn too_large_events_are_refused_before_anything_is_published() {
     dev.wait_ready();
     let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(1_500_000));
     let addr = p.listen.clone();
-    let (code, text) = raw(
+    let (code, text) = http_raw(
         &addr,
         &format!("POST /topics/shop.t HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json"),
         &big,
@@ -210,13 +192,7 @@ fn after_a_broker_restart_topics_come_back_and_publishing_and_delivery_go_on() {
     server.wait_for(1, std::time::Duration::from_secs(30));
 
     // The memory-only test broker forgets everything when it stops.
-    let docker = |args: &[&str]| {
-        let out = std::process::Command::new("docker")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-    };
+    let docker = crate::harness::docker::cli;
     docker(&["stop", "-t", "1", &p.container()]);
     dev.wait(
         crate::harness::Ev::of("broker_lost"),
@@ -268,19 +244,16 @@ fn after_a_broker_restart_topics_come_back_and_publishing_and_delivery_go_on() {
     assert_eq!(code, 0, "{log}");
 }
 
-fn docker_cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn a_volume_ftl_did_not_make_is_refused_and_left_alone() {
     require_docker();
     let p = Project::single_subscription("http://127.0.0.1:9/v", "", "");
     let volume = format!("ftl-{}-broker-data", p.name);
-    assert!(docker_cli(&["volume", "create", &volume]).status.success());
+    assert!(
+        crate::harness::docker::try_cli(&["volume", "create", &volume])
+            .status
+            .success()
+    );
     p.run(&["dev"])
         .fails_with(1)
         .says(&format!(
@@ -293,8 +266,14 @@ fn a_volume_ftl_did_not_make_is_refused_and_left_alone() {
         .says(&format!(
             "volume {volume} was not created by ftl for this project and was left alone"
         ));
-    assert!(docker_cli(&["volume", "inspect", &volume]).status.success());
-    assert!(docker_cli(&["volume", "rm", &volume]).status.success());
+    assert!(
+        crate::harness::docker::try_cli(&["volume", "inspect", &volume])
+            .status
+            .success()
+    );
+    assert!(crate::harness::docker::try_cli(&["volume", "rm", &volume])
+        .status
+        .success());
 }
 
 #[test]
@@ -309,7 +288,7 @@ fn the_broker_sits_on_a_network_of_its_own_project() {
         c.host_config.and_then(|h| h.network_mode).as_deref(),
         Some(network.as_str())
     );
-    let labels = docker_cli(&[
+    let labels = crate::harness::docker::try_cli(&[
         "network",
         "inspect",
         "-f",
@@ -321,9 +300,11 @@ fn the_broker_sits_on_a_network_of_its_own_project() {
     p.run(&["pubsub", "broker", "reset", "--yes"])
         .succeeds()
         .says("removed container");
-    assert!(!docker_cli(&["network", "inspect", &network])
-        .status
-        .success());
+    assert!(
+        !crate::harness::docker::try_cli(&["network", "inspect", &network])
+            .status
+            .success()
+    );
 }
 
 #[test]
@@ -333,7 +314,7 @@ fn an_external_broker_is_used_without_docker() {
     // A broker ftl did not start: the test runs it itself.
     let port = crate::harness::free_port();
     let name = crate::harness::unique("ftl-test-external-");
-    let started = docker_cli(&[
+    let started = crate::harness::docker::try_cli(&[
         "run",
         "-d",
         "--rm",
@@ -349,7 +330,7 @@ fn an_external_broker_is_used_without_docker() {
     struct Cleanup(String);
     impl Drop for Cleanup {
         fn drop(&mut self) {
-            let _ = docker_cli(&["rm", "-f", &self.0]);
+            let _ = crate::harness::docker::try_cli(&["rm", "-f", &self.0]);
         }
     }
     let _cleanup = Cleanup(name);
@@ -453,7 +434,7 @@ fn a_broker_killed_and_started_while_events_are_published_loses_nothing_acknowle
         })
     };
     std::thread::sleep(Duration::from_secs(2));
-    let killed = docker_cli(&["kill", &p.container()]);
+    let killed = crate::harness::docker::try_cli(&["kill", &p.container()]);
     assert!(killed.status.success(), "{killed:?}");
     dev.wait(
         crate::harness::Ev::of("broker_lost"),

@@ -42,3 +42,21 @@ pub fn containers_of(project: &str) -> Vec<ContainerSummary> {
             .expect("list containers")
     })
 }
+
+/// The `docker` command; panics (with its output) when it fails.
+pub fn cli(args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker");
+    assert!(out.status.success(), "docker {args:?}: {out:?}");
+    out
+}
+
+/// The `docker` command's output, failing or not.
+pub fn try_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker")
+}

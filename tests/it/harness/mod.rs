@@ -19,7 +19,7 @@ mod verb;
 
 pub use dev::{Dev, Ev};
 pub use kafka::Kafka;
-pub use project::{http, Project};
+pub use project::{http, http_raw, Project};
 pub use verb::{Request, VerbServer};
 
 pub const TEST_IMAGE: &str = "ftl-test/tansu:0.6.0";
@@ -125,4 +125,17 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// The JSON objects among `text`'s lines (other lines are skipped).
+pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok())
+        .filter(serde_json::Value::is_object)
+        .collect()
+}
+
+/// The first line of `text` as JSON (`null` when it is not).
+pub fn first_json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text.lines().next().unwrap_or("")).unwrap_or(serde_json::Value::Null)
 }

@@ -273,14 +273,25 @@ impl ModuleBuilder<'_> {
     }
 }
 
-/// One HTTP/1.1 request to `addr` (`127.0.0.1:PORT`); the answer's status
-/// and body (chunked bodies come with their chunk lines).
+/// One HTTP/1.1 request to `addr` (`127.0.0.1:PORT`) as JSON; the answer's
+/// status and body (chunked bodies come with their chunk lines).
 pub fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let (status, out) = http_raw(
+        addr,
+        &format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json"),
+        body.unwrap_or(""),
+    );
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, body.to_string())
+}
+
+/// A request with exactly the request line and headers of `head`; the
+/// answer's status and whole text (headers included).
+pub fn http_raw(addr: &str, head: &str, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).expect("connect to the runner");
-    let body = body.unwrap_or("");
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{head}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).expect("send");
@@ -291,6 +302,5 @@ pub fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, S
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (status, body.to_string())
+    (status, out)
 }
