@@ -505,3 +505,37 @@ fn a_broker_killed_and_started_while_events_are_published_loses_nothing_acknowle
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
+
+#[test]
+fn a_verb_slower_than_the_poll_interval_keeps_its_partition() {
+    use std::time::Duration;
+    require_docker();
+    // The first call takes 4 s, longer than the 2.5 s poll interval set
+    // below: the runner keeps polling while the verb works, so the member
+    // is not evicted and the event is not handed to anyone else.
+    let server = crate::harness::VerbServer::start(|_, n| {
+        if n == 0 {
+            std::thread::sleep(Duration::from_secs(4));
+        }
+        (200, String::new())
+    });
+    let p = Project::single_subscription(&server.url("/v"), "", "");
+    p.project_file("  consumer: {max.poll.interval.ms: \"2500\"}\n");
+    let dev = p.dev();
+    dev.wait_assigned("shop.s", 1);
+    p.kafka().produce(
+        "shop.t",
+        &[(None, "{\"id\":1}".into()), (None, "{\"id\":2}".into())],
+    );
+    server.wait_for(2, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(server.requests().len(), 2, "each event once");
+    assert_eq!(
+        dev.count(crate::harness::Ev::sub("partitions_revoked", "shop.s")),
+        0,
+        "{}",
+        dev.log()
+    );
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+}

@@ -4,13 +4,17 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod crashes;
+mod deadletters;
 mod editing;
 mod events;
 mod faults;
 mod first_hour;
 mod harness;
 mod hostile;
+mod publisher_api;
 mod pubsub;
 mod runner;
 mod settings;
+mod shutdown;
 mod skeleton;

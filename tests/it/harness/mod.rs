@@ -20,7 +20,7 @@ mod verb;
 pub use dev::{Dev, Ev};
 pub use kafka::Kafka;
 pub use project::{http, http_raw, Project};
-pub use verb::{Request, VerbServer};
+pub use verb::{ok, VerbServer};
 
 pub const TEST_IMAGE: &str = "ftl-test/tansu:0.6.0";
 
