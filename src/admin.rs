@@ -246,3 +246,53 @@ impl AdminClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Event, Hub, InFlight};
+
+    #[test]
+    fn a_runner_status_with_events_in_flight_reads_back() {
+        // Regression: a partition-keyed map of in-flight events serialized,
+        // then failed to read back (flattened struct), and commands then
+        // thought no `ftl dev` was running.
+        let hub = Hub::new();
+        hub.emit(Event::ConsumerStarting {
+            subscription: "m.s".into(),
+            topic: "m.t".into(),
+            group: "m.s".into(),
+            verb: "v".into(),
+        });
+        hub.emit(Event::ConsumerFailed {
+            subscription: "m.s".into(),
+            reason: "r".into(),
+            hint: None,
+        });
+        for p in [3, 1] {
+            hub.in_flight(
+                "m.s",
+                p,
+                Some(InFlight {
+                    partition: p,
+                    offset: 9,
+                    key: None,
+                    attempt: 2,
+                    since_ms: 1,
+                }),
+            );
+        }
+        let status = RunnerStatus {
+            project: "p".into(),
+            pid: 1,
+            listen: "127.0.0.1:1".into(),
+            runner: hub.snapshot(),
+        };
+        let text = serde_json::to_string(&status).unwrap();
+        let back: RunnerStatus = serde_json::from_str(&text).unwrap();
+        let sub = &back.runner.subscriptions["m.s"];
+        let parts: Vec<i32> = sub.in_flight.iter().map(|f| f.partition).collect();
+        assert_eq!(parts, vec![1, 3]);
+        assert_eq!(sub.state.describe(), "failed: r");
+    }
+}

@@ -251,8 +251,10 @@ pub struct SubState {
     pub group: String,
     pub verb: String,
     pub partitions: Vec<i32>,
-    /// The event each partition's worker holds now, by partition.
-    pub in_flight: BTreeMap<i32, InFlight>,
+    /// The event each partition's worker holds now, one per partition in
+    /// partition order. (A list, not a map by partition: integer map keys do
+    /// not survive serde's flattening on the way back in.)
+    pub in_flight: Vec<InFlight>,
     pub counters: Counters,
 }
 
@@ -279,6 +281,7 @@ impl State {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InFlight {
+    pub partition: i32,
     pub offset: i64,
     pub key: Option<String>,
     pub attempt: u32,
@@ -333,7 +336,7 @@ impl Snapshot {
                         group: group.clone(),
                         verb: verb.clone(),
                         partitions: Vec::new(),
-                        in_flight: BTreeMap::new(),
+                        in_flight: Vec::new(),
                         counters,
                     },
                 );
@@ -379,7 +382,7 @@ impl Snapshot {
             }
             Event::PartitionsRevoked { partitions, .. } => {
                 s.partitions.retain(|p| !partitions.contains(p));
-                s.in_flight.retain(|p, _| !partitions.contains(p));
+                s.in_flight.retain(|f| !partitions.contains(&f.partition));
             }
             Event::Delivery(d) => {
                 let c = &mut s.counters;
@@ -391,7 +394,7 @@ impl Snapshot {
                     Outcome::Abandoned => c.abandoned += 1,
                 }
                 if d.outcome != Outcome::Retry {
-                    s.in_flight.remove(&d.partition);
+                    s.in_flight.retain(|f| f.partition != d.partition);
                 }
             }
             _ => return false,
@@ -450,16 +453,19 @@ impl Hub {
     /// the snapshot only: an event per attempt start would double the
     /// stream for no reader's benefit.
     pub fn in_flight(&self, subscription: &str, partition: i32, now: Option<InFlight>) {
+        // `now`, when given, is for `partition`.
         self.state.send_if_modified(|s| {
             let Some(sub) = s.subscriptions.get_mut(subscription) else {
                 return false;
             };
             match now {
                 Some(f) => {
-                    sub.in_flight.insert(partition, f);
+                    sub.in_flight.retain(|g| g.partition != partition);
+                    let at = sub.in_flight.partition_point(|g| g.partition < partition);
+                    sub.in_flight.insert(at, f);
                 }
                 None => {
-                    sub.in_flight.remove(&partition);
+                    sub.in_flight.retain(|g| g.partition != partition);
                 }
             }
             true

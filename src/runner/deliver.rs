@@ -59,6 +59,7 @@ pub(super) async fn deliver(
             &name,
             msg.partition(),
             Some(InFlight {
+                partition: msg.partition(),
                 offset: msg.offset(),
                 key: key.clone(),
                 attempt,
