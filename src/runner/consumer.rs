@@ -63,7 +63,7 @@ pub struct SubTask {
     pub handle: JoinHandle<()>,
 }
 
-type Member = StreamConsumer<SubContext>;
+type GroupConsumer = StreamConsumer<SubContext>;
 
 /// Creates the subscription's consumer and subscribes it (on a blocking
 /// thread: librdkafka's constructor is synchronous), then runs it. An error
@@ -84,8 +84,8 @@ pub async fn start(spec: SubSpec, shared: Arc<Shared>, grace: Duration) -> Resul
         name: name.clone(),
         hub: shared.hub.clone(),
     };
-    let consumer = tokio::task::spawn_blocking(move || -> Result<Member, String> {
-        let consumer: Member = config
+    let consumer = tokio::task::spawn_blocking(move || -> Result<GroupConsumer, String> {
+        let consumer: GroupConsumer = config
             .create_with_context(context)
             .map_err(|e| format!("the Kafka client refused its settings: {e}"))?;
         consumer
@@ -97,7 +97,7 @@ pub async fn start(spec: SubSpec, shared: Arc<Shared>, grace: Duration) -> Resul
     .map_err(|e| format!("creating its consumer failed: {e}"))??;
     let stop = CancellationToken::new();
     let (tx, rx) = mpsc::channel(8);
-    let member = Member_ {
+    let member = Member {
         spec: Arc::new(spec.clone()),
         consumer: Arc::new(consumer),
         offsets,
@@ -131,9 +131,9 @@ pub async fn start(spec: SubSpec, shared: Arc<Shared>, grace: Duration) -> Resul
 }
 
 /// A created consumer and what its loop needs.
-struct Member_ {
+struct Member {
     spec: Arc<SubSpec>,
-    consumer: Arc<Member>,
+    consumer: Arc<GroupConsumer>,
     offsets: Arc<Offsets>,
     abort: CancellationToken,
 }
@@ -207,13 +207,13 @@ struct Worker {
 }
 
 async fn run(
-    member: Member_,
+    member: Member,
     shared: Arc<Shared>,
     stop: CancellationToken,
     mut control: mpsc::Receiver<Control>,
     grace: Duration,
 ) {
-    let Member_ {
+    let Member {
         spec,
         consumer,
         offsets,
@@ -346,7 +346,7 @@ async fn run(
 /// waiting for the leaver forever, so no later member was ever assigned
 /// anything. Before leaving, let a join in progress complete (bounded).
 /// What arrives meanwhile is neither delivered nor committed.
-async fn finish_join(consumer: &Member, offsets: &Offsets) {
+async fn finish_join(consumer: &GroupConsumer, offsets: &Offsets) {
     let deadline = Instant::now() + JOIN_WAIT;
     while !offsets.has_joined() && Instant::now() < deadline {
         let _ = tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await;
@@ -355,7 +355,7 @@ async fn finish_join(consumer: &Member, offsets: &Offsets) {
 
 /// `CommitMode::Async` only queues the request and returns; `Sync` blocks
 /// and is called on a blocking thread.
-fn commit(offsets: &Offsets, consumer: &Member, mode: CommitMode, name: &str) {
+fn commit(offsets: &Offsets, consumer: &GroupConsumer, mode: CommitMode, name: &str) {
     if let Err(e) = offsets.commit(consumer, mode) {
         tracing::warn!("{name}: commit failed ({e}); retried with the next commit");
     }
@@ -367,13 +367,13 @@ fn one(topic: &str, p: i32) -> TopicPartitionList {
     tpl
 }
 
-fn pause(consumer: &Member, topic: &str, p: i32) {
+fn pause(consumer: &GroupConsumer, topic: &str, p: i32) {
     if let Err(e) = consumer.pause(&one(topic, p)) {
         tracing::debug!("pause {topic}[{p}]: {e}");
     }
 }
 
-fn resume(consumer: &Member, topic: &str, p: i32) {
+fn resume(consumer: &GroupConsumer, topic: &str, p: i32) {
     if let Err(e) = consumer.resume(&one(topic, p)) {
         tracing::debug!("resume {topic}[{p}]: {e}");
     }
@@ -383,7 +383,7 @@ fn resume(consumer: &Member, topic: &str, p: i32) {
 /// positions and lets delivery continue from there. The broker calls run
 /// on blocking threads.
 async fn replay(
-    consumer: &Arc<Member>,
+    consumer: &Arc<GroupConsumer>,
     offsets: &Offsets,
     workers: &mut HashMap<i32, Worker>,
     group: String,

@@ -75,35 +75,28 @@ pub async fn replay(
         .into_iter()
         .filter(|l| l.runs(&sub.qualified()))
         .collect();
-    let report = match live.is_empty() {
-        false => {
-            let mut partitions = Vec::new();
-            for l in &live {
-                partitions.extend(l.replay(&sub.qualified(), from).await?.partitions);
-            }
-            partitions.sort_by_key(|m| m.partition);
-            ReplayReport {
-                subscription: sub.qualified(),
-                redelivered: partitions.iter().map(PartitionMove::redelivered).sum(),
-                through: "runner",
-                partitions,
-            }
+    let (partitions, through) = if live.is_empty() {
+        let broker = provision::running_broker(project).await?;
+        let conn = broker.connection.clone();
+        let (topic, group) = (sub.topic_kafka_name(), sub.group_id());
+        let moves = blocking(move || {
+            groups::move_idle_group(&conn, &topic, &group, from).map_err(Error::from)
+        })
+        .await?;
+        (moves, "idle group")
+    } else {
+        let mut partitions = Vec::new();
+        for l in &live {
+            partitions.extend(l.replay(&sub.qualified(), from).await?.partitions);
         }
-        true => {
-            let broker = provision::running_broker(project).await?;
-            let conn = broker.connection.clone();
-            let (topic, group) = (sub.topic_kafka_name(), sub.group_id());
-            let moves = blocking(move || {
-                groups::move_idle_group(&conn, &topic, &group, from).map_err(Error::from)
-            })
-            .await?;
-            ReplayReport {
-                subscription: sub.qualified(),
-                redelivered: moves.iter().map(PartitionMove::redelivered).sum(),
-                through: "idle group",
-                partitions: moves,
-            }
-        }
+        partitions.sort_by_key(|m| m.partition);
+        (partitions, "runner")
+    };
+    let report = ReplayReport {
+        subscription: sub.qualified(),
+        redelivered: partitions.iter().map(PartitionMove::redelivered).sum(),
+        through,
+        partitions,
     };
     if printer.json {
         printer.json_line(&serde_json::to_value(&report).unwrap_or_default());
