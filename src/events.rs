@@ -94,6 +94,20 @@ pub enum Event {
         subscription: String,
         partitions: Vec<i32>,
     },
+    /// A gRPC verb's module server is not ready (or not there): deliveries
+    /// to it wait, burning no retries.
+    VerbWaiting {
+        subscription: String,
+        verb: String,
+        address: String,
+        reason: String,
+    },
+    /// The module server answered `Ping` as ready.
+    VerbReady {
+        subscription: String,
+        verb: String,
+        address: String,
+    },
     /// One attempt to hand an event to its verb, and how it ended.
     Delivery(Delivery),
     ReplayStarted {

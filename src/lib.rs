@@ -15,6 +15,7 @@ pub mod diag;
 pub mod docker;
 pub mod error;
 pub mod events;
+pub mod ftl_proto;
 #[cfg(test)]
 mod fuzz;
 pub mod inspect;

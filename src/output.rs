@@ -412,6 +412,20 @@ impl Printer {
                 subscription,
                 partitions,
             } => info(format!("{subscription}: partitions {partitions:?} revoked")),
+            Event::VerbWaiting {
+                subscription,
+                verb,
+                address,
+                reason,
+            } => Some(Shown::Warn(
+                format!("{subscription}: waiting for verb {verb} at {address}: {reason}"),
+                Some("start the module server; deliveries go on once its Ping answers ready".into()),
+            )),
+            Event::VerbReady {
+                subscription,
+                verb,
+                address,
+            } => info(format!("{subscription}: verb {verb} at {address} is ready")),
             Event::Delivery(d) => info(self.render_delivery(d)),
             Event::ReplayStarted { subscription, from } => {
                 info(format!("{subscription}: replaying from {from}"))

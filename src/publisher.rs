@@ -393,6 +393,12 @@ impl Publisher {
             proto::publisher_server::PublisherServer::new(self.clone())
                 .max_decoding_message_size(MAX_EVENT_BYTES + 64 * 1024),
         )
+        .add_service(
+            crate::ftl_proto::pubsub::v1::publish_service_server::PublishServiceServer::new(
+                self.clone(),
+            )
+            .max_decoding_message_size(MAX_EVENT_BYTES + 64 * 1024),
+        )
         .into_axum_router();
         let http = axum::Router::new()
             .route("/topics/{topic}", post(http_publish))
@@ -488,17 +494,68 @@ impl proto::publisher_server::Publisher for Publisher {
                 partition: p.partition,
                 offset: p.offset,
             })),
-            Err(e) => {
-                let msg = match e.hint() {
-                    Some(h) => format!("{} (hint: {h})", crate::error::one_line(&e)),
-                    None => crate::error::one_line(&e),
-                };
-                Err(match e {
-                    PublishError::UnknownTopic { .. } => tonic::Status::not_found(msg),
-                    PublishError::Broker { .. } => tonic::Status::unavailable(msg),
-                    _ => tonic::Status::invalid_argument(msg),
-                })
+            Err(e) => Err(grpc_status(&e)),
+        }
+    }
+}
+
+/// A publish error as a gRPC status: unknown topic NOT_FOUND, the broker
+/// UNAVAILABLE, bad input INVALID_ARGUMENT; the message carries the hint.
+fn grpc_status(e: &PublishError) -> tonic::Status {
+    let msg = match e.hint() {
+        Some(h) => format!("{} (hint: {h})", crate::error::one_line(e)),
+        None => crate::error::one_line(e),
+    };
+    match e {
+        PublishError::UnknownTopic { .. } => tonic::Status::not_found(msg),
+        PublishError::Broker { .. } => tonic::Status::unavailable(msg),
+        _ => tonic::Status::invalid_argument(msg),
+    }
+}
+
+/// FTL's own `PublishService`: modules built with FTL's SDKs publish here
+/// unchanged, with the same validation and partitioning as every path.
+#[tonic::async_trait]
+impl crate::ftl_proto::pubsub::v1::publish_service_server::PublishService for Publisher {
+    async fn ping(
+        &self,
+        _: tonic::Request<crate::ftl_proto::v1::PingRequest>,
+    ) -> Result<tonic::Response<crate::ftl_proto::v1::PingResponse>, tonic::Status> {
+        Ok(tonic::Response::new(crate::ftl_proto::v1::PingResponse {
+            not_ready: None,
+        }))
+    }
+
+    async fn publish_event(
+        &self,
+        request: tonic::Request<crate::ftl_proto::pubsub::v1::PublishEventRequest>,
+    ) -> Result<tonic::Response<crate::ftl_proto::pubsub::v1::PublishEventResponse>, tonic::Status>
+    {
+        let req = request.into_inner();
+        let Some(topic) = req.topic else {
+            return Err(tonic::Status::invalid_argument(
+                "PublishEventRequest.topic is required",
+            ));
+        };
+        let name = format!("{}.{}", topic.module, topic.name);
+        match self.publish_named(&name, &req.body, Some(&req.key)).await {
+            Ok(p) => {
+                tracing::debug!(
+                    "{} published {}@{} for {}",
+                    p.topic,
+                    p.partition,
+                    p.offset,
+                    if req.caller.is_empty() {
+                        "an unnamed caller"
+                    } else {
+                        &req.caller
+                    }
+                );
+                Ok(tonic::Response::new(
+                    crate::ftl_proto::pubsub::v1::PublishEventResponse {},
+                ))
             }
+            Err(e) => Err(grpc_status(&e)),
         }
     }
 }

@@ -117,6 +117,8 @@ pub struct Verb {
 pub enum VerbCall {
     Http(String),
     Exec(Vec<String>),
+    /// FTL's `VerbService.Call` on a module server at this address.
+    Grpc(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -417,6 +419,9 @@ impl Project {
                     }
                     VerbCall::Exec(argv) => {
                         let _ = writeln!(b, "    +exec {}", argv.join(" "));
+                    }
+                    VerbCall::Grpc(url) => {
+                        let _ = writeln!(b, "    +grpc {url}");
                     }
                 }
                 let _ = writeln!(b, "    +timeout {}", format_duration(v.timeout));

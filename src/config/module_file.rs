@@ -127,30 +127,50 @@ impl Loader {
                 return None;
             }
         }
-        let call = match (http, exec) {
-            (Some(url), None) => VerbCall::Http(url),
-            (None, Some(argv)) => VerbCall::Exec(argv),
-            (Some(_), Some(_)) => {
-                self.scalar_error(
-                    src,
-                    key,
-                    format!("{what} has both `http` and `exec`"),
-                    Some("a verb is called one way: keep one of them".into()),
-                );
+        let grpc = map
+            .get_node("grpc")
+            .and_then(|n| self.string(src, n, &format!("`grpc` of {what}")));
+        if let Some(url) = &grpc {
+            if let Some(problem) = http_url_problem(url) {
+                if let Some(n) = map.get_node("grpc") {
+                    self.error(
+                        src,
+                        n.span(),
+                        format!("`grpc` of {what} must be the module server's http:// address, not `{url}`: {problem}"),
+                        Some("write it like `http://127.0.0.1:8893`".into()),
+                    );
+                }
                 return None;
             }
-            (None, None) => {
-                if map.get_node("http").is_none() && map.get_node("exec").is_none() {
+        }
+        let call = match (http, exec, grpc) {
+            (Some(url), None, None) => VerbCall::Http(url),
+            (None, Some(argv), None) => VerbCall::Exec(argv),
+            (None, None, Some(url)) => VerbCall::Grpc(url),
+            (None, None, None) => {
+                if ["http", "exec", "grpc"]
+                    .iter()
+                    .all(|k| map.get_node(k).is_none())
+                {
                     self.scalar_error(
                         src,
                         key,
-                        format!("{what} has neither `http` nor `exec`"),
+                        format!("{what} has neither `http`, `exec` nor `grpc`"),
                         Some(
-                            "add `http: http://127.0.0.1:PORT/path` or `exec: [\"cmd\", \"arg\"]`"
+                            "add `http: http://127.0.0.1:PORT/path`, `exec: [\"cmd\", \"arg\"]` or `grpc: http://127.0.0.1:PORT`"
                                 .into(),
                         ),
                     );
                 }
+                return None;
+            }
+            _ => {
+                self.scalar_error(
+                    src,
+                    key,
+                    format!("{what} is called more than one way (`http`, `exec`, `grpc`)"),
+                    Some("a verb is called one way: keep one of them".into()),
+                );
                 return None;
             }
         };

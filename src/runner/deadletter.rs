@@ -19,9 +19,11 @@ pub const H_VERB: &str = "ftl.verb";
 pub const H_ATTEMPTS: &str = "ftl.attempts";
 pub const H_FIRST_FAILED_AT: &str = "ftl.first_failed_at";
 pub const H_FAILED_AT: &str = "ftl.failed_at";
+pub const H_STACK: &str = "ftl.error.stack";
 
 /// Headers ftl writes on a dead letter (replaced when a dead letter fails again).
-pub const FTL_HEADERS: [&str; 9] = [
+pub const FTL_HEADERS: [&str; 10] = [
+    H_STACK,
     H_SOURCE_TOPIC,
     H_SOURCE_PARTITION,
     H_SOURCE_OFFSET,
@@ -54,6 +56,8 @@ pub struct Failure<'a> {
     pub attempts: u32,
     pub first_failed_at: SystemTime,
     pub failed_at: SystemTime,
+    /// The verb's stack trace, when it sent one (gRPC verbs).
+    pub stack: Option<&'a str>,
 }
 
 pub fn rfc3339(t: SystemTime) -> String {
@@ -95,6 +99,12 @@ pub fn headers<H: Headers>(original: Option<&H>, f: &Failure<'_>) -> OwnedHeader
         out = out.insert(Header {
             key: k,
             value: Some(v.as_bytes()),
+        });
+    }
+    if let Some(stack) = f.stack {
+        out = out.insert(Header {
+            key: H_STACK,
+            value: Some(stack.as_bytes()),
         });
     }
     out
@@ -356,6 +366,7 @@ pub async fn replay(
                     attempts: dl.attempts + 1,
                     first_failed_at: first,
                     failed_at: now,
+                    stack: f.stack.as_deref(),
                 };
                 let headers = headers(msg.headers(), &info);
                 let payload = failed_event(&body, &f.message);

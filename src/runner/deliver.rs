@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::consumer::SubSpec;
 use super::{deadletter, verb, Shared};
 use crate::events::{Delivery, Event, InFlight, Outcome};
+use crate::schema::VerbCall;
 
 /// Delivers one event with retries and, when they run out, a dead letter.
 /// True when the event is finished (its offset may be committed); false
@@ -45,6 +46,31 @@ pub(super) async fn deliver(
         output: None,
     };
     let finish = |d: Delivery| hub.emit(Event::Delivery(d));
+    // A gRPC module server is asked whether it is ready before the first
+    // attempt: a server that starts late burns no retries.
+    if let VerbCall::Grpc(addr) = &spec.verb.call {
+        let mut waited = false;
+        let ready = super::grpc::wait_ready(addr, abandon, |why| {
+            waited = true;
+            hub.emit(Event::VerbWaiting {
+                subscription: name.clone(),
+                verb: spec.verb.name.clone(),
+                address: addr.clone(),
+                reason: why.to_string(),
+            });
+        })
+        .await;
+        if !ready {
+            return false;
+        }
+        if waited {
+            hub.emit(Event::VerbReady {
+                subscription: name.clone(),
+                verb: spec.verb.name.clone(),
+                address: addr.clone(),
+            });
+        }
+    }
     loop {
         let d = verb::Delivery {
             topic: msg.topic(),
@@ -118,6 +144,7 @@ pub(super) async fn deliver(
             attempts: attempt,
             first_failed_at: first,
             failed_at: now,
+            stack: failure.stack.as_deref(),
         };
         let headers = deadletter::headers(msg.headers(), &info);
         let payload = deadletter::failed_event(body, &failure.message);

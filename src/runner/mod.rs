@@ -10,6 +10,7 @@
 mod consumer;
 pub mod deadletter;
 mod deliver;
+mod grpc;
 mod health;
 mod offsets;
 mod server;

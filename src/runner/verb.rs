@@ -31,6 +31,8 @@ pub struct Failure {
     pub message: String,
     /// Retrying cannot help: dead-letter at once.
     pub permanent: bool,
+    /// The verb's stack trace, when it sent one (gRPC verbs).
+    pub stack: Option<String>,
 }
 
 /// What a successful call printed (exec stdout), if anything.
@@ -45,6 +47,7 @@ pub async fn call(
     match &verb.call {
         VerbCall::Http(url) => call_http(url, verb.timeout, http, d).await,
         VerbCall::Exec(argv) => call_exec(argv, verb.timeout, module_dir, d).await,
+        VerbCall::Grpc(addr) => super::grpc::call(addr, verb, d).await,
     }
 }
 
@@ -87,12 +90,14 @@ async fn call_http(
                     crate::units::format_duration(timeout)
                 ),
                 permanent: false,
+                stack: None,
             })
         }
         Err(e) => {
             return Err(Failure {
                 message: format!("POST {url} failed: {}", crate::error::one_line(&e)),
                 permanent: false,
+                stack: None,
             })
         }
     };
@@ -111,6 +116,7 @@ async fn call_http(
             format!("HTTP {status}: {text}")
         },
         permanent: http_status_permanent(status),
+        stack: None,
     })
 }
 
@@ -184,6 +190,7 @@ async fn call_exec(
         return Err(Failure {
             message: "exec verb has no command".into(),
             permanent: true,
+            stack: None,
         });
     };
     let mut command = tokio::process::Command::new(program);
@@ -206,6 +213,7 @@ async fn call_exec(
     let mut child = command.spawn().map_err(|e| Failure {
         message: format!("cannot run `{program}` in {}: {e}", dir.display()),
         permanent: false,
+        stack: None,
     })?;
     let mut group = GroupKill(child.id());
     let body = d.body.to_vec();
@@ -234,6 +242,7 @@ async fn call_exec(
                 return Err(Failure {
                     message: format!("`{program}` failed: {e}"),
                     permanent: false,
+                    stack: None,
                 })
             }
             // `group` kills the process group as it goes.
@@ -244,6 +253,7 @@ async fn call_exec(
                         crate::units::format_duration(timeout)
                     ),
                     permanent: false,
+                    stack: None,
                 })
             }
         };
@@ -277,6 +287,7 @@ async fn call_exec(
             format!("{what}: {tail}")
         },
         permanent: code == Some(EX_DATAERR),
+        stack: None,
     })
 }
 
