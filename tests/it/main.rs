@@ -10,6 +10,7 @@ mod editing;
 mod events;
 mod faults;
 mod first_hour;
+mod grpc_verbs;
 mod harness;
 mod hostile;
 mod publisher_api;
