@@ -77,6 +77,8 @@ complete -c ftl -n "__fish_ftl_using_subcommand new; and not __fish_seen_subcomm
 complete -c ftl -n "__fish_ftl_using_subcommand new; and not __fish_seen_subcommand_from module help" -s V -l version -d 'Print version'
 complete -c ftl -n "__fish_ftl_using_subcommand new; and not __fish_seen_subcommand_from module help" -f -a "module" -d 'Add a module folder with an example ftl.yaml'
 complete -c ftl -n "__fish_ftl_using_subcommand new; and not __fish_seen_subcommand_from module help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ftl -n "__fish_ftl_using_subcommand new; and __fish_seen_subcommand_from module" -l verb -d 'How its example verb is called: over HTTP, or FTL\'s gRPC VerbService on a module server built with FTL\'s SDKs' -r -f -a "http\t''
+grpc\t''"
 complete -c ftl -n "__fish_ftl_using_subcommand new; and __fish_seen_subcommand_from module" -s C -l project -d 'Project directory (holding ftl-project.yaml)' -r -F
 complete -c ftl -n "__fish_ftl_using_subcommand new; and __fish_seen_subcommand_from module" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''

@@ -127,7 +127,17 @@ pub enum NewCommand {
     Module {
         /// Module name (a letter, then letters, digits, `_` or `-`)
         name: String,
+        /// How its example verb is called: over HTTP, or FTL's gRPC
+        /// VerbService on a module server built with FTL's SDKs
+        #[arg(long, value_enum, default_value_t = VerbKindArg::Http)]
+        verb: VerbKindArg,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerbKindArg {
+    Http,
+    Grpc,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -28,6 +28,7 @@ const PROJECT_TEMPLATE: &[(&str, &str)] = &[
 ];
 
 const MODULE_TEMPLATE: &str = include_str!("../../templates/module/ftl.yaml");
+const GRPC_MODULE_TEMPLATE: &str = include_str!("../../templates/module/grpc.ftl.yaml");
 
 pub fn init(ctx: &Context<'_>, dir: Option<PathBuf>, name: Option<String>) -> Result<()> {
     let dir = dir.unwrap_or_else(|| ctx.here.clone());
@@ -65,7 +66,7 @@ pub fn init(ctx: &Context<'_>, dir: Option<PathBuf>, name: Option<String>) -> Re
     Ok(())
 }
 
-pub fn new_module(ctx: &Context<'_>, name: &str) -> Result<()> {
+pub fn new_module(ctx: &Context<'_>, name: &str, grpc: bool) -> Result<()> {
     let root = &ctx.project_dir;
     if !root.join(PROJECT_FILE).exists() {
         return Err(Error::usage(
@@ -90,7 +91,12 @@ pub fn new_module(ctx: &Context<'_>, name: &str) -> Result<()> {
             None,
         ));
     }
-    write(&file, &MODULE_TEMPLATE.replace("{{module}}", name))?;
+    let template = if grpc {
+        GRPC_MODULE_TEMPLATE
+    } else {
+        MODULE_TEMPLATE
+    };
+    write(&file, &template.replace("{{module}}", name))?;
     ctx.printer.info(&format!("created {}", file.display()));
     Ok(())
 }

@@ -138,8 +138,8 @@ pub async fn dispatch(cli: Cli, overrides: Overrides, printer: &Printer) -> Resu
     match cli.command {
         Command::Init { dir, name } => init::init(&ctx, dir, name),
         Command::New {
-            command: NewCommand::Module { name },
-        } => init::new_module(&ctx, &name),
+            command: NewCommand::Module { name, verb },
+        } => init::new_module(&ctx, &name, verb == crate::cli::VerbKindArg::Grpc),
         Command::Dev { dir, listen } => dev::dev(&ctx, dir, listen).await,
         Command::Schema { format } => schema::schema(&ctx, format),
         Command::Completions { shell } => completions::completions(shell),

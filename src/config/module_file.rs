@@ -85,8 +85,8 @@ impl Loader {
             self.scalar_error(
                 src,
                 key,
-                format!("{what} has no `http` or `exec`"),
-                Some("add `http: http://127.0.0.1:PORT/path` or `exec: [\"cmd\", \"arg\"]`".into()),
+                format!("{what} has no `http`, `exec` or `grpc`"),
+                Some("add `http: http://127.0.0.1:PORT/path`, `exec: [\"cmd\", \"arg\"]` or `grpc: http://127.0.0.1:PORT`".into()),
             );
             return None;
         };

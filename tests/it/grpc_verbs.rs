@@ -229,3 +229,17 @@ fn grpc_verbs_get_ftls_call_wait_for_ping_and_fail_as_ftl_says() {
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
+
+#[test]
+fn a_module_with_a_grpc_verb_is_scaffolded() {
+    let p = Project::new().without_broker();
+    p.run(&["new", "module", "kitchen", "--verb", "grpc"])
+        .succeeds()
+        .says("created");
+    p.run(&["schema"])
+        .succeeds()
+        .prints("verb handle")
+        .prints("+grpc http://127.0.0.1:8893");
+    let text = std::fs::read_to_string(p.path().join("kitchen/ftl.yaml")).unwrap();
+    assert!(text.contains("VerbService"), "{text}");
+}
