@@ -18,6 +18,34 @@
 mod harness;
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use ftl::ftl_proto::v1::verb_service_server::{VerbService, VerbServiceServer};
+use ftl::ftl_proto::v1::{call_response, CallRequest, CallResponse, PingRequest, PingResponse};
+
+/// A module server that answers every call at once, counting them.
+struct Counting(Arc<AtomicUsize>);
+
+#[tonic::async_trait]
+impl VerbService for Counting {
+    async fn ping(
+        &self,
+        _: tonic::Request<PingRequest>,
+    ) -> Result<tonic::Response<PingResponse>, tonic::Status> {
+        Ok(tonic::Response::new(PingResponse { not_ready: None }))
+    }
+
+    async fn call(
+        &self,
+        _: tonic::Request<CallRequest>,
+    ) -> Result<tonic::Response<CallResponse>, tonic::Status> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(tonic::Response::new(CallResponse {
+            response: Some(call_response::Response::Body(Vec::new())),
+        }))
+    }
+}
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use harness::{require_docker, wait_until, Ev, Project, VerbServer};
@@ -172,6 +200,40 @@ fn main() {
         .filter_map(|r| r.json()["id"].as_i64())
         .collect();
     assert_eq!(ids.len(), EVENTS);
+    dev.stop();
+
+    // The same events through a grpc verb (FTL's VerbService on a module
+    // server answering at once), as a subscription of its own.
+    let grpc_calls = Arc::new(AtomicUsize::new(0));
+    let grpc_port = harness::free_port();
+    let grpc_rt = tokio::runtime::Runtime::new().unwrap();
+    grpc_rt.spawn({
+        let calls = grpc_calls.clone();
+        async move {
+            tonic::transport::Server::builder()
+                .add_service(VerbServiceServer::new(Counting(calls)))
+                .serve(format!("127.0.0.1:{grpc_port}").parse().unwrap())
+                .await
+        }
+    });
+    p.write(
+        "bench/ftl.yaml",
+        &format!(
+            "module: bench\nverbs:\n  v: {{http: \"{}\"}}\n  w: {{http: \"{}\"}}\n  g: {{grpc: \"http://127.0.0.1:{grpc_port}\"}}\ntopics:\n  t: {{partitions: 8, key: /k}}\n  lat: {{}}\nsubscriptions:\n  g: {{topic: t, verb: g}}\n  l: {{topic: lat, verb: w, from: latest, batch: {{max_wait: 10ms}}}}\n",
+            server.url("/v"),
+            server.url("/lat")
+        ),
+    );
+    let dev = quiet_dev(&p);
+    wait_until("the first grpc call", Duration::from_secs(60), || {
+        grpc_calls.load(Ordering::SeqCst) > 0
+    });
+    let first = Instant::now();
+    wait_until("every event through grpc", Duration::from_secs(600), || {
+        grpc_calls.load(Ordering::SeqCst) >= EVENTS
+    });
+    let grpc_rate = EVENTS as f64 / first.elapsed().as_secs_f64();
+    // This runner (its `l` subscription assigned long ago) measures latency.
 
     // Latency on an idle topic: publish one, wait for the verb, repeat.
     let samples = 200;
@@ -271,6 +333,10 @@ fn main() {
     println!(
         "  ftl runner, HTTP verb           {runner_rate:>10.0} events/s   {:.2}x of baseline",
         runner_rate / raw_rate
+    );
+    println!(
+        "  ftl runner, grpc verb           {grpc_rate:>10.0} events/s   {:.2}x of baseline   (FTL's VerbService, answering at once)",
+        grpc_rate / raw_rate
     );
     println!("  baseline raw consumer latency   p50 {:.2} ms   p99 {:.2} ms   (publish -> poll, idle topic, fetch wait 10ms)", raw_lat.0, raw_lat.1);
     println!("  publish -> verb latency         p50 {p50:.2} ms   p99 {p99:.2} ms   ({samples} samples, idle topic, batch.max_wait 10ms)   {:.2}x / {:.2}x of baseline", p50 / raw_lat.0, p99 / raw_lat.1);
