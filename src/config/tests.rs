@@ -38,19 +38,24 @@ fn resolves_names_defaults_and_dead_letter_topics() {
 
 use crate::schema::Lookup;
 
+/// Each problem of a failed load as `line:column message`.
+#[track_caller]
+fn problems(r: Result<Project, ConfigError>) -> Vec<String> {
+    let Err(ConfigError::Invalid(d)) = r else {
+        panic!("expected problems, got {r:?}")
+    };
+    d.0.iter()
+        .map(|d| format!("{}:{} {}", d.line, d.column, d.message))
+        .collect()
+}
+
 #[test]
 fn reports_every_problem_with_positions() {
     let (_d, r) = project(&[
             ("ftl-project.yaml", "name: shop\n"),
             ("a/ftl.yaml", "module: a\nverbs:\n  v: {exec: [\"x\"]}\ntopics:\n  t: {partitions: 0, colour: red}\nsubscriptions:\n  s: {topic: nope, verb: v, batch: {max_wait: 5 minutes}}\n"),
         ]);
-    let Err(ConfigError::Invalid(d)) = r else {
-        panic!()
-    };
-    let got: Vec<String> =
-        d.0.iter()
-            .map(|d| format!("{}:{} {}", d.line, d.column, d.message))
-            .collect();
+    let got = problems(r);
     assert_eq!(got.len(), 4, "{got:#?}");
     assert!(
         got[0].starts_with("5:19 topic `t` has 0 partitions"),
@@ -70,13 +75,7 @@ fn a_bad_field_of_a_subscription_does_not_make_its_dead_letter_topic_dangling() 
             ("ftl-project.yaml", "name: shop\n"),
             ("a/ftl.yaml", "module: a\nverbs:\n  v: {exec: [\"x\"]}\n  w: {exec: [\"x\"]}\ntopics:\n  t: {}\nsubscriptions:\n  s: {topic: t, verb: v, deadletter: true, batch: {default: 64KB}}\n  f: {topic: sFailed, verb: w}\n"),
         ]);
-    let Err(ConfigError::Invalid(d)) = r else {
-        panic!()
-    };
-    let got: Vec<String> =
-        d.0.iter()
-            .map(|d| format!("{}:{} {}", d.line, d.column, d.message))
-            .collect();
+    let got = problems(r);
     assert_eq!(got.len(), 1, "{got:#?}");
     assert!(
         got[0].starts_with("8:61 `batch.default` of 65536 bytes"),
