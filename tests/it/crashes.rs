@@ -17,34 +17,11 @@ fn killing_the_runner_at_random_moments_loses_no_event() {
     let total = 5000;
     let dev = p.dev();
     dev.wait(Ev::of("partitions_assigned"), Duration::from_secs(60));
-    let kafka = p.kafka();
     // Events flow (about 1000/s for 5 s) while the runner is killed and
     // restarted; each kill lands after the new runner delivered something.
-    let producer = {
-        let bootstrap = kafka.bootstrap.clone();
-        std::thread::spawn(move || {
-            let kafka = crate::harness::Kafka { bootstrap };
-            for chunk in 0..50 {
-                let events: Vec<(String, String)> = (0..total / 50)
-                    .map(|i| {
-                        let id = chunk * (total / 50) + i;
-                        (
-                            format!("u{}", id % 50),
-                            format!("{{\"id\":{id},\"u\":\"u{}\"}}", id % 50),
-                        )
-                    })
-                    .collect();
-                kafka.produce(
-                    "shop.t",
-                    &events
-                        .iter()
-                        .map(|(k, v)| (Some(k.as_str()), v.clone()))
-                        .collect::<Vec<_>>(),
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        })
-    };
+    let producer =
+        p.kafka()
+            .produce_keyed_in_background("shop.t", total, 50, 50, Duration::from_millis(100));
     let mut rng = Rng::new();
     let mut dev = Some(dev);
     for kill in 0..6 {

@@ -56,30 +56,13 @@ fn fault_suite() {
     let started = Instant::now();
     let dev = p.dev();
     dev.wait_assigned("shop.s", 1);
-    let producer = {
-        let bootstrap = p.kafka().bootstrap.clone();
-        std::thread::spawn(move || {
-            let kafka = crate::harness::Kafka { bootstrap };
-            let chunks = 100;
-            for chunk in 0..chunks {
-                let events: Vec<(String, String)> = (0..total / chunks)
-                    .map(|i| {
-                        let id = chunk * (total / chunks) + i;
-                        let u = format!("u{}", id % keys);
-                        (u.clone(), format!("{{\"id\":{id},\"u\":\"{u}\"}}"))
-                    })
-                    .collect();
-                kafka.produce(
-                    "shop.t",
-                    &events
-                        .iter()
-                        .map(|(k, v)| (Some(k.as_str()), v.clone()))
-                        .collect::<Vec<_>>(),
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        })
-    };
+    let producer = p.kafka().produce_keyed_in_background(
+        "shop.t",
+        total,
+        keys,
+        100,
+        Duration::from_millis(50),
+    );
     let mut rng = Rng::new();
     let mut dev = Some(dev);
     let mut edits = 0;

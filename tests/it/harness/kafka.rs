@@ -184,3 +184,41 @@ impl Kafka {
             .collect()
     }
 }
+
+impl Kafka {
+    /// Produces `total` keyed events `{"id": n, "u": "u<n % keys>"}` (key
+    /// `u<n % keys>`) to `topic` on a thread of its own, in `chunks` chunks
+    /// with `pause` between them, so events flow while a test does harm.
+    pub fn produce_keyed_in_background(
+        &self,
+        topic: &str,
+        total: usize,
+        keys: usize,
+        chunks: usize,
+        pause: Duration,
+    ) -> std::thread::JoinHandle<()> {
+        let kafka = Kafka {
+            bootstrap: self.bootstrap.clone(),
+        };
+        let topic = topic.to_string();
+        std::thread::spawn(move || {
+            for chunk in 0..chunks {
+                let events: Vec<(String, String)> = (0..total / chunks)
+                    .map(|i| {
+                        let id = chunk * (total / chunks) + i;
+                        let u = format!("u{}", id % keys);
+                        (u.clone(), format!("{{\"id\":{id},\"u\":\"{u}\"}}"))
+                    })
+                    .collect();
+                kafka.produce(
+                    &topic,
+                    &events
+                        .iter()
+                        .map(|(k, v)| (Some(k.as_str()), v.clone()))
+                        .collect::<Vec<_>>(),
+                );
+                std::thread::sleep(pause);
+            }
+        })
+    }
+}
