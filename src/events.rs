@@ -458,11 +458,6 @@ impl Hub {
         self.state.borrow().clone()
     }
 
-    /// Follows the state as it changes.
-    pub fn watch(&self) -> watch::Receiver<Snapshot> {
-        self.state.subscribe()
-    }
-
     /// The event a partition's worker is working on (`None`: idle). Kept in
     /// the snapshot only: an event per attempt start would double the
     /// stream for no reader's benefit.

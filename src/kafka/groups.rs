@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
@@ -163,17 +163,4 @@ pub fn group_lag(
             }
         })
         .collect())
-}
-
-/// Committed offsets of a group, read without joining it (blocking).
-pub fn group_offsets(
-    conn: &Connection,
-    group: &str,
-    topic: &str,
-    partitions: &[i32],
-) -> Result<HashMap<i32, Option<i64>>, KafkaError> {
-    let committer: BaseConsumer = conn.group_committer(group)?;
-    let r = super::read::committed(&committer, topic, partitions);
-    close_consumer(committer);
-    r
 }

@@ -1,8 +1,6 @@
 //! Issue 9 (parts): `runner.listen` serves this machine's own tools only,
 //! and refuses what it does not serve.
 
-use std::io::Write;
-
 use crate::harness::{http_raw, require_docker, Project};
 
 #[test]
@@ -150,21 +148,9 @@ fn too_large_events_are_refused_before_anything_is_published() {
     );
     // NDJSON with a too-large third line: nothing is published.
     let stdin = format!("{{\"id\":1}}\n{{\"id\":2}}\n{big}\n{{\"id\":4}}\n");
-    let mut c = p.cmd();
-    c.args(["pubsub", "publish", "shop.t", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let out = p.run_with_stdin(&["pubsub", "publish", "shop.t", "-"], stdin.as_bytes());
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 2, "{stderr}");
     assert!(
         stderr.contains("nothing was published; 1 invalid event:\n  stdin line 3: the event for `shop.t` is 1500010 bytes; at most 995904 fit in one Kafka message"),
         "{stderr}"

@@ -381,24 +381,12 @@ fn publish_validates_everything_first_and_commands_say_what_to_do_without_a_brok
         out.stdout
     );
 
-    let mut child = p
-        .cmd()
-        .args(["pubsub", "publish", "t", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"{\"k\":\"a\",\"n\":2}\n{\"n\":3}\nnot json\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let out = p.run_with_stdin(
+        &["pubsub", "publish", "t", "-"],
+        b"{\"k\":\"a\",\"n\":2}\n{\"n\":3}\nnot json\n",
+    );
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 2, "{stderr}");
     assert!(
         stderr.contains("stdin line 2") && stderr.contains("stdin line 3"),
         "{stderr}"
@@ -409,26 +397,12 @@ fn publish_validates_everything_first_and_commands_say_what_to_do_without_a_brok
         "nothing of the bad batch was published"
     );
 
-    let mut child = p
-        .cmd()
-        .args(["pubsub", "publish", "t", "-", "--json"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     let batch: String = (0..50)
         .map(|i| format!("{{\"k\":\"k{i}\",\"n\":{i}}}\n"))
         .collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(batch.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    assert_eq!(json_lines(&String::from_utf8_lossy(&out.stdout)).len(), 50);
+    let out = p.run_with_stdin(&["pubsub", "publish", "t", "-", "--json"], batch.as_bytes());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(json_lines(&out.stdout).len(), 50);
     assert_eq!(p.kafka().read_all("shop.t").len(), 51);
 
     // The broker gone: every command says how to start it.
