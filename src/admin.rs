@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::{PartitionMove, Snapshot, State};
 use crate::kafka::ReplayFrom;
-use crate::runner::deadletter::Replayed;
+use crate::runner::deadletter::{At, Replayed};
 use crate::schema::Project;
 
 pub const STATUS_PATH: &str = "/admin/status";
@@ -20,6 +20,11 @@ pub fn replay_path(subscription: &str) -> String {
 pub fn replay_deadletter_path(subscription: &str) -> String {
     format!("/admin/subscriptions/{subscription}/replay-deadletter")
 }
+
+/// `GET /admin/overview`: `ftl pubsub status`'s report, from the runner.
+pub const OVERVIEW_PATH: &str = "/admin/overview";
+/// `GET /admin/events`: the event stream the console follows (SSE).
+pub const EVENTS_PATH: &str = "/admin/events";
 
 /// `GET /admin/status`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +54,9 @@ pub struct DeadletterReplayRequest {
     pub limit: Option<u64>,
     #[serde(default)]
     pub dry_run: bool,
+    /// Just this dead letter (the next pending one of its partition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<At>,
 }
 
 /// The dead-letter replay answers with one of these per line (NDJSON) as
@@ -67,6 +75,52 @@ pub enum DeadletterProgress {
     Failed {
         error: String,
     },
+}
+
+/// One message of `GET /admin/events` (SSE event `events`): what happened
+/// since the last one. Deliveries beyond a bound per message are counted in
+/// `skipped`, not sent: the counters in `status` messages stay exact.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventBatch {
+    pub events: Vec<std::sync::Arc<crate::events::Event>>,
+    pub skipped: u64,
+}
+
+/// One event as `ftl pubsub tail --json` prints it and the console's topic
+/// browser shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordLine {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub timestamp: Option<i64>,
+    pub time: Option<String>,
+    pub key: Option<String>,
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// The payload as JSON, or as a string when it is not JSON.
+    pub event: serde_json::Value,
+}
+
+impl RecordLine {
+    pub fn of(r: &crate::kafka::tail::Record) -> RecordLine {
+        let event = serde_json::from_slice(&r.payload).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(&r.payload).into_owned())
+        });
+        RecordLine {
+            topic: r.topic.clone(),
+            partition: r.partition,
+            offset: r.offset,
+            timestamp: r.timestamp,
+            time: r.timestamp.map(|ms| {
+                crate::runner::deadletter::rfc3339(
+                    std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64),
+                )
+            }),
+            key: r.key.clone(),
+            headers: r.headers.clone(),
+            event,
+        }
+    }
 }
 
 /// How often the server says it is still working.

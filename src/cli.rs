@@ -96,6 +96,9 @@ pub enum Command {
         /// `runner.listen` (a loopback address; port 0 picks a free one)
         #[arg(long, env = "FTL_LISTEN", value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
+        /// Open the console in the default browser once ready
+        #[arg(long)]
+        open: bool,
     },
     /// Print the resolved schema
     Schema {

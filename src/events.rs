@@ -154,6 +154,9 @@ pub enum Event {
     Ready {
         subscriptions: usize,
         listen: Option<String>,
+        /// The console's URL (on `listen`).
+        #[serde(default)]
+        console: Option<String>,
         watching: String,
     },
     Stopping,

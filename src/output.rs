@@ -223,6 +223,11 @@ fn write_json(out: &mut String, v: &serde_json::Value, indent: usize, color: boo
 // ------------------------------------------------------------ runner events
 
 /// How a rendered event is shown.
+/// Where a runner listening on `listen` serves its console.
+pub fn console_url(listen: &str) -> String {
+    format!("http://{listen}/")
+}
+
 enum Shown {
     /// A line on stderr, hidden by `-q`.
     Info(String),
@@ -500,8 +505,14 @@ impl Printer {
                 ));
                 Some(Shown::Raw(text))
             }
-            Event::Ready { watching, .. } => info(format!(
-                "ftl dev: ready; watching {watching} for changes (Ctrl-C to stop)"
+            Event::Ready {
+                watching, listen, ..
+            } => info(format!(
+                "ftl dev: ready; watching {watching} for changes (Ctrl-C to stop){}",
+                listen
+                    .as_deref()
+                    .map(|l| format!("\nconsole: {}", console_url(l)))
+                    .unwrap_or_default()
             )),
             Event::Stopping => info("ftl dev: stopping (Ctrl-C again to exit at once)".into()),
             Event::Abandoned {

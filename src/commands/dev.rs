@@ -24,6 +24,7 @@ pub async fn dev(
     ctx: &Context<'_>,
     dir: Option<PathBuf>,
     listen: Option<std::net::SocketAddr>,
+    open: bool,
 ) -> Result<()> {
     let root = dir.unwrap_or_else(|| ctx.project_dir.clone());
     if let Some(addr) = listen.filter(|a| !a.ip().is_loopback()) {
@@ -40,7 +41,7 @@ pub async fn dev(
         let done = done.clone();
         async move { printer.follow_events(events, done).await }
     });
-    let result = run(ctx, &root, listen, &hub).await;
+    let result = run(ctx, &root, listen, open, &hub).await;
     // Every event emitted so far is printed before `ftl dev` returns.
     done.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(5), printing).await;
@@ -51,6 +52,7 @@ async fn run(
     ctx: &Context<'_>,
     root: &Path,
     listen: Option<std::net::SocketAddr>,
+    open: bool,
     hub: &Hub,
 ) -> Result<()> {
     let mut signals = Signals::start()?;
@@ -104,15 +106,27 @@ async fn run(
         ));
     }
     let mut seen = fingerprint(root).await;
+    let listening = state
+        .runner
+        .as_ref()
+        .and_then(Runner::listening)
+        .map(|a| a.to_string());
+    let console = listening.as_deref().map(crate::output::console_url);
     hub.emit(Event::Ready {
         subscriptions: state.runner.as_ref().map(Runner::running).unwrap_or(0),
-        listen: state
-            .runner
-            .as_ref()
-            .and_then(Runner::listening)
-            .map(|a| a.to_string()),
+        listen: listening,
+        console: console.clone(),
         watching: root.display().to_string(),
     });
+    if open {
+        match &console {
+            Some(url) => open_browser(url, ctx),
+            None => ctx.printer.warn(
+                "--open: there is no console to open (no topics yet, or another `ftl dev` of this project serves it)",
+                None,
+            ),
+        }
+    }
     loop {
         tokio::select! {
             _ = signals.next() => break,
@@ -157,6 +171,34 @@ struct DevState {
     hub: Hub,
 }
 
+/// Opens `url` in the default browser (`xdg-open`, `open` on macOS),
+/// without waiting for it.
+fn open_browser(url: &str, ctx: &Context<'_>) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let spawned = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        // Reaped when it exits, so no zombie stays behind.
+        Ok(mut child) => {
+            std::thread::spawn(move || child.wait());
+        }
+        Err(e) => {
+            ctx.printer.warn(
+                &format!("--open: cannot run `{opener}`: {e}"),
+                Some(&format!("open {url} in a browser yourself")),
+            );
+        }
+    }
+}
+
 impl DevState {
     /// Brings broker, topics and runner in line with `project`. A project
     /// without topics never touches Docker.
@@ -180,8 +222,13 @@ impl DevState {
         Ok(match &mut self.runner {
             Some(runner) => runner.reconcile(project).await,
             None => {
-                let (runner, report) =
-                    Runner::start(project, broker.connection.clone(), self.hub.clone()).await?;
+                let (runner, report) = Runner::start(
+                    project,
+                    broker.connection.clone(),
+                    broker.status(),
+                    self.hub.clone(),
+                )
+                .await?;
                 if let Some(addr) = runner.listening() {
                     self.registration =
                         crate::runtime::register(&project.name, &project.root, addr);

@@ -140,7 +140,7 @@ pub async fn dispatch(cli: Cli, overrides: Overrides, printer: &Printer) -> Resu
         Command::New {
             command: NewCommand::Module { name, verb },
         } => init::new_module(&ctx, &name, verb == crate::cli::VerbKindArg::Grpc),
-        Command::Dev { dir, listen } => dev::dev(&ctx, dir, listen).await,
+        Command::Dev { dir, listen, open } => dev::dev(&ctx, dir, listen, open).await,
         Command::Schema { format } => schema::schema(&ctx, format),
         Command::Completions { shell } => completions::completions(shell),
         Command::Settings => settings::settings(&ctx).await,

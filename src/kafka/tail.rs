@@ -25,6 +25,27 @@ pub enum TailFrom {
     Time(i64),
 }
 
+impl TailFrom {
+    /// `beginning`, `latest`, an offset, `-N` (the last N), or a time (RFC
+    /// 3339, or `-10m` before `now`).
+    pub fn parse(text: &str, now: std::time::SystemTime) -> Result<TailFrom, String> {
+        Ok(match text {
+            "beginning" => TailFrom::Beginning,
+            "latest" => TailFrom::Latest,
+            t => match t.parse::<i64>() {
+                Ok(n) if n >= 0 => TailFrom::Offset(n),
+                Ok(n) => TailFrom::Last(
+                    n.checked_neg()
+                        .ok_or_else(|| format!("`{t}` is out of range"))?,
+                ),
+                Err(_) => TailFrom::Time(crate::units::epoch_millis(crate::units::parse_time(
+                    t, now,
+                )?)),
+            },
+        })
+    }
+}
+
 /// One record as read, with our own types.
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {

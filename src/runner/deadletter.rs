@@ -170,6 +170,29 @@ mod tests {
         let v: Value = serde_json::from_slice(&failed_event(b"not json", "x")).unwrap();
         assert_eq!(v["event"], "not json");
     }
+
+    #[test]
+    fn only_the_next_dead_letter_of_a_partition_replays_alone() {
+        let at = |partition, offset| At { partition, offset };
+        // Read order: partition 0 then 1.
+        let pending = [at(0, 4), at(0, 7), at(1, 2)];
+        let cases = [
+            (at(0, 4), Ok(0)),
+            (at(1, 2), Ok(2)),
+            (
+                at(0, 7),
+                Err(NotNext::Behind {
+                    wanted: at(0, 7),
+                    next: at(0, 4),
+                }),
+            ),
+            (at(0, 3), Err(NotNext::NotPending(at(0, 3)))),
+            (at(2, 0), Err(NotNext::NotPending(at(2, 0)))),
+        ];
+        for (wanted, expected) in cases {
+            assert_eq!(next_in_partition(&pending, wanted), expected, "{wanted}");
+        }
+    }
 }
 
 /// A dead letter as read back from its topic.
@@ -253,6 +276,79 @@ pub fn read(
         .collect())
 }
 
+/// Where a dead letter sits in its dead-letter topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct At {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.partition, self.offset)
+    }
+}
+
+impl DeadLetter {
+    pub fn at(&self) -> At {
+        At {
+            partition: self.partition,
+            offset: self.offset,
+        }
+    }
+}
+
+/// Which pending dead letters a replay hands back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// The pending ones in order, at most `limit`.
+    Pending { limit: Option<u64> },
+    /// Just this one, which must be the next pending one of its partition:
+    /// the cursor is one offset per partition, so moving it past a dead
+    /// letter moves it past every earlier one too.
+    Next(At),
+}
+
+/// Why one dead letter cannot be replayed on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotNext {
+    /// Not pending (replayed already, or no such offset).
+    NotPending(At),
+    /// Earlier dead letters of its partition are pending: this one comes first.
+    Behind { wanted: At, next: At },
+}
+
+impl std::fmt::Display for NotNext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotNext::NotPending(at) => write!(f, "dead letter {at} is not pending (replayed already, or no such offset)"),
+            NotNext::Behind { wanted, next } => write!(
+                f,
+                "dead letter {wanted} is not the next of partition {}: replay {next} first (the cursor moves in order)",
+                wanted.partition
+            ),
+        }
+    }
+}
+
+/// The index of `at` among the pending dead letters (in read order), if it
+/// is the first pending one of its partition.
+pub fn next_in_partition(pending: &[At], at: At) -> Result<usize, NotNext> {
+    let first = pending
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.partition == at.partition)
+        .min_by_key(|(_, p)| p.offset);
+    match first {
+        Some((i, p)) if *p == at => Ok(i),
+        Some((_, p)) if pending.contains(&at) => Err(NotNext::Behind {
+            wanted: at,
+            next: *p,
+        }),
+        _ => Err(NotNext::NotPending(at)),
+    }
+}
+
 /// The outcome of handing one dead letter back to its verb.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Replayed {
@@ -311,14 +407,25 @@ pub struct ReplayTarget<'a> {
 /// and attempt count, then the cursor moves past the old copy.
 pub async fn replay(
     t: &ReplayTarget<'_>,
-    limit: Option<u64>,
+    pick: Pick,
     dry_run: bool,
     mut on_item: impl FnMut(&Replayed),
 ) -> Result<ReplayReport, crate::kafka::KafkaError> {
     let (connection, sub) = (t.connection.clone(), t.sub.clone());
-    let pending = tokio::task::spawn_blocking(move || read(&connection, &sub, false, limit))
+    let limit = match pick {
+        Pick::Pending { limit } => limit,
+        Pick::Next(_) => None,
+    };
+    let mut pending = tokio::task::spawn_blocking(move || read(&connection, &sub, false, limit))
         .await
         .map_err(|e| crate::kafka::task("reading dead letters", e))??;
+    if let Pick::Next(at) = pick {
+        let positions: Vec<At> = pending.iter().map(|(d, _)| d.at()).collect();
+        pending = match next_in_partition(&positions, at) {
+            Ok(i) => vec![pending.swap_remove(i)],
+            Err(_) => Vec::new(),
+        };
+    }
     let mut out = Vec::new();
     if dry_run {
         for (dl, _) in pending {
@@ -426,5 +533,5 @@ pub async fn replay_here(
         verb: &verb,
         module_dir: &module_dir,
     };
-    Ok(replay(&target, limit, dry_run, on_item).await?)
+    Ok(replay(&target, Pick::Pending { limit }, dry_run, on_item).await?)
 }

@@ -7,6 +7,7 @@
 //! the admin API reaches a task through its control channel, found in a
 //! `watch` of routes. Everything that happens is an event on the `Hub`.
 
+mod console;
 mod consumer;
 pub mod deadletter;
 mod deliver;
@@ -104,6 +105,7 @@ impl Runner {
     pub async fn start(
         project: &Project,
         connection: Connection,
+        broker: crate::provision::BrokerStatus,
         hub: Hub,
     ) -> Result<(Runner, ReconcileReport)> {
         let producer = Arc::new(RenewableProducer::new(connection.clone())?);
@@ -132,6 +134,8 @@ impl Runner {
                 routes: routes_rx,
                 project: current.clone(),
                 shared: shared.clone(),
+                broker,
+                broker_seen: std::time::Instant::now(),
             },
         )
         .await;

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -23,6 +23,7 @@ use crate::admin::{
     self, ApiError, DeadletterProgress, DeadletterReplayRequest, ReplayRequest, RunnerStatus,
 };
 use crate::events::Event;
+use crate::provision::BrokerStatus;
 use crate::publisher::Publisher;
 use crate::schema::{Lookup, Project, Subscription};
 
@@ -46,17 +47,27 @@ pub struct AdminState {
     pub routes: watch::Receiver<Routes>,
     pub project: Arc<RwLock<Arc<Project>>>,
     pub shared: Arc<Shared>,
+    /// The broker as `ftl dev` found it, and when.
+    pub broker: BrokerStatus,
+    pub broker_seen: Instant,
 }
 
 impl AdminState {
-    fn project(&self) -> Arc<Project> {
+    pub(super) fn project(&self) -> Arc<Project> {
         match self.project.read() {
             Ok(p) => p.clone(),
             Err(p) => p.into_inner().clone(),
         }
     }
 
-    fn subscription(&self, name: &str) -> Result<Subscription, Refusal> {
+    /// The broker now: its up-time moved on since it was found.
+    pub(super) fn broker_status(&self) -> BrokerStatus {
+        let mut b = self.broker.clone();
+        b.uptime_s = b.uptime_s.map(|s| s + self.broker_seen.elapsed().as_secs());
+        b
+    }
+
+    pub(super) fn subscription(&self, name: &str) -> Result<Subscription, Refusal> {
         match self.project().find_subscription(name) {
             Lookup::Found(s) => Ok(s.clone()),
             _ => Err(Refusal(
@@ -92,10 +103,11 @@ pub async fn serve(
             "/admin/subscriptions/{sub}/replay-deadletter",
             post(replay_deadletter),
         )
-        .with_state(admin);
+        .with_state(admin.clone());
     let app = publisher
         .router()
         .merge(routes)
+        .merge(super::console::router(admin))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(address, guard));
     let cancel = CancellationToken::new();
@@ -131,7 +143,7 @@ async fn not_found(req: axum::extract::Request) -> Response {
     error(
         StatusCode::NOT_FOUND,
         format!(
-            "nothing is served at {} {}: the runner serves POST /topics/<module>.<topic>, gRPC ftl.v1.Publisher and /admin/...",
+            "nothing is served at {} {}: the runner serves the console at /, POST /topics/<module>.<topic>, gRPC ftl.v1.Publisher and /admin/...",
             req.method(),
             req.uri().path()
         ),
@@ -208,7 +220,7 @@ fn error(status: StatusCode, message: String) -> Response {
 }
 
 /// A refused request: its status and what to tell the caller.
-struct Refusal(StatusCode, String);
+pub(super) struct Refusal(pub StatusCode, pub String);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -222,15 +234,19 @@ fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Refusal> {
         .map_err(|e| Refusal(StatusCode::BAD_REQUEST, format!("bad request body: {e}")))
 }
 
-async fn status(State(state): State<AdminState>) -> Response {
+/// What `GET /admin/status` answers.
+pub(super) fn runner_status(state: &AdminState) -> RunnerStatus {
     let project = state.project();
-    Json(RunnerStatus {
+    RunnerStatus {
         project: project.name.clone(),
         pid: std::process::id(),
         listen: state.listen.unwrap_or(project.runner.listen).to_string(),
         runner: state.shared.hub.snapshot(),
-    })
-    .into_response()
+    }
+}
+
+async fn status(State(state): State<AdminState>) -> Response {
+    Json(runner_status(&state)).into_response()
 }
 
 async fn replay(
@@ -284,6 +300,37 @@ async fn replay_deadletter(
         ));
     };
     let module_dir = project.module_dir(&sub.module);
+    let pick = match request.only {
+        None => deadletter::Pick::Pending {
+            limit: request.limit,
+        },
+        Some(at) => {
+            // Refused up front with the reason; the replay itself checks again.
+            let (conn, s) = (state.shared.connection.clone(), sub.clone());
+            let pending =
+                tokio::task::spawn_blocking(move || deadletter::read(&conn, &s, false, None))
+                    .await
+                    .map_err(|e| {
+                        Refusal(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            format!("internal task failed: {e}"),
+                        )
+                    })?
+                    .map_err(|e| {
+                        Refusal(
+                            StatusCode::BAD_GATEWAY,
+                            format!(
+                                "cannot read the dead letters: {}",
+                                crate::error::one_line(&e)
+                            ),
+                        )
+                    })?;
+            let positions: Vec<deadletter::At> = pending.iter().map(|(d, _)| d.at()).collect();
+            deadletter::next_in_partition(&positions, at)
+                .map_err(|why| Refusal(StatusCode::CONFLICT, why.to_string()))?;
+            deadletter::Pick::Next(at)
+        }
+    };
     let (tx, rx) = mpsc::channel::<DeadletterProgress>(64);
     tokio::spawn(async move {
         let shared = &state.shared;
@@ -296,7 +343,7 @@ async fn replay_deadletter(
             module_dir: &module_dir,
         };
         let (items_tx, mut items) = mpsc::unbounded_channel();
-        let job = deadletter::replay(&target, request.limit, request.dry_run, |r| {
+        let job = deadletter::replay(&target, pick, request.dry_run, |r| {
             let _ = items_tx.send(r.clone());
         });
         tokio::pin!(job);

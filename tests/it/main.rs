@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod console;
 mod crashes;
 mod deadletters;
 mod editing;

@@ -81,7 +81,11 @@ pub async fn replay(
     };
     let through = match &live {
         Some(l) => {
-            let request = DeadletterReplayRequest { limit, dry_run };
+            let request = DeadletterReplayRequest {
+                limit,
+                dry_run,
+                only: None,
+            };
             l.replay_deadletter(&sub.qualified(), &request, |p| {
                 if let DeadletterProgress::Item { replayed } = p {
                     show(&replayed);

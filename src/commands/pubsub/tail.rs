@@ -5,15 +5,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use serde_json::{json, Value};
-
+use crate::admin::RecordLine;
 use crate::error::{Error, Result};
 use crate::kafka::tail::{Next, Record, Tail, TailError, TailFrom};
 use crate::output::{pretty_json, Printer, CYAN, DIM};
 use crate::provision;
-use crate::runner::deadletter;
 use crate::schema::Project;
-use crate::units::{epoch_millis, parse_time};
 
 use super::{blocking, topic_arg};
 
@@ -91,50 +88,20 @@ pub async fn tail(project: &Project, printer: &Printer, topic: &str, args: TailA
 }
 
 fn parse_from(text: &str) -> Result<TailFrom> {
-    let bad = |e: String| {
+    TailFrom::parse(text, SystemTime::now()).map_err(|e| {
         Error::usage(
             format!("bad --from: {e}"),
             Some("use beginning, latest, an offset, -N, a time (RFC 3339) or -10m".to_string()),
         )
-    };
-    Ok(match text {
-        "beginning" => TailFrom::Beginning,
-        "latest" => TailFrom::Latest,
-        t => {
-            if let Ok(n) = t.parse::<i64>() {
-                if n >= 0 {
-                    TailFrom::Offset(n)
-                } else {
-                    TailFrom::Last(
-                        n.checked_neg()
-                            .ok_or_else(|| bad(format!("`{t}` is out of range")))?,
-                    )
-                }
-            } else {
-                TailFrom::Time(epoch_millis(parse_time(t, SystemTime::now()).map_err(bad)?))
-            }
-        }
     })
 }
 
 fn print_record(printer: &Printer, r: &Record) -> bool {
-    let event: Value = serde_json::from_slice(&r.payload)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&r.payload).into_owned()));
-    let time = r.timestamp.map(|ms| {
-        deadletter::rfc3339(std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
-    });
+    let line = RecordLine::of(r);
     if printer.json {
-        return printer.json_line(&json!({
-            "topic": r.topic,
-            "partition": r.partition,
-            "offset": r.offset,
-            "timestamp": r.timestamp,
-            "time": time,
-            "key": r.key,
-            "headers": r.headers,
-            "event": event,
-        }));
+        return printer.json_line(&serde_json::to_value(&line).unwrap_or_default());
     }
+    let (time, event) = (line.time, line.event);
     let mut text = format!(
         "{} {}{}",
         printer.out_style(CYAN, &format!("{}@{}", r.partition, r.offset)),

@@ -1,0 +1,78 @@
+// The console's core: tabs, the event stream from `ftl dev`, and the
+// overview report, polled once a second while the page is visible.
+import { $, api, store } from "./dom.js";
+import * as overview from "./overview.js";
+import * as deliveries from "./deliveries.js";
+import * as topics from "./topics.js";
+import * as deadletters from "./deadletters.js";
+import * as publish from "./publish.js";
+
+const views = { overview, deliveries, topics, deadletters, publish };
+const tabs = [...document.querySelectorAll('[role="tab"]')];
+
+function show(tab, focus = false) {
+  for (const t of tabs) {
+    const on = t === tab;
+    t.setAttribute("aria-selected", on);
+    t.tabIndex = on ? 0 : -1;
+    document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+  }
+  if (focus) tab.focus();
+  const name = tab.id.replace("tab-", "");
+  history.replaceState(null, "", `#${name}`);
+  views[name].shown?.();
+}
+
+for (const t of tabs) {
+  t.addEventListener("click", () => show(t));
+  t.addEventListener("keydown", (e) => {
+    const i = tabs.indexOf(t);
+    const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    show(tabs[(to + tabs.length) % tabs.length], true);
+  });
+}
+
+function connect() {
+  const live = $("#live-pill");
+  const source = new EventSource("/admin/events");
+  source.addEventListener("open", () => { live.textContent = "live"; live.className = "pill ok"; });
+  source.addEventListener("error", () => {
+    live.textContent = "reconnecting…";
+    live.className = "pill bad";
+  });
+  source.addEventListener("status", (m) => {
+    store.status = JSON.parse(m.data);
+    $("#project").textContent = store.status.project;
+    document.title = `ftl console: ${store.status.project}`;
+    store.emit("status", store.status);
+  });
+  source.addEventListener("events", (m) => {
+    const batch = JSON.parse(m.data);
+    store.skipped += batch.skipped;
+    store.emit("events", batch);
+  });
+}
+
+let polling = false;
+async function poll() {
+  if (polling || document.hidden) return;
+  polling = true;
+  try {
+    store.overview = await api("/admin/overview");
+    store.overview.at = performance.now();
+    store.emit("overview", store.overview);
+  } catch (e) {
+    store.emit("overview", { error: e.message });
+  } finally {
+    polling = false;
+  }
+}
+
+for (const v of Object.values(views)) v.init?.();
+connect();
+poll();
+setInterval(poll, 1000);
+const first = tabs.find((t) => t.id === `tab-${location.hash.slice(1)}`) || tabs[0];
+show(first);

@@ -1,0 +1,193 @@
+// Overview: the broker, the runner, each subscription (state, lag, the
+// event in hand, counts, a rate graph) and each topic; replay from here.
+import { $, h, ago, api, postJson, seg, sparkline, store } from "./dom.js";
+import { select as showDeadletters } from "./deadletters.js";
+
+const HISTORY = 60; // seconds of rate graph
+const rows = new Map(); // subscription -> { tr, cells, rates, last }
+const topicRates = new Map(); // topic -> { events, at }
+let replaying = null;
+
+export function init() {
+  store.on("status", renderStatus);
+  store.on("overview", renderOverview);
+  store.on("events", (batch) => {
+    for (const e of batch.events) if (e.type !== "delivery") activity(e);
+    if (batch.skipped) $("#runner-facts")?.querySelector("[data-k=skipped]")?.replaceChildren(String(store.skipped));
+  });
+  const form = $("#replay-form");
+  form.addEventListener("change", preview);
+  $("#replay-dialog").addEventListener("close", confirmReplay);
+}
+
+function facts(dl, pairs) {
+  dl.replaceChildren(...pairs.flatMap(([k, v, key]) => [h("dt", {}, k), h("dd", { "data-k": key || null }, v ?? "-")]));
+}
+
+function renderStatus(s) {
+  const pill = $("#broker-pill");
+  pill.textContent = s.broker.reachable ? `broker up: ${s.broker.address}` : "broker unreachable";
+  pill.className = s.broker.reachable ? "pill ok" : "pill bad";
+  facts($("#runner-facts"), [
+    ["project", s.project],
+    ["pid", s.pid],
+    ["listening on", s.listen],
+    ["subscriptions", Object.keys(s.subscriptions).length],
+    ["events not streamed", String(store.skipped), "skipped"],
+  ]);
+  const tbody = $("#subs tbody");
+  const now = Date.now();
+  for (const [name, sub] of Object.entries(s.subscriptions)) {
+    const row = rows.get(name) || addRow(tbody, name);
+    const c = sub.counters;
+    const total = c.ok + c.retried + c.dead_lettered + c.dropped + c.abandoned;
+    if (row.last != null) row.rates.push(Math.max(0, total - row.last));
+    row.last = total;
+    while (row.rates.length > HISTORY) row.rates.shift();
+    row.cells.name.lastChild.textContent = `${sub.topic} → ${sub.verb}`;
+    const st = sub.state === "failed" ? `failed: ${sub.reason}` : sub.state;
+    row.cells.state.textContent = st;
+    row.cells.state.className = sub.state === "running" ? "ok" : sub.state === "failed" ? "bad" : "warn";
+    row.cells.state.title = st;
+    const f = sub.in_flight[0];
+    row.cells.flight.textContent = f
+      ? `${f.partition}@${f.offset}${f.key ? ` ${f.key}` : ""} #${f.attempt} ${ago(now - f.since_ms)}` + (sub.in_flight.length > 1 ? ` +${sub.in_flight.length - 1}` : "")
+      : "idle";
+    row.cells.flight.title = sub.in_flight.map((f) => `partition ${f.partition} offset ${f.offset} key ${f.key ?? "-"} attempt ${f.attempt}, ${ago(now - f.since_ms)}`).join("\n");
+    row.cells.counts.replaceChildren(h("span", { class: "ok" }, c.ok), " / ", h("span", { class: c.retried ? "warn" : "" }, c.retried), " / ", h("span", { class: c.dead_lettered ? "bad" : "" }, c.dead_lettered));
+    const rate = row.rates.length ? row.rates[row.rates.length - 1] : 0;
+    row.cells.rate.replaceChildren(sparkline(row.rates.length ? row.rates : [0]), h("span", { class: "sub-lags" }, `${rate}/s`));
+  }
+  for (const [name, row] of rows) {
+    if (!(name in s.subscriptions)) { row.tr.remove(); rows.delete(name); }
+  }
+}
+
+function addRow(tbody, name) {
+  const cells = {
+    name: h("td", { title: name }, name, h("span", { class: "sub-lags" }, "")),
+    state: h("td"),
+    lag: h("td", {}, "…"),
+    flight: h("td"),
+    counts: h("td"),
+    rate: h("td"),
+    actions: h("td", {},
+      h("button", { type: "button", onclick: () => openReplay(name), "aria-label": `replay ${name}` }, "Replay…"), " ",
+      h("button", { type: "button", onclick: () => showDeadletters(name) }, "Dead letters")),
+  };
+  const tr = h("tr", { "data-sub": name }, ...Object.values(cells));
+  const row = { tr, cells, rates: [], last: null };
+  // Keep rows in name order.
+  const after = [...rows.keys()].filter((n) => n < name).sort().pop();
+  if (after) rows.get(after).tr.after(tr); else tbody.prepend(tr);
+  rows.set(name, row);
+  return row;
+}
+
+function renderOverview(o) {
+  if (o.error) {
+    facts($("#broker-facts"), [["error", o.error]]);
+    return;
+  }
+  const b = o.broker;
+  facts($("#broker-facts"), [
+    ["kind", b.kind],
+    ["address", b.address],
+    ["container", b.container],
+    ["image", b.image],
+    ["up", b.uptime_s != null ? ago(b.uptime_s * 1000) : null],
+  ]);
+  for (const s of o.subscriptions) {
+    const row = rows.get(s.name);
+    if (!row) continue;
+    const per = Object.entries(s.lag).map(([p, l]) => `${p}:${l}`).join(" ");
+    row.cells.lag.replaceChildren(
+      h("span", { class: s.total_lag ? "warn" : "" }, `${s.total_lag}`),
+      s.deadletters ? h("span", { class: "bad" }, ` · ${s.deadletters} dead`) : "",
+      h("span", { class: "sub-lags", title: per }, per || "no partitions"),
+    );
+  }
+  const tbody = $("#topics tbody");
+  const now = o.at;
+  tbody.replaceChildren(...o.topics.map((t) => {
+    const prev = topicRates.get(t.name);
+    const sum = t.end_offsets.reduce((a, b) => a + b, 0);
+    const rate = prev && now > prev.at ? Math.round(((sum - prev.sum) * 1000) / (now - prev.at)) : 0;
+    topicRates.set(t.name, { sum, at: now });
+    const ends = t.end_offsets.map((e, p) => `${p}:${e}`).join(" ");
+    return t.provisioned
+      ? h("tr", {}, h("td", { title: t.name }, t.name), h("td", {}, t.partitions), h("td", {}, t.events), h("td", { title: ends }, ends), h("td", {}, rate))
+      : h("tr", {}, h("td", {}, t.name), h("td", { colspan: 4, class: "warn" }, "not created yet"));
+  }));
+}
+
+function describe(e) {
+  const { type, ...rest } = e;
+  const parts = Object.entries(rest)
+    .filter(([, v]) => v != null && !(Array.isArray(v) && v.length === 0))
+    .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`);
+  return `${type} ${parts.join(" ")}`;
+}
+
+/// One line in Activity: an event of the runner, or what the page did.
+function activity(e) {
+  const log = $("#activity");
+  const text = typeof e === "string" ? e : describe(e);
+  const bad = typeof e !== "string" && /failed|lost|rejected|problem|abandoned/.test(e.type);
+  log.prepend(h("li", { class: bad ? "bad" : "", title: text }, `${new Date().toTimeString().slice(0, 8)} ${text}`));
+  while (log.children.length > 200) log.lastChild.remove();
+}
+
+// ------------------------------------------------------------- replay
+
+function chosenFrom() {
+  const form = $("#replay-form");
+  const which = form.elements.from.value;
+  if (which !== "time") return which;
+  const t = form.elements.time.value;
+  if (!t) return null;
+  return { time: new Date(t).getTime() };
+}
+
+function openReplay(name) {
+  replaying = name;
+  $("#replay-title").textContent = `Replay ${name}`;
+  const dlg = $("#replay-dialog");
+  const t = $("#replay-form").elements.time;
+  if (!t.value) t.value = new Date(Date.now() - 10 * 60000 - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 19);
+  dlg.showModal();
+  preview();
+}
+
+async function preview() {
+  const out = $("#replay-preview");
+  const ok = $("#replay-confirm");
+  ok.disabled = true;
+  const from = chosenFrom();
+  if (from == null) { out.textContent = "choose a time"; return; }
+  const q = typeof from === "string" ? from : String(from.time);
+  out.textContent = "counting…";
+  try {
+    const p = await api(`/admin/subscriptions/${seg(replaying)}/replay-preview?from=${seg(q)}`);
+    const verb = store.status?.subscriptions?.[replaying]?.verb ?? "its verb";
+    out.textContent = p.redelivered === 0
+      ? `Nothing to hand to ${verb} again: every partition moves to its end.`
+      : `This hands ${p.redelivered} event${p.redelivered === 1 ? "" : "s"} to ${verb} again (${p.partitions.map((m) => `${m.partition}: ${m.offset}..${m.end}`).join(", ")}).`;
+    ok.textContent = p.redelivered ? `Replay ${p.redelivered} event${p.redelivered === 1 ? "" : "s"}` : "Move to the end";
+    ok.disabled = false;
+  } catch (e) {
+    out.textContent = e.message;
+  }
+}
+
+async function confirmReplay() {
+  const dlg = $("#replay-dialog");
+  if (dlg.returnValue !== "confirm" || !replaying) return;
+  const from = chosenFrom();
+  try {
+    const r = await postJson(`/admin/subscriptions/${seg(replaying)}/replay`, { from });
+    activity(`console: replay of ${replaying} asked; ${r.redelivered} events to deliver again`);
+  } catch (e) {
+    activity({ type: "replay_failed", subscription: replaying, reason: e.message });
+  }
+}
