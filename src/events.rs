@@ -273,6 +273,16 @@ pub struct SubState {
     /// not survive serde's flattening on the way back in.)
     pub in_flight: Vec<InFlight>,
     pub counters: Counters,
+    /// The group's committed position of each partition this runner has
+    /// committed (partition order).
+    #[serde(default)]
+    pub committed: Vec<Committed>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Committed {
+    pub partition: i32,
+    pub offset: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -355,6 +365,7 @@ impl Snapshot {
                         partitions: Vec::new(),
                         in_flight: Vec::new(),
                         counters,
+                        committed: Vec::new(),
                     },
                 );
                 return true;
@@ -386,11 +397,13 @@ impl Snapshot {
                 };
                 s.partitions.clear();
                 s.in_flight.clear();
+                s.committed.clear();
             }
             Event::ConsumerStopped { .. } => {
                 s.state = State::Stopped;
                 s.partitions.clear();
                 s.in_flight.clear();
+                s.committed.clear();
             }
             Event::PartitionsAssigned { partitions, .. } => {
                 s.partitions.extend(partitions);
@@ -400,6 +413,7 @@ impl Snapshot {
             Event::PartitionsRevoked { partitions, .. } => {
                 s.partitions.retain(|p| !partitions.contains(p));
                 s.in_flight.retain(|f| !partitions.contains(&f.partition));
+                s.committed.retain(|c| !partitions.contains(&c.partition));
             }
             Event::Delivery(d) => {
                 let c = &mut s.counters;
@@ -459,6 +473,25 @@ impl Hub {
     /// The state now.
     pub fn snapshot(&self) -> Snapshot {
         self.state.borrow().clone()
+    }
+
+    /// What a subscription's group has committed, as the runner committed it.
+    pub fn committed(&self, subscription: &str, positions: Vec<(i32, i64)>) {
+        self.state.send_if_modified(|s| {
+            let Some(sub) = s.subscriptions.get_mut(subscription) else {
+                return false;
+            };
+            for (partition, offset) in positions {
+                match sub
+                    .committed
+                    .binary_search_by_key(&partition, |c| c.partition)
+                {
+                    Ok(i) => sub.committed[i].offset = offset,
+                    Err(i) => sub.committed.insert(i, Committed { partition, offset }),
+                }
+            }
+            true
+        });
     }
 
     /// The event a partition's worker is working on (`None`: idle). Kept in
@@ -566,6 +599,32 @@ mod tests {
             why: StopReason::Removed,
         }));
         assert!(s.subscriptions.is_empty());
+    }
+
+    #[test]
+    fn the_snapshot_keeps_what_the_runner_committed_for_its_partitions() {
+        let hub = Hub::new();
+        hub.emit(Event::ConsumerStarting {
+            subscription: "m.s".into(),
+            topic: "m.t".into(),
+            group: "m.s".into(),
+            verb: "v".into(),
+        });
+        hub.committed("m.s", vec![(2, 7), (0, 3)]);
+        hub.committed("m.s", vec![(0, 5)]);
+        let at = |s: &Snapshot| -> Vec<(i32, i64)> {
+            s.subscriptions["m.s"]
+                .committed
+                .iter()
+                .map(|c| (c.partition, c.offset))
+                .collect()
+        };
+        assert_eq!(at(&hub.snapshot()), vec![(0, 5), (2, 7)]);
+        hub.emit(Event::PartitionsRevoked {
+            subscription: "m.s".into(),
+            partitions: vec![2],
+        });
+        assert_eq!(at(&hub.snapshot()), vec![(0, 5)]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::admin::RunnerStatus;
 use crate::events::State;
-use crate::kafka::groups::{group_lag, PartitionLag};
+use crate::kafka::groups::{group_lag, lag, PartitionLag};
 use crate::kafka::{self, Connection, KafkaError};
 use crate::provision::BrokerStatus;
 use crate::schema::{Project, StartFrom};
@@ -125,13 +125,22 @@ fn read_status(
     for s in project.subscriptions() {
         let topic = s.topic_kafka_name();
         let m = marks.get(&topic).cloned().unwrap_or_default();
-        let lags = group_lag(
-            conn,
-            &s.group_id(),
-            &topic,
-            &m,
-            s.from == StartFrom::Beginning,
-        )?;
+        let from_beginning = s.from == StartFrom::Beginning;
+        // The runners' own commits when they cover every partition; else
+        // the group's offsets from the broker.
+        let lags = match known_commits(live, &s.qualified(), &m) {
+            Some(known) => m
+                .iter()
+                .zip(known)
+                .map(|((p, low, high), c)| PartitionLag {
+                    partition: *p,
+                    committed: c,
+                    end: *high,
+                    lag: lag(c, *low, *high, from_beginning),
+                })
+                .collect(),
+            None => group_lag(conn, &s.group_id(), &topic, &m, from_beginning)?,
+        };
         let deadletters = if s.deadletter {
             let dlq = s.deadletter_kafka_name();
             let dm = marks.get(&dlq).cloned().unwrap_or_default();
@@ -156,6 +165,25 @@ fn read_status(
         });
     }
     Ok((topics, subs))
+}
+
+/// Each partition's committed offset as the live runners committed it (in
+/// the order of `marks`), if they know every one that holds events (an
+/// empty partition has no lag, whatever the group committed).
+fn known_commits(live: &[RunnerStatus], name: &str, marks: &Marks) -> Option<Vec<Option<i64>>> {
+    marks
+        .iter()
+        .map(|(p, low, high)| {
+            let known = live
+                .iter()
+                .filter_map(|l| l.runner.subscriptions.get(name))
+                .filter(|s| s.partitions.contains(p))
+                .flat_map(|s| s.committed.iter())
+                .find(|c| c.partition == *p)
+                .map(|c| Some(c.offset));
+            known.or((low == high).then_some(None))
+        })
+        .collect()
 }
 
 /// A subscription's state across the runners of a project: the most alive

@@ -56,11 +56,11 @@ pub fn http_loop(bootstrap: &str, topic: &str, groups: &[String], url: &str, n: 
                 &Batch::default(),
                 &BTreeMap::new(),
             );
-            let topic = topic.to_string();
+            let (topic, g) = (topic.to_string(), g.clone());
             loops.push(tokio::spawn(async move {
                 let consumer: Arc<StreamConsumer> = Arc::new(config.create().unwrap());
                 consumer.subscribe(&[&topic]).unwrap();
-                one_group(consumer, &topic, http, &url, n, first).await
+                one_group(consumer, &topic, &g, http, &url, n, first).await
             }));
         }
         let mut last = Instant::now();
@@ -77,6 +77,7 @@ pub fn http_loop(bootstrap: &str, topic: &str, groups: &[String], url: &str, n: 
 async fn one_group(
     consumer: Arc<StreamConsumer>,
     topic: &str,
+    group: &str,
     http: reqwest::Client,
     url: &str,
     n: usize,
@@ -85,7 +86,7 @@ async fn one_group(
     let done = Arc::new(AtomicUsize::new(0));
     let stored: Arc<Mutex<HashMap<i32, i64>>> = Arc::default();
     let (finished_tx, mut finished) = mpsc::channel::<Instant>(1);
-    let mut workers: HashMap<i32, mpsc::Sender<(i64, Vec<u8>)>> = HashMap::new();
+    let mut workers: HashMap<i32, mpsc::Sender<(i64, String, Vec<u8>)>> = HashMap::new();
     let mut commit = tokio::time::interval(Duration::from_secs(5));
     let commit_now = |c: &StreamConsumer, mode: CommitMode| {
         let mut tpl = TopicPartitionList::new();
@@ -104,14 +105,24 @@ async fn one_group(
                 first.lock().unwrap().get_or_insert_with(Instant::now);
                 let p = m.partition();
                 let tx = workers.entry(p).or_insert_with(|| {
-                    let (tx, mut rx) = mpsc::channel::<(i64, Vec<u8>)>(4096);
+                    let (tx, mut rx) = mpsc::channel::<(i64, String, Vec<u8>)>(4096);
                     let (http, url, done, stored, finished) =
                         (http.clone(), url.to_string(), done.clone(), stored.clone(), finished_tx.clone());
+                    let (topic, group) = (topic.to_string(), group.to_string());
                     tokio::spawn(async move {
-                        while let Some((offset, body)) = rx.recv().await {
+                        while let Some((offset, key, body)) = rx.recv().await {
+                            // What the runner sends: the delivery's facts as
+                            // headers, and a timeout per call.
                             let r = http
                                 .post(&url)
-                                .header("content-type", "application/json")
+                                .timeout(Duration::from_secs(30))
+                                .header("Content-Type", "application/json")
+                                .header("Ftl-Topic", topic.as_str())
+                                .header("Ftl-Subscription", group.as_str())
+                                .header("Ftl-Partition", p.to_string())
+                                .header("Ftl-Offset", offset.to_string())
+                                .header("Ftl-Key", key)
+                                .header("Ftl-Attempt", "1")
                                 .body(body)
                                 .send()
                                 .await
@@ -126,7 +137,8 @@ async fn one_group(
                     });
                     tx
                 });
-                tx.send((m.offset(), m.payload().unwrap_or_default().to_vec())).await.unwrap();
+                let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
+                tx.send((m.offset(), key, m.payload().unwrap_or_default().to_vec())).await.unwrap();
             }
             _ = commit.tick() => commit_now(&consumer, CommitMode::Async),
             at = finished.recv() => break at.unwrap(),
@@ -220,15 +232,21 @@ pub fn raw_tail(bootstrap: &str, topic: &str) -> (f64, usize) {
 }
 
 /// Publishes `lines` (key, JSON) with `ftl`'s producer settings (acks=all,
-/// idempotent, one record per batch on the test broker), all in flight at
-/// once, then waits for every acknowledgement.
+/// idempotent, one record per batch on the test broker), 1,000 in flight,
+/// then waits for every acknowledgement.
 pub fn raw_publish(bootstrap: &str, topic: &str, lines: &[(String, String)]) -> f64 {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let started = Instant::now();
         let p: FutureProducer = connection(bootstrap).producer().unwrap();
-        let mut acks = std::collections::VecDeque::with_capacity(lines.len());
+        let mut acks: std::collections::VecDeque<rdkafka::producer::DeliveryFuture> =
+            std::collections::VecDeque::with_capacity(1000);
         for (k, v) in lines {
+            // At most 1,000 unacknowledged, as `ftl pubsub publish -` does
+            // (all at once, one-record batches time out in the queue).
+            if acks.len() >= 1000 {
+                acks.pop_front().unwrap().await.unwrap().unwrap();
+            }
             let mut record = FutureRecord::to(topic).key(k).payload(v);
             loop {
                 match p.send_result(record) {

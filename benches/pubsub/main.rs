@@ -162,11 +162,34 @@ fn main() {
         only.as_deref()
             .is_none_or(|o| o.split(',').any(|x| x == part))
     };
+    // `FTL_BENCH_PARTITIONS=8` runs that partition count only.
+    let counts = std::env::var("FTL_BENCH_PARTITIONS").ok();
+    let count_wanted = |c: i32| {
+        counts
+            .as_deref()
+            .is_none_or(|o| o.split(',').any(|x| x == c.to_string()))
+    };
     let t = Instant::now();
     for (topic, count, parts) in [
         ("bench.t8", n, &["http", "replay", "tail"][..]),
-        ("bench.t1", n, &["http"][..]),
-        ("bench.t32", n, &["http"][..]),
+        (
+            "bench.t1",
+            n,
+            if count_wanted(1) {
+                &["http"][..]
+            } else {
+                &[][..]
+            },
+        ),
+        (
+            "bench.t32",
+            n,
+            if count_wanted(32) {
+                &["http"][..]
+            } else {
+                &[][..]
+            },
+        ),
         ("bench.fan10", n / 10, &["fan"][..]),
         ("bench.fan50", n / 50, &["fan"][..]),
         ("bench.ex", plan.exec_events, &["exec"][..]),
@@ -191,29 +214,48 @@ fn main() {
     // an open console.
     let mut http: Vec<(i32, Vec<f64>, Vec<f64>)> = [8, 1, 32]
         .iter()
-        .filter(|_| wanted("http"))
+        .filter(|c| wanted("http") && count_wanted(**c))
         .map(|p| (*p, vec![], vec![]))
         .collect();
     let mut with_console = Vec::new();
+    // The order alternates between repetitions (baseline first, then
+    // `ftl` first), and the console run sits beside the run without it: the
+    // broker slows as it holds more, and the machine drifts.
     for rep in (0..plan.reps).filter(|_| wanted("http")) {
         for (parts, base, ftl) in http.iter_mut() {
             let topic = format!("bench.t{parts}");
             let g = vec![unique("raw")];
-            base.push(n as f64 / loops::http_loop(&bootstrap, &topic, &g, &sink.url(), n).secs);
             let sub = format!("  r{parts}x{rep}: {{topic: t{parts}, verb: v}}\n");
-            ftl.push(ftl_run(&p, &sink, &module(&sink, "", &sub), n, false));
+            let console = format!("  c{rep}: {{topic: t8, verb: v}}\n");
+            let mut steps: Vec<&str> = vec!["raw", "ftl"];
+            if *parts == 8 {
+                steps.push("console");
+            }
+            if rep % 2 == 1 {
+                steps.reverse();
+            }
+            for step in steps {
+                match step {
+                    "raw" => base.push(
+                        n as f64 / loops::http_loop(&bootstrap, &topic, &g, &sink.url(), n).secs,
+                    ),
+                    "ftl" => ftl.push(ftl_run(&p, &sink, &module(&sink, "", &sub), n, false)),
+                    _ => {
+                        with_console.push(ftl_run(&p, &sink, &module(&sink, "", &console), n, true))
+                    }
+                }
+            }
             eprintln!(
-                "  http {parts} partitions rep {rep}: raw {:.0}/s, ftl {:.0}/s",
+                "  http {parts} partitions rep {rep}: raw {:.0}/s, ftl {:.0}/s{}",
                 base.last().unwrap(),
-                ftl.last().unwrap()
+                ftl.last().unwrap(),
+                if *parts == 8 {
+                    format!(", console open {:.0}/s", with_console.last().unwrap())
+                } else {
+                    String::new()
+                }
             );
         }
-        let sub = format!("  c{rep}: {{topic: t8, verb: v}}\n");
-        with_console.push(ftl_run(&p, &sink, &module(&sink, "", &sub), n, true));
-        eprintln!(
-            "  with console rep {rep}: {:.0}/s",
-            with_console.last().unwrap()
-        );
     }
     let base8 = http.first().map(|h| h.1.clone()).unwrap_or_default();
     let ftl8 = http.first().map(|h| h.2.clone()).unwrap_or_default();
@@ -319,6 +361,7 @@ fn main() {
                 "--yes",
             ])
             .succeeds();
+            eprintln!("    the replay command took {:.0} ms", ms_since(t));
             spin_until("the replayed backlog", Duration::from_secs(600), || {
                 sink.count() >= before + n
             });
@@ -781,6 +824,7 @@ fn first_hour(p: &Project) -> (f64, Vec<(String, f64)>) {
                 }
             }
             let ok = c
+                .stdout(Stdio::null())
                 .current_dir(&publish_dir)
                 .args([
                     "pubsub",

@@ -63,8 +63,14 @@ impl Console {
         let stop = Arc::new(AtomicBool::new(false));
         let bytes = Arc::new(AtomicUsize::new(0));
         let mut threads = Vec::new();
+        // `FTL_BENCH_CONSOLE=events|overview` opens one half only (to see
+        // which costs what).
+        let half = std::env::var("FTL_BENCH_CONSOLE").unwrap_or_default();
         let (s, b, addr) = (stop.clone(), bytes.clone(), listen.to_string());
         threads.push(std::thread::spawn(move || {
+            if half == "overview" {
+                return;
+            }
             use std::io::{Read, Write};
             let mut c = std::net::TcpStream::connect(&addr).unwrap();
             c.set_read_timeout(Some(Duration::from_millis(200))).ok();
@@ -85,8 +91,9 @@ impl Console {
             }
         }));
         let (s, addr) = (stop.clone(), listen.to_string());
+        let half = std::env::var("FTL_BENCH_CONSOLE").unwrap_or_default();
         threads.push(std::thread::spawn(move || {
-            while !s.load(Ordering::SeqCst) {
+            while half != "events" && !s.load(Ordering::SeqCst) {
                 let (status, _) = crate::harness::http(&addr, "GET", "/admin/overview", None);
                 assert_eq!(status, 200);
                 std::thread::sleep(Duration::from_secs(1));

@@ -131,6 +131,17 @@ pub struct PartitionLag {
     pub lag: i64,
 }
 
+/// How many events of a partition (watermarks `low`..`high`) a group at
+/// `committed` has still to handle. A group that never committed starts at
+/// `low` when it reads from the beginning, at the end otherwise.
+pub fn lag(committed: Option<i64>, low: i64, high: i64, from_beginning: bool) -> i64 {
+    match committed {
+        Some(c) => (high - c.max(low)).max(0),
+        None if from_beginning => high - low,
+        None => 0,
+    }
+}
+
 /// The lag of `group` on each partition, given the partitions' watermarks
 /// (partition, low, high). A group that never committed starts at `low`
 /// when it reads from the beginning, at the end otherwise (blocking).
@@ -150,16 +161,11 @@ pub fn group_lag(
         .iter()
         .map(|(p, low, high)| {
             let c = committed.get(p).copied().flatten();
-            let lag = match c {
-                Some(c) => (high - c.max(*low)).max(0),
-                None if from_beginning => high - low,
-                None => 0,
-            };
             PartitionLag {
                 partition: *p,
                 committed: c,
                 end: *high,
-                lag,
+                lag: lag(c, *low, *high, from_beginning),
             }
         })
         .collect())

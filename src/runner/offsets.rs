@@ -100,6 +100,17 @@ impl Offsets {
         v
     }
 
+    /// What is committed now, per partition (those with a known position).
+    pub fn committed_positions(&self) -> Vec<(i32, i64)> {
+        let mut v: Vec<(i32, i64)> = self
+            .lock()
+            .iter()
+            .filter_map(|(p, part)| part.committed.map(|c| (*p, c)))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
     /// The event at `offset` is finished: its verb succeeded or its failure
     /// was durably recorded.
     pub fn mark_done(&self, partition: i32, epoch: u64, offset: i64) {

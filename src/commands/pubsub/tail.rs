@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use crate::admin::RecordLine;
 use crate::error::{Error, Result};
 use crate::kafka::tail::{Next, Record, Tail, TailError, TailFrom};
-use crate::output::{pretty_json, Printer, CYAN, DIM};
+use crate::output::{pretty_json, DataBatch, Printer, CYAN, DIM};
 use crate::provision;
 use crate::schema::Project;
 
@@ -61,18 +61,25 @@ pub async fn tail(project: &Project, printer: &Printer, topic: &str, args: TailA
             Box::new(move |wait| merged.next(wait))
         };
         let mut shown: u64 = 0;
+        let mut batch = DataBatch::new();
         while !stop.load(Ordering::SeqCst) && args.limit.is_none_or(|n| shown < n) {
             match next(Duration::from_millis(200)) {
                 Next::Record(r) => {
                     shown += 1;
-                    if !print_record(&printer, &r) {
-                        break; // stdout closed (`| head`): not an error
+                    if !printer.data_batched(&mut batch, &render_record(&printer, &r)) {
+                        return Ok((shown, args.follow)); // stdout closed (`| head`): not an error
                     }
                 }
                 Next::AtEnd if !args.follow => break,
-                Next::AtEnd | Next::Idle => {}
+                // Nothing more right now: show what is there.
+                Next::AtEnd | Next::Idle => {
+                    if !printer.flush_data(&mut batch) {
+                        return Ok((shown, args.follow));
+                    }
+                }
             }
         }
+        printer.flush_data(&mut batch);
         Ok((shown, args.follow))
     })
     .await?;
@@ -96,10 +103,11 @@ fn parse_from(text: &str) -> Result<TailFrom> {
     })
 }
 
-fn print_record(printer: &Printer, r: &Record) -> bool {
+/// One event as `tail` shows it: a JSON line with `--json`.
+fn render_record(printer: &Printer, r: &Record) -> String {
     let line = RecordLine::of(r);
     if printer.json {
-        return printer.json_line(&serde_json::to_value(&line).unwrap_or_default());
+        return serde_json::to_string(&line).unwrap_or_default();
     }
     let (time, event) = (line.time, line.event);
     let mut text = format!(
@@ -122,5 +130,5 @@ fn print_record(printer: &Printer, r: &Record) -> bool {
     }
     text.push('\n');
     text.push_str(&pretty_json(&event, printer.colors_stdout()));
-    printer.data(&text)
+    text
 }
