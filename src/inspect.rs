@@ -64,9 +64,20 @@ pub fn status(
     live: &[RunnerStatus],
 ) -> Result<StatusReport, KafkaError> {
     let reader = conn.reader("status")?;
-    let result = read_status(conn, &reader, project, live);
+    let result = status_with(conn, &reader, project, broker, live);
     kafka::close_consumer(reader);
-    let (topics, subscriptions) = result?;
+    result
+}
+
+/// [`status`] with a reader the caller keeps (the console asks every second).
+pub fn status_with(
+    conn: &Connection,
+    reader: &rdkafka::consumer::BaseConsumer,
+    project: &Project,
+    broker: BrokerStatus,
+    live: &[RunnerStatus],
+) -> Result<StatusReport, KafkaError> {
+    let (topics, subscriptions) = read_status(conn, reader, project, live)?;
     Ok(StatusReport {
         broker,
         runners: live
@@ -107,11 +118,7 @@ fn read_status(
             }
             Err(e) => return Err(e),
         };
-        let mut m = Vec::new();
-        for p in parts {
-            let (low, high) = kafka::watermarks(reader, &name, p)?;
-            m.push((p, low, high));
-        }
+        let m = kafka::watermarks_of(reader, &name, &parts)?;
         topics.push(TopicStatus {
             name: name.clone(),
             provisioned: true,

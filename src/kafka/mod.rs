@@ -24,7 +24,9 @@ use rdkafka::producer::FutureProducer;
 pub use admin::{topic_names_via, Admin, TopicInfo};
 pub use groups::{PartitionLag, ReplayFrom};
 pub use producer::RenewableProducer;
-pub use read::{committed, header_map, offsets_for_time, partitions_of, read_range, watermarks};
+pub use read::{
+    committed, header_map, offsets_for_time, partitions_of, read_range, watermarks, watermarks_of,
+};
 
 use crate::broker;
 use crate::schema::{Batch, BrokerKind, StartFrom};
@@ -260,6 +262,34 @@ impl Connection {
             inner: Arc::new(inner),
             bootstrap: self.bootstrap.clone(),
         })
+    }
+}
+
+/// A reader kept for a long time (the console's). Dropped on a thread of
+/// its own, wherever its owner goes away: librdkafka's destroy blocks.
+pub struct KeptReader(Option<BaseConsumer>);
+
+impl KeptReader {
+    pub fn new(reader: BaseConsumer) -> KeptReader {
+        KeptReader(Some(reader))
+    }
+}
+
+impl std::ops::Deref for KeptReader {
+    type Target = BaseConsumer;
+    fn deref(&self) -> &BaseConsumer {
+        match &self.0 {
+            Some(r) => r,
+            None => unreachable!("a kept reader is only emptied when dropped"),
+        }
+    }
+}
+
+impl Drop for KeptReader {
+    fn drop(&mut self) {
+        if let Some(r) = self.0.take() {
+            std::thread::spawn(move || drop(r));
+        }
     }
 }
 

@@ -21,6 +21,51 @@ pub fn watermarks<C: ConsumerContext, K: Consumer<C>>(
         .map_err(|e| call(format!("reading offsets of {topic}[{partition}]"), e))
 }
 
+/// Low and high watermarks of some partitions of a topic, in two requests
+/// (ListOffsets for the earliest and the latest of all of them) instead of
+/// two per partition. In `partitions` order.
+pub fn watermarks_of<C: ConsumerContext, K: Consumer<C>>(
+    consumer: &K,
+    topic: &str,
+    partitions: &[i32],
+) -> Result<Vec<(i32, i64, i64)>, KafkaError> {
+    let ask = |at: Offset| -> Result<HashMap<i32, i64>, KafkaError> {
+        let mut tpl = TopicPartitionList::new();
+        for p in partitions {
+            let _ = tpl.add_partition_offset(topic, *p, at);
+        }
+        let got = consumer
+            .offsets_for_times(tpl, Duration::from_secs(10))
+            .map_err(|e| call(format!("reading offsets of {topic}"), e))?;
+        let mut out = HashMap::new();
+        for e in got.elements() {
+            if let Err(err) = e.error() {
+                return Err(call(
+                    format!("reading offsets of {topic}[{}]", e.partition()),
+                    err,
+                ));
+            }
+            if let Offset::Offset(o) = e.offset() {
+                out.insert(e.partition(), o);
+            }
+        }
+        Ok(out)
+    };
+    if partitions.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The protocol's timestamps -2 and -1: the earliest and the latest.
+    let (low, high) = (ask(Offset::Beginning)?, ask(Offset::End)?);
+    partitions
+        .iter()
+        .map(|p| match (low.get(p), high.get(p)) {
+            (Some(l), Some(h)) => Ok((*p, *l, *h)),
+            // Not answered together: ask for this one alone.
+            _ => watermarks(consumer, topic, *p).map(|(l, h)| (*p, l, h)),
+        })
+        .collect()
+}
+
 /// The committed offsets of the consumer's group for some partitions.
 pub fn committed(
     consumer: &BaseConsumer,

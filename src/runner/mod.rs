@@ -136,6 +136,7 @@ impl Runner {
                 shared: shared.clone(),
                 broker,
                 broker_seen: std::time::Instant::now(),
+                reader: Default::default(),
             },
         )
         .await;

@@ -50,6 +50,8 @@ pub struct AdminState {
     /// The broker as `ftl dev` found it, and when.
     pub broker: BrokerStatus,
     pub broker_seen: Instant,
+    /// A reader kept for the console's overview, made when first asked.
+    pub reader: Arc<std::sync::OnceLock<crate::kafka::KeptReader>>,
 }
 
 impl AdminState {
