@@ -100,34 +100,33 @@ fn read_status(
     project: &Project,
     live: &[RunnerStatus],
 ) -> Result<(Vec<TopicStatus>, Vec<SubscriptionStatus>), KafkaError> {
-    let mut marks: BTreeMap<String, Marks> = BTreeMap::new();
-    let mut topics = Vec::new();
-    for t in project.topics() {
-        let name = t.kafka_name();
-        let parts = match kafka::partitions_of(reader, &name) {
-            Ok(parts) => parts,
-            Err(KafkaError::NoTopic { .. }) => {
-                topics.push(TopicStatus {
-                    name,
-                    provisioned: false,
-                    partitions: 0,
-                    events: 0,
-                    end_offsets: Vec::new(),
-                });
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let m = kafka::watermarks_of(reader, &name, &parts)?;
-        topics.push(TopicStatus {
-            name: name.clone(),
-            provisioned: true,
-            partitions: m.len(),
-            events: m.iter().map(|(_, l, h)| h - l).sum(),
-            end_offsets: m.iter().map(|(_, _, h)| *h).collect(),
-        });
-        marks.insert(name, m);
-    }
+    // Three requests in all, however many topics and partitions.
+    let names: Vec<String> = project.topics().map(|t| t.kafka_name()).collect();
+    let held = kafka::partitions_all(reader, &names)?;
+    let asked: Vec<(String, Vec<i32>)> = names
+        .iter()
+        .filter_map(|n| held.get(n).map(|p| (n.clone(), p.clone())))
+        .collect();
+    let marks: BTreeMap<String, Marks> = kafka::watermarks_all(reader, &asked)?;
+    let topics = names
+        .into_iter()
+        .map(|name| match marks.get(&name) {
+            Some(m) => TopicStatus {
+                provisioned: true,
+                partitions: m.len(),
+                events: m.iter().map(|(_, l, h)| h - l).sum(),
+                end_offsets: m.iter().map(|(_, _, h)| *h).collect(),
+                name,
+            },
+            None => TopicStatus {
+                name,
+                provisioned: false,
+                partitions: 0,
+                events: 0,
+                end_offsets: Vec::new(),
+            },
+        })
+        .collect();
     let mut subs = Vec::new();
     for s in project.subscriptions() {
         let topic = s.topic_kafka_name();

@@ -25,7 +25,8 @@ pub use admin::{topic_names_via, Admin, TopicInfo};
 pub use groups::{PartitionLag, ReplayFrom};
 pub use producer::RenewableProducer;
 pub use read::{
-    committed, header_map, offsets_for_time, partitions_of, read_range, watermarks, watermarks_of,
+    committed, header_map, offsets_for_time, partitions_all, partitions_of, read_range, watermarks,
+    watermarks_all,
 };
 
 use crate::broker;

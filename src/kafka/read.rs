@@ -21,49 +21,86 @@ pub fn watermarks<C: ConsumerContext, K: Consumer<C>>(
         .map_err(|e| call(format!("reading offsets of {topic}[{partition}]"), e))
 }
 
-/// Low and high watermarks of some partitions of a topic, in two requests
-/// (ListOffsets for the earliest and the latest of all of them) instead of
-/// two per partition. In `partitions` order.
-pub fn watermarks_of<C: ConsumerContext, K: Consumer<C>>(
+/// A partition's low and high watermarks: (partition, low, high).
+pub type Marks = (i32, i64, i64);
+
+/// Low and high watermarks of the partitions of several topics, in two
+/// requests (ListOffsets for the earliest and the latest of all of them)
+/// instead of two per partition: the console asks every second, and the
+/// test broker serves these slowly while it holds many events. By topic, in
+/// the order given.
+pub fn watermarks_all<C: ConsumerContext, K: Consumer<C>>(
     consumer: &K,
-    topic: &str,
-    partitions: &[i32],
-) -> Result<Vec<(i32, i64, i64)>, KafkaError> {
-    let ask = |at: Offset| -> Result<HashMap<i32, i64>, KafkaError> {
+    topics: &[(String, Vec<i32>)],
+) -> Result<BTreeMap<String, Vec<Marks>>, KafkaError> {
+    let ask = |at: Offset| -> Result<HashMap<(String, i32), i64>, KafkaError> {
         let mut tpl = TopicPartitionList::new();
-        for p in partitions {
-            let _ = tpl.add_partition_offset(topic, *p, at);
+        for (topic, parts) in topics {
+            for p in parts {
+                let _ = tpl.add_partition_offset(topic, *p, at);
+            }
         }
         let got = consumer
             .offsets_for_times(tpl, Duration::from_secs(10))
-            .map_err(|e| call(format!("reading offsets of {topic}"), e))?;
+            .map_err(|e| call("reading the topics' offsets", e))?;
         let mut out = HashMap::new();
         for e in got.elements() {
             if let Err(err) = e.error() {
                 return Err(call(
-                    format!("reading offsets of {topic}[{}]", e.partition()),
+                    format!("reading offsets of {}[{}]", e.topic(), e.partition()),
                     err,
                 ));
             }
             if let Offset::Offset(o) = e.offset() {
-                out.insert(e.partition(), o);
+                out.insert((e.topic().to_string(), e.partition()), o);
             }
         }
         Ok(out)
     };
-    if partitions.is_empty() {
-        return Ok(Vec::new());
+    let mut out = BTreeMap::new();
+    if topics.iter().all(|(_, parts)| parts.is_empty()) {
+        return Ok(out);
     }
     // The protocol's timestamps -2 and -1: the earliest and the latest.
     let (low, high) = (ask(Offset::Beginning)?, ask(Offset::End)?);
-    partitions
+    for (topic, parts) in topics {
+        let mut marks = Vec::with_capacity(parts.len());
+        for p in parts {
+            let k = (topic.clone(), *p);
+            marks.push(match (low.get(&k), high.get(&k)) {
+                (Some(l), Some(h)) => (*p, *l, *h),
+                // Not answered together: ask for this one alone.
+                _ => {
+                    let (l, h) = watermarks(consumer, topic, *p)?;
+                    (*p, l, h)
+                }
+            });
+        }
+        out.insert(topic.clone(), marks);
+    }
+    Ok(out)
+}
+
+/// The partitions of each of `topics` the broker has, in one metadata
+/// request; a topic it does not have is left out.
+pub fn partitions_all<C: ConsumerContext, K: Consumer<C>>(
+    consumer: &K,
+    topics: &[String],
+) -> Result<BTreeMap<String, Vec<i32>>, KafkaError> {
+    let md = consumer
+        .fetch_metadata(None, Duration::from_secs(10))
+        .map_err(|e| call("reading the topics' metadata", e))?;
+    Ok(md
+        .topics()
         .iter()
-        .map(|p| match (low.get(p), high.get(p)) {
-            (Some(l), Some(h)) => Ok((*p, *l, *h)),
-            // Not answered together: ask for this one alone.
-            _ => watermarks(consumer, topic, *p).map(|(l, h)| (*p, l, h)),
+        .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+        .filter(|t| topics.iter().any(|n| n == t.name()))
+        .map(|t| {
+            let mut parts: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
+            parts.sort_unstable();
+            (t.name().to_string(), parts)
         })
-        .collect()
+        .collect())
 }
 
 /// The committed offsets of the consumer's group for some partitions.

@@ -55,9 +55,16 @@ function connect() {
   });
 }
 
+// Once a second where lag and counts are shown (Overview, Dead letters);
+// every 5 s elsewhere, where only the topic lists need it.
 let polling = false;
+let lastPoll = 0;
 async function poll() {
   if (polling || document.hidden) return;
+  const shown = tabs.find((t) => t.getAttribute("aria-selected") === "true")?.id;
+  const every = shown === "tab-overview" || shown === "tab-deadletters" ? 1000 : 5000;
+  if (performance.now() - lastPoll < every - 100) return;
+  lastPoll = performance.now();
   polling = true;
   try {
     store.overview = await api("/admin/overview");
