@@ -277,7 +277,7 @@ _ftl() {
             return 0
             ;;
         ftl__subcmd__dev)
-            opts="-C -v -q -h -V --listen --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
+            opts="-C -v -q -h -V --listen --open --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

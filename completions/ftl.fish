@@ -105,6 +105,7 @@ kafka\t''
 tansu\t''
 external\t''"
 complete -c ftl -n "__fish_ftl_using_subcommand dev" -l broker-image -d 'Broker image, overriding `pubsub.broker.image` and the preset\'s default' -r
+complete -c ftl -n "__fish_ftl_using_subcommand dev" -l open -d 'Open the console in the default browser once ready'
 complete -c ftl -n "__fish_ftl_using_subcommand dev" -l json -d 'Machine-readable output: one JSON object per line'
 complete -c ftl -n "__fish_ftl_using_subcommand dev" -s v -l verbose -d 'More output (-v debug, -vv trace)'
 complete -c ftl -n "__fish_ftl_using_subcommand dev" -s q -l quiet -d 'Only errors and data'
