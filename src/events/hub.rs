@@ -1,0 +1,93 @@
+//! Where events are emitted and read, and the snapshot kept beside them.
+
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, watch};
+
+use super::{Committed, Event, InFlight, Snapshot};
+
+/// How many events a slow reader may fall behind before it misses some (it
+/// is then told how many, as a `lagged` event).
+const BACKLOG: usize = 16_384;
+
+/// Where events are emitted and read. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    tx: broadcast::Sender<Arc<Event>>,
+    state: Arc<watch::Sender<Snapshot>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new()
+    }
+}
+
+impl Hub {
+    pub fn new() -> Hub {
+        let (tx, _) = broadcast::channel(BACKLOG);
+        let (state, _) = watch::channel(Snapshot::default());
+        Hub {
+            tx,
+            state: Arc::new(state),
+        }
+    }
+
+    pub fn emit(&self, event: Event) {
+        self.state.send_if_modified(|s| s.apply(&event));
+        // No reader is not an error: events are only offered.
+        let _ = self.tx.send(Arc::new(event));
+    }
+
+    /// A reader of every event emitted from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.tx.subscribe()
+    }
+
+    /// The state now.
+    pub fn snapshot(&self) -> Snapshot {
+        self.state.borrow().clone()
+    }
+
+    /// What a subscription's group has committed, as the runner committed it.
+    pub fn committed(&self, subscription: &str, positions: Vec<(i32, i64)>) {
+        self.state.send_if_modified(|s| {
+            let Some(sub) = s.subscriptions.get_mut(subscription) else {
+                return false;
+            };
+            for (partition, offset) in positions {
+                match sub
+                    .committed
+                    .binary_search_by_key(&partition, |c| c.partition)
+                {
+                    Ok(i) => sub.committed[i].offset = offset,
+                    Err(i) => sub.committed.insert(i, Committed { partition, offset }),
+                }
+            }
+            true
+        });
+    }
+
+    /// The event a partition's worker is working on (`None`: idle). Kept in
+    /// the snapshot only: an event per attempt start would double the
+    /// stream for no reader's benefit.
+    pub fn in_flight(&self, subscription: &str, partition: i32, now: Option<InFlight>) {
+        // `now`, when given, is for `partition`.
+        self.state.send_if_modified(|s| {
+            let Some(sub) = s.subscriptions.get_mut(subscription) else {
+                return false;
+            };
+            match now {
+                Some(f) => {
+                    sub.in_flight.retain(|g| g.partition != partition);
+                    let at = sub.in_flight.partition_point(|g| g.partition < partition);
+                    sub.in_flight.insert(at, f);
+                }
+                None => {
+                    sub.in_flight.retain(|g| g.partition != partition);
+                }
+            }
+            true
+        });
+    }
+}

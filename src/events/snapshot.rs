@@ -1,0 +1,196 @@
+//! The runner now, folded from its events: what `ftl pubsub status` and
+//! the console show.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Event, Outcome, StopReason};
+
+/// The runner now: what `ftl pubsub status` and the console show.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub broker: BrokerHealth,
+    pub subscriptions: BTreeMap<String, SubState>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BrokerHealth {
+    pub address: Option<String>,
+    /// False between `broker_lost` and `broker_regained`.
+    pub reachable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubState {
+    #[serde(flatten)]
+    pub state: State,
+    pub topic: String,
+    pub group: String,
+    pub verb: String,
+    pub partitions: Vec<i32>,
+    /// The event each partition's worker holds now, one per partition in
+    /// partition order. (A list, not a map by partition: integer map keys do
+    /// not survive serde's flattening on the way back in.)
+    pub in_flight: Vec<InFlight>,
+    pub counters: Counters,
+    /// The group's committed position of each partition this runner has
+    /// committed (partition order).
+    #[serde(default)]
+    pub committed: Vec<Committed>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Committed {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum State {
+    Starting,
+    Running,
+    Failed { reason: String },
+    Stopped,
+}
+
+impl State {
+    /// `running`, `failed: <reason>`, ...
+    pub fn describe(&self) -> String {
+        match self {
+            State::Starting => "starting".into(),
+            State::Running => "running".into(),
+            State::Failed { reason } => format!("failed: {reason}"),
+            State::Stopped => "stopped".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<String>,
+    pub attempt: u32,
+    /// When this attempt began, milliseconds since the epoch.
+    pub since_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    pub ok: u64,
+    pub retried: u64,
+    pub dead_lettered: u64,
+    pub dropped: u64,
+    pub abandoned: u64,
+}
+
+impl Snapshot {
+    /// Folds one event in. Returns whether anything changed.
+    pub fn apply(&mut self, event: &Event) -> bool {
+        match event {
+            Event::BrokerReady { address, .. } => {
+                self.broker = BrokerHealth {
+                    address: Some(address.clone()),
+                    reachable: true,
+                };
+                return true;
+            }
+            Event::BrokerLost { .. } => {
+                self.broker.reachable = false;
+                return true;
+            }
+            Event::BrokerRegained { .. } => {
+                self.broker.reachable = true;
+                return true;
+            }
+            Event::ConsumerStarting {
+                subscription,
+                topic,
+                group,
+                verb,
+            } => {
+                let counters = self
+                    .subscriptions
+                    .get(subscription)
+                    .map(|s| s.counters)
+                    .unwrap_or_default();
+                self.subscriptions.insert(
+                    subscription.clone(),
+                    SubState {
+                        state: State::Starting,
+                        topic: topic.clone(),
+                        group: group.clone(),
+                        verb: verb.clone(),
+                        partitions: Vec::new(),
+                        in_flight: Vec::new(),
+                        counters,
+                        committed: Vec::new(),
+                    },
+                );
+                return true;
+            }
+            Event::ConsumerStopped {
+                subscription,
+                why: StopReason::Removed,
+            } => return self.subscriptions.remove(subscription).is_some(),
+            _ => {}
+        }
+        // The rest change one subscription the snapshot already holds.
+        let name = match event {
+            Event::ConsumerStarted { subscription }
+            | Event::ConsumerFailed { subscription, .. }
+            | Event::ConsumerStopped { subscription, .. }
+            | Event::PartitionsAssigned { subscription, .. }
+            | Event::PartitionsRevoked { subscription, .. } => subscription,
+            Event::Delivery(d) => &d.subscription,
+            _ => return false,
+        };
+        let Some(s) = self.subscriptions.get_mut(name) else {
+            return false;
+        };
+        match event {
+            Event::ConsumerStarted { .. } => s.state = State::Running,
+            Event::ConsumerFailed { reason, .. } => {
+                s.state = State::Failed {
+                    reason: reason.clone(),
+                };
+                s.partitions.clear();
+                s.in_flight.clear();
+                s.committed.clear();
+            }
+            Event::ConsumerStopped { .. } => {
+                s.state = State::Stopped;
+                s.partitions.clear();
+                s.in_flight.clear();
+                s.committed.clear();
+            }
+            Event::PartitionsAssigned { partitions, .. } => {
+                s.partitions.extend(partitions);
+                s.partitions.sort_unstable();
+                s.partitions.dedup();
+            }
+            Event::PartitionsRevoked { partitions, .. } => {
+                s.partitions.retain(|p| !partitions.contains(p));
+                s.in_flight.retain(|f| !partitions.contains(&f.partition));
+                s.committed.retain(|c| !partitions.contains(&c.partition));
+            }
+            Event::Delivery(d) => {
+                let c = &mut s.counters;
+                match d.outcome {
+                    Outcome::Ok => c.ok += 1,
+                    Outcome::Retry => c.retried += 1,
+                    Outcome::DeadLettered => c.dead_lettered += 1,
+                    Outcome::Dropped => c.dropped += 1,
+                    Outcome::Abandoned => c.abandoned += 1,
+                }
+                if d.outcome != Outcome::Retry {
+                    s.in_flight.retain(|f| f.partition != d.partition);
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+}
