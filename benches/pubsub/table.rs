@@ -26,6 +26,24 @@ pub struct Row {
     pub target: Target,
 }
 
+pub fn row(
+    metric: String,
+    unit: &'static str,
+    better: Better,
+    ftl: Vec<f64>,
+    baseline: Option<Vec<f64>>,
+    target: Target,
+) -> Row {
+    Row {
+        metric,
+        unit,
+        better,
+        ftl,
+        baseline,
+        target,
+    }
+}
+
 pub fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());

@@ -1,0 +1,225 @@
+//! Delivery through the runner: an HTTP verb on 1, 8 and 32 partitions
+//! (and with the console open), several subscriptions on a topic, a replay's
+//! drain, an exec verb.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{unique, Ev};
+use crate::table::{row, Better, Row, Target};
+use crate::{ftl_run, loops, module, ms_since, quiet_dev, spin_until, Ctx};
+
+pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
+    let (p, sink, n, plan, bootstrap) = (c.p, c.sink, c.n, c.plan, c.bootstrap.as_str());
+    let wanted = |part: &str| c.wanted(part);
+    let count_wanted = |x: i32| c.count_wanted(x);
+    // ---- delivery through an HTTP verb: 8, 1 and 32 partitions, and with
+    // an open console.
+    let mut http: Vec<(i32, Vec<f64>, Vec<f64>)> = [8, 1, 32]
+        .iter()
+        .filter(|c| wanted("http") && count_wanted(**c))
+        .map(|p| (*p, vec![], vec![]))
+        .collect();
+    let mut with_console = Vec::new();
+    // The order alternates between repetitions (baseline first, then
+    // `ftl` first), and the console run sits beside the run without it: the
+    // broker slows as it holds more, and the machine drifts.
+    for rep in (0..plan.reps).filter(|_| wanted("http")) {
+        for (parts, base, ftl) in http.iter_mut() {
+            let topic = format!("bench.t{parts}");
+            let g = vec![unique("raw")];
+            let sub = format!("  r{parts}x{rep}: {{topic: t{parts}, verb: v}}\n");
+            let console = format!("  c{rep}: {{topic: t8, verb: v}}\n");
+            let mut steps: Vec<&str> = vec!["raw", "ftl"];
+            if *parts == 8 {
+                steps.push("console");
+            }
+            if rep % 2 == 1 {
+                steps.reverse();
+            }
+            for step in steps {
+                match step {
+                    "raw" => base.push(
+                        n as f64 / loops::http_loop(bootstrap, &topic, &g, &sink.url(), n).secs,
+                    ),
+                    "ftl" => ftl.push(ftl_run(p, sink, &module(sink, "", &sub), n, false)),
+                    _ => with_console.push(ftl_run(p, sink, &module(sink, "", &console), n, true)),
+                }
+            }
+            eprintln!(
+                "  http {parts} partitions rep {rep}: raw {:.0}/s, ftl {:.0}/s{}",
+                base.last().unwrap(),
+                ftl.last().unwrap(),
+                if *parts == 8 {
+                    format!(", console open {:.0}/s", with_console.last().unwrap())
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    let base8 = http.first().map(|h| h.1.clone()).unwrap_or_default();
+    let ftl8 = http.first().map(|h| h.2.clone()).unwrap_or_default();
+    for (parts, base, ftl) in http {
+        rows.push(row(
+            format!(
+                "runner, HTTP verb, {parts} partition{}, {n} events of 1 KB",
+                if parts == 1 { "" } else { "s" }
+            ),
+            "ev/s",
+            Better::Higher,
+            ftl,
+            Some(base),
+            if parts == 8 {
+                Target::Ratio(0.9)
+            } else {
+                Target::Reported
+            },
+        ));
+    }
+    if wanted("http") {
+        rows.push(row(
+            "same, 8 partitions, console open (baseline: console closed)".into(),
+            "ev/s",
+            Better::Higher,
+            with_console,
+            Some(ftl8),
+            Target::Ratio(0.9),
+        ));
+    }
+
+    // ---- several subscriptions on one topic: deliveries/s in all.
+    for (subs, topic) in [(10usize, "fan10"), (50, "fan50")] {
+        if !wanted("fan") {
+            continue;
+        }
+        let each = n / subs;
+        let (mut base, mut ftl) = (vec![], vec![]);
+        for rep in 0..plan.reps {
+            let groups: Vec<String> = (0..subs).map(|_| unique("raw")).collect();
+            base.push(
+                (each * subs) as f64
+                    / loops::http_loop(
+                        bootstrap,
+                        &format!("bench.{topic}"),
+                        &groups,
+                        &sink.url(),
+                        each,
+                    )
+                    .secs,
+            );
+            // A verb may be subscribed once: one verb each, all the sink.
+            let verbs: String = (0..subs)
+                .map(|i| format!("  f{i}: {{http: \"{}\"}}\n", sink.url()))
+                .collect();
+            let text: String = (0..subs)
+                .map(|i| format!("  f{subs}x{rep}y{i}: {{topic: {topic}, verb: f{i}}}\n"))
+                .collect();
+            ftl.push(ftl_run(
+                p,
+                sink,
+                &module(sink, &verbs, &text),
+                each * subs,
+                false,
+            ));
+            eprintln!(
+                "  {subs} subscriptions rep {rep}: raw {:.0}/s, ftl {:.0}/s",
+                base.last().unwrap(),
+                ftl.last().unwrap()
+            );
+        }
+        rows.push(row(
+            format!("runner, {subs} subscriptions on one topic ({each} events each), deliveries"),
+            "ev/s",
+            Better::Higher,
+            ftl,
+            Some(base),
+            Target::Reported,
+        ));
+    }
+
+    // ---- replay: a drained subscription replayed from the beginning.
+    if wanted("replay") {
+        p.write(
+            "bench/ftl.yaml",
+            &module(sink, "", "  drain: {topic: t8, verb: v}\n"),
+        );
+        let before = sink.count();
+        let dev = quiet_dev(p);
+        spin_until("the first drain", Duration::from_secs(600), || {
+            sink.count() >= before + n
+        });
+        let mut drain = Vec::new();
+        for _ in 0..plan.reps {
+            let before = sink.count();
+            let t = Instant::now();
+            p.run(&[
+                "pubsub",
+                "replay",
+                "bench.drain",
+                "--from",
+                "beginning",
+                "--yes",
+            ])
+            .succeeds();
+            eprintln!("    the replay command took {:.0} ms", ms_since(t));
+            spin_until("the replayed backlog", Duration::from_secs(600), || {
+                sink.count() >= before + n
+            });
+            drain.push(n as f64 / t.elapsed().as_secs_f64());
+            eprintln!("  replay drain: {:.0}/s", drain.last().unwrap());
+        }
+        dev.stop();
+        rows.push(row(
+            format!("replay --from beginning of {n} events, command to caught up"),
+            "ev/s",
+            Better::Higher,
+            drain,
+            Some(base8.clone()),
+            Target::Ratio(0.9),
+        ));
+    }
+
+    // ---- exec verb `true`.
+    if wanted("exec") {
+        let (mut base, mut ftl) = (vec![], vec![]);
+        for rep in 0..plan.reps {
+            base.push(plan.exec_events as f64 / loops::spawn_loop(plan.exec_events, 8));
+            p.write(
+                "bench/ftl.yaml",
+                &module(
+                    sink,
+                    "  x: {exec: [\"true\"]}\n",
+                    &format!("  e{rep}: {{topic: ex, verb: x}}\n"),
+                ),
+            );
+            let dev = p.dev();
+            let name = format!("bench.e{rep}");
+            let this = Ev::sub("delivery", &name);
+            spin_until("the first exec delivery", Duration::from_secs(120), || {
+                dev.count(this) > 0
+            });
+            let first = Instant::now();
+            spin_until("every exec delivery", Duration::from_secs(600), || {
+                dev.count(this) >= plan.exec_events
+            });
+            ftl.push(plan.exec_events as f64 / first.elapsed().as_secs_f64());
+            dev.stop();
+            eprintln!(
+                "  exec: spawns {:.0}/s, ftl {:.0}/s",
+                base.last().unwrap(),
+                ftl.last().unwrap()
+            );
+        }
+        rows.push(row(
+            format!(
+                "runner, exec verb `true`, 8 partitions, {} events",
+                plan.exec_events
+            ),
+            "ev/s",
+            Better::Higher,
+            ftl,
+            Some(base),
+            Target::Ratio(0.8),
+        ));
+    }
+}
