@@ -64,20 +64,29 @@ pub fn status(
     live: &[RunnerStatus],
 ) -> Result<StatusReport, KafkaError> {
     let reader = conn.reader("status")?;
-    let result = status_with(conn, &reader, project, broker, live);
+    let result = status_with(
+        conn,
+        &reader,
+        project,
+        broker,
+        live,
+        &mut Default::default(),
+    );
     kafka::close_consumer(reader);
     result
 }
 
-/// [`status`] with a reader the caller keeps (the console asks every second).
+/// [`status`] with a reader and the low watermarks the caller keeps (the
+/// console asks every second; see [`kafka::watermarks_all`]).
 pub fn status_with(
     conn: &Connection,
     reader: &rdkafka::consumer::BaseConsumer,
     project: &Project,
     broker: BrokerStatus,
     live: &[RunnerStatus],
+    lows: &mut std::collections::HashMap<(String, i32), i64>,
 ) -> Result<StatusReport, KafkaError> {
-    let (topics, subscriptions) = read_status(conn, reader, project, live)?;
+    let (topics, subscriptions) = read_status(conn, reader, project, live, lows)?;
     Ok(StatusReport {
         broker,
         runners: live
@@ -99,6 +108,7 @@ fn read_status(
     reader: &rdkafka::consumer::BaseConsumer,
     project: &Project,
     live: &[RunnerStatus],
+    lows: &mut std::collections::HashMap<(String, i32), i64>,
 ) -> Result<(Vec<TopicStatus>, Vec<SubscriptionStatus>), KafkaError> {
     // Three requests in all, however many topics and partitions.
     let names: Vec<String> = project.topics().map(|t| t.kafka_name()).collect();
@@ -107,7 +117,7 @@ fn read_status(
         .iter()
         .filter_map(|n| held.get(n).map(|p| (n.clone(), p.clone())))
         .collect();
-    let marks: BTreeMap<String, Marks> = kafka::watermarks_all(reader, &asked)?;
+    let marks: BTreeMap<String, Marks> = kafka::watermarks_all(reader, &asked, lows)?;
     let topics = names
         .into_iter()
         .map(|name| match marks.get(&name) {

@@ -29,9 +29,14 @@ pub type Marks = (i32, i64, i64);
 /// instead of two per partition: the console asks every second, and the
 /// test broker serves these slowly while it holds many events. By topic, in
 /// the order given.
+///
+/// `lows` holds low watermarks already known: when it has every partition
+/// asked for, only the latest offsets are asked (one request); otherwise it
+/// is filled anew. Low watermarks move only when the broker deletes events.
 pub fn watermarks_all<C: ConsumerContext, K: Consumer<C>>(
     consumer: &K,
     topics: &[(String, Vec<i32>)],
+    lows: &mut HashMap<(String, i32), i64>,
 ) -> Result<BTreeMap<String, Vec<Marks>>, KafkaError> {
     let ask = |at: Offset| -> Result<HashMap<(String, i32), i64>, KafkaError> {
         let mut tpl = TopicPartitionList::new();
@@ -62,7 +67,13 @@ pub fn watermarks_all<C: ConsumerContext, K: Consumer<C>>(
         return Ok(out);
     }
     // The protocol's timestamps -2 and -1: the earliest and the latest.
-    let (low, high) = (ask(Offset::Beginning)?, ask(Offset::End)?);
+    let known = topics
+        .iter()
+        .all(|(t, parts)| parts.iter().all(|p| lows.contains_key(&(t.clone(), *p))));
+    if !known {
+        *lows = ask(Offset::Beginning)?;
+    }
+    let (low, high) = (&*lows, ask(Offset::End)?);
     for (topic, parts) in topics {
         let mut marks = Vec::with_capacity(parts.len());
         for p in parts {

@@ -54,6 +54,8 @@ const OK_PER_FLUSH: usize = 100;
 const OTHER_PER_FLUSH: usize = 400;
 /// A `status` message (the snapshot) every this many flushes: 1 s.
 const STATUS_EVERY: u32 = 5;
+/// How long the overview trusts the low watermarks it read.
+const LOWS_FOR: Duration = Duration::from_secs(30);
 /// The most records the topic browser and the dead-letter view return.
 const MAX_ROWS: u64 = 500;
 
@@ -246,7 +248,7 @@ async fn overview(State(state): State<AdminState>) -> Result<Response, Refusal> 
     let conn = state.shared.connection.clone();
     let broker = state.broker_status();
     let live = vec![runner_status(&state)];
-    let reader = state.reader.clone();
+    let (reader, lows) = (state.reader.clone(), state.lows.clone());
     let report = blocking(move || {
         // One reader for every overview: making one costs ~10 ms of CPU.
         let reader = match reader.get() {
@@ -258,8 +260,20 @@ async fn overview(State(state): State<AdminState>) -> Result<Response, Refusal> 
                 reader.get_or_init(|| crate::kafka::KeptReader::new(made))
             }
         };
-        crate::inspect::status_with(&conn, reader, &project, broker, &live)
-            .map_err(|e| failed("cannot read the broker", &e))
+        // Low watermarks move only when events are deleted: read anew
+        // every 30 s, the latest offsets every time.
+        let mut known = {
+            let mut l = lows.lock().unwrap_or_else(|p| p.into_inner());
+            if l.read.is_none_or(|t| t.elapsed() > LOWS_FOR) {
+                l.of.clear();
+                l.read = Some(std::time::Instant::now());
+            }
+            std::mem::take(&mut l.of)
+        };
+        let report =
+            crate::inspect::status_with(&conn, reader, &project, broker, &live, &mut known);
+        lows.lock().unwrap_or_else(|p| p.into_inner()).of = known;
+        report.map_err(|e| failed("cannot read the broker", &e))
     })
     .await?;
     Ok(Json(report).into_response())

@@ -137,6 +137,7 @@ impl Runner {
                 broker,
                 broker_seen: std::time::Instant::now(),
                 reader: Default::default(),
+                lows: Default::default(),
             },
         )
         .await;

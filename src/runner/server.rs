@@ -52,6 +52,15 @@ pub struct AdminState {
     pub broker_seen: Instant,
     /// A reader kept for the console's overview, made when first asked.
     pub reader: Arc<std::sync::OnceLock<crate::kafka::KeptReader>>,
+    /// Low watermarks the overview knows, and since when.
+    pub lows: Arc<std::sync::Mutex<Lows>>,
+}
+
+/// Partitions' low watermarks and when they were read.
+#[derive(Default)]
+pub struct Lows {
+    pub read: Option<Instant>,
+    pub of: std::collections::HashMap<(String, i32), i64>,
 }
 
 impl AdminState {
