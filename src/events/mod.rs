@@ -242,27 +242,29 @@ impl PartitionMove {
     }
 }
 
+/// One delivery attempt of `m.s` (partition 1, offset 7, key `k`), for tests.
+#[cfg(test)]
+pub(crate) fn delivery(outcome: Outcome) -> Event {
+    Event::Delivery(Delivery {
+        subscription: "m.s".into(),
+        topic: "m.t".into(),
+        partition: 1,
+        offset: 7,
+        key: Some("k".into()),
+        verb: "v".into(),
+        attempt: 1,
+        ms: 3,
+        outcome,
+        error: None,
+        retry_in_ms: None,
+        deadletter_topic: None,
+        output: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn delivery(outcome: Outcome) -> Event {
-        Event::Delivery(Delivery {
-            subscription: "m.s".into(),
-            topic: "m.t".into(),
-            partition: 1,
-            offset: 7,
-            key: Some("k".into()),
-            verb: "v".into(),
-            attempt: 1,
-            ms: 3,
-            outcome,
-            error: None,
-            retry_in_ms: None,
-            deadletter_topic: None,
-            output: None,
-        })
-    }
 
     #[test]
     fn the_snapshot_follows_a_subscription_through_its_life() {

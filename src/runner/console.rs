@@ -412,24 +412,9 @@ async fn replay_preview(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::Delivery;
 
     fn delivery(outcome: Outcome) -> Arc<Event> {
-        Arc::new(Event::Delivery(Delivery {
-            subscription: "m.s".into(),
-            topic: "m.t".into(),
-            partition: 0,
-            offset: 1,
-            key: None,
-            verb: "v".into(),
-            attempt: 1,
-            ms: 1,
-            outcome,
-            error: None,
-            retry_in_ms: None,
-            deadletter_topic: None,
-            output: None,
-        }))
+        Arc::new(crate::events::delivery(outcome))
     }
 
     #[test]
