@@ -2,13 +2,14 @@
 //! broker holds them, each subscription's lag and pending dead letters, and
 //! its state in a running `ftl dev` (or `idle` without one).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::admin::RunnerStatus;
 use crate::events::State;
-use crate::kafka::groups::{group_lag, lag, PartitionLag};
+use crate::kafka::groups::{group_committed, group_lag, lag, lags, PartitionLag};
 use crate::kafka::{self, Connection, KafkaError};
 use crate::provision::BrokerStatus;
 use crate::schema::{Project, StartFrom};
@@ -64,29 +65,65 @@ pub fn status(
     live: &[RunnerStatus],
 ) -> Result<StatusReport, KafkaError> {
     let reader = conn.reader("status")?;
-    let result = status_with(
-        conn,
-        &reader,
-        project,
-        broker,
-        live,
-        &mut Default::default(),
-    );
+    let result = status_with(conn, &reader, project, broker, live, &mut Kept::default());
     kafka::close_consumer(reader);
     result
 }
 
-/// [`status`] with a reader and the low watermarks the caller keeps (the
-/// console asks every second; see [`kafka::watermarks_all`]).
+/// How long [`Kept`] keeps what it read.
+pub const KEEP_FOR: Duration = Duration::from_secs(30);
+
+/// What a caller that reads the status again and again (the console, every
+/// second) keeps between reads, so that each read asks the broker only for
+/// what moves on its own: the latest offsets (one request). The partitions
+/// of the topics, their low watermarks (they move only when the broker
+/// deletes events) and the dead-letter cursors (they move only when dead
+/// letters are replayed) are read again after [`KEEP_FOR`], when the project
+/// changes, or after [`Kept::forget_cursors`].
+#[derive(Debug, Default)]
+pub struct Kept {
+    read_at: Option<Instant>,
+    /// Which project they were read for (its address).
+    project: usize,
+    partitions: Option<BTreeMap<String, Vec<i32>>>,
+    lows: HashMap<(String, i32), i64>,
+    /// Committed offsets by dead-letter cursor group.
+    cursors: HashMap<String, HashMap<i32, Option<i64>>>,
+}
+
+impl Kept {
+    /// Forgets everything when it is older than [`KEEP_FOR`] at `now` or
+    /// was read for another project.
+    pub fn expire(&mut self, now: Instant, project: usize) {
+        let old = self
+            .read_at
+            .is_none_or(|t| now.saturating_duration_since(t) > KEEP_FOR);
+        if old || project != self.project {
+            *self = Kept {
+                read_at: Some(now),
+                project,
+                ..Kept::default()
+            };
+        }
+    }
+
+    /// Dead letters were replayed: their cursors moved.
+    pub fn forget_cursors(&mut self) {
+        self.cursors.clear();
+    }
+}
+
+/// [`status`] with a reader and what the caller keeps between reads (the
+/// console asks every second).
 pub fn status_with(
     conn: &Connection,
     reader: &rdkafka::consumer::BaseConsumer,
     project: &Project,
     broker: BrokerStatus,
     live: &[RunnerStatus],
-    lows: &mut std::collections::HashMap<(String, i32), i64>,
+    kept: &mut Kept,
 ) -> Result<StatusReport, KafkaError> {
-    let (topics, subscriptions) = read_status(conn, reader, project, live, lows)?;
+    let (topics, subscriptions) = read_status(conn, reader, project, live, kept)?;
     Ok(StatusReport {
         broker,
         runners: live
@@ -108,16 +145,27 @@ fn read_status(
     reader: &rdkafka::consumer::BaseConsumer,
     project: &Project,
     live: &[RunnerStatus],
-    lows: &mut std::collections::HashMap<(String, i32), i64>,
+    kept: &mut Kept,
 ) -> Result<(Vec<TopicStatus>, Vec<SubscriptionStatus>), KafkaError> {
-    // Three requests in all, however many topics and partitions.
+    // Three requests in all, however many topics and partitions; one when
+    // the rest is kept.
     let names: Vec<String> = project.topics().map(|t| t.kafka_name()).collect();
-    let held = kafka::partitions_all(reader, &names)?;
+    let held = match &kept.partitions {
+        Some(p) => p.clone(),
+        None => {
+            let p = kafka::partitions_all(reader, &names)?;
+            // Kept once the broker has every topic (`ftl dev` creates them).
+            if names.iter().all(|n| p.contains_key(n)) {
+                kept.partitions = Some(p.clone());
+            }
+            p
+        }
+    };
     let asked: Vec<(String, Vec<i32>)> = names
         .iter()
         .filter_map(|n| held.get(n).map(|p| (n.clone(), p.clone())))
         .collect();
-    let marks: BTreeMap<String, Marks> = kafka::watermarks_all(reader, &asked, lows)?;
+    let marks: BTreeMap<String, Marks> = kafka::watermarks_all(reader, &asked, &mut kept.lows)?;
     let topics = names
         .into_iter()
         .map(|name| match marks.get(&name) {
@@ -144,7 +192,7 @@ fn read_status(
         let from_beginning = s.from == StartFrom::Beginning;
         // The runners' own commits when they cover every partition; else
         // the group's offsets from the broker.
-        let lags = match known_commits(live, &s.qualified(), &m) {
+        let parts_lag = match known_commits(live, &s.qualified(), &m) {
             Some(known) => m
                 .iter()
                 .zip(known)
@@ -160,8 +208,17 @@ fn read_status(
         let deadletters = if s.deadletter {
             let dlq = s.deadletter_kafka_name();
             let dm = marks.get(&dlq).cloned().unwrap_or_default();
-            let pending = group_lag(conn, &s.deadletter_cursor_group(), &dlq, &dm, true)?;
-            Some(pending.iter().map(|l| l.lag).sum())
+            let group = s.deadletter_cursor_group();
+            let cursor = match kept.cursors.get(&group) {
+                Some(c) => c.clone(),
+                None => {
+                    let parts: Vec<i32> = dm.iter().map(|(p, _, _)| *p).collect();
+                    let c = group_committed(conn, &group, &dlq, &parts)?;
+                    kept.cursors.insert(group, c.clone());
+                    c
+                }
+            };
+            Some(lags(&cursor, &dm, true).iter().map(|l| l.lag).sum())
         } else {
             None
         };
@@ -172,8 +229,8 @@ fn read_status(
             topic,
             state,
             reason,
-            total_lag: lags.iter().map(|l| l.lag).sum(),
-            lag: lags
+            total_lag: parts_lag.iter().map(|l| l.lag).sum(),
+            lag: parts_lag
                 .iter()
                 .map(|l: &PartitionLag| (l.partition, l.lag))
                 .collect(),
@@ -220,5 +277,45 @@ fn live_state(live: &[RunnerStatus], name: &str) -> (String, Option<String>) {
         Some(State::Failed { reason }) => ("failed".to_string(), Some(reason.clone())),
         Some(other) => (other.describe(), None),
         None => ("idle".to_string(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filled(at: Instant, project: usize) -> Kept {
+        let mut k = Kept::default();
+        k.expire(at, project);
+        k.lows.insert(("t".into(), 0), 5);
+        k.cursors.insert("g".into(), HashMap::from([(0, Some(7))]));
+        k.partitions = Some(BTreeMap::from([("t".into(), vec![0])]));
+        k
+    }
+
+    #[test]
+    fn kept_offsets_are_read_again_when_old_for_another_project_or_replayed() {
+        let t0 = Instant::now();
+        let cases = [
+            ("fresh, same project", KEEP_FOR / 2, 1, true),
+            (
+                "older than KEEP_FOR",
+                KEEP_FOR + Duration::from_secs(1),
+                1,
+                false,
+            ),
+            ("another project", Duration::ZERO, 2, false),
+        ];
+        for (what, later, project, kept) in cases {
+            let mut k = filled(t0, 1);
+            k.expire(t0 + later, project);
+            assert_eq!(k.partitions.is_some(), kept, "{what}: partitions");
+            assert_eq!(!k.lows.is_empty(), kept, "{what}: low watermarks");
+            assert_eq!(!k.cursors.is_empty(), kept, "{what}: cursors");
+        }
+        let mut k = filled(t0, 1);
+        k.forget_cursors();
+        assert!(k.cursors.is_empty());
+        assert!(k.partitions.is_some() && !k.lows.is_empty());
     }
 }

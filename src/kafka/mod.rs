@@ -276,6 +276,23 @@ impl KeptReader {
     }
 }
 
+/// A reader made when first asked for and then kept, shared by whoever
+/// reads watermarks often (the console's overview, replays): making one
+/// costs ~10 ms of CPU and a new connection to the broker.
+#[derive(Default)]
+pub struct LazyReader(std::sync::OnceLock<KeptReader>);
+
+impl LazyReader {
+    /// The reader, made now if it is not yet (blocking).
+    pub fn get(&self, conn: &Connection) -> Result<&BaseConsumer, KafkaError> {
+        if let Some(r) = self.0.get() {
+            return Ok(r);
+        }
+        let made = conn.reader("kept")?;
+        Ok(self.0.get_or_init(|| KeptReader::new(made)))
+    }
+}
+
 impl std::ops::Deref for KeptReader {
     type Target = BaseConsumer;
     fn deref(&self) -> &BaseConsumer {

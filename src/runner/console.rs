@@ -54,8 +54,6 @@ const OK_PER_FLUSH: usize = 100;
 const OTHER_PER_FLUSH: usize = 400;
 /// A `status` message (the snapshot) every this many flushes: 1 s.
 const STATUS_EVERY: u32 = 5;
-/// How long the overview trusts the low watermarks it read.
-const LOWS_FOR: Duration = Duration::from_secs(30);
 /// The most records the topic browser and the dead-letter view return.
 const MAX_ROWS: u64 = 500;
 
@@ -248,31 +246,22 @@ async fn overview(State(state): State<AdminState>) -> Result<Response, Refusal> 
     let conn = state.shared.connection.clone();
     let broker = state.broker_status();
     let live = vec![runner_status(&state)];
-    let (reader, lows) = (state.reader.clone(), state.lows.clone());
+    let (shared, kept) = (state.shared.clone(), state.kept.clone());
+    // What the overview keeps is for this project only.
+    let project_id = Arc::as_ptr(&project) as usize;
     let report = blocking(move || {
-        // One reader for every overview: making one costs ~10 ms of CPU.
-        let reader = match reader.get() {
-            Some(r) => r,
-            None => {
-                let made = conn
-                    .reader("console")
-                    .map_err(|e| failed("cannot read the broker", &e))?;
-                reader.get_or_init(|| crate::kafka::KeptReader::new(made))
-            }
-        };
-        // Low watermarks move only when events are deleted: read anew
-        // every 30 s, the latest offsets every time.
+        let reader = shared
+            .reader
+            .get(&conn)
+            .map_err(|e| failed("cannot read the broker", &e))?;
         let mut known = {
-            let mut l = lows.lock().unwrap_or_else(|p| p.into_inner());
-            if l.read.is_none_or(|t| t.elapsed() > LOWS_FOR) {
-                l.of.clear();
-                l.read = Some(std::time::Instant::now());
-            }
-            std::mem::take(&mut l.of)
+            let mut k = kept.lock().unwrap_or_else(|p| p.into_inner());
+            k.expire(std::time::Instant::now(), project_id);
+            std::mem::take(&mut *k)
         };
         let report =
             crate::inspect::status_with(&conn, reader, &project, broker, &live, &mut known);
-        lows.lock().unwrap_or_else(|p| p.into_inner()).of = known;
+        *kept.lock().unwrap_or_else(|p| p.into_inner()) = known;
         report.map_err(|e| failed("cannot read the broker", &e))
     })
     .await?;
@@ -390,15 +379,15 @@ async fn replay_preview(
             )
         })?),
     };
-    let conn = state.shared.connection.clone();
+    let shared = state.shared.clone();
     let topic = sub.topic_kafka_name();
     let summary = blocking(move || {
-        let reader = conn
-            .reader("replay-preview")
+        let reader = shared
+            .reader
+            .get(&shared.connection)
             .map_err(|e| failed("cannot read the topic", &e))?;
-        let moves = crate::kafka::partitions_of(&reader, &topic)
-            .and_then(|parts| groups::replay_targets(&reader, &topic, &parts, from));
-        crate::kafka::close_consumer(reader);
+        let moves = crate::kafka::partitions_of(reader, &topic)
+            .and_then(|parts| groups::replay_targets(reader, &topic, &parts, from));
         let partitions = moves.map_err(|e| failed("cannot read the topic", &e))?;
         Ok(ReplaySummary {
             redelivered: partitions.iter().map(|m| m.redelivered()).sum(),

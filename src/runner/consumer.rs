@@ -244,7 +244,7 @@ async fn run(
             Some(ctrl) = control.recv() => match ctrl {
                 Control::Replay { from, reply } => {
                     shared.hub.emit(Event::ReplayStarted { subscription: name.clone(), from: from.to_string() });
-                    let r = replay(&shared.connection, &consumer, &offsets, &mut workers, spec.sub.group_id(), from).await;
+                    let r = replay(&shared, &consumer, &offsets, &mut workers, spec.sub.group_id(), from).await;
                     shared.hub.emit(match &r {
                         Ok(s) => Event::ReplayDone { subscription: name.clone(), redelivered: s.redelivered, partitions: s.partitions.clone() },
                         Err(reason) => Event::ReplayFailed { subscription: name.clone(), reason: reason.clone() },
@@ -390,7 +390,7 @@ fn resume(consumer: &GroupConsumer, topic: &str, p: i32) {
 /// positions and lets delivery continue from there. The broker calls run
 /// on blocking threads.
 async fn replay(
-    conn: &crate::kafka::Connection,
+    shared: &Arc<Shared>,
     consumer: &Arc<GroupConsumer>,
     offsets: &Offsets,
     workers: &mut HashMap<i32, Worker>,
@@ -405,15 +405,13 @@ async fn replay(
                 .into(),
         );
     }
-    // Asked through a client of its own: the group consumer's connection is
+    // Asked through the runner's reader: the group consumer's connection is
     // held by its fetch (up to `max_wait`) for each of these requests, which
     // made a replay of 8 idle partitions take ~1.9 s.
-    let (c, t) = (conn.clone(), topic.clone());
+    let (s, t) = (shared.clone(), topic.clone());
     let targets = tokio::task::spawn_blocking(move || {
-        let reader = c.reader("replay")?;
-        let r = replay_targets(&reader, &t, &assigned, from);
-        crate::kafka::close_consumer(reader);
-        r
+        let reader = s.reader.get(&s.connection)?;
+        replay_targets(reader, &t, &assigned, from)
     })
     .await
     .map_err(|e| e.to_string())?

@@ -40,6 +40,8 @@ pub struct Shared {
     pub producer: Arc<RenewableProducer>,
     pub http: reqwest::Client,
     pub hub: Hub,
+    /// A reader for watermarks and offsets (the console, replays).
+    pub reader: crate::kafka::LazyReader,
 }
 
 /// Each running subscription's control channel, by qualified name.
@@ -120,6 +122,7 @@ impl Runner {
             producer: producer.clone(),
             http,
             hub,
+            reader: Default::default(),
         });
         let current = Arc::new(RwLock::new(Arc::new(project.clone())));
         let (routes, routes_rx) = watch::channel(Routes::new());
@@ -136,8 +139,7 @@ impl Runner {
                 shared: shared.clone(),
                 broker,
                 broker_seen: std::time::Instant::now(),
-                reader: Default::default(),
-                lows: Default::default(),
+                kept: Default::default(),
             },
         )
         .await;

@@ -50,17 +50,8 @@ pub struct AdminState {
     /// The broker as `ftl dev` found it, and when.
     pub broker: BrokerStatus,
     pub broker_seen: Instant,
-    /// A reader kept for the console's overview, made when first asked.
-    pub reader: Arc<std::sync::OnceLock<crate::kafka::KeptReader>>,
-    /// Low watermarks the overview knows, and since when.
-    pub lows: Arc<std::sync::Mutex<Lows>>,
-}
-
-/// Partitions' low watermarks and when they were read.
-#[derive(Default)]
-pub struct Lows {
-    pub read: Option<Instant>,
-    pub of: std::collections::HashMap<(String, i32), i64>,
+    /// What the overview keeps between reads.
+    pub kept: Arc<std::sync::Mutex<crate::inspect::Kept>>,
 }
 
 impl AdminState {
@@ -345,6 +336,14 @@ async fn replay_deadletter(
     let (tx, rx) = mpsc::channel::<DeadletterProgress>(64);
     tokio::spawn(async move {
         let shared = &state.shared;
+        // The overview reads the dead letters' cursor again.
+        let forget = || {
+            state
+                .kept
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .forget_cursors()
+        };
         let target = deadletter::ReplayTarget {
             connection: &shared.connection,
             producer: &shared.producer,
@@ -366,6 +365,7 @@ async fn replay_deadletter(
                 r = &mut job => break r,
                 Some(item) = items.recv() => {
                     done += 1;
+                    forget();
                     let _ = tx.send(DeadletterProgress::Item { replayed: Box::new(item) }).await;
                 }
                 _ = heartbeat.tick() => {
@@ -380,6 +380,7 @@ async fn replay_deadletter(
                 })
                 .await;
         }
+        forget();
         let last = match outcome {
             Ok(report) => {
                 shared.hub.emit(report.event(&sub.qualified()));
