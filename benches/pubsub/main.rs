@@ -155,7 +155,7 @@ fn now_us() -> u128 {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let plan = if quick {
+    let mut plan = if quick {
         Plan {
             events: 2_000,
             reps: 1,
@@ -177,6 +177,13 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(plan.events);
+    // `FTL_BENCH_EXEC_EVENTS=N` the exec verb's (to profile).
+    if let Some(x) = std::env::var("FTL_BENCH_EXEC_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        plan.exec_events = x;
+    }
     require_docker();
     let started = Instant::now();
     let sink = Sink::start();

@@ -2,6 +2,7 @@
 //! and waits on either. Tests follow the events; the text is for tests of
 //! what a person reads, and for failure messages.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
@@ -41,6 +42,10 @@ pub struct Dev {
     child: Option<Child>,
     lines: Arc<Mutex<Vec<String>>>,
     events: Arc<Mutex<Vec<Value>>>,
+    /// How many events of each (type, subscription) came, and of each type
+    /// (subscription ""): `count` is a lookup, not a scan, so a benchmark
+    /// that asks every few milliseconds does not take CPU from `ftl dev`.
+    tally: Arc<Mutex<HashMap<(String, String), usize>>>,
 }
 
 impl Dev {
@@ -52,19 +57,31 @@ impl Dev {
         let mut child = c.spawn().expect("spawn ftl dev");
         let lines = Arc::new(Mutex::new(Vec::new()));
         let events = Arc::new(Mutex::new(Vec::new()));
+        let tally = Arc::new(Mutex::new(HashMap::new()));
         let echo = std::env::var_os("FTL_TEST_ECHO").is_some();
         // Both streams are drained so `ftl dev` never blocks on a full pipe.
         // A stdout line that is a JSON object is an event; any other line
         // joins the log.
         if let Some(out) = child.stdout.take() {
-            let (lines, events) = (lines.clone(), events.clone());
+            let (lines, events, tally) = (lines.clone(), events.clone(), tally.clone());
             std::thread::spawn(move || {
                 for line in BufReader::new(out).lines().map_while(Result::ok) {
                     if echo {
                         eprintln!("[dev out] {line}");
                     }
                     match serde_json::from_str::<Value>(&line) {
-                        Ok(v) if v.is_object() => events.lock().expect("lock").push(v),
+                        Ok(v) if v.is_object() => {
+                            let text = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+                            let (kind, sub) = (text("type"), text("subscription"));
+                            {
+                                let mut t = tally.lock().expect("lock");
+                                *t.entry((kind.clone(), String::new())).or_default() += 1;
+                                if !sub.is_empty() {
+                                    *t.entry((kind, sub)).or_default() += 1;
+                                }
+                            }
+                            events.lock().expect("lock").push(v)
+                        }
                         _ => lines.lock().expect("lock").push(line),
                     }
                 }
@@ -86,6 +103,7 @@ impl Dev {
             child: Some(child),
             lines,
             events,
+            tally,
         }
     }
 
@@ -168,12 +186,16 @@ impl Dev {
     }
 
     pub fn count(&self, ev: Ev<'_>) -> usize {
-        self.events
+        let key = (
+            ev.kind.to_string(),
+            ev.subscription.unwrap_or_default().to_string(),
+        );
+        self.tally
             .lock()
             .expect("lock")
-            .iter()
-            .filter(|e| ev.matches(e))
-            .count()
+            .get(&key)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Waits for a stderr line containing `needle` (`dev_text` runs).
