@@ -21,14 +21,92 @@ pub fn watermarks<C: ConsumerContext, K: Consumer<C>>(
         .map_err(|e| call(format!("reading offsets of {topic}[{partition}]"), e))
 }
 
+/// How often a consumer that reports what it fetched publishes its
+/// statistics (`statistics.interval.ms`).
+pub const STATS_INTERVAL_MS: u32 = 1000;
+
+/// The end offsets (high watermarks) of `topic`'s partitions as a consumer
+/// last saw them in its fetch responses, from librdkafka's statistics JSON
+/// (`hi_offset`): no request of their own. Partitions not fetched yet are
+/// left out, and so is a statistics text that does not parse. (On the test
+/// broker these are right where ListOffsets is not: see its notes.)
+pub fn fetched_ends(statistics: &[u8], topic: &str) -> Vec<(i32, i64)> {
+    #[derive(serde::Deserialize)]
+    struct Stats {
+        #[serde(default)]
+        topics: HashMap<String, TopicStats>,
+    }
+    #[derive(serde::Deserialize)]
+    struct TopicStats {
+        #[serde(default)]
+        partitions: HashMap<String, PartitionStats>,
+    }
+    #[derive(serde::Deserialize)]
+    struct PartitionStats {
+        partition: i32,
+        hi_offset: i64,
+    }
+    let Ok(stats) = serde_json::from_slice::<Stats>(statistics) else {
+        return Vec::new();
+    };
+    let mut ends: Vec<(i32, i64)> = stats
+        .topics
+        .get(topic)
+        .map(|t| {
+            t.partitions
+                .values()
+                // -1 is librdkafka's internal "unassigned" partition; a
+                // negative offset means none seen yet.
+                .filter(|p| p.partition >= 0 && p.hi_offset >= 0)
+                .map(|p| (p.partition, p.hi_offset))
+                .collect()
+        })
+        .unwrap_or_default();
+    ends.sort_unstable();
+    ends
+}
+
 /// A partition's low and high watermarks: (partition, low, high).
 pub type Marks = (i32, i64, i64);
 
+/// The offsets of the partitions of several topics at `at` (the protocol's
+/// timestamps: `Offset::Beginning` for the earliest, `Offset::End` for the
+/// latest), in one ListOffsets request, by (topic, partition).
+pub fn list_offsets<C: ConsumerContext, K: Consumer<C>>(
+    consumer: &K,
+    topics: &[(String, Vec<i32>)],
+    at: Offset,
+) -> Result<HashMap<(String, i32), i64>, KafkaError> {
+    let mut tpl = TopicPartitionList::new();
+    for (topic, parts) in topics {
+        for p in parts {
+            let _ = tpl.add_partition_offset(topic, *p, at);
+        }
+    }
+    let mut out = HashMap::new();
+    if tpl.count() == 0 {
+        return Ok(out);
+    }
+    let got = consumer
+        .offsets_for_times(tpl, Duration::from_secs(10))
+        .map_err(|e| call("reading the topics' offsets", e))?;
+    for e in got.elements() {
+        if let Err(err) = e.error() {
+            return Err(call(
+                format!("reading offsets of {}[{}]", e.topic(), e.partition()),
+                err,
+            ));
+        }
+        if let Offset::Offset(o) = e.offset() {
+            out.insert((e.topic().to_string(), e.partition()), o);
+        }
+    }
+    Ok(out)
+}
+
 /// Low and high watermarks of the partitions of several topics, in two
 /// requests (ListOffsets for the earliest and the latest of all of them)
-/// instead of two per partition: the console asks every second, and the
-/// test broker serves these slowly while it holds many events. By topic, in
-/// the order given.
+/// instead of two per partition. By topic, in the order given.
 ///
 /// `lows` holds low watermarks already known: when it has every partition
 /// asked for, only the latest offsets are asked (one request); otherwise it
@@ -38,49 +116,35 @@ pub fn watermarks_all<C: ConsumerContext, K: Consumer<C>>(
     topics: &[(String, Vec<i32>)],
     lows: &mut HashMap<(String, i32), i64>,
 ) -> Result<BTreeMap<String, Vec<Marks>>, KafkaError> {
-    let ask = |at: Offset| -> Result<HashMap<(String, i32), i64>, KafkaError> {
-        let mut tpl = TopicPartitionList::new();
-        for (topic, parts) in topics {
-            for p in parts {
-                let _ = tpl.add_partition_offset(topic, *p, at);
-            }
-        }
-        let got = consumer
-            .offsets_for_times(tpl, Duration::from_secs(10))
-            .map_err(|e| call("reading the topics' offsets", e))?;
-        let mut out = HashMap::new();
-        for e in got.elements() {
-            if let Err(err) = e.error() {
-                return Err(call(
-                    format!("reading offsets of {}[{}]", e.topic(), e.partition()),
-                    err,
-                ));
-            }
-            if let Offset::Offset(o) = e.offset() {
-                out.insert((e.topic().to_string(), e.partition()), o);
-            }
-        }
-        Ok(out)
-    };
-    let mut out = BTreeMap::new();
-    if topics.iter().all(|(_, parts)| parts.is_empty()) {
-        return Ok(out);
+    if !knows_all(lows, topics) {
+        *lows = list_offsets(consumer, topics, Offset::Beginning)?;
     }
-    // The protocol's timestamps -2 and -1: the earliest and the latest.
-    let known = topics
+    let high = list_offsets(consumer, topics, Offset::End)?;
+    marks_of(consumer, topics, lows, &high)
+}
+
+/// Whether `offsets` has every partition of `topics`.
+pub fn knows_all(offsets: &HashMap<(String, i32), i64>, topics: &[(String, Vec<i32>)]) -> bool {
+    topics
         .iter()
-        .all(|(t, parts)| parts.iter().all(|p| lows.contains_key(&(t.clone(), *p))));
-    if !known {
-        *lows = ask(Offset::Beginning)?;
-    }
-    let (low, high) = (&*lows, ask(Offset::End)?);
+        .all(|(t, parts)| parts.iter().all(|p| offsets.contains_key(&(t.clone(), *p))))
+}
+
+/// Each topic's marks from known low and high offsets; a partition missing
+/// from either is asked for alone.
+pub fn marks_of<C: ConsumerContext, K: Consumer<C>>(
+    consumer: &K,
+    topics: &[(String, Vec<i32>)],
+    low: &HashMap<(String, i32), i64>,
+    high: &HashMap<(String, i32), i64>,
+) -> Result<BTreeMap<String, Vec<Marks>>, KafkaError> {
+    let mut out = BTreeMap::new();
     for (topic, parts) in topics {
         let mut marks = Vec::with_capacity(parts.len());
         for p in parts {
             let k = (topic.clone(), *p);
             marks.push(match (low.get(&k), high.get(&k)) {
                 (Some(l), Some(h)) => (*p, *l, *h),
-                // Not answered together: ask for this one alone.
                 _ => {
                     let (l, h) = watermarks(consumer, topic, *p)?;
                     (*p, l, h)
@@ -254,4 +318,27 @@ pub fn header_map<H: Headers>(headers: Option<&H>) -> BTreeMap<String, String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetched_ends_come_from_the_statistics_of_the_topic_asked_for() {
+        // The shape of librdkafka's statistics JSON, cut down: unknown
+        // fields are ignored, the internal partition -1 and partitions with
+        // no fetch yet (-1001) are left out.
+        let stats = br#"{"name":"rdkafka#consumer-1","brokers":{"b":{"rtt":{"avg":1}}},
+          "topics":{
+            "m.orders":{"topic":"m.orders","partitions":{
+              "0":{"partition":0,"hi_offset":42,"lo_offset":0,"consumer_lag":3},
+              "1":{"partition":1,"hi_offset":-1001},
+              "2":{"partition":2,"hi_offset":7},
+              "-1":{"partition":-1,"hi_offset":-1001}}},
+            "other":{"topic":"other","partitions":{"0":{"partition":0,"hi_offset":9}}}}}"#;
+        assert_eq!(fetched_ends(stats, "m.orders"), vec![(0, 42), (2, 7)]);
+        assert_eq!(fetched_ends(stats, "absent"), vec![]);
+        assert_eq!(fetched_ends(b"not json", "m.orders"), vec![]);
+    }
 }
