@@ -101,13 +101,13 @@ pub struct RecordLine {
     pub event: serde_json::Value,
 }
 
-impl RecordLine {
-    pub fn of(r: &crate::kafka::tail::Record) -> RecordLine {
+impl From<crate::kafka::tail::Record> for RecordLine {
+    fn from(r: crate::kafka::tail::Record) -> RecordLine {
         let event = serde_json::from_slice(&r.payload).unwrap_or_else(|_| {
             serde_json::Value::String(String::from_utf8_lossy(&r.payload).into_owned())
         });
         RecordLine {
-            topic: r.topic.clone(),
+            topic: r.topic,
             partition: r.partition,
             offset: r.offset,
             timestamp: r.timestamp,
@@ -116,8 +116,8 @@ impl RecordLine {
                     std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64),
                 )
             }),
-            key: r.key.clone(),
-            headers: r.headers.clone(),
+            key: r.key,
+            headers: r.headers,
             event,
         }
     }

@@ -6,7 +6,7 @@ use super::Printer;
 
 /// Lines of data not yet written (see [`Printer::data_batched`]).
 pub struct DataBatch {
-    text: String,
+    text: Vec<u8>,
     since: std::time::Instant,
 }
 
@@ -16,7 +16,7 @@ impl DataBatch {
 
     pub fn new() -> DataBatch {
         DataBatch {
-            text: String::new(),
+            text: Vec::new(),
             since: std::time::Instant::now(),
         }
     }
@@ -33,11 +33,25 @@ impl Printer {
     /// started a while ago: one write for many lines (a write per line
     /// costs more than the rest of `tail --json`). False when stdout is closed.
     pub fn data_batched(&self, batch: &mut DataBatch, line: &str) -> bool {
+        self.batched(batch, |text| text.extend_from_slice(line.as_bytes()))
+    }
+
+    /// [`Printer::data_batched`] for a value written as one line of JSON,
+    /// encoded straight into the batch.
+    pub fn json_batched<T: serde::Serialize>(&self, batch: &mut DataBatch, value: &T) -> bool {
+        self.batched(batch, |text| {
+            // Writing into a Vec fails only for a value that is not JSON
+            // (a map with non-string keys): none is handed here.
+            let _ = serde_json::to_writer(&mut *text, value);
+        })
+    }
+
+    fn batched(&self, batch: &mut DataBatch, write: impl FnOnce(&mut Vec<u8>)) -> bool {
         if batch.text.is_empty() {
             batch.since = std::time::Instant::now();
         }
-        batch.text.push_str(line);
-        batch.text.push('\n');
+        write(&mut batch.text);
+        batch.text.push(b'\n');
         if batch.text.len() >= 64 * 1024 || batch.since.elapsed() >= DataBatch::MAX_AGE {
             return self.flush_data(batch);
         }
@@ -50,10 +64,7 @@ impl Printer {
             return true;
         }
         let mut out = std::io::stdout().lock();
-        let ok = out
-            .write_all(batch.text.as_bytes())
-            .and_then(|_| out.flush())
-            .is_ok();
+        let ok = out.write_all(&batch.text).and_then(|_| out.flush()).is_ok();
         batch.text.clear();
         ok
     }

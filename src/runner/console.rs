@@ -309,7 +309,7 @@ async fn browse(
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while (lines.len() as u64) < limit && std::time::Instant::now() < deadline {
             match merged.next(Duration::from_millis(200)) {
-                Next::Record(r) => lines.push(RecordLine::of(&r)),
+                Next::Record(r) => lines.push(RecordLine::from(r)),
                 Next::AtEnd => break,
                 Next::Idle => {}
             }

@@ -66,7 +66,12 @@ pub async fn tail(project: &Project, printer: &Printer, topic: &str, args: TailA
             match next(Duration::from_millis(200)) {
                 Next::Record(r) => {
                     shown += 1;
-                    if !printer.data_batched(&mut batch, &render_record(&printer, &r)) {
+                    let written = if printer.json {
+                        printer.json_batched(&mut batch, &RecordLine::from(r))
+                    } else {
+                        printer.data_batched(&mut batch, &render_record(&printer, r))
+                    };
+                    if !written {
                         return Ok((shown, args.follow)); // stdout closed (`| head`): not an error
                     }
                 }
@@ -104,23 +109,22 @@ fn parse_from(text: &str) -> Result<TailFrom> {
 }
 
 /// One event as `tail` shows it: a JSON line with `--json`.
-fn render_record(printer: &Printer, r: &Record) -> String {
-    let line = RecordLine::of(r);
-    if printer.json {
-        return serde_json::to_string(&line).unwrap_or_default();
-    }
+/// A record as text (`--json` writes [`RecordLine`] instead).
+fn render_record(printer: &Printer, r: Record) -> String {
+    let (partition, offset) = (r.partition, r.offset);
+    let line = RecordLine::from(r);
     let (time, event) = (line.time, line.event);
     let mut text = format!(
         "{} {}{}",
-        printer.out_style(CYAN, &format!("{}@{}", r.partition, r.offset)),
+        printer.out_style(CYAN, &format!("{partition}@{offset}")),
         printer.out_style(DIM, time.as_deref().unwrap_or("-")),
-        r.key
+        line.key
             .as_ref()
             .map(|k| format!(" key={k}"))
             .unwrap_or_default()
     );
     if printer.verbose > 0 {
-        for (k, v) in &r.headers {
+        for (k, v) in &line.headers {
             text.push_str(&format!(
                 "\n  {} {k}={}",
                 printer.out_style(DIM, "header"),
