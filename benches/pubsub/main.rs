@@ -210,7 +210,7 @@ fn main() {
         ("bench.t8", n, &["http", "replay", "tail"][..]),
         (
             "bench.t1",
-            n,
+            delivery::events_on(1, n),
             if count_wanted(1) {
                 &["http"][..]
             } else {
