@@ -13,7 +13,6 @@ use crate::kafka::groups::{group_committed, group_lag, lag, lags, PartitionLag};
 use crate::kafka::{self, Connection, KafkaError};
 use crate::provision::BrokerStatus;
 use crate::schema::{Project, StartFrom};
-use rdkafka::Offset;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
@@ -73,21 +72,14 @@ pub fn status(
 
 /// How long [`Kept`] keeps what it read.
 pub const KEEP_FOR: Duration = Duration::from_secs(30);
-/// How long [`Kept`] keeps the end offsets of topics no live subscription
-/// reads (those of topics one reads come from its consumer every second).
-pub const OTHERS_FOR: Duration = Duration::from_secs(5);
 
 /// What a caller that reads the status again and again (the console, every
-/// second) keeps between reads, so that each read asks the broker as little
-/// as it can: on the test broker, an open console's requests were what cost
-/// the runner throughput. End offsets of the topics a live subscription
-/// reads come from its consumer (no request). The partitions of the topics,
-/// their low watermarks (they move only when the broker deletes events) and
-/// the dead-letter cursors (they move only when dead letters are replayed)
-/// are read again after [`KEEP_FOR`], when the project changes, or after
-/// [`Kept::forget_cursors`]; the end offsets of the other topics (dead-letter
-/// topics, topics nobody here reads) after [`OTHERS_FOR`] or as soon as a
-/// live subscription dead-letters an event.
+/// second) keeps between reads, so that each read asks the broker only for
+/// what moves on its own: the latest offsets (one request). The partitions
+/// of the topics, their low watermarks (they move only when the broker
+/// deletes events) and the dead-letter cursors (they move only when dead
+/// letters are replayed) are read again after [`KEEP_FOR`], when the project
+/// changes, or after [`Kept::forget_cursors`].
 #[derive(Debug, Default)]
 pub struct Kept {
     read_at: Option<Instant>,
@@ -97,11 +89,6 @@ pub struct Kept {
     lows: HashMap<(String, i32), i64>,
     /// Committed offsets by dead-letter cursor group.
     cursors: HashMap<String, HashMap<i32, Option<i64>>>,
-    /// End offsets of topics no live subscription reads, when they were
-    /// read, and how many events the live subscriptions had dead-lettered.
-    others: HashMap<(String, i32), i64>,
-    others_at: Option<Instant>,
-    others_dead: u64,
 }
 
 impl Kept {
@@ -123,14 +110,6 @@ impl Kept {
     /// Dead letters were replayed: their cursors moved.
     pub fn forget_cursors(&mut self) {
         self.cursors.clear();
-    }
-
-    /// Whether the other topics' end offsets may be used at `now`, when the
-    /// live subscriptions have dead-lettered `dead` events in all.
-    fn others_fresh(&self, now: Instant, dead: u64) -> bool {
-        self.others_at
-            .is_some_and(|t| now.saturating_duration_since(t) <= OTHERS_FOR)
-            && dead == self.others_dead
     }
 }
 
@@ -161,61 +140,6 @@ pub fn status_with(
 
 type Marks = Vec<(i32, i64, i64)>;
 
-/// Each topic's watermarks: the end offsets the live subscriptions' consumers
-/// saw where they read every partition of a topic, the rest from the broker
-/// or from what `kept` holds (see [`Kept`]).
-fn read_marks(
-    reader: &rdkafka::consumer::BaseConsumer,
-    asked: &[(String, Vec<i32>)],
-    live: &[RunnerStatus],
-    kept: &mut Kept,
-) -> Result<BTreeMap<String, Marks>, KafkaError> {
-    let now = Instant::now();
-    let seen = seen_ends(live);
-    let (covered, rest): (Vec<_>, Vec<_>) = asked
-        .iter()
-        .cloned()
-        .partition(|(t, parts)| parts.iter().all(|p| seen.contains_key(&(t.clone(), *p))));
-    if !kafka::knows_all(&kept.lows, asked) {
-        kept.lows = kafka::list_offsets(reader, asked, Offset::Beginning)?;
-    }
-    let dead: u64 = live
-        .iter()
-        .flat_map(|l| l.runner.subscriptions.values())
-        .map(|s| s.counters.dead_lettered)
-        .sum();
-    if !kept.others_fresh(now, dead) || !kafka::knows_all(&kept.others, &rest) {
-        kept.others = kafka::list_offsets(reader, &rest, Offset::End)?;
-        kept.others_at = Some(now);
-        kept.others_dead = dead;
-    }
-    let mut high = kept.others.clone();
-    for (topic, parts) in &covered {
-        for p in parts {
-            let k = (topic.clone(), *p);
-            if let Some(end) = seen.get(&k) {
-                high.insert(k, *end);
-            }
-        }
-    }
-    kafka::marks_of(reader, asked, &kept.lows, &high)
-}
-
-/// The end offsets the live runners' consumers saw, by (topic, partition);
-/// the highest where several runners saw one.
-fn seen_ends(live: &[RunnerStatus]) -> HashMap<(String, i32), i64> {
-    let mut out: HashMap<(String, i32), i64> = HashMap::new();
-    for s in live.iter().flat_map(|l| l.runner.subscriptions.values()) {
-        for e in &s.ends {
-            let end = out
-                .entry((s.topic.clone(), e.partition))
-                .or_insert(e.offset);
-            *end = (*end).max(e.offset);
-        }
-    }
-    out
-}
-
 fn read_status(
     conn: &Connection,
     reader: &rdkafka::consumer::BaseConsumer,
@@ -241,7 +165,7 @@ fn read_status(
         .iter()
         .filter_map(|n| held.get(n).map(|p| (n.clone(), p.clone())))
         .collect();
-    let marks = read_marks(reader, &asked, live, kept)?;
+    let marks: BTreeMap<String, Marks> = kafka::watermarks_all(reader, &asked, &mut kept.lows)?;
     let topics = names
         .into_iter()
         .map(|name| match marks.get(&name) {
@@ -393,58 +317,5 @@ mod tests {
         k.forget_cursors();
         assert!(k.cursors.is_empty());
         assert!(k.partitions.is_some() && !k.lows.is_empty());
-    }
-
-    #[test]
-    fn other_topics_end_offsets_are_read_again_after_a_while_or_a_dead_letter() {
-        let t0 = Instant::now();
-        let mut k = Kept::default();
-        assert!(!k.others_fresh(t0, 0), "never read");
-        k.others_at = Some(t0);
-        k.others_dead = 3;
-        let cases = [
-            ("just read", Duration::ZERO, 3, true),
-            ("within OTHERS_FOR", OTHERS_FOR, 3, true),
-            ("older", OTHERS_FOR + Duration::from_millis(1), 3, false),
-            ("a new dead letter", Duration::ZERO, 4, false),
-        ];
-        for (what, later, dead, fresh) in cases {
-            assert_eq!(k.others_fresh(t0 + later, dead), fresh, "{what}");
-        }
-    }
-
-    #[test]
-    fn the_ends_live_consumers_saw_are_taken_by_topic_and_partition_highest_first() {
-        let status = |ends: &[(i32, i64)]| -> RunnerStatus {
-            let sub = crate::events::SubState {
-                state: State::Running,
-                topic: "t".into(),
-                group: "g".into(),
-                verb: "v".into(),
-                partitions: ends.iter().map(|(p, _)| *p).collect(),
-                in_flight: Vec::new(),
-                counters: Default::default(),
-                committed: Vec::new(),
-                ends: ends
-                    .iter()
-                    .map(|(partition, offset)| crate::events::Committed {
-                        partition: *partition,
-                        offset: *offset,
-                    })
-                    .collect(),
-            };
-            let mut runner = crate::events::Snapshot::default();
-            runner.subscriptions.insert("m.s".into(), sub);
-            RunnerStatus {
-                project: "p".into(),
-                pid: 1,
-                listen: "127.0.0.1:1".into(),
-                runner,
-            }
-        };
-        let seen = seen_ends(&[status(&[(0, 5), (1, 9)]), status(&[(0, 7)])]);
-        assert_eq!(seen.get(&("t".to_string(), 0)), Some(&7));
-        assert_eq!(seen.get(&("t".to_string(), 1)), Some(&9));
-        assert_eq!(seen.len(), 2);
     }
 }

@@ -68,29 +68,6 @@ impl Hub {
         });
     }
 
-    /// The end offsets a subscription's consumer saw last (partition,
-    /// offset), for the partitions it holds.
-    pub fn ends(&self, subscription: &str, mut ends: Vec<(i32, i64)>) {
-        ends.sort_unstable();
-        self.state.send_if_modified(|s| {
-            let Some(sub) = s.subscriptions.get_mut(subscription) else {
-                return false;
-            };
-            let now: Vec<Committed> = ends
-                .iter()
-                .map(|(partition, offset)| Committed {
-                    partition: *partition,
-                    offset: *offset,
-                })
-                .collect();
-            if sub.ends == now {
-                return false;
-            }
-            sub.ends = now;
-            true
-        });
-    }
-
     /// The event a partition's worker is working on (`None`: idle). Kept in
     /// the snapshot only: an event per attempt start would double the
     /// stream for no reader's benefit.

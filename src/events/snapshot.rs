@@ -38,11 +38,6 @@ pub struct SubState {
     /// committed (partition order).
     #[serde(default)]
     pub committed: Vec<Committed>,
-    /// Each assigned partition's end offset as the subscription's consumer
-    /// last saw it in a fetch (partition order; read every second, no
-    /// request of its own).
-    #[serde(default)]
-    pub ends: Vec<Committed>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,7 +127,6 @@ impl Snapshot {
                         in_flight: Vec::new(),
                         counters,
                         committed: Vec::new(),
-                        ends: Vec::new(),
                     },
                 );
                 return true;
@@ -165,14 +159,12 @@ impl Snapshot {
                 s.partitions.clear();
                 s.in_flight.clear();
                 s.committed.clear();
-                s.ends.clear();
             }
             Event::ConsumerStopped { .. } => {
                 s.state = State::Stopped;
                 s.partitions.clear();
                 s.in_flight.clear();
                 s.committed.clear();
-                s.ends.clear();
             }
             Event::PartitionsAssigned { partitions, .. } => {
                 s.partitions.extend(partitions);
@@ -183,7 +175,6 @@ impl Snapshot {
                 s.partitions.retain(|p| !partitions.contains(p));
                 s.in_flight.retain(|f| !partitions.contains(&f.partition));
                 s.committed.retain(|c| !partitions.contains(&c.partition));
-                s.ends.retain(|c| !partitions.contains(&c.partition));
             }
             Event::Delivery(d) => {
                 let c = &mut s.counters;

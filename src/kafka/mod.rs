@@ -25,8 +25,8 @@ pub use admin::{topic_names_via, Admin, TopicInfo};
 pub use groups::{PartitionLag, ReplayFrom};
 pub use producer::RenewableProducer;
 pub use read::{
-    committed, fetched_ends, header_map, knows_all, list_offsets, marks_of, offsets_for_time,
-    partitions_all, partitions_of, read_range, watermarks, watermarks_all, STATS_INTERVAL_MS,
+    committed, header_map, list_offsets, offsets_for_time, partitions_all, partitions_of,
+    read_range, watermarks, watermarks_all,
 };
 
 use crate::broker;
@@ -227,23 +227,6 @@ impl Connection {
         }
         for (k, v) in overrides {
             c.set(k, v);
-        }
-        c
-    }
-
-    /// [`Connection::group_consumer_config`] for a runner's subscription: it
-    /// also publishes its statistics every [`STATS_INTERVAL_MS`] (unless
-    /// `runner.consumer` sets them), read with [`fetched_ends`].
-    pub fn subscription_consumer_config(
-        &self,
-        group: &str,
-        from: StartFrom,
-        batch: &Batch,
-        overrides: &BTreeMap<String, String>,
-    ) -> ClientConfig {
-        let mut c = self.group_consumer_config(group, from, batch, overrides);
-        if c.get("statistics.interval.ms").is_none() {
-            c.set("statistics.interval.ms", STATS_INTERVAL_MS.to_string());
         }
         c
     }

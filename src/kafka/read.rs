@@ -21,51 +21,6 @@ pub fn watermarks<C: ConsumerContext, K: Consumer<C>>(
         .map_err(|e| call(format!("reading offsets of {topic}[{partition}]"), e))
 }
 
-/// How often a consumer that reports what it fetched publishes its
-/// statistics (`statistics.interval.ms`).
-pub const STATS_INTERVAL_MS: u32 = 1000;
-
-/// The end offsets (high watermarks) of `topic`'s partitions as a consumer
-/// last saw them in its fetch responses, from librdkafka's statistics JSON
-/// (`hi_offset`): no request of their own. Partitions not fetched yet are
-/// left out, and so is a statistics text that does not parse. (On the test
-/// broker these are right where ListOffsets is not: see its notes.)
-pub fn fetched_ends(statistics: &[u8], topic: &str) -> Vec<(i32, i64)> {
-    #[derive(serde::Deserialize)]
-    struct Stats {
-        #[serde(default)]
-        topics: HashMap<String, TopicStats>,
-    }
-    #[derive(serde::Deserialize)]
-    struct TopicStats {
-        #[serde(default)]
-        partitions: HashMap<String, PartitionStats>,
-    }
-    #[derive(serde::Deserialize)]
-    struct PartitionStats {
-        partition: i32,
-        hi_offset: i64,
-    }
-    let Ok(stats) = serde_json::from_slice::<Stats>(statistics) else {
-        return Vec::new();
-    };
-    let mut ends: Vec<(i32, i64)> = stats
-        .topics
-        .get(topic)
-        .map(|t| {
-            t.partitions
-                .values()
-                // -1 is librdkafka's internal "unassigned" partition; a
-                // negative offset means none seen yet.
-                .filter(|p| p.partition >= 0 && p.hi_offset >= 0)
-                .map(|p| (p.partition, p.hi_offset))
-                .collect()
-        })
-        .unwrap_or_default();
-    ends.sort_unstable();
-    ends
-}
-
 /// A partition's low and high watermarks: (partition, low, high).
 pub type Marks = (i32, i64, i64);
 
@@ -124,7 +79,7 @@ pub fn watermarks_all<C: ConsumerContext, K: Consumer<C>>(
 }
 
 /// Whether `offsets` has every partition of `topics`.
-pub fn knows_all(offsets: &HashMap<(String, i32), i64>, topics: &[(String, Vec<i32>)]) -> bool {
+fn knows_all(offsets: &HashMap<(String, i32), i64>, topics: &[(String, Vec<i32>)]) -> bool {
     topics
         .iter()
         .all(|(t, parts)| parts.iter().all(|p| offsets.contains_key(&(t.clone(), *p))))
@@ -132,7 +87,7 @@ pub fn knows_all(offsets: &HashMap<(String, i32), i64>, topics: &[(String, Vec<i
 
 /// Each topic's marks from known low and high offsets; a partition missing
 /// from either is asked for alone.
-pub fn marks_of<C: ConsumerContext, K: Consumer<C>>(
+fn marks_of<C: ConsumerContext, K: Consumer<C>>(
     consumer: &K,
     topics: &[(String, Vec<i32>)],
     low: &HashMap<(String, i32), i64>,
@@ -318,27 +273,4 @@ pub fn header_map<H: Headers>(headers: Option<&H>) -> BTreeMap<String, String> {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fetched_ends_come_from_the_statistics_of_the_topic_asked_for() {
-        // The shape of librdkafka's statistics JSON, cut down: unknown
-        // fields are ignored, the internal partition -1 and partitions with
-        // no fetch yet (-1001) are left out.
-        let stats = br#"{"name":"rdkafka#consumer-1","brokers":{"b":{"rtt":{"avg":1}}},
-          "topics":{
-            "m.orders":{"topic":"m.orders","partitions":{
-              "0":{"partition":0,"hi_offset":42,"lo_offset":0,"consumer_lag":3},
-              "1":{"partition":1,"hi_offset":-1001},
-              "2":{"partition":2,"hi_offset":7},
-              "-1":{"partition":-1,"hi_offset":-1001}}},
-            "other":{"topic":"other","partitions":{"0":{"partition":0,"hi_offset":9}}}}}"#;
-        assert_eq!(fetched_ends(stats, "m.orders"), vec![(0, 42), (2, 7)]);
-        assert_eq!(fetched_ends(stats, "absent"), vec![]);
-        assert_eq!(fetched_ends(b"not json", "m.orders"), vec![]);
-    }
 }

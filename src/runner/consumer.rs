@@ -73,7 +73,7 @@ pub async fn start(spec: SubSpec, shared: Arc<Shared>, grace: Duration) -> Resul
     let topic = spec.sub.topic_kafka_name();
     let abort = CancellationToken::new();
     let offsets = Arc::new(Offsets::new(topic.clone(), abort.clone()));
-    let config = shared.connection.subscription_consumer_config(
+    let config = shared.connection.group_consumer_config(
         &spec.sub.group_id(),
         spec.sub.from,
         &spec.sub.batch,
@@ -144,19 +144,7 @@ struct SubContext {
     hub: Hub,
 }
 
-impl ClientContext for SubContext {
-    /// The statistics tell the end offsets the consumer fetched up to: the
-    /// snapshot keeps them for the partitions this member holds, so status
-    /// and the console need not ask the broker.
-    fn stats_raw(&self, statistics: &[u8]) {
-        let held = self.offsets.assigned();
-        let ends = crate::kafka::fetched_ends(statistics, self.offsets.topic())
-            .into_iter()
-            .filter(|(p, _)| held.contains(p))
-            .collect();
-        self.hub.ends(&self.name, ends);
-    }
-}
+impl ClientContext for SubContext {}
 
 impl ConsumerContext for SubContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
