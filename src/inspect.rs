@@ -72,14 +72,24 @@ pub fn status(
 
 /// How long [`Kept`] keeps what it read.
 pub const KEEP_FOR: Duration = Duration::from_secs(30);
+/// The end offsets are read again after at least this many times as long as
+/// reading them took, so that a caller asking every second keeps the broker
+/// busy with them at most 1/20 of the time: on a broker that answers in a
+/// millisecond, every time; on the test broker, which answers in time
+/// proportional to the events it holds (~150 ms for the benchmark's 75
+/// partitions), every few seconds.
+const HIGHS_GAP_FACTOR: u32 = 20;
+/// ... and at most this long after.
+const HIGHS_FOR: Duration = Duration::from_secs(5);
 
 /// What a caller that reads the status again and again (the console, every
 /// second) keeps between reads, so that each read asks the broker only for
-/// what moves on its own: the latest offsets (one request). The partitions
-/// of the topics, their low watermarks (they move only when the broker
-/// deletes events) and the dead-letter cursors (they move only when dead
-/// letters are replayed) are read again after [`KEEP_FOR`], when the project
-/// changes, or after [`Kept::forget_cursors`].
+/// what moves on its own: the latest offsets (one request, see
+/// [`Kept::highs_due`]). The partitions of the topics, their low watermarks
+/// (they move only when the broker deletes events) and the dead-letter
+/// cursors (they move only when dead letters are replayed) are read again
+/// after [`KEEP_FOR`], when the project changes, or after
+/// [`Kept::forget_cursors`].
 #[derive(Debug, Default)]
 pub struct Kept {
     read_at: Option<Instant>,
@@ -89,6 +99,12 @@ pub struct Kept {
     lows: HashMap<(String, i32), i64>,
     /// Committed offsets by dead-letter cursor group.
     cursors: HashMap<String, HashMap<i32, Option<i64>>>,
+    /// The latest offsets, when they were read, how long that took, and how
+    /// many events the live subscriptions had dead-lettered then.
+    highs: HashMap<(String, i32), i64>,
+    highs_at: Option<Instant>,
+    highs_took: Duration,
+    highs_dead: u64,
 }
 
 impl Kept {
@@ -110,6 +126,19 @@ impl Kept {
     /// Dead letters were replayed: their cursors moved.
     pub fn forget_cursors(&mut self) {
         self.cursors.clear();
+    }
+
+    /// Whether the latest offsets are to be read again at `now`, the live
+    /// subscriptions having dead-lettered `dead` events in all (a new dead
+    /// letter moves a dead-letter topic's end: read at once).
+    fn highs_due(&self, now: Instant, dead: u64) -> bool {
+        let Some(at) = self.highs_at else {
+            return true;
+        };
+        let gap = (self.highs_took * HIGHS_GAP_FACTOR).min(HIGHS_FOR);
+        dead != self.highs_dead
+            || gap <= Duration::from_secs(1)
+            || now.saturating_duration_since(at) >= gap
     }
 }
 
@@ -140,6 +169,42 @@ pub fn status_with(
 
 type Marks = Vec<(i32, i64, i64)>;
 
+/// Each topic's watermarks: low ones as kept, the latest read anew when
+/// [`Kept::highs_due`] says so. Between two reads an end offset is at least
+/// what a live runner committed there (a caught-up subscription's end).
+fn read_marks(
+    reader: &rdkafka::consumer::BaseConsumer,
+    asked: &[(String, Vec<i32>)],
+    live: &[RunnerStatus],
+    kept: &mut Kept,
+) -> Result<BTreeMap<String, Marks>, KafkaError> {
+    if !kafka::knows_all(&kept.lows, asked) {
+        kept.lows = kafka::list_offsets(reader, asked, rdkafka::Offset::Beginning)?;
+    }
+    let dead: u64 = live
+        .iter()
+        .flat_map(|l| l.runner.subscriptions.values())
+        .map(|s| s.counters.dead_lettered)
+        .sum();
+    let now = Instant::now();
+    if kept.highs_due(now, dead) || !kafka::knows_all(&kept.highs, asked) {
+        kept.highs = kafka::list_offsets(reader, asked, rdkafka::Offset::End)?;
+        kept.highs_at = Some(now);
+        kept.highs_took = now.elapsed();
+        kept.highs_dead = dead;
+    }
+    let mut highs = kept.highs.clone();
+    for s in live.iter().flat_map(|l| l.runner.subscriptions.values()) {
+        for c in &s.committed {
+            let end = highs
+                .entry((s.topic.clone(), c.partition))
+                .or_insert(c.offset);
+            *end = (*end).max(c.offset);
+        }
+    }
+    kafka::marks_of(reader, asked, &kept.lows, &highs)
+}
+
 fn read_status(
     conn: &Connection,
     reader: &rdkafka::consumer::BaseConsumer,
@@ -165,7 +230,7 @@ fn read_status(
         .iter()
         .filter_map(|n| held.get(n).map(|p| (n.clone(), p.clone())))
         .collect();
-    let marks: BTreeMap<String, Marks> = kafka::watermarks_all(reader, &asked, &mut kept.lows)?;
+    let marks = read_marks(reader, &asked, live, kept)?;
     let topics = names
         .into_iter()
         .map(|name| match marks.get(&name) {
@@ -317,5 +382,30 @@ mod tests {
         k.forget_cursors();
         assert!(k.cursors.is_empty());
         assert!(k.partitions.is_some() && !k.lows.is_empty());
+    }
+
+    #[test]
+    fn the_latest_offsets_are_read_again_after_twenty_times_what_reading_took() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        assert!(Kept::default().highs_due(t0, 0), "never read");
+        // (took, later, dead-lettered meanwhile, due)
+        let cases = [
+            ("a fast broker: every time", ms(2), ms(0), 0, true),
+            ("at the 1 s bound: every time", ms(50), ms(0), 0, true),
+            ("150 ms: not before 3 s", ms(150), ms(2900), 0, false),
+            ("150 ms: after 3 s", ms(150), ms(3000), 0, true),
+            ("a slow broker: at most 5 s", ms(900), ms(5000), 0, true),
+            ("a slow broker: not within 5 s", ms(900), ms(4900), 0, false),
+            ("a new dead letter: at once", ms(900), ms(0), 1, true),
+        ];
+        for (what, took, later, dead, due) in cases {
+            let k = Kept {
+                highs_at: Some(t0),
+                highs_took: took,
+                ..Kept::default()
+            };
+            assert_eq!(k.highs_due(t0 + later, dead), due, "{what}");
+        }
     }
 }

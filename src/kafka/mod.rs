@@ -25,8 +25,8 @@ pub use admin::{topic_names_via, Admin, TopicInfo};
 pub use groups::{PartitionLag, ReplayFrom};
 pub use producer::RenewableProducer;
 pub use read::{
-    committed, header_map, list_offsets, offsets_for_time, partitions_all, partitions_of,
-    read_range, watermarks, watermarks_all,
+    committed, header_map, knows_all, list_offsets, marks_of, offsets_for_time, partitions_all,
+    partitions_of, read_range, watermarks, watermarks_all,
 };
 
 use crate::broker;

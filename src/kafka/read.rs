@@ -79,7 +79,7 @@ pub fn watermarks_all<C: ConsumerContext, K: Consumer<C>>(
 }
 
 /// Whether `offsets` has every partition of `topics`.
-fn knows_all(offsets: &HashMap<(String, i32), i64>, topics: &[(String, Vec<i32>)]) -> bool {
+pub fn knows_all(offsets: &HashMap<(String, i32), i64>, topics: &[(String, Vec<i32>)]) -> bool {
     topics
         .iter()
         .all(|(t, parts)| parts.iter().all(|p| offsets.contains_key(&(t.clone(), *p))))
@@ -87,7 +87,7 @@ fn knows_all(offsets: &HashMap<(String, i32), i64>, topics: &[(String, Vec<i32>)
 
 /// Each topic's marks from known low and high offsets; a partition missing
 /// from either is asked for alone.
-fn marks_of<C: ConsumerContext, K: Consumer<C>>(
+pub fn marks_of<C: ConsumerContext, K: Consumer<C>>(
     consumer: &K,
     topics: &[(String, Vec<i32>)],
     low: &HashMap<(String, i32), i64>,
