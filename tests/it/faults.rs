@@ -67,11 +67,41 @@ fn fault_suite() {
     let mut dev = Some(dev);
     let mut edits = 0;
     let mut joined = 0;
+    // Every event delivered at least once: after the producer is done, a
+    // runner that committed them all has nothing left to deliver.
+    let all_delivered = || {
+        let ok: HashSet<i64> = server
+            .requests()
+            .iter()
+            .filter_map(|r| r.json()["id"].as_i64())
+            .collect();
+        ok.len() == total
+    };
     for kill in 0..kills {
         let before = server.count();
-        wait_until("the runner to deliver", Duration::from_secs(120), || {
-            server.count() > before
-        });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut checked = Instant::now();
+        // Killed while it delivers; or at once when nothing is left (on a
+        // fast machine the producer is done long before the last kill).
+        while server.count() <= before {
+            if producer.is_finished() && checked.elapsed() > Duration::from_secs(1) {
+                checked = Instant::now();
+                if all_delivered() {
+                    break;
+                }
+            }
+            if Instant::now() > deadline {
+                let log = dev.as_ref().map(|d| d.log()).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(40).collect();
+                panic!(
+                    "kill {kill}: the runner delivered nothing for 120 s ({} calls so far); the end of its log:\n{}",
+                    server.count(),
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("kill {kill}: {} calls so far", server.count());
         // Now and then the file is broken and mended while events flow.
         if kill % 3 == 0 {
             p.write("shop/ftl.yaml", &module("  broken: {"));
@@ -101,14 +131,7 @@ fn fault_suite() {
         dev = Some(d);
     }
     producer.join().unwrap();
-    wait_until("every event", Duration::from_secs(600), || {
-        let ok: HashSet<i64> = server
-            .requests()
-            .iter()
-            .filter_map(|r| r.json()["id"].as_i64())
-            .collect();
-        ok.len() == total
-    });
+    wait_until("every event", Duration::from_secs(600), all_delivered);
     let (code, log) = dev.take().unwrap().stop();
     assert_eq!(code, 0, "{log}");
 
