@@ -19,6 +19,9 @@ pub struct BrokerHealth {
     pub address: Option<String>,
     /// False between `broker_lost` and `broker_regained`.
     pub reachable: bool,
+    /// How many times it came back (each `broker_regained`).
+    #[serde(default)]
+    pub regained: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +97,7 @@ impl Snapshot {
                 self.broker = BrokerHealth {
                     address: Some(address.clone()),
                     reachable: true,
+                    regained: self.broker.regained,
                 };
                 return true;
             }
@@ -103,6 +107,7 @@ impl Snapshot {
             }
             Event::BrokerRegained { .. } => {
                 self.broker.reachable = true;
+                self.broker.regained += 1;
                 return true;
             }
             Event::ConsumerStarting {

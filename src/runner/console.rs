@@ -244,7 +244,7 @@ async fn blocking<T: Send + 'static>(
 async fn overview(State(state): State<AdminState>) -> Result<Response, Refusal> {
     let project = state.project();
     let conn = state.shared.connection.clone();
-    let broker = state.broker_status();
+    let broker = state.broker_status().await;
     let live = vec![runner_status(&state)];
     let (shared, kept) = (state.shared.clone(), state.kept.clone());
     // What the overview keeps is for this project only.

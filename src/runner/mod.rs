@@ -137,8 +137,7 @@ impl Runner {
                 routes: routes_rx,
                 project: current.clone(),
                 shared: shared.clone(),
-                broker,
-                broker_seen: std::time::Instant::now(),
+                broker: Arc::new(std::sync::Mutex::new(server::SeenBroker::new(broker))),
                 kept: Default::default(),
             },
         )

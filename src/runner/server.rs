@@ -47,11 +47,29 @@ pub struct AdminState {
     pub routes: watch::Receiver<Routes>,
     pub project: Arc<RwLock<Arc<Project>>>,
     pub shared: Arc<Shared>,
-    /// The broker as `ftl dev` found it, and when.
-    pub broker: BrokerStatus,
-    pub broker_seen: Instant,
+    /// The broker as last read from Docker, and when.
+    pub broker: Arc<std::sync::Mutex<SeenBroker>>,
     /// What the overview keeps between reads.
     pub kept: Arc<std::sync::Mutex<crate::inspect::Kept>>,
+}
+
+/// The broker as read from Docker, when, and after how many comebacks
+/// (`Snapshot::broker.regained`): one that came back is read again, since a
+/// restarted container has a new up-time.
+pub struct SeenBroker {
+    pub status: BrokerStatus,
+    pub at: Instant,
+    pub regained: u32,
+}
+
+impl SeenBroker {
+    pub fn new(status: BrokerStatus) -> SeenBroker {
+        SeenBroker {
+            status,
+            at: Instant::now(),
+            regained: 0,
+        }
+    }
 }
 
 impl AdminState {
@@ -62,10 +80,26 @@ impl AdminState {
         }
     }
 
-    /// The broker now: its up-time moved on since it was found.
-    pub(super) fn broker_status(&self) -> BrokerStatus {
-        let mut b = self.broker.clone();
-        b.uptime_s = b.uptime_s.map(|s| s + self.broker_seen.elapsed().as_secs());
+    /// The broker now: its up-time moved on since it was read, and it is
+    /// read again from Docker after it came back (a restart).
+    pub(super) async fn broker_status(&self) -> BrokerStatus {
+        let regained = self.shared.hub.snapshot().broker.regained;
+        let stale = {
+            let seen = self.broker.lock().unwrap_or_else(|p| p.into_inner());
+            seen.regained != regained
+        };
+        if stale {
+            // On failure the old reading stays, and is tried again next time.
+            if let Ok(handle) = crate::provision::running_broker(&self.project()).await {
+                *self.broker.lock().unwrap_or_else(|p| p.into_inner()) = SeenBroker {
+                    regained,
+                    ..SeenBroker::new(handle.status())
+                };
+            }
+        }
+        let seen = self.broker.lock().unwrap_or_else(|p| p.into_inner());
+        let mut b = seen.status.clone();
+        b.uptime_s = b.uptime_s.map(|s| s + seen.at.elapsed().as_secs());
         b
     }
 

@@ -226,6 +226,17 @@ fn after_a_broker_restart_topics_come_back_and_publishing_and_delivery_go_on() {
         "delivered again {:?} after the broker started",
         restarted.elapsed()
     );
+    // The console's broker up-time is the restarted container's, not the
+    // time since `ftl dev` first found it.
+    let (code, body) = crate::harness::http(&p.listen, "GET", "/admin/overview", None);
+    assert_eq!(code, 200, "{body}");
+    let overview: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let up = overview["broker"]["uptime_s"].as_u64().unwrap();
+    assert!(
+        up <= restarted.elapsed().as_secs() + 1,
+        "up {up} s, but the broker started {:?} ago",
+        restarted.elapsed()
+    );
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
