@@ -244,8 +244,8 @@ async fn blocking<T: Send + 'static>(
 async fn overview(State(state): State<AdminState>) -> Result<Response, Refusal> {
     let project = state.project();
     let conn = state.shared.connection.clone();
-    let broker = state.broker_status().await;
     let live = vec![runner_status(&state)];
+    let broker = state.broker_status(live[0].runner.broker.regained).await;
     let (shared, kept) = (state.shared.clone(), state.kept.clone());
     // What the overview keeps is for this project only.
     let project_id = Arc::as_ptr(&project) as usize;

@@ -81,9 +81,9 @@ impl AdminState {
     }
 
     /// The broker now: its up-time moved on since it was read, and it is
-    /// read again from Docker after it came back (a restart).
-    pub(super) async fn broker_status(&self) -> BrokerStatus {
-        let regained = self.shared.hub.snapshot().broker.regained;
+    /// read again from Docker after it came back (a restart). `regained` is
+    /// the snapshot's count of comebacks, from the caller's snapshot.
+    pub(super) async fn broker_status(&self, regained: u32) -> BrokerStatus {
         let stale = {
             let seen = self.broker.lock().unwrap_or_else(|p| p.into_inner());
             seen.regained != regained
