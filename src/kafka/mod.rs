@@ -268,12 +268,12 @@ impl Connection {
     }
 }
 
-/// A reader kept for a long time (the console's). Dropped on a thread of
+/// The reader a [`LazyReader`] keeps. Dropped on a thread of
 /// its own, wherever its owner goes away: librdkafka's destroy blocks.
-pub struct KeptReader(Option<BaseConsumer>);
+struct KeptReader(Option<BaseConsumer>);
 
 impl KeptReader {
-    pub fn new(reader: BaseConsumer) -> KeptReader {
+    fn new(reader: BaseConsumer) -> KeptReader {
         KeptReader(Some(reader))
     }
 }
