@@ -241,14 +241,22 @@ pub async fn broker_logs(
     Ok(docker.logs(&name, follow, tail, on_text).await?)
 }
 
+/// What `provision` did, beyond the events it emitted.
+#[derive(Debug, Default)]
+pub struct Provisioned {
+    /// Topics that did not exist and were created (Kafka names).
+    pub created: Vec<String>,
+    /// Problems that did not stop it (a broker that cannot grow a topic).
+    pub problems: Vec<KafkaError>,
+}
+
 /// Creates missing topics, grows partitions, warns about topics with more
-/// partitions than declared. Returns the problems that did not stop it
-/// (a broker that cannot grow a topic).
+/// partitions than declared.
 pub async fn provision(
     project: &Project,
     connection: &Connection,
     hub: &Hub,
-) -> Result<Vec<KafkaError>> {
+) -> Result<Provisioned> {
     let admin = connection.admin()?;
     let existing = admin.topics(Duration::from_secs(10)).await?;
     let declared: Vec<(String, i32)> = project
@@ -268,9 +276,11 @@ pub async fn provision(
             _ => None,
         })
         .collect();
+    let mut created = Vec::new();
     if !create.is_empty() {
         admin.create_topics(&create, replication).await?;
         for (topic, partitions) in create {
+            created.push(topic.clone());
             hub.emit(Event::TopicCreated { topic, partitions });
         }
     }
@@ -298,7 +308,7 @@ pub async fn provision(
             _ => {}
         }
     }
-    Ok(problems)
+    Ok(Provisioned { created, problems })
 }
 
 fn indent(text: &str) -> String {

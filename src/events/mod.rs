@@ -126,6 +126,14 @@ pub enum Event {
         ok: usize,
         failed: usize,
     },
+    /// The broker came back without the subscription's topic (it lost its
+    /// data) and the topic was created again: the subscription delivers the
+    /// new topic from its first event on these partitions.
+    StartedOver {
+        subscription: String,
+        topic: String,
+        partitions: Vec<i32>,
+    },
     BrokerLost {
         address: String,
         reason: String,

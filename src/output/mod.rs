@@ -457,6 +457,14 @@ impl Printer {
             } => info(format!(
                 "{subscription}: dead letters handed back to the verb: {ok} succeeded, {failed} failed again"
             )),
+            Event::StartedOver {
+                subscription,
+                topic,
+                partitions,
+            } => Some(Shown::Warn(
+                format!("{subscription}: {topic} was created again (the broker came back without it); delivering it from its first event on partitions {partitions:?}"),
+                Some("events published before the broker lost its data are gone; a broker with a volume (Redpanda, the default) keeps them".into()),
+            )),
             Event::BrokerLost { address, reason } => Some(Shown::Warn(
                 format!("the broker at {address} does not answer ({reason}); deliveries wait until it is back"),
                 Some("`ftl pubsub broker start` starts a stopped broker; `ftl pubsub broker logs` shows why it went away".into()),

@@ -2,14 +2,17 @@
 //! couple of seconds (one small request; the broker barely notices), two
 //! failures in a row mean lost. The events say so. On its return the
 //! producer is made anew and the project's topics and dead-letter topics
-//! are created again where they are missing.
+//! are created again where they are missing. A broker that lost a topic
+//! lost its events and the groups' positions in it too: every subscription
+//! of a topic created again is told to start over at its first event.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::Shared;
+use super::consumer::Control;
+use super::{Routes, Shared};
 use crate::events::Event;
 
 const PROBE_EVERY: Duration = Duration::from_secs(2);
@@ -19,6 +22,7 @@ const FAILURES_TO_LOSE: u32 = 2;
 pub fn watch_broker(
     shared: Arc<Shared>,
     project: Arc<std::sync::RwLock<Arc<crate::schema::Project>>>,
+    routes: tokio::sync::watch::Receiver<Routes>,
     stop: CancellationToken,
 ) {
     tokio::spawn(async move {
@@ -61,11 +65,16 @@ pub fn watch_broker(
                             Ok(p) => p.clone(),
                             Err(p) => p.into_inner().clone(),
                         };
-                        if let Err(e) =
-                            crate::provision::provision(&current, &shared.connection, &shared.hub)
-                                .await
+                        match crate::provision::provision(&current, &shared.connection, &shared.hub)
+                            .await
                         {
-                            tracing::warn!("provisioning after the broker came back failed: {e}");
+                            Ok(done) if !done.created.is_empty() => {
+                                start_over(&routes, done.created.into()).await;
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(
+                                "provisioning after the broker came back failed: {e}"
+                            ),
                         }
                     }
                 }
@@ -82,4 +91,14 @@ pub fn watch_broker(
             }
         }
     });
+}
+
+/// Tells every running subscription which topics were created again; those
+/// on one of them start over.
+async fn start_over(routes: &tokio::sync::watch::Receiver<Routes>, topics: Arc<[String]>) {
+    // Copied out: a watch borrow is a lock, never held across a send.
+    let senders: Vec<_> = routes.borrow().values().cloned().collect();
+    for tx in senders {
+        let _ = tx.send(Control::TopicsRecreated(topics.clone())).await;
+    }
 }

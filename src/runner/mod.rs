@@ -143,7 +143,12 @@ impl Runner {
         )
         .await;
         let health = CancellationToken::new();
-        health::watch_broker(shared.clone(), current.clone(), health.clone());
+        health::watch_broker(
+            shared.clone(),
+            current.clone(),
+            routes.subscribe(),
+            health.clone(),
+        );
         let mut runner = Runner {
             shared,
             project: current,

@@ -135,6 +135,21 @@ impl Offsets {
         }
     }
 
+    /// Forgets the progress of every partition (its topic was created
+    /// again): work in hand is abandoned, nothing done so far is committed,
+    /// and late marks are ignored (new epochs).
+    pub fn forget_progress(&self) {
+        let mut next = self.next_epoch.lock().unwrap_or_else(|p| p.into_inner());
+        for p in self.lock().values_mut() {
+            *next += 1;
+            p.epoch = *next;
+            p.revoked.cancel();
+            p.revoked = self.abort.child_token();
+            p.done = None;
+            p.committed = None;
+        }
+    }
+
     /// Commits what is done and not yet committed. With `CommitMode::Sync`
     /// everything done is committed again, so a failed async commit is
     /// repaired.
@@ -209,6 +224,26 @@ impl Offsets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forgotten_progress_is_never_committed_and_late_marks_are_ignored() {
+        let o = Offsets::new("t".into(), CancellationToken::new());
+        o.assign(&[0, 1]);
+        let before = o.assignment(0).unwrap();
+        o.mark_done(0, before.epoch, 4);
+        o.forget_progress();
+        assert!(before.revoked.is_cancelled());
+        o.mark_done(0, before.epoch, 7);
+        let parts = o.lock();
+        assert_eq!(parts.get(&0).unwrap().done, None);
+        assert_eq!(parts.get(&0).unwrap().committed, None);
+        assert!(!parts.get(&1).unwrap().revoked.is_cancelled());
+        drop(parts);
+        assert_eq!(o.assigned(), vec![0, 1]);
+        let after = o.assignment(0).unwrap();
+        o.mark_done(0, after.epoch, 2);
+        assert_eq!(o.lock().get(&0).unwrap().done, Some(3));
+    }
 
     #[test]
     fn marks_from_an_older_assignment_are_ignored() {

@@ -160,6 +160,31 @@ impl Kafka {
         out
     }
 
+    /// Commits `offset` as `group`'s position in `topic[partition]` from
+    /// outside the group (retried while the broker is not answering yet).
+    pub fn commit(&self, group: &str, topic: &str, partition: i32, offset: i64) {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("consumer");
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, Offset::Offset(offset))
+            .expect("offset");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match c.commit(&tpl, rdkafka::consumer::CommitMode::Sync) {
+                Ok(()) => return,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("commit {group} {topic}[{partition}]={offset}: {e}; again");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("cannot commit {group} {topic}[{partition}]={offset}: {e}"),
+            }
+        }
+    }
+
     /// The committed offsets of a group, per partition.
     pub fn committed(&self, group: &str, topic: &str, partitions: usize) -> Vec<Option<i64>> {
         let c: BaseConsumer = self

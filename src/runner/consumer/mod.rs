@@ -12,16 +12,19 @@ use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
 use rdkafka::message::{Message, OwnedMessage};
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, TopicPartitionList};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+mod moves;
+
+use moves::{replay, try_start_over, StartOver};
 
 use super::offsets::{Assignment, Offsets};
 use super::Shared;
 use crate::admin::ReplaySummary;
 use crate::events::{Event, Hub};
-use crate::kafka::groups::{commit_moves, replay_targets};
 use crate::kafka::ReplayFrom;
 use crate::schema::{Subscription, Verb};
 
@@ -39,6 +42,9 @@ const MIN_COMMIT_GAP: Duration = Duration::from_millis(50);
 const DRAIN_INTERVAL: Duration = Duration::from_millis(20);
 /// How long a stopping member waits for its join to complete before leaving.
 const JOIN_WAIT: Duration = Duration::from_secs(5);
+/// How often a subscription whose topic was created again tries to start
+/// over (it waits for partitions while its member rejoins the group).
+const START_OVER_RETRY: Duration = Duration::from_millis(200);
 
 /// Everything that defines a running subscription; a change restarts it.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +60,9 @@ pub enum Control {
         from: ReplayFrom,
         reply: oneshot::Sender<Result<ReplaySummary, String>>,
     },
+    /// The broker came back without these topics (Kafka names) and they
+    /// were created again: a subscription of one of them starts over.
+    TopicsRecreated(Arc<[String]>),
 }
 
 pub struct SubTask {
@@ -227,11 +236,17 @@ async fn run(
     // A worker drained what it was handed: the end of a batch.
     let mut batch_done = false;
     let mut last_error: Option<Instant> = None;
+    // Its topic was created again and it has not yet started over (it
+    // needs partitions to move).
+    let mut start_over: Option<StartOver> = None;
 
     loop {
         // Wake up soon only while some partition has events waiting for its
-        // worker; otherwise at the next periodic commit.
-        let next_tick = if workers.values().any(|w| !w.overflow.is_empty()) {
+        // worker, or it waits to start over; otherwise at the next periodic
+        // commit.
+        let next_tick = if start_over.is_some() {
+            tokio::time::Instant::now() + START_OVER_RETRY
+        } else if workers.values().any(|w| !w.overflow.is_empty()) {
             tokio::time::Instant::now() + DRAIN_INTERVAL
         } else if batch_done {
             tokio::time::Instant::from_std(last_commit + MIN_COMMIT_GAP)
@@ -245,11 +260,25 @@ async fn run(
                 Control::Replay { from, reply } => {
                     shared.hub.emit(Event::ReplayStarted { subscription: name.clone(), from: from.to_string() });
                     let r = replay(&shared, &consumer, &offsets, &mut workers, spec.sub.group_id(), from).await;
+                    if r.is_ok() {
+                        shared.hub.committed(&name, offsets.committed_positions());
+                    }
                     shared.hub.emit(match &r {
                         Ok(s) => Event::ReplayDone { subscription: name.clone(), redelivered: s.redelivered, partitions: s.partitions.clone() },
                         Err(reason) => Event::ReplayFailed { subscription: name.clone(), reason: reason.clone() },
                     });
                     let _ = reply.send(r);
+                }
+                Control::TopicsRecreated(topics) => if topics.contains(&topic) {
+                    // Nothing known of the old topic may be committed to the
+                    // new one: its positions mean nothing there.
+                    offsets.forget_progress();
+                    for (p, w) in workers.drain() {
+                        if w.paused {
+                            resume(&consumer, &topic, p);
+                        }
+                    }
+                    start_over = Some(StartOver { since: Instant::now(), warned: false });
                 }
             },
             msg = consumer.recv() => match msg {
@@ -292,7 +321,13 @@ async fn run(
                 }
             },
             _ = idle.notified() => batch_done = true,
+
             _ = tokio::time::sleep_until(next_tick) => {
+                if let Some(pending) = &mut start_over {
+                    if try_start_over(&shared, &consumer, &offsets, &mut workers, &spec, pending).await {
+                        start_over = None;
+                    }
+                }
                 for (p, w) in workers.iter_mut() {
                     while let Some(m) = w.overflow.pop_front() {
                         if let Err(mpsc::error::TrySendError::Full(m)) = w.tx.try_send(m) {
@@ -384,77 +419,6 @@ fn resume(consumer: &GroupConsumer, topic: &str, p: i32) {
     if let Err(e) = consumer.resume(&one(topic, p)) {
         tracing::debug!("resume {topic}[{p}]: {e}");
     }
-}
-
-/// Moves every assigned partition of the subscription, commits the new
-/// positions and lets delivery continue from there. The broker calls run
-/// on blocking threads.
-async fn replay(
-    shared: &Arc<Shared>,
-    consumer: &Arc<GroupConsumer>,
-    offsets: &Offsets,
-    workers: &mut HashMap<i32, Worker>,
-    group: String,
-    from: ReplayFrom,
-) -> Result<ReplaySummary, String> {
-    let topic = offsets.topic().to_string();
-    let assigned = offsets.assigned();
-    if assigned.is_empty() {
-        return Err(
-            "this runner holds no partition of the subscription yet (still joining the group?)"
-                .into(),
-        );
-    }
-    // Asked through the runner's reader: the group consumer's connection is
-    // held by its fetch (up to `max_wait`) for each of these requests, which
-    // made a replay of 8 idle partitions take ~1.9 s.
-    let (s, t) = (shared.clone(), topic.clone());
-    let targets = tokio::task::spawn_blocking(move || {
-        let reader = s.reader.get(&s.connection)?;
-        replay_targets(reader, &t, &assigned, from)
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| crate::error::one_line(&e))?;
-    for m in &targets {
-        // Abandon work in hand (its events come again) and drop what was queued.
-        offsets.reset(m.partition, m.offset);
-        if let Some(w) = workers.remove(&m.partition) {
-            if w.paused {
-                resume(consumer, &topic, m.partition);
-            }
-        }
-    }
-    let (c, moves) = (consumer.clone(), targets.clone());
-    tokio::task::spawn_blocking(move || -> Result<(), String> {
-        // All partitions in one request: a seek waits for the fetch in
-        // progress (up to `max_wait`), so one per partition took 8 × 250 ms
-        // on an idle topic.
-        let mut tpl = TopicPartitionList::new();
-        for m in &moves {
-            tpl.add_partition_offset(&topic, m.partition, Offset::Offset(m.offset))
-                .map_err(|e| format!("moving {topic}[{}] to {}: {e}", m.partition, m.offset))?;
-        }
-        let done = c
-            .seek_partitions(tpl, Duration::from_secs(10))
-            .map_err(|e| format!("moving {topic}'s partitions: {e}"))?;
-        for e in done.elements() {
-            if let Err(err) = e.error() {
-                return Err(format!(
-                    "moving {topic}[{}] to {:?}: {err}",
-                    e.partition(),
-                    e.offset()
-                ));
-            }
-        }
-        commit_moves(&*c, &topic, &group, &moves).map_err(|e| crate::error::one_line(&e))
-    })
-    .await
-    .map_err(|e| e.to_string())??;
-    Ok(ReplaySummary {
-        redelivered: targets.iter().map(|m| m.redelivered()).sum(),
-        partitions: targets,
-    })
 }
 
 fn start_worker(
