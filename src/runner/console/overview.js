@@ -133,7 +133,7 @@ function describe(e) {
 function activity(e) {
   const log = $("#activity");
   const text = typeof e === "string" ? e : describe(e);
-  const bad = typeof e !== "string" && /failed|lost|rejected|problem|abandoned/.test(e.type);
+  const bad = typeof e !== "string" && /failed|lost|rejected|problem|abandoned|started_over/.test(e.type);
   log.prepend(h("li", { class: bad ? "bad" : "", title: text }, `${new Date().toTimeString().slice(0, 8)} ${text}`));
   while (log.children.length > 200) log.lastChild.remove();
 }
