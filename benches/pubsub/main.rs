@@ -206,7 +206,7 @@ fn main() {
             .is_none_or(|o| o.split(',').any(|x| x == c.to_string()))
     };
     let t = Instant::now();
-    for (topic, count, parts) in [
+    let topics = [
         ("bench.t8", n, &["http", "replay", "tail"][..]),
         (
             "bench.t1",
@@ -229,11 +229,18 @@ fn main() {
         ("bench.fan10", n / 10, &["fan"][..]),
         ("bench.fan50", n / 50, &["fan"][..]),
         ("bench.ex", plan.exec_events, &["exec"][..]),
-    ] {
-        if parts.iter().any(|p| wanted(p)) {
-            produce(&p, topic, count);
+    ]
+    .into_iter()
+    .filter(|(_, _, parts)| parts.iter().any(|p| wanted(p)))
+    .collect::<Vec<_>>();
+    // The topics side by side, a producer each: one after another took a
+    // minute (the test broker answers one record per batch).
+    std::thread::scope(|s| {
+        for (topic, count, _) in &topics {
+            let p = &p;
+            s.spawn(move || produce(p, topic, *count));
         }
-    }
+    });
     eprintln!("produced the events in {:.1}s", t.elapsed().as_secs_f64());
     let mut rows: Vec<Row> = Vec::new();
 

@@ -103,7 +103,7 @@ impl Kafka {
             }
             p.poll(Duration::ZERO);
         }
-        p.flush(Duration::from_secs(30)).expect("flush");
+        p.flush(Duration::from_secs(300)).expect("flush");
     }
 
     /// Every record of a topic, read by assignment (no group is joined).
