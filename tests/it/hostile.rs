@@ -163,7 +163,9 @@ fn too_large_events_are_refused_before_anything_is_published() {
 fn after_a_broker_restart_topics_come_back_and_publishing_and_delivery_go_on() {
     require_docker();
     let server = crate::harness::VerbServer::start(|_, _| (200, String::new()));
-    let p = Project::single_subscription(&server.url("/v"), "", "deadletter: true");
+    // From latest: after the restart the group has no position, and a
+    // reset to the end would skip what was published before it rejoined.
+    let p = Project::single_subscription(&server.url("/v"), "", "deadletter: true, from: latest");
     let dev = p.dev();
     dev.wait_assigned("shop.s", 1);
     let publish = |id: i32| {
@@ -174,12 +176,22 @@ fn after_a_broker_restart_topics_come_back_and_publishing_and_delivery_go_on() {
             Some(&format!("{{\"id\":{id}}}")),
         )
     };
-    // Five events before: the runner's position (5) lies beyond the end of
-    // the topic created again, where the first events after land.
-    for id in 1..=5 {
+    // Five events delivered before: the runner's position (at least 5)
+    // lies beyond the end of the topic created again, where the first
+    // events after land. From latest, the position is set by the first
+    // fetch: publish until five arrived.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut id = 0;
+    while server.count() < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no delivery before the restart:\n{}",
+            dev.log()
+        );
+        id += 1;
         assert_eq!(publish(id).0, 200);
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    server.wait_for(5, std::time::Duration::from_secs(30));
 
     // The memory-only test broker forgets everything when it stops: the
     // topic, its events and the group's positions.
@@ -192,21 +204,23 @@ fn after_a_broker_restart_topics_come_back_and_publishing_and_delivery_go_on() {
     docker(&["start", &p.container()]);
     let restarted = std::time::Instant::now();
     // What a revocation in the broker's first moments back can do: commit
-    // the position in the old topic (5) to the broker that forgot it.
-    // It lands as soon as the topic exists again (seconds before the
-    // runner's member is back in the group and can start over).
-    p.kafka().commit("shop.s", "shop.t", 0, 5);
-    assert_eq!(
-        dev.count(crate::harness::Ev::of("started_over")),
-        0,
-        "the runner started over before the old position was committed {:?} after the broker started, so this run shows nothing:\n{}",
-        restarted.elapsed(),
-        dev.log()
+    // the position in the old topic (5) to the broker that forgot it, as
+    // soon as the topic exists again. Refused when the runner's member is
+    // back in the group first (a local broker is reconnected to within a
+    // second), and then `from: latest` is what would skip the events.
+    let stale = p.kafka().try_commit("shop.s", "shop.t", 0, 5);
+    eprintln!(
+        "committing the old position {:?} after the broker started: {stale:?}",
+        restarted.elapsed()
     );
-    dev.wait(
-        crate::harness::Ev::of("broker_regained"),
-        std::time::Duration::from_secs(30),
-    );
+    if stale.is_ok() {
+        assert_eq!(
+            dev.count(crate::harness::Ev::of("started_over")),
+            0,
+            "the runner started over before the old position was committed, so this run shows nothing:\n{}",
+            dev.log()
+        );
+    }
     // The topic and the dead-letter topic are created again.
     for topic in ["shop.t", "shop.sFailed"] {
         dev.wait_where(

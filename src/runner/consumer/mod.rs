@@ -279,6 +279,15 @@ async fn run(
                         }
                     }
                     start_over = Some(StartOver { since: Instant::now(), warned: false });
+                    // A member that rejoined while the topic was missing
+                    // holds nothing and would learn of the topic only at the
+                    // next periodic metadata refresh: ask for it now.
+                    let (c, t) = (consumer.clone(), topic.clone());
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = c.fetch_metadata(Some(&t), Duration::from_secs(5)) {
+                            tracing::debug!("metadata of {t} after it was created again: {e}");
+                        }
+                    });
                 }
             },
             msg = consumer.recv() => match msg {

@@ -161,8 +161,15 @@ impl Kafka {
     }
 
     /// Commits `offset` as `group`'s position in `topic[partition]` from
-    /// outside the group (retried while the broker is not answering yet).
-    pub fn commit(&self, group: &str, topic: &str, partition: i32, offset: i64) {
+    /// outside the group, retried while the topic does not exist yet. A
+    /// group with a live member refuses it: that error is returned.
+    pub fn try_commit(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> Result<(), rdkafka::error::KafkaError> {
         let c: BaseConsumer = self
             .config()
             .set("group.id", group)
@@ -175,12 +182,14 @@ impl Kafka {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             match c.commit(&tpl, rdkafka::consumer::CommitMode::Sync) {
-                Ok(()) => return,
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!("commit {group} {topic}[{partition}]={offset}: {e}; again");
+                Err(e)
+                    if e.rdkafka_error_code()
+                        != Some(rdkafka::types::RDKafkaErrorCode::UnknownMemberId)
+                        && Instant::now() < deadline =>
+                {
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                Err(e) => panic!("cannot commit {group} {topic}[{partition}]={offset}: {e}"),
+                r => return r,
             }
         }
     }
