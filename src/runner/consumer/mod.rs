@@ -333,7 +333,14 @@ async fn run(
 
             _ = tokio::time::sleep_until(next_tick) => {
                 if let Some(pending) = &mut start_over {
-                    if try_start_over(&shared, &consumer, &offsets, &mut workers, &spec, pending).await {
+                    // An attempt can wait seconds on a broker that just came
+                    // back (a seek, a commit): a Ctrl-C does not wait for it.
+                    let done = tokio::select! {
+                        biased;
+                        _ = stop.cancelled() => false,
+                        done = try_start_over(&shared, &consumer, &offsets, &mut workers, &spec, pending) => done,
+                    };
+                    if done {
                         start_over = None;
                     }
                 }
