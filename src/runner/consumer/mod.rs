@@ -259,10 +259,7 @@ async fn run(
             Some(ctrl) = control.recv() => match ctrl {
                 Control::Replay { from, reply } => {
                     shared.hub.emit(Event::ReplayStarted { subscription: name.clone(), from: from.to_string() });
-                    let r = replay(&shared, &consumer, &offsets, &mut workers, spec.sub.group_id(), from).await;
-                    if r.is_ok() {
-                        shared.hub.committed(&name, offsets.committed_positions());
-                    }
+                    let r = replay(&shared, &consumer, &offsets, &mut workers, &spec, from).await;
                     shared.hub.emit(match &r {
                         Ok(s) => Event::ReplayDone { subscription: name.clone(), redelivered: s.redelivered, partitions: s.partitions.clone() },
                         Err(reason) => Event::ReplayFailed { subscription: name.clone(), reason: reason.clone() },

@@ -31,7 +31,8 @@ pub(super) struct StartOver {
 /// topic's first events: its partitions move to their beginning and that is
 /// committed, whatever the group had (a revocation in the broker's first
 /// moments back may have committed positions of the old topic). Until it
-/// holds partitions it waits. True once done.
+/// holds partitions it waits (the replay says it holds none). True once
+/// done.
 pub(super) async fn try_start_over(
     shared: &Arc<Shared>,
     consumer: &Arc<GroupConsumer>,
@@ -40,23 +41,18 @@ pub(super) async fn try_start_over(
     spec: &SubSpec,
     pending: &mut StartOver,
 ) -> bool {
-    if offsets.assigned().is_empty() {
-        return false;
-    }
     let name = spec.sub.qualified();
-    let group = spec.sub.group_id();
     match replay(
         shared,
         consumer,
         offsets,
         workers,
-        group,
+        spec,
         ReplayFrom::Beginning,
     )
     .await
     {
         Ok(summary) => {
-            shared.hub.committed(&name, offsets.committed_positions());
             shared.hub.emit(Event::StartedOver {
                 subscription: name,
                 topic: offsets.topic().to_string(),
@@ -77,16 +73,17 @@ pub(super) async fn try_start_over(
 }
 
 /// Moves every assigned partition of the subscription, commits the new
-/// positions and lets delivery continue from there. The broker calls run
-/// on blocking threads.
+/// positions (and tells the snapshot) and lets delivery continue from
+/// there. The broker calls run on blocking threads.
 pub(super) async fn replay(
     shared: &Arc<Shared>,
     consumer: &Arc<GroupConsumer>,
     offsets: &Offsets,
     workers: &mut HashMap<i32, Worker>,
-    group: String,
+    spec: &SubSpec,
     from: ReplayFrom,
 ) -> Result<ReplaySummary, String> {
+    let group = spec.sub.group_id();
     let topic = offsets.topic().to_string();
     let assigned = offsets.assigned();
     if assigned.is_empty() {
@@ -141,6 +138,9 @@ pub(super) async fn replay(
     })
     .await
     .map_err(|e| e.to_string())??;
+    shared
+        .hub
+        .committed(&spec.sub.qualified(), offsets.committed_positions());
     Ok(ReplaySummary {
         redelivered: targets.iter().map(|m| m.redelivered()).sum(),
         partitions: targets,
