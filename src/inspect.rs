@@ -146,7 +146,7 @@ impl Kept {
 /// console asks every second).
 pub fn status_with(
     conn: &Connection,
-    reader: &rdkafka::consumer::BaseConsumer,
+    reader: &kafka::Reader,
     project: &Project,
     broker: BrokerStatus,
     live: &[RunnerStatus],
@@ -173,7 +173,7 @@ type Marks = Vec<(i32, i64, i64)>;
 /// [`Kept::highs_due`] says so. Between two reads an end offset is at least
 /// what a live runner committed there (a caught-up subscription's end).
 fn read_marks(
-    reader: &rdkafka::consumer::BaseConsumer,
+    reader: &kafka::Reader,
     asked: &[(String, Vec<i32>)],
     live: &[RunnerStatus],
     kept: &mut Kept,
@@ -207,7 +207,7 @@ fn read_marks(
 
 fn read_status(
     conn: &Connection,
-    reader: &rdkafka::consumer::BaseConsumer,
+    reader: &kafka::Reader,
     project: &Project,
     live: &[RunnerStatus],
     kept: &mut Kept,

@@ -417,7 +417,10 @@ async fn replay_deadletter(
         forget();
         let last = match outcome {
             Ok(report) => {
-                shared.hub.emit(report.event(&sub.qualified()));
+                // A dry run changed nothing: nothing is announced.
+                if !request.dry_run {
+                    shared.hub.emit(report.event(&sub.qualified()));
+                }
                 DeadletterProgress::Done
             }
             Err(e) => DeadletterProgress::Failed {

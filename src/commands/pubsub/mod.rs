@@ -70,6 +70,7 @@ pub async fn pubsub(ctx: &Context<'_>, command: PubsubCommand) -> Result<()> {
             subscription,
             dry_run,
             limit,
+            yes: _,
         } => deadletters::replay(&project, printer, &subscription, dry_run, limit).await,
         PubsubCommand::Broker { .. } => Ok(()),
     }
