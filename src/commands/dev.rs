@@ -106,6 +106,8 @@ async fn run(
         ));
     }
     let mut seen = fingerprint(root).await;
+    // The last edit was refused: the next valid one says so.
+    let mut rejected = false;
     let listening = state
         .runner
         .as_ref()
@@ -137,26 +139,33 @@ async fn run(
             continue;
         }
         seen = now;
-        match read(root).await {
-            Ok(next) if next == project => {}
+        let next = read(root).await;
+        if rejected && next.is_ok() {
+            rejected = false;
+            hub.emit(Event::ReloadValid {
+                changed: next.as_ref().is_ok_and(|n| *n != project),
+                running: state.running(),
+            });
+        }
+        let problems = match next {
+            Ok(next) if next == project => None,
             Ok(next) => match state.apply(&next, ctx).await {
                 Ok(report) => {
                     hub.emit(report.event());
                     project = next;
+                    None
                 }
-                Err(e) => hub.emit(Event::ReloadRejected {
-                    problems: e.render(),
-                    running: state.running(),
-                }),
+                Err(e) => Some(e.render()),
             },
-            Err(Error::Config(ConfigError::Invalid(d))) => hub.emit(Event::ReloadRejected {
-                problems: d.listed(),
+            Err(Error::Config(ConfigError::Invalid(d))) => Some(d.listed()),
+            Err(e) => Some(e.render()),
+        };
+        if let Some(problems) = problems {
+            rejected = true;
+            hub.emit(Event::ReloadRejected {
+                problems,
                 running: state.running(),
-            }),
-            Err(e) => hub.emit(Event::ReloadRejected {
-                problems: e.render(),
-                running: state.running(),
-            }),
+            });
         }
     }
     state.stop(&project, &mut signals).await;

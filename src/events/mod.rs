@@ -156,6 +156,13 @@ pub enum Event {
         /// Subscriptions still running on the last good configuration.
         running: usize,
     },
+    /// The project files are valid again after a rejected edit. `changed`:
+    /// they differ from what runs (a `reload_applied` follows); else they
+    /// are back to it and nothing restarts.
+    ReloadValid {
+        changed: bool,
+        running: usize,
+    },
     /// Every subscription's consumer exists; deliveries may begin.
     Ready {
         subscriptions: usize,
