@@ -25,6 +25,15 @@ pub fn replay_deadletter_path(subscription: &str) -> String {
 pub const OVERVIEW_PATH: &str = "/admin/overview";
 /// `GET /admin/events`: the event stream the console follows (SSE).
 pub const EVENTS_PATH: &str = "/admin/events";
+/// `GET /admin/recent`: the latest events but deliveries, oldest first
+/// ([`RecentEvents`]): what the console shows as Activity on load.
+pub const RECENT_PATH: &str = "/admin/recent";
+
+/// `GET /admin/recent`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecentEvents {
+    pub events: Vec<crate::events::Recent>,
+}
 
 /// `GET /admin/project`: the modules the runner runs now (its last valid
 /// configuration), for commands while a module file on disk is invalid.

@@ -44,10 +44,11 @@ pub struct SubscriptionStatus {
     pub name: String,
     pub group: String,
     pub topic: String,
-    /// `running`, `starting`, `failed`, `stopped` in a running `ftl dev`;
-    /// `idle` when none runs it.
+    /// `running`, `waiting for verb`, `starting`, `failed`, `stopped` in a
+    /// running `ftl dev`; `idle` when none runs it.
     pub state: String,
-    /// Why it failed, for `failed`.
+    /// Why it failed, for `failed`; why the verb is waited for, for
+    /// `waiting for verb`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Lag per partition.
@@ -336,11 +337,13 @@ fn live_state(live: &[RunnerStatus], name: &str) -> (String, Option<String>) {
     let best = live
         .iter()
         .filter_map(|l| l.runner.subscriptions.get(name))
-        .map(|s| &s.state)
-        .min_by_key(|s| rank(s));
+        .min_by_key(|s| rank(&s.state));
     match best {
-        Some(State::Failed { reason }) => ("failed".to_string(), Some(reason.clone())),
-        Some(other) => (other.describe(), None),
+        Some(s) => match (&s.state, &s.waiting_for_verb) {
+            (State::Failed { reason }, _) => ("failed".to_string(), Some(reason.clone())),
+            (State::Running, Some(why)) => ("waiting for verb".to_string(), Some(why.clone())),
+            (other, _) => (other.describe(), None),
+        },
         None => ("idle".to_string(), None),
     }
 }

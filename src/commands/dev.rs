@@ -195,9 +195,25 @@ fn open_browser(url: &str, ctx: &Context<'_>) {
         .stderr(std::process::Stdio::null())
         .spawn();
     match spawned {
-        // Reaped when it exits, so no zombie stays behind.
+        // Reaped when it exits, so no zombie stays behind. An opener that
+        // runs but opens nothing (`xdg-open` with no browser: exit code 3)
+        // is said too, with the address.
         Ok(mut child) => {
-            std::thread::spawn(move || child.wait());
+            let printer = ctx.printer.clone();
+            let url = url.to_string();
+            std::thread::spawn(move || match child.wait() {
+                Ok(status) if !status.success() => printer.warn(
+                    &format!(
+                        "--open: `{opener}` could not open the console ({})",
+                        status
+                            .code()
+                            .map(|c| format!("exit code {c}"))
+                            .unwrap_or_else(|| "killed by a signal".into())
+                    ),
+                    Some(&format!("open {url} in a browser yourself")),
+                ),
+                _ => {}
+            });
         }
         Err(e) => {
             ctx.printer.warn(
@@ -268,6 +284,9 @@ impl DevState {
                 _ = signals.next() => {
                     // The printer may not get to it: say it here.
                     eprintln!("warning: exiting at once; events in hand were not committed and will be delivered again");
+                    // No destructor runs past here: the verbs' processes
+                    // are stopped by hand.
+                    crate::runner::verb::kill_running_verbs();
                     std::process::exit(130);
                 }
             }

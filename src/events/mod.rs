@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 mod hub;
 mod snapshot;
 
-pub use hub::Hub;
+pub use hub::{Hub, Recent, RECENT};
 pub use snapshot::{BrokerHealth, Committed, Counters, InFlight, Snapshot, State, SubState};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

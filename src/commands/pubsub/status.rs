@@ -107,6 +107,13 @@ fn render(report: &StatusReport, printer: &Printer) -> Vec<String> {
                 &format!("failed: {}", s.reason.as_deref().unwrap_or("unknown")),
             ),
             "idle" => printer.out_style(DIM, "idle   "),
+            "waiting for verb" => printer.out_style(
+                YELLOW,
+                &format!(
+                    "waiting for verb ({})",
+                    s.reason.as_deref().unwrap_or("it is not ready")
+                ),
+            ),
             other => printer.out_style(YELLOW, other),
         };
         let created = report
