@@ -281,7 +281,11 @@ impl AdminClient {
             .await
             .map_err(AdminError::Unreachable)?;
         if !r.status().is_success() {
-            return Err(AdminError::Refused(format!("{} {}", r.status(), PROJECT_PATH)));
+            return Err(AdminError::Refused(format!(
+                "{} {}",
+                r.status(),
+                PROJECT_PATH
+            )));
         }
         let bytes = r.bytes().await.map_err(AdminError::Unreachable)?;
         serde_json::from_slice::<RunningProject>(&bytes)
@@ -389,11 +393,15 @@ mod tests {
             modules: running.clone(),
         })
         .unwrap();
-        let running = serde_json::from_str::<RunningProject>(&wire).unwrap().modules;
+        let running = serde_json::from_str::<RunningProject>(&wire)
+            .unwrap()
+            .modules;
         assert_eq!(running, project.modules);
         project.modules.clear();
         let kitchen = project.root.join("kitchen/ftl.yaml");
-        project.modules.push(module(&kitchen.display().to_string(), "kitchen"));
+        project
+            .modules
+            .push(module(&kitchen.display().to_string(), "kitchen"));
         let skipped = |file: &str| crate::config::SkippedModule {
             file: file.into(),
             folder: file.split('/').next().unwrap().into(),

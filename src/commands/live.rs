@@ -42,7 +42,9 @@ impl Context<'_> {
             .partition(|s| put_back.contains(&s.file));
         Ok(LiveProject {
             project,
-            pid: runner.filter(|_| !from_runner.is_empty()).map(|r| r.status().pid),
+            pid: runner
+                .filter(|_| !from_runner.is_empty())
+                .map(|r| r.status().pid),
             from_runner,
             left_out,
         })

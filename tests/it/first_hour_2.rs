@@ -21,7 +21,10 @@ pub fn no_browser() -> bool {
         })
     };
     let missing: Vec<&str> = [
-        ("chromium", &["chromium", "chromium-browser", "google-chrome"][..]),
+        (
+            "chromium",
+            &["chromium", "chromium-browser", "google-chrome"][..],
+        ),
         ("chromedriver", &["chromedriver"][..]),
     ]
     .into_iter()
@@ -74,10 +77,17 @@ fn the_commands_use_what_ftl_dev_runs_while_a_module_file_is_invalid() {
         .succeeds()
         .says(from_runner)
         .prints("shop.orders ");
-    p.run(&["pubsub", "tail", "orders", "--from", "beginning", "--no-follow"])
-        .succeeds()
-        .says(from_runner)
-        .prints(r#""user": "u1""#);
+    p.run(&[
+        "pubsub",
+        "tail",
+        "orders",
+        "--from",
+        "beginning",
+        "--no-follow",
+    ])
+    .succeeds()
+    .says(from_runner)
+    .prints(r#""user": "u1""#);
     // The schema is what runs, after the file's problems.
     p.run(&["schema"])
         .succeeds()
@@ -95,7 +105,9 @@ fn the_commands_use_what_ftl_dev_runs_while_a_module_file_is_invalid() {
 
     // No `ftl dev`: the invalid module is left out, as before.
     p.write("shop/ftl.yaml", &good.replace("partitions:", "partitons:"));
-    p.run(&["schema"]).fails_with(2).says("unknown key `partitons`");
+    p.run(&["schema"])
+        .fails_with(2)
+        .says("unknown key `partitons`");
     p.run(&["pubsub", "status"])
         .succeeds()
         .says("is invalid and left out");
@@ -125,7 +137,12 @@ fn a_dead_letter_replay_that_fails_again_exits_1_and_a_dry_run_announces_nothing
         .says("nothing was replayed")
         .prints("would replay (dry-run)");
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(dev.count(Ev::of("deadletter_replay_done")), 0, "{}", dev.log());
+    assert_eq!(
+        dev.count(Ev::of("deadletter_replay_done")),
+        0,
+        "{}",
+        dev.log()
+    );
 
     // Every event fails again: exit code 1, and how many are pending.
     p.run(&["pubsub", "replay-deadletter", "s", "--yes"])
@@ -137,7 +154,15 @@ fn a_dead_letter_replay_that_fails_again_exits_1_and_a_dry_run_announces_nothing
     assert_eq!(code, 0, "{log}");
 
     // `-v` tail reads to the end without logging the end as an error.
-    let tail = p.run(&["-v", "pubsub", "tail", "t", "--from", "beginning", "--no-follow"]);
+    let tail = p.run(&[
+        "-v",
+        "pubsub",
+        "tail",
+        "t",
+        "--from",
+        "beginning",
+        "--no-follow",
+    ]);
     tail.succeeds().prints(r#""n": 1"#);
     assert!(!tail.stderr.contains("PartitionEOF"), "{}", tail.stderr);
 
@@ -168,7 +193,10 @@ fn a_grpc_verb_not_up_yet_shows_as_waiting_for_verb_in_status_and_the_console() 
     dev.wait_assigned("kitchen.cook", 1);
     p.run(&["pubsub", "publish", "tickets", r#"{"n":1}"#])
         .succeeds();
-    dev.wait(Ev::sub("verb_waiting", "kitchen.cook"), Duration::from_secs(30));
+    dev.wait(
+        Ev::sub("verb_waiting", "kitchen.cook"),
+        Duration::from_secs(30),
+    );
     p.run(&["pubsub", "status"])
         .succeeds()
         .prints("waiting for verb (");
@@ -218,8 +246,16 @@ fn ftl_dev_open_says_when_the_browser_cannot_be_opened() {
     // An opener that exists but opens nothing, as `xdg-open` without a
     // desktop (exit code 3).
     let bin = tempfile::tempdir().unwrap();
-    let opener = bin.path().join(if cfg!(target_os = "macos") { "open" } else { "xdg-open" });
-    std::fs::write(&opener, "#!/bin/sh\necho 'no method available' >&2\nexit 3\n").unwrap();
+    let opener = bin.path().join(if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    });
+    std::fs::write(
+        &opener,
+        "#!/bin/sh\necho 'no method available' >&2\nexit 3\n",
+    )
+    .unwrap();
     std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!(
         "{}:{}",
@@ -233,7 +269,10 @@ fn ftl_dev_open_says_when_the_browser_cannot_be_opened() {
         .stderr(std::process::Stdio::piped())
         .stdin(std::process::Stdio::null());
     let dev = crate::harness::Dev::spawn_command(c);
-    dev.wait_for_line("could not open the console (exit code 3)", Duration::from_secs(60));
+    dev.wait_for_line(
+        "could not open the console (exit code 3)",
+        Duration::from_secs(60),
+    );
     dev.wait_for_line(
         &format!("open http://{}/ in a browser yourself", p.listen),
         Duration::from_secs(5),
@@ -283,9 +322,11 @@ fn a_second_ctrl_c_stops_an_exec_verb_and_what_it_started() {
     let mut dev = dev;
     let (code, log) = dev.wait_exit(Duration::from_secs(10));
     assert_eq!(code, 130, "{log}");
-    crate::harness::wait_until("the verb and its child gone", Duration::from_secs(5), || {
-        gone(verb) && gone(child)
-    });
+    crate::harness::wait_until(
+        "the verb and its child gone",
+        Duration::from_secs(5),
+        || gone(verb) && gone(child),
+    );
 }
 
 #[test]
