@@ -199,7 +199,7 @@ fn a_grpc_verb_not_up_yet_shows_as_waiting_for_verb_in_status_and_the_console() 
     );
     p.run(&["pubsub", "status"])
         .succeeds()
-        .prints("waiting for verb (");
+        .prints("waiting for verb: it does not answer Ping");
 
     if no_browser() {
         return;
@@ -218,7 +218,7 @@ fn a_grpc_verb_not_up_yet_shows_as_waiting_for_verb_in_status_and_the_console() 
     b.wait_for(
         "the subscription waiting for its verb",
         Duration::from_secs(10),
-        "const r = document.querySelector('tr[data-sub=\"kitchen.cook\"]'); return r && r.innerText.includes('waiting for verb')",
+        "const r = document.querySelector('tr[data-sub=\"kitchen.cook\"]'); return r && r.innerText.includes('waiting for verb handle') && r.innerText.includes('it does not answer Ping')",
     );
     // No dead-letter topic: its button cannot be pressed.
     b.wait_for(
@@ -226,6 +226,12 @@ fn a_grpc_verb_not_up_yet_shows_as_waiting_for_verb_in_status_and_the_console() 
         Duration::from_secs(10),
         "return document.querySelector('tr[data-sub=\"kitchen.cook\"] [data-action=deadletters]').disabled",
     );
+    b.wait_for(
+        "the topics",
+        Duration::from_secs(10),
+        "return document.querySelector('#topics').innerText.includes('kitchen.tickets')",
+    );
+    b.screenshot("first-hour-waiting-verb-and-history");
     b.click("#tab-publish");
     b.wait_for(
         "the topic's size in words",

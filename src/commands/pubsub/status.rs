@@ -110,7 +110,7 @@ fn render(report: &StatusReport, printer: &Printer) -> Vec<String> {
             "waiting for verb" => printer.out_style(
                 YELLOW,
                 &format!(
-                    "waiting for verb ({})",
+                    "waiting for verb: {};",
                     s.reason.as_deref().unwrap_or("it is not ready")
                 ),
             ),

@@ -48,15 +48,20 @@ function renderStatus(s) {
     row.last = total;
     while (row.rates.length > HISTORY) row.rates.shift();
     row.cells.name.lastChild.textContent = `${sub.topic} → ${sub.verb}`;
+    // A gRPC verb not answering `Ping` yet: deliveries wait for it.
     const waiting = sub.state === "running" && sub.waiting_for_verb;
-    const st = sub.state === "failed" ? `failed: ${sub.reason}` : waiting ? `waiting for verb: ${sub.waiting_for_verb}` : sub.state;
+    const st = sub.state === "failed" ? `failed: ${sub.reason}` : waiting ? "waiting" : sub.state;
     row.cells.state.textContent = st;
     row.cells.state.className = sub.state === "running" && !waiting ? "ok" : sub.state === "failed" ? "bad" : "warn";
-    row.cells.state.title = st;
+    row.cells.state.title = waiting ? `waiting for verb ${sub.verb}: ${sub.waiting_for_verb}` : st;
     const f = sub.in_flight[0];
-    row.cells.flight.textContent = f
-      ? `${f.partition}@${f.offset}${f.key ? ` ${f.key}` : ""} #${f.attempt} ${ago(now - f.since_ms)}` + (sub.in_flight.length > 1 ? ` +${sub.in_flight.length - 1}` : "")
-      : waiting ? "waiting for verb" : "idle";
+    if (waiting && !f) {
+      row.cells.flight.replaceChildren(h("span", { class: "warn" }, `waiting for verb ${sub.verb}`), h("span", { class: "sub-lags" }, sub.waiting_for_verb));
+    } else {
+      row.cells.flight.textContent = f
+        ? `${f.partition}@${f.offset}${f.key ? ` ${f.key}` : ""} #${f.attempt} ${ago(now - f.since_ms)}` + (sub.in_flight.length > 1 ? ` +${sub.in_flight.length - 1}` : "")
+        : "idle";
+    }
     row.cells.flight.title = sub.in_flight.map((f) => `partition ${f.partition} offset ${f.offset} key ${f.key ?? "-"} attempt ${f.attempt}, ${ago(now - f.since_ms)}`).join("\n");
     row.cells.counts.replaceChildren(h("span", { class: "ok" }, c.ok), " / ", h("span", { class: c.retried ? "warn" : "" }, c.retried), " / ", h("span", { class: c.dead_lettered ? "bad" : "" }, c.dead_lettered));
     const rate = row.rates.length ? row.rates[row.rates.length - 1] : 0;
