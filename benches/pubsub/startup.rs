@@ -132,12 +132,15 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
     }
 }
 
+/// A moment `time_to` times: its name and the event that marks it.
+type Mark = (&'static str, fn(&Event) -> bool);
+
 /// Runs `ftl --json dev` from `cmd` until an event of each of `marks` (a
 /// name and a test) has come (calling `seen` on every event); ms from the
 /// start to each, by name. Stops it with SIGINT.
 fn time_to(
     cmd: &std::process::Command,
-    marks: &[(&'static str, fn(&Event) -> bool)],
+    marks: &[Mark],
     seen: &mut dyn FnMut(&Event),
 ) -> std::collections::HashMap<&'static str, f64> {
     let mut c = std::process::Command::new(cmd.get_program());
@@ -196,7 +199,7 @@ fn first_hour(p: &Project) -> (f64, Vec<(String, f64)>) {
     let base = p.cmd();
     let mut publish_ms = 0.0;
     let mut published = false;
-    let marks: [(&'static str, fn(&Event) -> bool); 3] = [
+    let marks: [Mark; 3] = [
         ("broker_ready", |e| matches!(e, Event::BrokerReady { .. })),
         ("ready", |e| matches!(e, Event::Ready { .. })),
         ("delivery", |e| matches!(e, Event::Delivery(_))),

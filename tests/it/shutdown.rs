@@ -175,7 +175,7 @@ fn a_second_ctrl_c_exits_at_once() {
     p.kafka().produce("shop.t", &[(None, "{\"id\":1}".into())]);
     server.wait_for(1, Duration::from_secs(30));
     dev.signal("INT");
-    dev.wait(on!(Event::Stopping { .. }), Duration::from_secs(10));
+    dev.wait(on!(Event::Stopping), Duration::from_secs(10));
     let asked = Instant::now();
     dev.signal("INT");
     let mut dev = dev;

@@ -185,6 +185,12 @@ impl Project {
     }
 }
 
+impl Default for Project {
+    fn default() -> Self {
+        Project::new()
+    }
+}
+
 impl Drop for Project {
     fn drop(&mut self) {
         if self.uses_broker {
