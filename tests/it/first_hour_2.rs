@@ -8,7 +8,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use crate::harness::browser::Browser;
-use crate::harness::{free_port, require_docker, Ev, Project, VerbServer};
+use ftl::events::Outcome;
+
+use crate::harness::{free_port, on, require_docker, Event, Project, VerbServer};
 
 /// Whether the console's browser tests must be skipped: no `chromium` or
 /// `chromedriver` on `PATH`. Says so once, on the terminal (past the test
@@ -66,7 +68,7 @@ fn the_commands_use_what_ftl_dev_runs_while_a_module_file_is_invalid() {
     dev.wait_assigned("shop.kitchen", 1);
 
     p.write("shop/ftl.yaml", &good.replace("partitions:", "partitons:"));
-    dev.wait(Ev::of("reload_rejected"), Duration::from_secs(30));
+    dev.wait(on!(Event::ReloadRejected { .. }), Duration::from_secs(30));
     let from_runner = "`shop/ftl.yaml` is invalid on disk (";
 
     let status = p.run(&["pubsub", "status"]);
@@ -97,9 +99,11 @@ fn the_commands_use_what_ftl_dev_runs_while_a_module_file_is_invalid() {
 
     // Fixed: `ftl dev` says the edit is valid again, and nothing restarts.
     p.write("shop/ftl.yaml", &good);
-    let valid = dev.wait(Ev::of("reload_valid"), Duration::from_secs(30));
-    assert_eq!(valid["changed"], false, "{valid}");
-    assert_eq!(valid["running"], 1, "{valid}");
+    let valid = dev.wait(
+        on!(Event::ReloadValid { changed, running } => (*changed, *running)),
+        Duration::from_secs(30),
+    );
+    assert_eq!(valid, (false, 1));
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 
@@ -126,9 +130,10 @@ fn a_dead_letter_replay_that_fails_again_exits_1_and_a_dry_run_announces_nothing
     dev.wait_ready();
     dev.wait_assigned("shop.s", 1);
     p.run(&["pubsub", "publish", "t", r#"{"n":1}"#]).succeeds();
-    dev.wait_where("a dead letter", 1, Duration::from_secs(30), |e| {
-        e["type"] == "delivery" && e["outcome"] == "dead_lettered"
-    });
+    dev.wait(
+        on!(Event::Delivery(d) if d.outcome == Outcome::DeadLettered),
+        Duration::from_secs(30),
+    );
 
     // A dry run, with `--yes` as scripts pass it: it changes nothing and
     // nothing says it did.
@@ -138,7 +143,7 @@ fn a_dead_letter_replay_that_fails_again_exits_1_and_a_dry_run_announces_nothing
         .prints("would replay (dry-run)");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
-        dev.count(Ev::of("deadletter_replay_done")),
+        dev.count(&on!(Event::DeadletterReplayDone { .. })),
         0,
         "{}",
         dev.log()
@@ -149,7 +154,10 @@ fn a_dead_letter_replay_that_fails_again_exits_1_and_a_dry_run_announces_nothing
         .fails_with(1)
         .says("0 succeeded, 1 failed again")
         .says("every replayed dead letter of shop.s failed again; 1 dead letter still pending");
-    dev.wait(Ev::of("deadletter_replay_done"), Duration::from_secs(10));
+    dev.wait(
+        on!(Event::DeadletterReplayDone { .. }),
+        Duration::from_secs(10),
+    );
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 
@@ -194,7 +202,7 @@ fn a_grpc_verb_not_up_yet_shows_as_waiting_for_verb_in_status_and_the_console() 
     p.run(&["pubsub", "publish", "tickets", r#"{"n":1}"#])
         .succeeds();
     dev.wait(
-        Ev::sub("verb_waiting", "kitchen.cook"),
+        on!(Event::VerbWaiting { subscription, .. } if subscription == "kitchen.cook"),
         Duration::from_secs(30),
     );
     p.run(&["pubsub", "status"])
@@ -204,7 +212,12 @@ fn a_grpc_verb_not_up_yet_shows_as_waiting_for_verb_in_status_and_the_console() 
     if no_browser() {
         return;
     }
-    let url = ready["console"].as_str().expect("a console").to_string();
+    let Event::Ready {
+        console: Some(url), ..
+    } = ready
+    else {
+        panic!("ready names the console: {ready:?}");
+    };
     let b = Browser::start("light");
     b.goto(&url);
     // What happened before the page was opened, as sentences.
@@ -323,7 +336,7 @@ fn a_second_ctrl_c_stops_an_exec_verb_and_what_it_started() {
     let (verb, child) = (verb.trim(), child.trim());
     assert!(!gone(verb) && !gone(child));
     dev.signal("INT");
-    dev.wait(Ev::of("stopping"), Duration::from_secs(10));
+    dev.wait(on!(Event::Stopping), Duration::from_secs(10));
     dev.signal("INT");
     let mut dev = dev;
     let (code, log) = dev.wait_exit(Duration::from_secs(10));
