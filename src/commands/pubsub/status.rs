@@ -107,7 +107,7 @@ fn render(report: &StatusReport, printer: &Printer) -> Vec<String> {
                 &format!("failed: {}", s.reason.as_deref().unwrap_or("unknown")),
             ),
             "idle" => printer.out_style(DIM, "idle   "),
-            "waiting for verb" => printer.out_style(
+            "waiting_for_verb" => printer.out_style(
                 YELLOW,
                 &format!(
                     "waiting for verb: {};",
