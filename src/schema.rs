@@ -213,6 +213,29 @@ pub struct Subscription {
     pub deadletter: bool,
     pub retry: Retry,
     pub batch: Batch,
+    /// How many events of one partition reach the verb at once.
+    #[serde(default)]
+    pub concurrency: Concurrency,
+}
+
+/// How many events of one partition reach the verb at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "per", rename_all = "lowercase")]
+pub enum Concurrency {
+    /// One event at a time per partition, in offset order.
+    #[default]
+    Partition,
+    /// Events of different keys at once, at most `max` per partition;
+    /// the events of one key one at a time, in offset order (events
+    /// without a key count as one key).
+    Key { max: u32 },
+}
+
+impl Concurrency {
+    /// `max` when a subscription says `per: key` without it.
+    pub const DEFAULT_MAX: u32 = 32;
+    /// The largest `max` accepted.
+    pub const LIMIT: u32 = 1024;
 }
 
 impl Subscription {
@@ -409,6 +432,9 @@ impl Project {
                 );
                 if s.deadletter {
                     let _ = writeln!(b, "    +deadletter");
+                }
+                if let Concurrency::Key { max } = s.concurrency {
+                    let _ = writeln!(b, "    +concurrency key {max}");
                 }
                 let from = match s.from {
                     StartFrom::Beginning => "beginning",

@@ -479,10 +479,20 @@ const RUNNER_KEYS: &[&str] = &["listen", "consumer", "grace"];
 const MODULE_KEYS: &[&str] = &["module", "verbs", "topics", "subscriptions"];
 const VERB_KEYS: &[&str] = &["http", "exec", "grpc", "timeout"];
 const TOPIC_KEYS: &[&str] = &["event", "export", "partitions", "key"];
-const SUB_KEYS: &[&str] = &["topic", "verb", "from", "deadletter", "retry", "batch"];
+const SUB_KEYS: &[&str] = &[
+    "topic",
+    "verb",
+    "from",
+    "deadletter",
+    "retry",
+    "batch",
+    "concurrency",
+];
+const CONCURRENCY_KEYS: &[&str] = &["per", "max"];
 const RETRY_KEYS: &[&str] = &["count", "min_backoff", "max_backoff"];
 const BATCH_KEYS: &[&str] = &["min", "default", "max_wait"];
 
+mod concurrency;
 mod cursor;
 mod module_file;
 mod project_file;

@@ -2,6 +2,7 @@
 //! its own; references between them are `resolve`'s.
 
 use super::*;
+use crate::schema::Concurrency;
 
 impl Loader {
     pub(super) fn module_file(&mut self, src: usize) -> Option<RawModule> {
@@ -453,6 +454,13 @@ impl Loader {
             self.error(src, &span, message, Some(hint));
             ok = false;
         }
+        let concurrency = match map.get_node("concurrency") {
+            Some(n) => self.concurrency(src, n).unwrap_or_else(|| {
+                ok = false;
+                Concurrency::default()
+            }),
+            None => Concurrency::default(),
+        };
         let ((topic_ref, topic_span), (verb, verb_span)) = (topic?, verb?);
         Some(RawSubscription {
             sub: Subscription {
@@ -464,6 +472,7 @@ impl Loader {
                 deadletter,
                 retry,
                 batch,
+                concurrency,
             },
             span: *key.span(),
             topic_ref,

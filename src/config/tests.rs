@@ -82,3 +82,48 @@ fn a_bad_field_of_a_subscription_does_not_make_its_dead_letter_topic_dangling() 
         "{got:#?}"
     );
 }
+
+#[test]
+fn key_concurrency_is_read_with_its_default_max() {
+    let (_d, r) = project(&[
+            ("ftl-project.yaml", "name: shop\n"),
+            ("a/ftl.yaml", "module: a\nverbs:\n  a: {exec: [\"x\"]}\n  b: {exec: [\"x\"]}\n  c: {exec: [\"x\"]}\n  d: {exec: [\"x\"]}\n  e: {exec: [\"x\"]}\ntopics:\n  t: {}\nsubscriptions:\n  s: {topic: t, verb: a, concurrency: {per: key, max: 8}}\n  d: {topic: t, verb: b, concurrency: {per: key}}\n  p: {topic: t, verb: c, concurrency: {per: partition}}\n  n: {topic: t, verb: d}\n"),
+        ]);
+    let p = r.unwrap();
+    let of = |name: &str| match p.find_subscription(name) {
+        Lookup::Found(s) => s.concurrency,
+        other => panic!("{other:?}"),
+    };
+    use crate::schema::Concurrency;
+    assert_eq!(of("s"), Concurrency::Key { max: 8 });
+    assert_eq!(of("d"), Concurrency::Key { max: 32 });
+    assert_eq!(of("p"), Concurrency::Partition);
+    assert_eq!(of("n"), Concurrency::Partition);
+}
+
+#[test]
+fn bad_concurrency_settings_are_reported_where_they_are() {
+    let (_d, r) = project(&[
+            ("ftl-project.yaml", "name: shop\n"),
+            ("a/ftl.yaml", "module: a\nverbs:\n  a: {exec: [\"x\"]}\n  b: {exec: [\"x\"]}\n  c: {exec: [\"x\"]}\n  d: {exec: [\"x\"]}\n  e: {exec: [\"x\"]}\ntopics:\n  t: {}\nsubscriptions:\n  a: {topic: t, verb: a, concurrency: {per: user, max: 2}}\n  b: {topic: t, verb: b, concurrency: {per: key, max: 0}}\n  c: {topic: t, verb: c, concurrency: {max: 4}}\n  d: {topic: t, verb: d, concurrency: {per: key, width: 2}}\n  e: {topic: t, verb: e, concurrency: key}\n"),
+        ]);
+    let got = problems(r);
+    assert_eq!(got.len(), 5, "{got:#?}");
+    assert!(
+        got[0].starts_with("11:45 `concurrency.per` must be `partition` or `key`, not `user`"),
+        "{got:#?}"
+    );
+    assert!(
+        got[1].starts_with("12:55 `concurrency.max` cannot be 0"),
+        "{got:#?}"
+    );
+    assert!(
+        got[2].starts_with("13:45 `concurrency.max` needs `per: key`"),
+        "{got:#?}"
+    );
+    assert!(got[3].starts_with("14:50 unknown key `width`"), "{got:#?}");
+    assert!(
+        got[4].starts_with("15:39 `concurrency` must be a mapping"),
+        "{got:#?}"
+    );
+}

@@ -103,9 +103,10 @@ impl Hub {
         });
     }
 
-    /// The event a partition's worker is working on (`None`: idle). Kept in
-    /// the snapshot only: an event per attempt start would double the
-    /// stream for no reader's benefit.
+    /// An attempt of an event began (`Some`: it replaces the event's
+    /// previous attempt), or the partition is idle (`None`: all its events
+    /// leave). Kept in the snapshot only: an event per attempt start would
+    /// double the stream for no reader's benefit.
     pub fn in_flight(&self, subscription: &str, partition: i32, now: Option<InFlight>) {
         // `now`, when given, is for `partition`.
         self.state.send_if_modified(|s| {
@@ -113,16 +114,23 @@ impl Hub {
                 return false;
             };
             match now {
-                Some(f) => {
-                    sub.in_flight.retain(|g| g.partition != partition);
-                    let at = sub.in_flight.partition_point(|g| g.partition < partition);
-                    sub.in_flight.insert(at, f);
-                }
+                Some(f) => sub.flight_started(f),
                 None => {
                     sub.in_flight.retain(|g| g.partition != partition);
+                    sub.recount();
                 }
             }
             true
+        });
+    }
+
+    /// The event at `offset` is no longer at the verb (finished or given
+    /// up without a delivery event).
+    pub fn flight_ended(&self, subscription: &str, partition: i32, offset: i64) {
+        self.state.send_if_modified(|s| {
+            s.subscriptions
+                .get_mut(subscription)
+                .is_some_and(|sub| sub.flight_ended(partition, offset))
         });
     }
 }

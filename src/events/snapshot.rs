@@ -32,10 +32,15 @@ pub struct SubState {
     pub group: String,
     pub verb: String,
     pub partitions: Vec<i32>,
-    /// The event each partition's worker holds now, one per partition in
-    /// partition order. (A list, not a map by partition: integer map keys do
-    /// not survive serde's flattening on the way back in.)
+    /// The events at the verb now, in partition and offset order: one per
+    /// partition at most, or up to `concurrency.max` with `per: key`. (A
+    /// list, not a map by partition: integer map keys do not survive
+    /// serde's flattening on the way back in.)
     pub in_flight: Vec<InFlight>,
+    /// How many events each partition has at the verb now (partitions with
+    /// none are left out), in partition order.
+    #[serde(default)]
+    pub in_flight_per_partition: Vec<PartitionInFlight>,
     pub counters: Counters,
     /// The group's committed position of each partition this runner has
     /// committed (partition order).
@@ -82,6 +87,52 @@ pub struct InFlight {
     pub attempt: u32,
     /// When this attempt began, milliseconds since the epoch.
     pub since_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionInFlight {
+    pub partition: i32,
+    pub events: u32,
+}
+
+impl SubState {
+    /// Counts `in_flight` per partition again (after it changed).
+    pub(super) fn recount(&mut self) {
+        self.in_flight_per_partition.clear();
+        for f in &self.in_flight {
+            match self.in_flight_per_partition.last_mut() {
+                Some(c) if c.partition == f.partition => c.events += 1,
+                _ => self.in_flight_per_partition.push(PartitionInFlight {
+                    partition: f.partition,
+                    events: 1,
+                }),
+            }
+        }
+    }
+
+    /// The event `f` is at the verb (a new attempt replaces the last).
+    pub(super) fn flight_started(&mut self, f: InFlight) {
+        let at = self
+            .in_flight
+            .partition_point(|g| (g.partition, g.offset) < (f.partition, f.offset));
+        match self.in_flight.get_mut(at) {
+            Some(g) if g.partition == f.partition && g.offset == f.offset => *g = f,
+            _ => self.in_flight.insert(at, f),
+        }
+        self.recount();
+    }
+
+    /// The event at `offset` left the verb; false if it was not there.
+    pub(super) fn flight_ended(&mut self, partition: i32, offset: i64) -> bool {
+        let before = self.in_flight.len();
+        self.in_flight
+            .retain(|f| !(f.partition == partition && f.offset == offset));
+        let changed = self.in_flight.len() != before;
+        if changed {
+            self.recount();
+        }
+        changed
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +185,7 @@ impl Snapshot {
                         verb: verb.clone(),
                         partitions: Vec::new(),
                         in_flight: Vec::new(),
+                        in_flight_per_partition: Vec::new(),
                         counters,
                         committed: Vec::new(),
                         waiting_for_verb: None,
@@ -173,6 +225,7 @@ impl Snapshot {
                 };
                 s.partitions.clear();
                 s.in_flight.clear();
+                s.in_flight_per_partition.clear();
                 s.committed.clear();
             }
             Event::ConsumerStopped { .. } => {
@@ -180,6 +233,7 @@ impl Snapshot {
                 s.state = State::Stopped;
                 s.partitions.clear();
                 s.in_flight.clear();
+                s.in_flight_per_partition.clear();
                 s.committed.clear();
             }
             Event::PartitionsAssigned { partitions, .. } => {
@@ -190,6 +244,7 @@ impl Snapshot {
             Event::PartitionsRevoked { partitions, .. } => {
                 s.partitions.retain(|p| !partitions.contains(p));
                 s.in_flight.retain(|f| !partitions.contains(&f.partition));
+                s.recount();
                 s.committed.retain(|c| !partitions.contains(&c.partition));
             }
             Event::Delivery(d) => {
@@ -204,7 +259,7 @@ impl Snapshot {
                     Outcome::Abandoned => c.abandoned += 1,
                 }
                 if d.outcome != Outcome::Retry {
-                    s.in_flight.retain(|f| f.partition != d.partition);
+                    s.flight_ended(d.partition, d.offset);
                 }
             }
             _ => return false,

@@ -23,6 +23,21 @@ pub(super) async fn deliver(
     stop: &CancellationToken,
     abandon: &CancellationToken,
 ) -> bool {
+    let finished = attempts(msg, spec, shared, stop, abandon).await;
+    // Given up between attempts, it left no delivery event to end it.
+    shared
+        .hub
+        .flight_ended(&spec.sub.qualified(), msg.partition(), msg.offset());
+    finished
+}
+
+async fn attempts(
+    msg: &OwnedMessage,
+    spec: &SubSpec,
+    shared: &Shared,
+    stop: &CancellationToken,
+    abandon: &CancellationToken,
+) -> bool {
     let sub = &spec.sub;
     let name = sub.qualified();
     let body = msg.payload().unwrap_or_default();

@@ -4,8 +4,16 @@
 //! worker drained and every 5 s asynchronously, and synchronously on
 //! revocation and shutdown. A partition that was revoked stops accepting
 //! marks, so a late finish never moves the offsets of its new owner.
+//!
+//! With key concurrency (`concurrency: {per: key}`) a partition's events
+//! finish out of order: its worker calls `begin` for each event it takes,
+//! in offset order, and the offset to commit is then the lowest event begun
+//! and not finished (everything below it is finished), or past the highest
+//! finished when none is pending. A crash or a revocation repeats work
+//! then, and never skips it. Offsets need not be contiguous (compaction,
+//! transaction markers): only events begun count.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use rdkafka::consumer::{CommitMode, Consumer};
@@ -17,11 +25,37 @@ use tokio_util::sync::CancellationToken;
 struct Part {
     /// Bumped on every (re)assignment; marks from older epochs are ignored.
     epoch: u64,
-    /// Next offset to commit (last done event + 1).
+    /// Next offset to commit: the lowest pending event, or the highest
+    /// finished + 1 when none is pending.
     done: Option<i64>,
+    /// Events begun and not finished (key concurrency only).
+    pending: BTreeSet<i64>,
+    /// The highest finished event + 1.
+    finished_to: Option<i64>,
     committed: Option<i64>,
     /// Cancelled when the partition is revoked: its worker abandons work.
     revoked: CancellationToken,
+}
+
+impl Part {
+    /// `done` from what is pending and finished.
+    fn settle(&mut self) {
+        self.done = match self.pending.first() {
+            Some(lowest) => Some(*lowest),
+            None => self.finished_to,
+        };
+        // Nothing finished yet: the position before the first pending
+        // event is where the group already is, nothing to commit.
+        if self.finished_to.is_none() {
+            self.done = None;
+        }
+    }
+
+    fn forget(&mut self) {
+        self.done = None;
+        self.pending.clear();
+        self.finished_to = None;
+    }
 }
 
 #[derive(Debug)]
@@ -80,6 +114,8 @@ impl Offsets {
                 Part {
                     epoch: *next,
                     done: None,
+                    pending: BTreeSet::new(),
+                    finished_to: None,
                     committed: None,
                     revoked: self.abort.child_token(),
                 },
@@ -111,12 +147,26 @@ impl Offsets {
         v
     }
 
+    /// The event at `offset` was taken by a worker that may finish events
+    /// out of order: nothing from it on is committed until it is finished.
+    /// Called in offset order.
+    pub fn begin(&self, partition: i32, epoch: u64, offset: i64) {
+        if let Some(p) = self.lock().get_mut(&partition) {
+            if p.epoch == epoch {
+                p.pending.insert(offset);
+                p.settle();
+            }
+        }
+    }
+
     /// The event at `offset` is finished: its verb succeeded or its failure
     /// was durably recorded.
     pub fn mark_done(&self, partition: i32, epoch: u64, offset: i64) {
         if let Some(p) = self.lock().get_mut(&partition) {
             if p.epoch == epoch {
-                p.done = Some(offset + 1);
+                p.pending.remove(&offset);
+                p.finished_to = Some(p.finished_to.map_or(offset + 1, |f| f.max(offset + 1)));
+                p.settle();
             }
         }
     }
@@ -130,7 +180,7 @@ impl Offsets {
             p.epoch = *next;
             p.revoked.cancel();
             p.revoked = self.abort.child_token();
-            p.done = None;
+            p.forget();
             p.committed = Some(committed);
         }
     }
@@ -145,7 +195,7 @@ impl Offsets {
             p.epoch = *next;
             p.revoked.cancel();
             p.revoked = self.abort.child_token();
-            p.done = None;
+            p.forget();
             p.committed = None;
         }
     }
@@ -258,5 +308,111 @@ mod tests {
         assert_eq!(o.lock().get(&0).unwrap().done, None);
         o.mark_done(0, second.epoch, 9);
         assert_eq!(o.lock().get(&0).unwrap().done, Some(10));
+    }
+
+    fn done(o: &Offsets, p: i32) -> Option<i64> {
+        o.lock().get(&p).unwrap().done
+    }
+
+    #[test]
+    fn out_of_order_finishes_commit_only_below_the_lowest_unfinished() {
+        let o = Offsets::new("t".into(), CancellationToken::new());
+        o.assign(&[0]);
+        let e = o.assignment(0).unwrap().epoch;
+        for off in 10..15 {
+            o.begin(0, e, off);
+        }
+        assert_eq!(done(&o, 0), None, "nothing finished, nothing to commit");
+        o.mark_done(0, e, 12);
+        o.mark_done(0, e, 14);
+        assert_eq!(done(&o, 0), Some(10), "10 is not finished: it comes again");
+        o.mark_done(0, e, 10);
+        assert_eq!(done(&o, 0), Some(11));
+        o.mark_done(0, e, 11);
+        assert_eq!(done(&o, 0), Some(13));
+        o.mark_done(0, e, 13);
+        assert_eq!(done(&o, 0), Some(15), "all finished: past the highest");
+        // A later event begun does not move what is committed back.
+        o.begin(0, e, 15);
+        assert_eq!(done(&o, 0), Some(15));
+    }
+
+    #[test]
+    fn gaps_in_offsets_are_stepped_over_but_never_a_pending_event() {
+        let o = Offsets::new("t".into(), CancellationToken::new());
+        o.assign(&[3]);
+        let e = o.assignment(3).unwrap().epoch;
+        // 1, 2, 5 and 6 do not exist (compaction, transaction markers).
+        for off in [0, 3, 4, 7, 9] {
+            o.begin(3, e, off);
+        }
+        o.mark_done(3, e, 0);
+        assert_eq!(done(&o, 3), Some(3));
+        o.mark_done(3, e, 4);
+        o.mark_done(3, e, 9);
+        assert_eq!(done(&o, 3), Some(3));
+        o.mark_done(3, e, 3);
+        assert_eq!(done(&o, 3), Some(7));
+        o.mark_done(3, e, 7);
+        assert_eq!(done(&o, 3), Some(10));
+    }
+
+    #[test]
+    fn an_abandoned_event_holds_the_commit_below_it() {
+        let o = Offsets::new("t".into(), CancellationToken::new());
+        o.assign(&[0]);
+        let e = o.assignment(0).unwrap().epoch;
+        for off in 0..4 {
+            o.begin(0, e, off);
+        }
+        // 1 is abandoned (shutdown, revocation): never marked done.
+        for off in [0, 2, 3] {
+            o.mark_done(0, e, off);
+        }
+        assert_eq!(done(&o, 0), Some(1));
+    }
+
+    #[test]
+    fn pending_events_of_an_older_epoch_neither_hold_nor_move_the_new_one() {
+        let o = Offsets::new("t".into(), CancellationToken::new());
+        o.assign(&[0]);
+        let first = o.assignment(0).unwrap().epoch;
+        for off in 0..3 {
+            o.begin(0, first, off);
+        }
+        o.mark_done(0, first, 2);
+        // Revoked and assigned again: the new owner starts at the group's
+        // position; the old worker's late begins and finishes are ignored.
+        o.assign(&[0]);
+        let second = o.assignment(0).unwrap().epoch;
+        o.begin(0, first, 3);
+        o.mark_done(0, first, 0);
+        assert_eq!(done(&o, 0), None);
+        o.begin(0, second, 0);
+        o.begin(0, second, 1);
+        o.mark_done(0, second, 1);
+        assert_eq!(done(&o, 0), Some(0));
+        o.mark_done(0, second, 0);
+        assert_eq!(done(&o, 0), Some(2));
+        // A replay moves the position: what was pending is forgotten.
+        o.begin(0, second, 2);
+        o.reset(0, 0);
+        let third = o.assignment(0).unwrap().epoch;
+        o.mark_done(0, second, 2);
+        assert_eq!(done(&o, 0), None);
+        o.begin(0, third, 0);
+        o.mark_done(0, third, 0);
+        assert_eq!(done(&o, 0), Some(1));
+    }
+
+    #[test]
+    fn one_at_a_time_workers_need_no_begin() {
+        let o = Offsets::new("t".into(), CancellationToken::new());
+        o.assign(&[0]);
+        let e = o.assignment(0).unwrap().epoch;
+        o.mark_done(0, e, 5);
+        assert_eq!(done(&o, 0), Some(6));
+        o.mark_done(0, e, 8);
+        assert_eq!(done(&o, 0), Some(9));
     }
 }

@@ -1,6 +1,7 @@
 //! One subscription's consumer group member: fetches from the topic, hands
 //! each partition's events to its own worker (one event at a time, in
-//! offset order; partitions run concurrently), retries, dead-letters, and
+//! offset order, or with `concurrency: {per: key}` one at a time per key:
+//! `keyed.rs`; partitions run concurrently), retries, dead-letters, and
 //! commits through `Offsets`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -26,7 +27,7 @@ use super::Shared;
 use crate::admin::ReplaySummary;
 use crate::events::{Event, Hub};
 use crate::kafka::ReplayFrom;
-use crate::schema::{Subscription, Verb};
+use crate::schema::{Concurrency, Subscription, Verb};
 
 /// Events buffered per partition worker before the partition is paused.
 /// Resuming a paused partition costs a fresh fetch (tens of ms on the test
@@ -445,6 +446,25 @@ fn start_worker(
 ) -> Worker {
     let (tx, mut rx) = mpsc::channel::<OwnedMessage>(WORKER_QUEUE);
     let epoch = asg.epoch;
+    if let Concurrency::Key { max } = spec.sub.concurrency {
+        let worker = super::keyed::KeyedWorker {
+            partition: p,
+            asg,
+            spec,
+            shared,
+            offsets,
+            stop,
+            idle,
+            max: max as usize,
+        };
+        return Worker {
+            epoch,
+            tx,
+            overflow: VecDeque::new(),
+            paused: false,
+            join: tokio::spawn(worker.run(rx)),
+        };
+    }
     let join = tokio::spawn(async move {
         loop {
             let msg = tokio::select! {
