@@ -56,6 +56,9 @@ pub struct SubscriptionStatus {
     pub total_lag: i64,
     /// Pending dead letters; `None` without a dead-letter topic.
     pub deadletters: Option<i64>,
+    /// Events at the verb now per partition, in the running `ftl dev`s
+    /// (partitions with none left out).
+    pub in_flight: BTreeMap<i32, u32>,
 }
 
 /// Reads everything `status` shows (blocking: run it on a blocking thread).
@@ -301,6 +304,7 @@ fn read_status(
                 .map(|l: &PartitionLag| (l.partition, l.lag))
                 .collect(),
             deadletters,
+            in_flight: live_in_flight(live, &s.qualified()),
         });
     }
     Ok((topics, subs))
@@ -327,6 +331,18 @@ fn known_commits(live: &[RunnerStatus], name: &str, marks: &Marks) -> Option<Vec
 
 /// A subscription's state across the runners of a project: the most alive
 /// one wins (running, starting, failed, stopped), `idle` when none runs it.
+fn live_in_flight(live: &[RunnerStatus], name: &str) -> BTreeMap<i32, u32> {
+    let mut out = BTreeMap::new();
+    for c in live
+        .iter()
+        .filter_map(|l| l.runner.subscriptions.get(name))
+        .flat_map(|s| s.in_flight_per_partition.iter())
+    {
+        *out.entry(c.partition).or_insert(0) += c.events;
+    }
+    out
+}
+
 fn live_state(live: &[RunnerStatus], name: &str) -> (String, Option<String>) {
     let rank = |s: &State| match s {
         State::Running => 0,

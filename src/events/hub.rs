@@ -164,4 +164,58 @@ mod tests {
         assert!(matches!(*recent[RECENT - 1].event, Event::Stopped));
         assert!(recent.iter().all(|r| r.at_ms > 0));
     }
+
+    #[test]
+    fn a_partition_with_key_concurrency_counts_each_event_at_the_verb() {
+        let hub = Hub::new();
+        hub.emit(Event::ConsumerStarting {
+            subscription: "m.s".into(),
+            topic: "m.t".into(),
+            group: "m.s".into(),
+            verb: "v".into(),
+        });
+        let at = |partition: i32, offset: i64, attempt: u32| {
+            Some(InFlight {
+                partition,
+                offset,
+                key: None,
+                attempt,
+                since_ms: 1,
+            })
+        };
+        for (p, o) in [(1, 9), (1, 7), (0, 3), (1, 8)] {
+            hub.in_flight("m.s", p, at(p, o, 1));
+        }
+        // A retry of 1@7 replaces its first attempt.
+        hub.in_flight("m.s", 1, at(1, 7, 2));
+        let counts = |hub: &Hub| {
+            let s = hub.snapshot();
+            let sub = &s.subscriptions["m.s"];
+            let order: Vec<(i32, i64, u32)> = sub
+                .in_flight
+                .iter()
+                .map(|f| (f.partition, f.offset, f.attempt))
+                .collect();
+            let per: Vec<(i32, u32)> = sub
+                .in_flight_per_partition
+                .iter()
+                .map(|c| (c.partition, c.events))
+                .collect();
+            (order, per)
+        };
+        assert_eq!(
+            counts(&hub),
+            (
+                vec![(0, 3, 1), (1, 7, 2), (1, 8, 1), (1, 9, 1)],
+                vec![(0, 1), (1, 3)]
+            )
+        );
+        // 1@7 delivered (its delivery event), 0@3 given up between attempts.
+        hub.emit(delivery(Outcome::Ok));
+        hub.flight_ended("m.s", 0, 3);
+        assert_eq!(
+            counts(&hub),
+            (vec![(1, 8, 1), (1, 9, 1)], vec![(1, 2)])
+        );
+    }
 }

@@ -128,7 +128,17 @@ fn render(report: &StatusReport, printer: &Printer) -> Vec<String> {
         } else {
             format!("lag {} ({})", s.total_lag, lag.join(" "))
         };
-        lines.push(format!("  {:<40} {state}  {lag}  {dl}", s.name));
+        let flight = if s.in_flight.is_empty() {
+            String::new()
+        } else {
+            let per: Vec<String> = s.in_flight.iter().map(|(p, n)| format!("{p}:{n}")).collect();
+            format!(
+                "  in flight {} ({})",
+                s.in_flight.values().sum::<u32>(),
+                per.join(" ")
+            )
+        };
+        lines.push(format!("  {:<40} {state}  {lag}  {dl}{flight}", s.name));
     }
     lines
 }

@@ -61,6 +61,11 @@ function renderStatus(s) {
       row.cells.flight.textContent = f
         ? `${f.partition}@${f.offset}${f.key ? ` ${f.key}` : ""} #${f.attempt} ${ago(now - f.since_ms)}` + (sub.in_flight.length > 1 ? ` +${sub.in_flight.length - 1}` : "")
         : "idle";
+      // With key concurrency a partition has several events at the verb.
+      const per = sub.in_flight_per_partition || [];
+      if (per.some((c) => c.events > 1)) {
+        row.cells.flight.append(h("span", { class: "sub-lags" }, `per partition ${per.map((c) => `${c.partition}:${c.events}`).join(" ")}`));
+      }
     }
     row.cells.flight.title = sub.in_flight.map((f) => `partition ${f.partition} offset ${f.offset} key ${f.key ?? "-"} attempt ${f.attempt}, ${ago(now - f.since_ms)}`).join("\n");
     row.cells.counts.replaceChildren(h("span", { class: "ok" }, c.ok), " / ", h("span", { class: c.retried ? "warn" : "" }, c.retried), " / ", h("span", { class: c.dead_lettered ? "bad" : "" }, c.dead_lettered));
