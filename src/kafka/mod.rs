@@ -21,7 +21,7 @@ use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::FutureProducer;
 
-pub use admin::{topic_names_via, Admin, TopicInfo};
+pub use admin::{topic_exists_via, topic_names_via, Admin, TopicInfo};
 pub use groups::{PartitionLag, ReplayFrom};
 pub use producer::RenewableProducer;
 pub use read::{
@@ -185,6 +185,22 @@ impl Connection {
     /// letters): acks=all with idempotence, and Kafka's Java-client key
     /// hashing so every client agrees where a key lives.
     pub fn producer(&self) -> Result<FutureProducer, KafkaError> {
+        self.producer_config()
+            .create()
+            .map_err(|e| refused_settings("a producer", e))
+    }
+
+    /// A producer whose metadata requests never create a topic: asking a
+    /// broker that auto-creates topics (the test broker does) whether one
+    /// exists must not make it exist.
+    pub fn producer_never_creating_topics(&self) -> Result<FutureProducer, KafkaError> {
+        self.producer_config()
+            .set("allow.auto.create.topics", "false")
+            .create()
+            .map_err(|e| refused_settings("a producer", e))
+    }
+
+    fn producer_config(&self) -> ClientConfig {
         let mut c = self.base();
         c.set("acks", "all")
             .set("enable.idempotence", "true")
@@ -196,7 +212,7 @@ impl Connection {
             // offset + 1: one record per batch keeps end offsets and lag right.
             c.set("batch.num.messages", "1");
         }
-        c.create().map_err(|e| refused_settings("a producer", e))
+        c
     }
 
     /// A consumer for a subscription's group: manual commits, classic group

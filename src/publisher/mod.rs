@@ -283,12 +283,17 @@ pub async fn publish_all(
 ) -> Result<usize, BatchError> {
     use futures_util::StreamExt;
     check_events(topic, events, key)?;
-    let producer = connection.producer()?;
-    let topics =
-        crate::kafka::topic_names_via(&producer, &connection.bootstrap, Duration::from_secs(10))
-            .await?;
-    if !topics.contains(&topic.kafka_name()) {
-        return Err(BatchError::NoTopic(topic.kafka_name()));
+    let producer = connection.producer_never_creating_topics()?;
+    let name = topic.kafka_name();
+    let exists = crate::kafka::topic_exists_via(
+        &producer,
+        &connection.bootstrap,
+        &name,
+        Duration::from_secs(10),
+    )
+    .await?;
+    if !exists {
+        return Err(BatchError::NoTopic(name));
     }
     // Until the first acknowledgement, a metadata answer now and then lets
     // the producer ask for its id as soon as a broker connection is up
@@ -299,9 +304,10 @@ pub async fn publish_all(
         let bootstrap = connection.bootstrap.clone();
         async move {
             while !stop.is_cancelled() {
-                let _ = crate::kafka::topic_names_via(
+                let _ = crate::kafka::topic_exists_via(
                     &producer,
                     &bootstrap,
+                    &name,
                     Duration::from_millis(200),
                 )
                 .await;

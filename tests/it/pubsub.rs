@@ -495,3 +495,29 @@ fn replay_on_a_group_held_by_a_killed_runner_says_what_to_do() {
     server.wait_for(before + 2, Duration::from_secs(30));
     dev.stop();
 }
+
+#[test]
+fn publish_to_a_topic_the_broker_lacks_says_so_and_does_not_create_it() {
+    require_docker();
+    let server = VerbServer::start(|_, _| (200, String::new()));
+    let p = provisioned(&server, "");
+    // Declared after `ftl dev` ran: the broker does not have it. The test
+    // broker creates a topic a client asks metadata for, unless the client
+    // says not to.
+    p.write("late/ftl.yaml", "module: late\ntopics:\n  u: {}\n");
+    let out = p.run(&["pubsub", "publish", "late.u", "{}"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("topic `late.u` does not exist"),
+        "{}",
+        out.stderr
+    );
+    let all = p.kafka().topic_names();
+    assert!(all.contains(&"shop.t".to_string()), "{all:?}");
+    assert!(
+        !all.contains(&"late.u".to_string()),
+        "asking whether it exists created it: {all:?}"
+    );
+    let out = p.run(&["pubsub", "publish", "t", r#"{"k":"a"}"#]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}

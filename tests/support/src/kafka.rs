@@ -46,6 +46,22 @@ impl Kafka {
             .map(|t| t.partitions().len())
     }
 
+    /// Every topic the broker has (a metadata request for all of them,
+    /// which creates none).
+    pub fn topic_names(&self) -> Vec<String> {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", "ftl-test-meta")
+            .create()
+            .expect("consumer");
+        let md = c
+            .fetch_metadata(None, Duration::from_secs(10))
+            .expect("metadata");
+        let mut names: Vec<String> = md.topics().iter().map(|t| t.name().to_string()).collect();
+        names.sort();
+        names
+    }
+
     /// Produces each event as its own record batch (the test broker's end
     /// offsets are wrong for multi-record batches).
     /// A producer that sends each record as its own batch, right away.
