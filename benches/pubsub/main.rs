@@ -12,6 +12,7 @@
 
 mod commands;
 mod delivery;
+mod keyed;
 mod loops;
 mod parts;
 mod startup;
@@ -61,7 +62,7 @@ pub struct Plan {
     latency_samples: usize,
 }
 
-const TOPICS: &str = "  t1: {partitions: 1, key: /k}\n  t8: {partitions: 8, key: /k}\n  t32: {partitions: 32, key: /k}\n  fan10: {partitions: 8, key: /k}\n  fan50: {partitions: 8, key: /k}\n  ex: {partitions: 8, key: /k}\n  lat: {}\n  pub: {partitions: 8, key: /k}\n  idle: {}\n";
+const TOPICS: &str = "  t1: {partitions: 1, key: /k}\n  t8: {partitions: 8, key: /k}\n  t32: {partitions: 32, key: /k}\n  fan10: {partitions: 8, key: /k}\n  fan50: {partitions: 8, key: /k}\n  k256: {partitions: 8, key: /k}\n  k8: {partitions: 8, key: /k}\n  ex: {partitions: 8, key: /k}\n  lat: {}\n  pub: {partitions: 8, key: /k}\n  idle: {}\n";
 
 /// The module file: verb `v` (the sink), `verbs` and `subs` more.
 fn module(sink: &Sink, verbs: &str, subs: &str) -> String {
@@ -254,6 +255,9 @@ fn main() {
     delivery::run(&ctx, &mut rows);
     commands::run(&ctx, &mut rows);
     startup::run(&ctx, &mut rows);
+    keyed::run(&ctx, &mut rows);
+    // Last: the topics it creates stay on the broker.
+    keyed::many_topics(&ctx, &mut rows);
 
     println!(
         "\npubsub benchmark{}: {}; Tansu test broker; {} repetition{} (median ±half the range); {:.0} s in all\n",

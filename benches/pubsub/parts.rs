@@ -1,5 +1,5 @@
 //! What the benchmark runs beside `ftl`: the verb (a keep-alive HTTP
-//! server answering 200 at once), callers of the runner's Publisher, and an
+//! server answering 200 at once, or after 10 ms on `/slow`), callers of the runner's Publisher, and an
 //! open console (its event stream and overview, as the page reads them).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,9 +26,13 @@ impl Sink {
             .unwrap();
         let port = listener.local_addr().unwrap().port();
         let c = count.clone();
-        let app = axum::Router::new().fallback(move |_body: Bytes| {
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri, _body: Bytes| {
             let c = c.clone();
             async move {
+                // `/slow`: a verb that takes 10 ms (a database write).
+                if uri.path() == "/slow" {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
                 c.fetch_add(1, Ordering::SeqCst);
                 axum::http::StatusCode::OK
             }
@@ -43,6 +47,11 @@ impl Sink {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/v", self.port)
+    }
+
+    /// The verb that takes 10 ms to answer.
+    pub fn slow_url(&self) -> String {
+        format!("http://127.0.0.1:{}/slow", self.port)
     }
 
     pub fn count(&self) -> usize {

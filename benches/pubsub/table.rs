@@ -14,6 +14,8 @@ pub enum Target {
     Ratio(f64),
     /// ftl ≤ this (in the row's unit).
     AtMost(f64),
+    /// ftl ≤ baseline + this (in the row's unit).
+    WithinOf(f64),
     Reported,
 }
 
@@ -95,6 +97,10 @@ impl Row {
         match self.target {
             Target::Ratio(r) => self.ratio().map(|x| x >= r),
             Target::AtMost(m) => Some(median(&self.ftl) <= m),
+            Target::WithinOf(d) => self
+                .baseline
+                .as_ref()
+                .map(|b| median(&self.ftl) <= median(b) + d),
             Target::Reported => None,
         }
     }
@@ -103,6 +109,7 @@ impl Row {
         let target = match self.target {
             Target::Ratio(r) => format!("≥ {r}×"),
             Target::AtMost(m) => format!("≤ {} {}", num(m), self.unit),
+            Target::WithinOf(d) => format!("≤ baseline + {} {}", num(d), self.unit),
             Target::Reported => "reported".into(),
         };
         [
