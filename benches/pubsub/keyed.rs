@@ -46,7 +46,10 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
             });
         }
     });
-    eprintln!("produced the keyed events in {:.1}s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "produced the keyed events in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
     let verbs = format!("  slow: {{http: \"{}\"}}\n", sink.slow_url());
     for (topic, keys) in [("k256", 256), ("k8", 8)] {
         let (mut per_key, mut per_partition, mut raw) = (vec![], vec![], vec![]);
@@ -118,7 +121,13 @@ pub fn many_topics(c: &Ctx, rows: &mut Vec<Row>) {
                 let t = Instant::now();
                 let out = p
                     .cmd()
-                    .args(["-q", "pubsub", "publish", "bench.pub", r#"{"k":"a","id":1}"#])
+                    .args([
+                        "-q",
+                        "pubsub",
+                        "publish",
+                        "bench.pub",
+                        r#"{"k":"a","id":1}"#,
+                    ])
                     .output()
                     .unwrap();
                 assert!(
@@ -139,7 +148,9 @@ pub fn many_topics(c: &Ctx, rows: &mut Vec<Row>) {
         .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let t = Instant::now();
-    let names: Vec<String> = (before..MANY_TOPICS).map(|i| format!("extra.t{i}")).collect();
+    let names: Vec<String> = (before..MANY_TOPICS)
+        .map(|i| format!("extra.t{i}"))
+        .collect();
     for chunk in names.chunks(100) {
         let topics: Vec<NewTopic> = chunk
             .iter()

@@ -213,9 +213,6 @@ mod tests {
         // 1@7 delivered (its delivery event), 0@3 given up between attempts.
         hub.emit(delivery(Outcome::Ok));
         hub.flight_ended("m.s", 0, 3);
-        assert_eq!(
-            counts(&hub),
-            (vec![(1, 8, 1), (1, 9, 1)], vec![(1, 2)])
-        );
+        assert_eq!(counts(&hub), (vec![(1, 8, 1), (1, 9, 1)], vec![(1, 2)]));
     }
 }

@@ -50,8 +50,12 @@ impl KeyedWorker {
             max,
         } = self;
         let deliver = |msg: OwnedMessage| {
-            let (spec, shared, stop, revoked) =
-                (spec.clone(), shared.clone(), stop.clone(), asg.revoked.clone());
+            let (spec, shared, stop, revoked) = (
+                spec.clone(),
+                shared.clone(),
+                stop.clone(),
+                asg.revoked.clone(),
+            );
             async move {
                 let ok = super::deliver::deliver(&msg, &spec, &shared, &stop, &revoked).await;
                 (msg, ok)

@@ -132,7 +132,12 @@ fn events_of_different_keys_overlap_and_each_key_keeps_its_order() {
         at.sort();
         let window = Duration::from_millis(VERB_MS);
         let overlap = (0..at.len())
-            .map(|i| at[i..].iter().take_while(|t| t.duration_since(at[i]) < window).count())
+            .map(|i| {
+                at[i..]
+                    .iter()
+                    .take_while(|t| t.duration_since(at[i]) < window)
+                    .count()
+            })
             .max()
             .unwrap_or(0);
         assert!(
@@ -145,9 +150,11 @@ fn events_of_different_keys_overlap_and_each_key_keeps_its_order() {
     for c in &got {
         ends[c.partition as usize] = ends[c.partition as usize].max(c.offset + 1);
     }
-    wait_until("the commit reaches the end", Duration::from_secs(20), || {
-        p.kafka().committed("shop.s", "shop.t", 2) == vec![Some(ends[0]), Some(ends[1])]
-    });
+    wait_until(
+        "the commit reaches the end",
+        Duration::from_secs(20),
+        || p.kafka().committed("shop.s", "shop.t", 2) == vec![Some(ends[0]), Some(ends[1])],
+    );
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
     assert_eq!(server.count(), total, "nothing delivered twice");
@@ -219,9 +226,11 @@ fn a_retrying_event_holds_the_later_events_of_its_key_only() {
     wait_until("the dead letter", Duration::from_secs(20), || {
         p.kafka().read_all("shop.sFailed").len() == 1
     });
-    wait_until("the commit reaches the end", Duration::from_secs(20), || {
-        p.kafka().committed("shop.s", "shop.t", 1) == vec![Some(total as i64)]
-    });
+    wait_until(
+        "the commit reaches the end",
+        Duration::from_secs(20),
+        || p.kafka().committed("shop.s", "shop.t", 1) == vec![Some(total as i64)],
+    );
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }

@@ -131,7 +131,11 @@ fn render(report: &StatusReport, printer: &Printer) -> Vec<String> {
         let flight = if s.in_flight.is_empty() {
             String::new()
         } else {
-            let per: Vec<String> = s.in_flight.iter().map(|(p, n)| format!("{p}:{n}")).collect();
+            let per: Vec<String> = s
+                .in_flight
+                .iter()
+                .map(|(p, n)| format!("{p}:{n}"))
+                .collect();
             format!(
                 "  in flight {} ({})",
                 s.in_flight.values().sum::<u32>(),
