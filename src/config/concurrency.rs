@@ -11,18 +11,38 @@ impl Loader {
             return matches!(node, Node::Scalar(_)).then_some(Concurrency::default());
         };
         self.check_keys(src, map, CONCURRENCY_KEYS, "`concurrency`");
+        // Both fields are checked before giving up, so both are reported.
         let per = match map.get_node("per") {
-            None => "partition".to_string(),
-            Some(n) => self
-                .scalar(src, n, "`concurrency.per`", "`partition` or `key`")?
-                .as_str()
-                .to_string(),
+            None => Some(false),
+            Some(n) => {
+                let s = self.scalar(src, n, "`concurrency.per`", "`partition` or `key`")?;
+                match s.as_str() {
+                    "partition" => Some(false),
+                    "key" => Some(true),
+                    other => {
+                        self.error(
+                            src,
+                            s.span(),
+                            format!(
+                                "`concurrency.per` must be `partition` or `key`, not `{other}`"
+                            ),
+                            Some(
+                                "`key` runs events of different keys at once, in order per key"
+                                    .into(),
+                            ),
+                        );
+                        None
+                    }
+                }
+            }
         };
         let max = match map.get_node("max") {
-            None => None,
-            Some(n) => {
-                let v = self.integer(src, n, "`concurrency.max`")?;
-                if !(1..=i64::from(Concurrency::LIMIT)).contains(&v) {
+            None => Some(None),
+            Some(n) => match self.integer(src, n, "`concurrency.max`") {
+                Some(v) if (1..=i64::from(Concurrency::LIMIT)).contains(&v) => {
+                    Some(Some((v as u32, *n.span())))
+                }
+                Some(v) => {
                     self.error(
                         src,
                         n.span(),
@@ -32,38 +52,26 @@ impl Loader {
                             Concurrency::LIMIT
                         )),
                     );
-                    return None;
-                }
-                Some((v as u32, *n.span()))
-            }
-        };
-        match per.as_str() {
-            "key" => Some(Concurrency::Key {
-                max: max.map_or(Concurrency::DEFAULT_MAX, |(v, _)| v),
-            }),
-            "partition" => match max {
-                Some((_, span)) => {
-                    self.error(
-                        src,
-                        &span,
-                        "`concurrency.max` needs `per: key`".into(),
-                        Some(
-                            "with `per: partition` a partition's events reach the verb one at a time; \
-                             add `per: key` to run events of different keys at once"
-                                .into(),
-                        ),
-                    );
                     None
                 }
-                None => Some(Concurrency::Partition),
+                None => None,
             },
-            other => {
-                let n = map.get_node("per")?;
+        };
+        match (per?, max?) {
+            (true, max) => Some(Concurrency::Key {
+                max: max.map_or(Concurrency::DEFAULT_MAX, |(v, _)| v),
+            }),
+            (false, None) => Some(Concurrency::Partition),
+            (false, Some((_, span))) => {
                 self.error(
                     src,
-                    n.span(),
-                    format!("`concurrency.per` must be `partition` or `key`, not `{other}`"),
-                    Some("`key` runs events of different keys at once, in order per key".into()),
+                    &span,
+                    "`concurrency.max` needs `per: key`".into(),
+                    Some(
+                        "with `per: partition` a partition's events reach the verb one at a time; \
+                         add `per: key` to run events of different keys at once"
+                            .into(),
+                    ),
                 );
                 None
             }

@@ -105,25 +105,28 @@ fn key_concurrency_is_read_with_its_default_max() {
 fn bad_concurrency_settings_are_reported_where_they_are() {
     let (_d, r) = project(&[
             ("ftl-project.yaml", "name: shop\n"),
-            ("a/ftl.yaml", "module: a\nverbs:\n  a: {exec: [\"x\"]}\n  b: {exec: [\"x\"]}\n  c: {exec: [\"x\"]}\n  d: {exec: [\"x\"]}\n  e: {exec: [\"x\"]}\ntopics:\n  t: {}\nsubscriptions:\n  a: {topic: t, verb: a, concurrency: {per: user, max: 2}}\n  b: {topic: t, verb: b, concurrency: {per: key, max: 0}}\n  c: {topic: t, verb: c, concurrency: {max: 4}}\n  d: {topic: t, verb: d, concurrency: {per: key, width: 2}}\n  e: {topic: t, verb: e, concurrency: key}\n"),
+            ("a/ftl.yaml", "module: a\nverbs:\n  a: {exec: [\"x\"]}\n  b: {exec: [\"x\"]}\n  c: {exec: [\"x\"]}\n  d: {exec: [\"x\"]}\n  e: {exec: [\"x\"]}\n  f: {exec: [\"x\"]}\ntopics:\n  t: {}\nsubscriptions:\n  a: {topic: t, verb: a, concurrency: {per: user, max: 2}}\n  b: {topic: t, verb: b, concurrency: {per: key, max: 0}}\n  c: {topic: t, verb: c, concurrency: {max: 4}}\n  d: {topic: t, verb: d, concurrency: {per: key, width: 2}}\n  e: {topic: t, verb: e, concurrency: key}\n  f: {topic: t, verb: f, concurrency: {per: keys, max: 0}}\n"),
         ]);
     let got = problems(r);
-    assert_eq!(got.len(), 5, "{got:#?}");
+    assert_eq!(got.len(), 7, "{got:#?}");
     assert!(
-        got[0].starts_with("11:45 `concurrency.per` must be `partition` or `key`, not `user`"),
+        got[0].starts_with("12:45 `concurrency.per` must be `partition` or `key`, not `user`"),
         "{got:#?}"
     );
     assert!(
-        got[1].starts_with("12:55 `concurrency.max` cannot be 0"),
+        got[1].starts_with("13:55 `concurrency.max` cannot be 0"),
         "{got:#?}"
     );
     assert!(
-        got[2].starts_with("13:45 `concurrency.max` needs `per: key`"),
+        got[2].starts_with("14:45 `concurrency.max` needs `per: key`"),
         "{got:#?}"
     );
-    assert!(got[3].starts_with("14:50 unknown key `width`"), "{got:#?}");
+    assert!(got[3].starts_with("15:50 unknown key `width`"), "{got:#?}");
     assert!(
-        got[4].starts_with("15:39 `concurrency` must be a mapping"),
+        got[4].starts_with("16:39 `concurrency` must be a mapping"),
         "{got:#?}"
     );
+    // Both fields of one setting are reported.
+    assert!(got[5].starts_with("17:45 `concurrency.per`"), "{got:#?}");
+    assert!(got[6].starts_with("17:56 `concurrency.max`"), "{got:#?}");
 }
