@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::deadletter::{At, Replayed};
 use crate::events::{PartitionMove, Snapshot, State};
 use crate::kafka::ReplayFrom;
-use crate::runner::deadletter::{At, Replayed};
 use crate::schema::Project;
 
 pub const STATUS_PATH: &str = "/admin/status";
@@ -112,7 +112,7 @@ impl From<crate::kafka::tail::Record> for RecordLine {
             offset: r.offset,
             timestamp: r.timestamp,
             time: r.timestamp.map(|ms| {
-                crate::runner::deadletter::rfc3339(
+                crate::text::rfc3339(
                     std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64),
                 )
             }),

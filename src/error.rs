@@ -110,24 +110,6 @@ impl Error {
     }
 }
 
-/// An error and its causes on one line (`a: b: c`), for events, logs and
-/// API answers.
-pub fn one_line(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut above = out.clone();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !above.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        above = text;
-        source = s.source();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

@@ -16,7 +16,7 @@ use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use marked_yaml::{LoaderOptions, Node, Span};
 
 use crate::diag::{suggest, Diagnostic, Diagnostics};
-use crate::kafka::BatchField;
+use crate::limits::BatchField;
 use crate::schema::{
     kafka_name_problem, Batch, BrokerKind, BrokerSettings, Module, Project, Retry, RunnerSettings,
     StartFrom, Subscription, Topic, Verb, VerbCall, DEADLETTER_SUFFIX,

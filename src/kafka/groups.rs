@@ -30,7 +30,7 @@ impl std::fmt::Display for ReplayFrom {
             ReplayFrom::Time(ms) => {
                 let t =
                     std::time::UNIX_EPOCH + std::time::Duration::from_millis((*ms).max(0) as u64);
-                write!(f, "{}", humantime::format_rfc3339_millis(t))
+                f.write_str(&crate::text::rfc3339(t))
             }
         }
     }

@@ -463,7 +463,7 @@ async fn http_publish(
         Ok(p) => (StatusCode::OK, Json(serde_json::json!(p))).into_response(),
         Err(e) => {
             let status = e.status();
-            let body = serde_json::json!({"error": crate::error::one_line(&e), "hint": e.hint()});
+            let body = serde_json::json!({"error": crate::text::one_line(&e), "hint": e.hint()});
             (status, Json(body)).into_response()
         }
     }

@@ -8,8 +8,7 @@ use std::time::{Instant, SystemTime};
 use rdkafka::message::{Message, OwnedMessage};
 use tokio_util::sync::CancellationToken;
 
-use super::consumer::SubSpec;
-use super::{deadletter, verb, Shared};
+use super::{deadletter, verb, Shared, SubSpec};
 use crate::events::{Delivery, Event, InFlight, Outcome};
 use crate::schema::VerbCall;
 
@@ -147,7 +146,7 @@ pub(super) async fn deliver(
             stack: failure.stack.as_deref(),
         };
         let headers = deadletter::headers(msg.headers(), &info);
-        let payload = deadletter::failed_event(body, &failure.message);
+        let payload = crate::deadletter::failed_event(body, &failure.message);
         let dlq = sub.deadletter_kafka_name();
         let published = deadletter::publish(
             &shared.producer,

@@ -11,27 +11,30 @@ mod console;
 mod consumer;
 pub mod deadletter;
 mod deliver;
+pub mod error;
 mod grpc;
 mod health;
 mod offsets;
 mod server;
+mod state;
 pub mod verb;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use consumer::{Control, SubSpec, SubTask};
+use consumer::{Control, SubTask};
 
 use crate::error::{Error, Result};
 use crate::events::{Event, Hub, StopReason};
 use crate::kafka::{Connection, RenewableProducer};
 use crate::publisher::Publisher;
-use crate::schema::Project;
+use crate::schema::{Project, Subscription, Verb};
 
 /// What every subscription of the runner shares.
 pub struct Shared {
@@ -42,6 +45,15 @@ pub struct Shared {
     pub hub: Hub,
     /// A reader for watermarks and offsets (the console, replays).
     pub reader: crate::kafka::LazyReader,
+}
+
+/// Everything that defines a running subscription; a change restarts it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubSpec {
+    pub sub: Subscription,
+    pub verb: Verb,
+    pub module_dir: PathBuf,
+    pub consumer_overrides: BTreeMap<String, String>,
 }
 
 /// Each running subscription's control channel, by qualified name.
@@ -132,12 +144,12 @@ impl Runner {
                 project: current.clone(),
                 producer,
             },
-            server::AdminState {
+            state::AdminState {
                 listen: None,
                 routes: routes_rx,
                 project: current.clone(),
                 shared: shared.clone(),
-                broker: Arc::new(std::sync::Mutex::new(server::SeenBroker::new(broker))),
+                broker: Arc::new(std::sync::Mutex::new(state::SeenBroker::new(broker))),
                 kept: Default::default(),
             },
         )

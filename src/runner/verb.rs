@@ -95,7 +95,7 @@ async fn call_http(
         }
         Err(e) => {
             return Err(Failure {
-                message: format!("POST {url} failed: {}", crate::error::one_line(&e)),
+                message: format!("POST {url} failed: {}", crate::text::one_line(&e)),
                 permanent: false,
                 stack: None,
             })

@@ -3,8 +3,7 @@
 //! offset order; partitions run concurrently), retries, dead-letters, and
 //! commits through `Offsets`.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::path::PathBuf;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,11 +21,10 @@ mod moves;
 use moves::{replay, try_start_over, StartOver};
 
 use super::offsets::{Assignment, Offsets};
-use super::Shared;
+use super::{Shared, SubSpec};
 use crate::admin::ReplaySummary;
 use crate::events::{Event, Hub};
 use crate::kafka::ReplayFrom;
-use crate::schema::{Subscription, Verb};
 
 /// Events buffered per partition worker before the partition is paused.
 /// Resuming a paused partition costs a fresh fetch (tens of ms on the test
@@ -45,15 +43,6 @@ const JOIN_WAIT: Duration = Duration::from_secs(5);
 /// How often a subscription whose topic was created again tries to start
 /// over (it waits for partitions while its member rejoins the group).
 const START_OVER_RETRY: Duration = Duration::from_millis(200);
-
-/// Everything that defines a running subscription; a change restarts it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SubSpec {
-    pub sub: Subscription,
-    pub verb: Verb,
-    pub module_dir: PathBuf,
-    pub consumer_overrides: BTreeMap<String, String>,
-}
 
 pub enum Control {
     Replay {

@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::Consumer;
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{resume, GroupConsumer, SubSpec, Worker};
+use super::{resume, GroupConsumer, Worker};
 use crate::admin::ReplaySummary;
 use crate::events::Event;
 use crate::kafka::groups::{commit_moves, replay_targets};
 use crate::kafka::ReplayFrom;
 use crate::runner::offsets::Offsets;
-use crate::runner::Shared;
+use crate::runner::{Shared, SubSpec};
 
 /// Starting over that fails for this long is reported.
 const START_OVER_PATIENCE: Duration = Duration::from_secs(30);
@@ -102,7 +102,7 @@ pub(super) async fn replay(
     })
     .await
     .map_err(|e| e.to_string())?
-    .map_err(|e| crate::error::one_line(&e))?;
+    .map_err(|e| crate::text::one_line(&e))?;
     for m in &targets {
         // Abandon work in hand (its events come again) and drop what was queued.
         offsets.reset(m.partition, m.offset);
@@ -134,7 +134,7 @@ pub(super) async fn replay(
                 ));
             }
         }
-        commit_moves(&*c, &topic, &group, &moves).map_err(|e| crate::error::one_line(&e))
+        commit_moves(&*c, &topic, &group, &moves).map_err(|e| crate::text::one_line(&e))
     })
     .await
     .map_err(|e| e.to_string())??;
