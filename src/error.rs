@@ -37,6 +37,14 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The labelled lines of a rendered error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Error,
+    Cause,
+    Hint,
+}
+
 impl Error {
     pub fn usage(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
         Error::Usage {
@@ -91,18 +99,24 @@ impl Error {
     }
 
     /// The text shown to the user: `error:`, a `caused by:` line per cause,
-    /// and the hint. The one render path; the printer adds colour.
+    /// and the hint.
     pub fn render(&self) -> String {
+        self.render_styled(|_, label| label.to_string())
+    }
+
+    /// The one render path: `label` styles each line's label (the printer
+    /// colours them on a terminal).
+    pub fn render_styled(&self, label: impl Fn(Part, &str) -> String) -> String {
         match self {
             // Diagnostics render their own `error:` lines.
             Error::Config(ConfigError::Invalid(d)) => format!("{d}\n"),
             _ => {
-                let mut out = format!("error: {self}\n");
+                let mut out = format!("{} {self}\n", label(Part::Error, "error:"));
                 for cause in self.causes() {
-                    out.push_str(&format!("  caused by: {cause}\n"));
+                    out.push_str(&format!("  {} {cause}\n", label(Part::Cause, "caused by:")));
                 }
                 if let Some(h) = self.hint() {
-                    out.push_str(&format!("hint: {h}\n"));
+                    out.push_str(&format!("{} {h}\n", label(Part::Hint, "hint:")));
                 }
                 out
             }

@@ -21,7 +21,7 @@ use crate::text::rfc3339;
 
 /// Where a failed event came from and how it failed.
 #[derive(Debug, Clone)]
-pub struct Failure<'a> {
+pub struct FailureRecord<'a> {
     pub source_topic: &'a str,
     pub source_partition: i32,
     pub source_offset: i64,
@@ -38,7 +38,7 @@ pub struct Failure<'a> {
 
 /// The original headers (minus ftl's own, which are written anew) plus the
 /// failure's.
-pub fn headers<H: Headers>(original: Option<&H>, f: &Failure<'_>) -> OwnedHeaders {
+pub fn headers<H: Headers>(original: Option<&H>, f: &FailureRecord<'_>) -> OwnedHeaders {
     let mut out = OwnedHeaders::new();
     if let Some(h) = original {
         for i in 0..h.count() {
@@ -212,7 +212,7 @@ pub struct ReplayTarget<'a> {
 /// (never to the source topic, which other subscriptions read). A success
 /// moves the cursor past it; a failure is appended again with its new error
 /// and attempt count, then the cursor moves past the old copy.
-pub async fn replay(
+pub async fn replay_deadletters(
     t: &ReplayTarget<'_>,
     pick: Pick,
     dry_run: bool,
@@ -255,7 +255,7 @@ pub async fn replay(
     for (dl, msg) in pending {
         use rdkafka::message::Message;
         let body = serde_json::to_vec(&dl.event).unwrap_or_default();
-        let d = super::verb::Delivery {
+        let d = super::verb::Invocation {
             topic: &dl.source_topic,
             subscription: &name,
             partition: dl.source_partition.unwrap_or(0),
@@ -270,7 +270,7 @@ pub async fn replay(
             Err(f) => {
                 let now = SystemTime::now();
                 let first = humantime::parse_rfc3339_weak(&dl.first_failed_at).unwrap_or(now);
-                let info = Failure {
+                let info = FailureRecord {
                     source_topic: &dl.source_topic,
                     source_partition: dl.source_partition.unwrap_or(0),
                     source_offset: dl.source_offset.unwrap_or(-1),
@@ -340,5 +340,5 @@ pub async fn replay_here(
         verb: &verb,
         module_dir: &module_dir,
     };
-    Ok(replay(&target, Pick::Pending { limit }, dry_run, on_item).await?)
+    Ok(replay_deadletters(&target, Pick::Pending { limit }, dry_run, on_item).await?)
 }

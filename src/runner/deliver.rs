@@ -49,7 +49,7 @@ pub(super) async fn deliver(
     // attempt: a server that starts late burns no retries.
     if let VerbCall::Grpc(addr) = &spec.verb.call {
         let mut waited = false;
-        let ready = super::grpc::wait_ready(addr, abandon, |why| {
+        let ready = super::verb::grpc::wait_ready(addr, abandon, |why| {
             waited = true;
             hub.emit(Event::VerbWaiting {
                 subscription: name.clone(),
@@ -71,7 +71,7 @@ pub(super) async fn deliver(
         }
     }
     loop {
-        let d = verb::Delivery {
+        let d = verb::Invocation {
             topic: msg.topic(),
             subscription: &name,
             partition: msg.partition(),
@@ -133,7 +133,7 @@ pub(super) async fn deliver(
             });
             return true;
         }
-        let info = deadletter::Failure {
+        let info = deadletter::FailureRecord {
             source_topic: msg.topic(),
             source_partition: msg.partition(),
             source_offset: msg.offset(),

@@ -12,7 +12,6 @@ mod consumer;
 pub mod deadletter;
 mod deliver;
 pub mod error;
-mod grpc;
 mod health;
 mod offsets;
 mod server;

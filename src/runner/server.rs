@@ -56,10 +56,10 @@ pub async fn serve(
     admin.listen = Some(address);
     let routes = axum::Router::new()
         .route(admin::STATUS_PATH, get(status))
-        .route("/admin/subscriptions/{sub}/replay", post(replay))
+        .route("/admin/subscriptions/{sub}/replay", post(replay_route))
         .route(
             "/admin/subscriptions/{sub}/replay-deadletter",
-            post(replay_deadletter),
+            post(replay_deadletter_route),
         )
         .with_state(admin.clone());
     let app = publisher
@@ -183,7 +183,7 @@ async fn status(State(state): State<AdminState>) -> Response {
     Json(runner_status(&state)).into_response()
 }
 
-async fn replay(
+async fn replay_route(
     State(state): State<AdminState>,
     Path(sub): Path<String>,
     bytes: Bytes,
@@ -219,7 +219,7 @@ async fn replay(
 
 /// Hands dead letters back to the verb with the runner's connection,
 /// producer and HTTP client, streaming progress as NDJSON.
-async fn replay_deadletter(
+async fn replay_deadletter_route(
     State(state): State<AdminState>,
     Path(sub): Path<String>,
     bytes: Bytes,
@@ -286,7 +286,7 @@ async fn replay_deadletter(
             module_dir: &module_dir,
         };
         let (items_tx, mut items) = mpsc::unbounded_channel();
-        let job = deadletter::replay(&target, pick, request.dry_run, |r| {
+        let job = deadletter::replay_deadletters(&target, pick, request.dry_run, |r| {
             let _ = items_tx.send(r.clone());
         });
         tokio::pin!(job);

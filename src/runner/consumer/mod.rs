@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 mod moves;
 
-use moves::{replay, try_start_over, StartOver};
+use moves::{move_positions, try_start_over, StartOver};
 
 use super::offsets::{Assignment, Offsets};
 use super::{Shared, SubSpec};
@@ -248,7 +248,7 @@ async fn run(
             Some(ctrl) = control.recv() => match ctrl {
                 Control::Replay { from, reply } => {
                     shared.hub.emit(Event::ReplayStarted { subscription: name.clone(), from: from.to_string() });
-                    let r = replay(&shared, &consumer, &offsets, &mut workers, &spec, from).await;
+                    let r = move_positions(&shared, &consumer, &offsets, &mut workers, &spec, from).await;
                     shared.hub.emit(match &r {
                         Ok(s) => Event::ReplayDone { subscription: name.clone(), redelivered: s.redelivered, partitions: s.partitions.clone() },
                         Err(reason) => Event::ReplayFailed { subscription: name.clone(), reason: reason.clone() },

@@ -42,7 +42,7 @@ pub(super) async fn try_start_over(
     pending: &mut StartOver,
 ) -> bool {
     let name = spec.sub.qualified();
-    match replay(
+    match move_positions(
         shared,
         consumer,
         offsets,
@@ -75,7 +75,7 @@ pub(super) async fn try_start_over(
 /// Moves every assigned partition of the subscription, commits the new
 /// positions (and tells the snapshot) and lets delivery continue from
 /// there. The broker calls run on blocking threads.
-pub(super) async fn replay(
+pub(super) async fn move_positions(
     shared: &Arc<Shared>,
     consumer: &Arc<GroupConsumer>,
     offsets: &Offsets,
