@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::consumer::Control;
@@ -21,8 +22,8 @@ const FAILURES_TO_LOSE: u32 = 2;
 
 pub fn watch_broker(
     shared: Arc<Shared>,
-    project: Arc<std::sync::RwLock<Arc<crate::schema::Project>>>,
-    routes: tokio::sync::watch::Receiver<Routes>,
+    project: watch::Receiver<Arc<crate::schema::Project>>,
+    routes: watch::Receiver<Routes>,
     stop: CancellationToken,
 ) {
     tokio::spawn(async move {
@@ -61,10 +62,7 @@ pub fn watch_broker(
                         });
                         // A broker that lost its data (memory-only, or a
                         // new volume) gets the project's topics back.
-                        let current = match project.read() {
-                            Ok(p) => p.clone(),
-                            Err(p) => p.into_inner().clone(),
-                        };
+                        let current = project.borrow().clone();
                         match crate::provision::provision(&current, &shared.connection, &shared.hub)
                             .await
                         {
@@ -95,7 +93,7 @@ pub fn watch_broker(
 
 /// Tells every running subscription which topics were created again; those
 /// on one of them start over.
-async fn start_over(routes: &tokio::sync::watch::Receiver<Routes>, topics: Arc<[String]>) {
+async fn start_over(routes: &watch::Receiver<Routes>, topics: Arc<[String]>) {
     // Copied out: a watch borrow is a lock, never held across a send.
     let senders: Vec<_> = routes.borrow().values().cloned().collect();
     for tx in senders {

@@ -21,7 +21,7 @@ pub mod verb;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -81,7 +81,9 @@ impl ReconcileReport {
 
 pub struct Runner {
     shared: Arc<Shared>,
-    project: Arc<RwLock<Arc<Project>>>,
+    /// The project as last reconciled; the Publisher, the admin API and the
+    /// broker watch read it.
+    project: watch::Sender<Arc<Project>>,
     tasks: HashMap<String, SubTask>,
     /// Subscriptions whose consumer could not start; retried on reload.
     failed: HashSet<String>,
@@ -135,18 +137,18 @@ impl Runner {
             hub,
             reader: Default::default(),
         });
-        let current = Arc::new(RwLock::new(Arc::new(project.clone())));
+        let current = watch::Sender::new(Arc::new(project.clone()));
         let (routes, routes_rx) = watch::channel(Routes::new());
         let server = server::serve(
             project.runner.listen,
             Publisher {
-                project: current.clone(),
+                project: current.subscribe(),
                 producer,
             },
             state::AdminState {
                 listen: None,
                 routes: routes_rx,
-                project: current.clone(),
+                project: current.subscribe(),
                 shared: shared.clone(),
                 broker: Arc::new(std::sync::Mutex::new(state::SeenBroker::new(broker))),
                 kept: Default::default(),
@@ -156,7 +158,7 @@ impl Runner {
         let health = CancellationToken::new();
         health::watch_broker(
             shared.clone(),
-            current.clone(),
+            current.subscribe(),
             routes.subscribe(),
             health.clone(),
         );
@@ -186,9 +188,7 @@ impl Runner {
 
     /// Starts, stops and restarts subscriptions so they match `project`.
     pub async fn reconcile(&mut self, project: &Project) -> ReconcileReport {
-        if let Ok(mut p) = self.project.write() {
-            *p = Arc::new(project.clone());
-        }
+        self.project.send_replace(Arc::new(project.clone()));
         self.grace = project.runner.grace;
         let wanted = specs(project);
         let hub = self.shared.hub.clone();
@@ -262,7 +262,8 @@ impl Runner {
                         report.started.push(name);
                     }
                 }
-                Err(reason) => {
+                Err(e) => {
+                    let reason = crate::text::one_line(&e);
                     hub.emit(Event::ConsumerFailed {
                         subscription: name.clone(),
                         reason: reason.clone(),

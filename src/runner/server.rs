@@ -209,7 +209,7 @@ async fn replay_route(
     }
     match tokio::time::timeout(Duration::from_secs(60), rx).await {
         Ok(Ok(Ok(summary))) => Ok(Json(summary).into_response()),
-        Ok(Ok(Err(e))) => Err(Refusal(StatusCode::CONFLICT, e)),
+        Ok(Ok(Err(e))) => Err(Refusal(StatusCode::CONFLICT, crate::text::one_line(&e))),
         _ => Err(Refusal(
             StatusCode::GATEWAY_TIMEOUT,
             format!("subscription `{name}` did not answer"),

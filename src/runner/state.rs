@@ -2,7 +2,7 @@
 //! admin state, a refused request, and the runner's status.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::http::StatusCode;
@@ -20,7 +20,7 @@ pub struct AdminState {
     /// The address actually listened on (`runner.listen` may say port 0).
     pub listen: Option<SocketAddr>,
     pub routes: watch::Receiver<Routes>,
-    pub project: Arc<RwLock<Arc<Project>>>,
+    pub project: watch::Receiver<Arc<Project>>,
     pub shared: Arc<Shared>,
     /// The broker as last read from Docker, and when.
     pub broker: Arc<std::sync::Mutex<SeenBroker>>,
@@ -49,10 +49,7 @@ impl SeenBroker {
 
 impl AdminState {
     pub(super) fn project(&self) -> Arc<Project> {
-        match self.project.read() {
-            Ok(p) => p.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.project.borrow().clone()
     }
 
     /// The broker now: its up-time moved on since it was read, and it is

@@ -20,11 +20,12 @@ mod moves;
 
 use moves::{move_positions, try_start_over, StartOver};
 
+use super::error::RunnerError;
 use super::offsets::{Assignment, Offsets};
 use super::{Shared, SubSpec};
 use crate::admin::ReplaySummary;
 use crate::events::{Event, Hub};
-use crate::kafka::ReplayFrom;
+use crate::kafka::{KafkaError, ReplayFrom};
 
 /// Events buffered per partition worker before the partition is paused.
 /// Resuming a paused partition costs a fresh fetch (tens of ms on the test
@@ -47,7 +48,7 @@ const START_OVER_RETRY: Duration = Duration::from_millis(200);
 pub enum Control {
     Replay {
         from: ReplayFrom,
-        reply: oneshot::Sender<Result<ReplaySummary, String>>,
+        reply: oneshot::Sender<Result<ReplaySummary, RunnerError>>,
     },
     /// The broker came back without these topics (Kafka names) and they
     /// were created again: a subscription of one of them starts over.
@@ -66,7 +67,11 @@ type GroupConsumer = StreamConsumer<SubContext>;
 /// Creates the subscription's consumer and subscribes it (on a blocking
 /// thread: librdkafka's constructor is synchronous), then runs it. An error
 /// says why the consumer could not be created; nothing runs then.
-pub async fn start(spec: SubSpec, shared: Arc<Shared>, grace: Duration) -> Result<SubTask, String> {
+pub async fn start(
+    spec: SubSpec,
+    shared: Arc<Shared>,
+    grace: Duration,
+) -> Result<SubTask, RunnerError> {
     let name = spec.sub.qualified();
     let topic = spec.sub.topic_kafka_name();
     let abort = CancellationToken::new();
@@ -82,17 +87,21 @@ pub async fn start(spec: SubSpec, shared: Arc<Shared>, grace: Duration) -> Resul
         name: name.clone(),
         hub: shared.hub.clone(),
     };
-    let consumer = tokio::task::spawn_blocking(move || -> Result<GroupConsumer, String> {
-        let consumer: GroupConsumer = config
-            .create_with_context(context)
-            .map_err(|e| format!("the Kafka client refused its settings: {e}"))?;
+    let consumer = tokio::task::spawn_blocking(move || -> Result<GroupConsumer, KafkaError> {
+        let consumer: GroupConsumer =
+            config
+                .create_with_context(context)
+                .map_err(|source| KafkaError::Settings {
+                    client: "the subscription's consumer",
+                    source,
+                })?;
         consumer
             .subscribe(&[&topic])
-            .map_err(|e| format!("cannot subscribe to {topic}: {e}"))?;
+            .map_err(|e| crate::kafka::call(format!("subscribing to {topic}"), e))?;
         Ok(consumer)
     })
     .await
-    .map_err(|e| format!("creating its consumer failed: {e}"))??;
+    .map_err(RunnerError::task("creating its consumer"))??;
     let stop = CancellationToken::new();
     let (tx, rx) = mpsc::channel(8);
     let member = Member {
@@ -251,7 +260,7 @@ async fn run(
                     let r = move_positions(&shared, &consumer, &offsets, &mut workers, &spec, from).await;
                     shared.hub.emit(match &r {
                         Ok(s) => Event::ReplayDone { subscription: name.clone(), redelivered: s.redelivered, partitions: s.partitions.clone() },
-                        Err(reason) => Event::ReplayFailed { subscription: name.clone(), reason: reason.clone() },
+                        Err(e) => Event::ReplayFailed { subscription: name.clone(), reason: crate::text::one_line(e) },
                     });
                     let _ = reply.send(r);
                 }

@@ -14,7 +14,8 @@ use super::{resume, GroupConsumer, Worker};
 use crate::admin::ReplaySummary;
 use crate::events::Event;
 use crate::kafka::groups::{commit_moves, replay_targets};
-use crate::kafka::ReplayFrom;
+use crate::kafka::{call, KafkaError, ReplayFrom};
+use crate::runner::error::RunnerError;
 use crate::runner::offsets::Offsets;
 use crate::runner::{Shared, SubSpec};
 
@@ -60,7 +61,8 @@ pub(super) async fn try_start_over(
             });
             true
         }
-        Err(reason) => {
+        Err(e) => {
+            let reason = crate::text::one_line(&e);
             if !pending.warned && pending.since.elapsed() >= START_OVER_PATIENCE {
                 pending.warned = true;
                 tracing::warn!("{name}: cannot yet start over on its topic created again: {reason}; still trying");
@@ -82,15 +84,12 @@ pub(super) async fn move_positions(
     workers: &mut HashMap<i32, Worker>,
     spec: &SubSpec,
     from: ReplayFrom,
-) -> Result<ReplaySummary, String> {
+) -> Result<ReplaySummary, RunnerError> {
     let group = spec.sub.group_id();
     let topic = offsets.topic().to_string();
     let assigned = offsets.assigned();
     if assigned.is_empty() {
-        return Err(
-            "this runner holds no partition of the subscription yet (still joining the group?)"
-                .into(),
-        );
+        return Err(RunnerError::NoPartitions);
     }
     // Asked through the runner's reader: the group consumer's connection is
     // held by its fetch (up to `max_wait`) for each of these requests, which
@@ -101,8 +100,7 @@ pub(super) async fn move_positions(
         replay_targets(reader, &t, &assigned, from)
     })
     .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| crate::text::one_line(&e))?;
+    .map_err(RunnerError::task("finding where to move"))??;
     for m in &targets {
         // Abandon work in hand (its events come again) and drop what was queued.
         offsets.reset(m.partition, m.offset);
@@ -113,31 +111,33 @@ pub(super) async fn move_positions(
         }
     }
     let (c, moves) = (consumer.clone(), targets.clone());
-    tokio::task::spawn_blocking(move || -> Result<(), String> {
+    tokio::task::spawn_blocking(move || -> Result<(), KafkaError> {
         // All partitions in one request: a seek waits for the fetch in
         // progress (up to `max_wait`), so one per partition took 8 × 250 ms
         // on an idle topic.
         let mut tpl = TopicPartitionList::new();
         for m in &moves {
             tpl.add_partition_offset(&topic, m.partition, Offset::Offset(m.offset))
-                .map_err(|e| format!("moving {topic}[{}] to {}: {e}", m.partition, m.offset))?;
+                .map_err(|e| {
+                    call(
+                        format!("moving {topic}[{}] to {}", m.partition, m.offset),
+                        e,
+                    )
+                })?;
         }
         let done = c
             .seek_partitions(tpl, Duration::from_secs(10))
-            .map_err(|e| format!("moving {topic}'s partitions: {e}"))?;
+            .map_err(|e| call(format!("moving {topic}'s partitions"), e))?;
         for e in done.elements() {
             if let Err(err) = e.error() {
-                return Err(format!(
-                    "moving {topic}[{}] to {:?}: {err}",
-                    e.partition(),
-                    e.offset()
-                ));
+                let action = format!("moving {topic}[{}] to {:?}", e.partition(), e.offset());
+                return Err(call(action, err));
             }
         }
-        commit_moves(&*c, &topic, &group, &moves).map_err(|e| crate::text::one_line(&e))
+        commit_moves(&*c, &topic, &group, &moves)
     })
     .await
-    .map_err(|e| e.to_string())??;
+    .map_err(RunnerError::task("moving the partitions"))??;
     shared
         .hub
         .committed(&spec.sub.qualified(), offsets.committed_positions());
