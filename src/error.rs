@@ -5,7 +5,7 @@ use crate::config::ConfigError;
 use crate::docker::DockerError;
 use crate::kafka::KafkaError;
 
-/// Exit codes (DESIGN §6): 0 ok, 1 failure, 2 usage or invalid project.
+/// Exit codes: 0 ok, 1 failure, 2 usage or invalid project.
 pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 

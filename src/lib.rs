@@ -4,7 +4,7 @@
 //! `ftl dev` validates the project, lazily starts a Kafka-compatible broker
 //! through the Docker Engine API when the first topic needs it, provisions
 //! topics and dead-letter topics, and runs every subscription in one runner.
-//! See DESIGN.md for the contract; `run` is the whole program.
+//! docs/design.md describes what it does; `run` is the whole program.
 
 pub mod admin;
 pub mod broker;

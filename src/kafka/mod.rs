@@ -1,8 +1,10 @@
-//! Everything rdkafka: how to dial the broker, the one producer and consumer
-//! configuration every path uses, the limits librdkafka puts on them, and
-//! (in the submodules) admin calls, reads, group moves and tails.
-//! rdkafka's types stay behind this module; the runner's consumer loop is the
-//! one place outside that uses them directly.
+//! The Kafka client: how to dial the broker, the one producer and consumer
+//! configuration every path uses, and (in the submodules) admin calls,
+//! reads, group moves, tails and the renewable producer. The limits
+//! librdkafka puts on a `batch` are checked in `crate::limits`. Outside this
+//! module rdkafka is still used directly by the runner (its consumer loop,
+//! commit rule, dead letters and broker probe), by `inspect`, by the
+//! Publisher's send and by `crate::deadletter` to read a dead letter back.
 
 mod admin;
 pub mod groups;

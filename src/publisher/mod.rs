@@ -1,4 +1,4 @@
-//! Publishing (DESIGN §5): the one path every event takes into a topic, used
+//! Publishing (docs/design.md, "Publishing"): the one path every event takes into a topic, used
 //! by `ftl pubsub publish`, the runner's gRPC `Publisher.Publish` and
 //! `POST /topics/<module>.<topic>`. The body must be JSON; an empty key is
 //! taken from the topic's `key` pointer; the call returns once the broker

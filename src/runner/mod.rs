@@ -1,4 +1,4 @@
-//! The runner (DESIGN §4, §5): every subscription of every module in this
+//! The runner (docs/design.md, "Delivery" and "Publishing"): every subscription of every module in this
 //! one process, each its own consumer group member, plus the Publisher and
 //! the admin API on `runner.listen`. Hot reloads restart only the
 //! subscriptions whose definition changed.

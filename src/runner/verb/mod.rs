@@ -1,4 +1,4 @@
-//! Calling a verb (DESIGN §4): `http` POSTs the event, `exec` runs a command
+//! Calling a verb (docs/design.md, "Delivery"): `http` POSTs the event, `exec` runs a command
 //! without a shell with the event on stdin. Both say success, a retryable
 //! failure, or "this event will never succeed" (HTTP 4xx other than 408 and
 //! 429; exit code 65, EX_DATAERR).
