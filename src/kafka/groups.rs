@@ -2,14 +2,15 @@
 //! the offsets of a group no runner holds, and a group's lag.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 
 use super::read::{offsets_for_time, partitions_of, watermarks_all};
-use super::{close_consumer, Connection, KafkaError};
+use super::{call, close_consumer, task, Connection, KafkaError};
 use crate::events::PartitionMove;
 
 /// Where a replay moves a subscription's group.
@@ -191,4 +192,44 @@ pub fn lags(
             }
         })
         .collect()
+}
+
+/// Commits the position just past `offset` of one partition for the
+/// consumer's group (a cursor moved past what was dealt with), on a blocking
+/// thread.
+pub async fn commit_past(
+    consumer: &Arc<BaseConsumer>,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    action: String,
+) -> Result<(), KafkaError> {
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Offset(offset + 1))
+        .map_err(|e| call(action.clone(), e))?;
+    let c = consumer.clone();
+    let what = action.clone();
+    tokio::task::spawn_blocking(move || c.commit(&tpl, CommitMode::Sync))
+        .await
+        .map_err(|e| task(what, e))?
+        .map_err(|e| call(action, e))
+}
+
+/// Asks the broker for a topic's metadata through a group member now (on a
+/// blocking thread): a member learns of a topic created again without
+/// waiting for its periodic refresh.
+pub async fn refresh_metadata<C, K>(consumer: Arc<K>, topic: &str) -> Result<(), KafkaError>
+where
+    C: ConsumerContext + 'static,
+    K: Consumer<C> + Send + Sync + 'static,
+{
+    let t = topic.to_string();
+    let action = format!("asking for the metadata of {topic}");
+    tokio::task::spawn_blocking(move || {
+        consumer.fetch_metadata(Some(&t), std::time::Duration::from_secs(5))
+    })
+    .await
+    .map_err(|e| task(action.clone(), e))?
+    .map(|_| ())
+    .map_err(|e| call(action, e))
 }

@@ -39,6 +39,20 @@ impl RenewableProducer {
         Ok(())
     }
 
+    /// Asks the broker for its metadata through the producer now (on a
+    /// blocking thread): whether the broker answers, without a Kafka client
+    /// of its own.
+    pub async fn probe(&self, timeout: std::time::Duration) -> Result<(), KafkaError> {
+        use rdkafka::producer::Producer;
+        let producer = self.get();
+        let bootstrap = self.connection.bootstrap.clone();
+        tokio::task::spawn_blocking(move || producer.client().fetch_metadata(None, timeout))
+            .await
+            .map_err(|e| super::task("asking the broker for its metadata", e))?
+            .map(|_| ())
+            .map_err(|source| KafkaError::Unreachable { bootstrap, source })
+    }
+
     /// Renews the producer if librdkafka says it hit a fatal error.
     pub fn renew_if_fatal(&self) -> bool {
         use rdkafka::producer::Producer;

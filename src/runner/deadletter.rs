@@ -289,20 +289,9 @@ pub async fn replay_deadletters(
             }
         };
         // Only now is this dead letter dealt with.
-        let mut tpl = rdkafka::TopicPartitionList::new();
-        let _ = tpl.add_partition_offset(
-            &dl.topic,
-            dl.partition,
-            rdkafka::Offset::Offset(dl.offset + 1),
-        );
-        let c = cursor.clone();
         let action = format!("recording the replay of {}@{}", dl.partition, dl.offset);
-        tokio::task::spawn_blocking(move || {
-            rdkafka::consumer::Consumer::commit(&*c, &tpl, rdkafka::consumer::CommitMode::Sync)
-        })
-        .await
-        .map_err(|e| crate::kafka::task(action.clone(), e))?
-        .map_err(|e| crate::kafka::call(action, e))?;
+        crate::kafka::groups::commit_past(&cursor, &dl.topic, dl.partition, dl.offset, action)
+            .await?;
         let r = Replayed {
             dead_letter: dl,
             outcome,

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::consumer::Control;
 use super::{Routes, Shared};
 use crate::events::Event;
+use crate::kafka::KafkaError;
 
 const PROBE_EVERY: Duration = Duration::from_secs(2);
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -37,18 +38,10 @@ pub fn watch_broker(
             }
             // The runner's producer asks: no extra Kafka client (threads,
             // buffers) just for this.
-            let producer = shared.producer.get();
-            let probe = tokio::task::spawn_blocking(move || {
-                use rdkafka::producer::Producer;
-                producer
-                    .client()
-                    .fetch_metadata(None, PROBE_TIMEOUT)
-                    .map(|_| ())
-            })
-            .await;
-            match probe {
-                Err(_) => return,
-                Ok(Ok(())) => {
+            match shared.producer.probe(PROBE_TIMEOUT).await {
+                // The runtime is going away.
+                Err(KafkaError::Task { .. }) => return,
+                Ok(()) => {
                     failures = 0;
                     if let Some(t) = lost_at.take() {
                         // A broker that restarted may not know the
@@ -76,13 +69,13 @@ pub fn watch_broker(
                         }
                     }
                 }
-                Ok(Err(e)) => {
+                Err(e) => {
                     failures += 1;
                     if failures == FAILURES_TO_LOSE && lost_at.is_none() {
                         lost_at = Some(Instant::now());
                         shared.hub.emit(Event::BrokerLost {
                             address: address.clone(),
-                            reason: e.to_string(),
+                            reason: crate::text::one_line(&e),
                         });
                     }
                 }

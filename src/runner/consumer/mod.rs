@@ -278,8 +278,8 @@ async fn run(
                     // holds nothing and would learn of the topic only at the
                     // next periodic metadata refresh: ask for it now.
                     let (c, t) = (consumer.clone(), topic.clone());
-                    tokio::task::spawn_blocking(move || {
-                        if let Err(e) = c.fetch_metadata(Some(&t), Duration::from_secs(5)) {
+                    tokio::spawn(async move {
+                        if let Err(e) = crate::kafka::groups::refresh_metadata(c, &t).await {
                             tracing::debug!("metadata of {t} after it was created again: {e}");
                         }
                     });
