@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
@@ -232,4 +232,67 @@ where
     .map_err(|e| task(action.clone(), e))?
     .map(|_| ())
     .map_err(|e| call(action, e))
+}
+
+/// A new member of a subscription's group: its consumer made from `config`
+/// with `context`, subscribed to `topic` (librdkafka's constructor blocks,
+/// so on a blocking thread).
+pub async fn join<C: ConsumerContext + 'static>(
+    config: rdkafka::ClientConfig,
+    context: C,
+    topic: &str,
+) -> Result<StreamConsumer<C>, KafkaError> {
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        let consumer: StreamConsumer<C> =
+            config
+                .create_with_context(context)
+                .map_err(|source| KafkaError::Settings {
+                    client: "the subscription's consumer",
+                    source,
+                })?;
+        consumer
+            .subscribe(&[&topic])
+            .map_err(|e| call(format!("subscribing to {topic}"), e))?;
+        Ok(consumer)
+    })
+    .await
+    .map_err(|e| task("creating the subscription's consumer", e))?
+}
+
+/// Moves a member's partitions to `moves` and commits them as the group's
+/// offsets, on a blocking thread. All partitions go in one request: a seek
+/// waits for the fetch in progress (up to `max_wait`), so one per partition
+/// took 8 × 250 ms on an idle topic.
+pub async fn seek_and_commit<C: ConsumerContext + 'static>(
+    consumer: Arc<StreamConsumer<C>>,
+    topic: &str,
+    group: &str,
+    moves: Vec<PartitionMove>,
+) -> Result<(), KafkaError> {
+    let (topic, group) = (topic.to_string(), group.to_string());
+    tokio::task::spawn_blocking(move || {
+        let mut tpl = TopicPartitionList::new();
+        for m in &moves {
+            tpl.add_partition_offset(&topic, m.partition, Offset::Offset(m.offset))
+                .map_err(|e| {
+                    call(
+                        format!("moving {topic}[{}] to {}", m.partition, m.offset),
+                        e,
+                    )
+                })?;
+        }
+        let done = consumer
+            .seek_partitions(tpl, std::time::Duration::from_secs(10))
+            .map_err(|e| call(format!("moving {topic}'s partitions"), e))?;
+        for e in done.elements() {
+            if let Err(err) = e.error() {
+                let action = format!("moving {topic}[{}] to {:?}", e.partition(), e.offset());
+                return Err(call(action, err));
+            }
+        }
+        commit_moves(&*consumer, &topic, &group, &moves)
+    })
+    .await
+    .map_err(|e| task("moving the partitions", e))?
 }

@@ -25,7 +25,7 @@ use super::offsets::{Assignment, Offsets};
 use super::{Shared, SubSpec};
 use crate::admin::ReplaySummary;
 use crate::events::{Event, Hub};
-use crate::kafka::{KafkaError, ReplayFrom};
+use crate::kafka::ReplayFrom;
 
 /// Events buffered per partition worker before the partition is paused.
 /// Resuming a paused partition costs a fresh fetch (tens of ms on the test
@@ -87,21 +87,7 @@ pub async fn start(
         name: name.clone(),
         hub: shared.hub.clone(),
     };
-    let consumer = tokio::task::spawn_blocking(move || -> Result<GroupConsumer, KafkaError> {
-        let consumer: GroupConsumer =
-            config
-                .create_with_context(context)
-                .map_err(|source| KafkaError::Settings {
-                    client: "the subscription's consumer",
-                    source,
-                })?;
-        consumer
-            .subscribe(&[&topic])
-            .map_err(|e| crate::kafka::call(format!("subscribing to {topic}"), e))?;
-        Ok(consumer)
-    })
-    .await
-    .map_err(RunnerError::task("creating its consumer"))??;
+    let consumer: GroupConsumer = crate::kafka::groups::join(config, context, &topic).await?;
     let stop = CancellationToken::new();
     let (tx, rx) = mpsc::channel(8);
     let member = Member {

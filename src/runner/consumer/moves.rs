@@ -7,14 +7,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::Consumer;
-use rdkafka::{Offset, TopicPartitionList};
-
 use super::{resume, GroupConsumer, Worker};
 use crate::admin::ReplaySummary;
 use crate::events::Event;
-use crate::kafka::groups::{commit_moves, replay_targets};
-use crate::kafka::{call, KafkaError, ReplayFrom};
+use crate::kafka::groups::{replay_targets, seek_and_commit};
+use crate::kafka::ReplayFrom;
 use crate::runner::error::RunnerError;
 use crate::runner::offsets::Offsets;
 use crate::runner::{Shared, SubSpec};
@@ -110,34 +107,7 @@ pub(super) async fn move_positions(
             }
         }
     }
-    let (c, moves) = (consumer.clone(), targets.clone());
-    tokio::task::spawn_blocking(move || -> Result<(), KafkaError> {
-        // All partitions in one request: a seek waits for the fetch in
-        // progress (up to `max_wait`), so one per partition took 8 × 250 ms
-        // on an idle topic.
-        let mut tpl = TopicPartitionList::new();
-        for m in &moves {
-            tpl.add_partition_offset(&topic, m.partition, Offset::Offset(m.offset))
-                .map_err(|e| {
-                    call(
-                        format!("moving {topic}[{}] to {}", m.partition, m.offset),
-                        e,
-                    )
-                })?;
-        }
-        let done = c
-            .seek_partitions(tpl, Duration::from_secs(10))
-            .map_err(|e| call(format!("moving {topic}'s partitions"), e))?;
-        for e in done.elements() {
-            if let Err(err) = e.error() {
-                let action = format!("moving {topic}[{}] to {:?}", e.partition(), e.offset());
-                return Err(call(action, err));
-            }
-        }
-        commit_moves(&*c, &topic, &group, &moves)
-    })
-    .await
-    .map_err(RunnerError::task("moving the partitions"))??;
+    seek_and_commit(consumer.clone(), &topic, &group, targets.clone()).await?;
     shared
         .hub
         .committed(&spec.sub.qualified(), offsets.committed_positions());
