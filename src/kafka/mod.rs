@@ -287,8 +287,8 @@ impl KeptReader {
 /// A reader made when first asked for and then kept, shared by whoever
 /// reads watermarks often (the console's overview, replays): making one
 /// costs ~10 ms of CPU and a new connection to the broker.
-#[derive(Default)]
-pub struct LazyReader(std::sync::OnceLock<KeptReader>);
+#[derive(Default, Clone)]
+pub struct LazyReader(Arc<std::sync::OnceLock<KeptReader>>);
 
 impl LazyReader {
     /// The reader, made now if it is not yet (blocking).
@@ -298,6 +298,23 @@ impl LazyReader {
         }
         let made = conn.reader("kept")?;
         Ok(self.0.get_or_init(|| KeptReader::new(made)))
+    }
+
+    /// Where a replay moves `partitions` of `topic`, asked through this
+    /// reader on a blocking thread.
+    pub async fn replay_targets(
+        &self,
+        conn: &Connection,
+        topic: &str,
+        partitions: Vec<i32>,
+        from: ReplayFrom,
+    ) -> Result<Vec<crate::events::PartitionMove>, KafkaError> {
+        let (reader, conn, topic) = (self.clone(), conn.clone(), topic.to_string());
+        tokio::task::spawn_blocking(move || {
+            groups::replay_targets(reader.get(&conn)?, &topic, &partitions, from)
+        })
+        .await
+        .map_err(|e| task("finding where to move", e))?
     }
 }
 

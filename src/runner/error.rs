@@ -17,19 +17,6 @@ pub enum RunnerError {
     /// The subscription's verb is no longer in the project.
     #[error("verb `{0}` is gone")]
     VerbGone(String),
-    /// Work handed to a blocking thread did not come back.
-    #[error("{what} stopped")]
-    Task {
-        what: &'static str,
-        #[source]
-        source: tokio::task::JoinError,
-    },
-}
-
-impl RunnerError {
-    pub(super) fn task(what: &'static str) -> impl FnOnce(tokio::task::JoinError) -> RunnerError {
-        move |source| RunnerError::Task { what, source }
-    }
 }
 
 impl From<RunnerError> for crate::error::Error {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::{resume, GroupConsumer, Worker};
 use crate::admin::ReplaySummary;
 use crate::events::Event;
-use crate::kafka::groups::{replay_targets, seek_and_commit};
+use crate::kafka::groups::seek_and_commit;
 use crate::kafka::ReplayFrom;
 use crate::runner::error::RunnerError;
 use crate::runner::offsets::Offsets;
@@ -91,13 +91,10 @@ pub(super) async fn move_positions(
     // Asked through the runner's reader: the group consumer's connection is
     // held by its fetch (up to `max_wait`) for each of these requests, which
     // made a replay of 8 idle partitions take ~1.9 s.
-    let (s, t) = (shared.clone(), topic.clone());
-    let targets = tokio::task::spawn_blocking(move || {
-        let reader = s.reader.get(&s.connection)?;
-        replay_targets(reader, &t, &assigned, from)
-    })
-    .await
-    .map_err(RunnerError::task("finding where to move"))??;
+    let targets = shared
+        .reader
+        .replay_targets(&shared.connection, &topic, assigned, from)
+        .await?;
     for m in &targets {
         // Abandon work in hand (its events come again) and drop what was queued.
         offsets.reset(m.partition, m.offset);
