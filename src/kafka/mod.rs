@@ -28,7 +28,8 @@ pub use groups::{PartitionLag, ReplayFrom};
 pub use producer::RenewableProducer;
 pub use read::{
     committed, header_map, knows_all, list_offsets, marks_of, offsets_for_time, partitions_all,
-    partitions_of, read_range, watermarks, watermarks_all,
+    partitions_of, read_behind_cursor, read_behind_cursor_async, read_range, watermarks,
+    watermarks_all,
 };
 
 use crate::broker;

@@ -134,37 +134,49 @@ pub async fn publish(
 }
 
 /// Reads a subscription's dead letters: the pending ones, or all with
-/// `all`. Blocking (rdkafka calls).
+/// `all`. Blocking (rdkafka calls); `read_async` is the same off the
+/// executor.
 pub fn read(
     connection: &crate::kafka::Connection,
     sub: &crate::schema::Subscription,
     all: bool,
     limit: Option<u64>,
 ) -> Result<Vec<(DeadLetter, rdkafka::message::OwnedMessage)>, crate::kafka::KafkaError> {
-    let topic = sub.deadletter_kafka_name();
-    let reader = connection.reader("deadletters")?;
-    let cursor_consumer = connection.group_committer(&sub.deadletter_cursor_group())?;
-    let partitions = crate::kafka::partitions_of(&reader, &topic)?;
-    let cursor = crate::kafka::committed(&cursor_consumer, &topic, &partitions)?;
-    let mut ranges = Vec::new();
-    let mut cursors = std::collections::HashMap::new();
-    for p in &partitions {
-        let (low, high) = crate::kafka::watermarks(&reader, &topic, *p)?;
-        let c = cursor.get(p).copied().flatten().unwrap_or(low).max(low);
-        cursors.insert(*p, c);
-        ranges.push((*p, if all { low } else { c }, high));
-    }
-    let msgs = crate::kafka::read_range(&reader, &topic, &ranges, limit)?;
-    crate::kafka::close_consumer(reader);
-    crate::kafka::close_consumer(cursor_consumer);
-    Ok(msgs
+    let records = crate::kafka::read_behind_cursor(
+        connection,
+        &sub.deadletter_kafka_name(),
+        &sub.deadletter_cursor_group(),
+        all,
+        limit,
+    )?;
+    Ok(parse_all(records))
+}
+
+/// `read` on a blocking thread.
+pub async fn read_async(
+    connection: &crate::kafka::Connection,
+    sub: &crate::schema::Subscription,
+    all: bool,
+    limit: Option<u64>,
+) -> Result<Vec<(DeadLetter, rdkafka::message::OwnedMessage)>, crate::kafka::KafkaError> {
+    let records = crate::kafka::read_behind_cursor_async(
+        connection,
+        &sub.deadletter_kafka_name(),
+        &sub.deadletter_cursor_group(),
+        all,
+        limit,
+    )
+    .await?;
+    Ok(parse_all(records))
+}
+
+fn parse_all(
+    records: Vec<(rdkafka::message::OwnedMessage, bool)>,
+) -> Vec<(DeadLetter, rdkafka::message::OwnedMessage)> {
+    records
         .into_iter()
-        .map(|m| {
-            use rdkafka::message::Message;
-            let replayed = m.offset() < cursors.get(&m.partition()).copied().unwrap_or(0);
-            (DeadLetter::parse(&m, replayed), m)
-        })
-        .collect())
+        .map(|(m, replayed)| (DeadLetter::parse(&m, replayed), m))
+        .collect()
 }
 
 /// Which pending dead letters a replay hands back.
@@ -218,14 +230,11 @@ pub async fn replay_deadletters(
     dry_run: bool,
     mut on_item: impl FnMut(&Replayed),
 ) -> Result<ReplayReport, RunnerError> {
-    let (connection, sub) = (t.connection.clone(), t.sub.clone());
     let limit = match pick {
         Pick::Pending { limit } => limit,
         Pick::Next(_) => None,
     };
-    let mut pending = tokio::task::spawn_blocking(move || read(&connection, &sub, false, limit))
-        .await
-        .map_err(|e| crate::kafka::task("reading dead letters", e))??;
+    let mut pending = read_async(t.connection, t.sub, false, limit).await?;
     if let Pick::Next(at) = pick {
         let positions: Vec<At> = pending.iter().map(|(d, _)| d.at()).collect();
         pending = match next_in_partition(&positions, at) {

@@ -240,25 +240,17 @@ async fn replay_deadletter_route(
         },
         Some(at) => {
             // Refused up front with the reason; the replay itself checks again.
-            let (conn, s) = (state.shared.connection.clone(), sub.clone());
-            let pending =
-                tokio::task::spawn_blocking(move || deadletter::read(&conn, &s, false, None))
-                    .await
-                    .map_err(|e| {
-                        Refusal(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            format!("internal task failed: {e}"),
-                        )
-                    })?
-                    .map_err(|e| {
-                        Refusal(
-                            StatusCode::BAD_GATEWAY,
-                            format!(
-                                "cannot read the dead letters: {}",
-                                crate::text::one_line(&e)
-                            ),
-                        )
-                    })?;
+            let pending = deadletter::read_async(&state.shared.connection, &sub, false, None)
+                .await
+                .map_err(|e| {
+                    Refusal(
+                        StatusCode::BAD_GATEWAY,
+                        format!(
+                            "cannot read the dead letters: {}",
+                            crate::text::one_line(&e)
+                        ),
+                    )
+                })?;
             let positions: Vec<crate::deadletter::At> =
                 pending.iter().map(|(d, _)| d.at()).collect();
             crate::deadletter::next_in_partition(&positions, at)
