@@ -337,6 +337,12 @@ impl Drop for KeptReader {
     }
 }
 
+/// Closes a consumer on a thread of its own without waiting for it (see
+/// `close_consumer`).
+pub fn close_later<C: Send + 'static>(consumer: C) {
+    std::thread::spawn(move || close_consumer(consumer));
+}
+
 /// Closes a consumer off the async executor and with a deadline: librdkafka's
 /// close blocks, and was seen to hang on the test broker.
 pub fn close_consumer<C: Send + 'static>(consumer: C) {

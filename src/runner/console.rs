@@ -345,13 +345,11 @@ async fn deadletters(
             ),
         ));
     }
-    let conn = state.shared.connection.clone();
-    let items: Vec<DeadLetter> = blocking(move || {
-        deadletter::read(&conn, &sub, q.all, Some(MAX_ROWS))
+    let items: Vec<DeadLetter> =
+        deadletter::read_async(&state.shared.connection, &sub, q.all, Some(MAX_ROWS))
+            .await
             .map(|items| items.into_iter().map(|(d, _)| d).collect())
-            .map_err(|e| failed("cannot read the dead letters", &e))
-    })
-    .await?;
+            .map_err(|e| failed("cannot read the dead letters", &e))?;
     Ok(Json(items).into_response())
 }
 

@@ -309,7 +309,7 @@ pub async fn replay_deadletters(
         on_item(&r);
         out.push(r);
     }
-    tokio::task::spawn_blocking(move || crate::kafka::close_consumer(cursor));
+    crate::kafka::close_later(cursor);
     Ok(ReplayReport { items: out })
 }
 
