@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, watch};
 
-use super::{Committed, Event, InFlight, Snapshot};
+use super::{Event, InFlight, Snapshot, Update};
 
 /// How many events a slow reader may fall behind before it misses some (it
 /// is then told how many, as a `lagged` event).
@@ -87,19 +87,10 @@ impl Hub {
     /// What a subscription's group has committed, as the runner committed it.
     pub fn committed(&self, subscription: &str, positions: Vec<(i32, i64)>) {
         self.state.send_if_modified(|s| {
-            let Some(sub) = s.subscriptions.get_mut(subscription) else {
-                return false;
-            };
-            for (partition, offset) in positions {
-                match sub
-                    .committed
-                    .binary_search_by_key(&partition, |c| c.partition)
-                {
-                    Ok(i) => sub.committed[i].offset = offset,
-                    Err(i) => sub.committed.insert(i, Committed { partition, offset }),
-                }
-            }
-            true
+            s.apply(Update::Committed {
+                subscription,
+                positions: &positions,
+            })
         });
     }
 
@@ -108,19 +99,12 @@ impl Hub {
     /// leave). Kept in the snapshot only: an event per attempt start would
     /// double the stream for no reader's benefit.
     pub fn in_flight(&self, subscription: &str, partition: i32, now: Option<InFlight>) {
-        // `now`, when given, is for `partition`.
         self.state.send_if_modified(|s| {
-            let Some(sub) = s.subscriptions.get_mut(subscription) else {
-                return false;
-            };
-            match now {
-                Some(f) => sub.flight_started(f),
-                None => {
-                    sub.in_flight.retain(|g| g.partition != partition);
-                    sub.recount();
-                }
-            }
-            true
+            s.apply(Update::InFlight {
+                subscription,
+                partition,
+                now: now.as_ref(),
+            })
         });
     }
 
@@ -128,9 +112,11 @@ impl Hub {
     /// up without a delivery event).
     pub fn flight_ended(&self, subscription: &str, partition: i32, offset: i64) {
         self.state.send_if_modified(|s| {
-            s.subscriptions
-                .get_mut(subscription)
-                .is_some_and(|sub| sub.flight_ended(partition, offset))
+            s.apply(Update::FlightEnded {
+                subscription,
+                partition,
+                offset,
+            })
         });
     }
 }

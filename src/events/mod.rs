@@ -17,6 +17,7 @@ mod snapshot;
 pub use hub::{Hub, Recent, RECENT};
 pub use snapshot::{
     BrokerHealth, Committed, Counters, InFlight, PartitionInFlight, Snapshot, State, SubState,
+    Update,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

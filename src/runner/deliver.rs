@@ -8,8 +8,7 @@ use std::time::{Instant, SystemTime};
 use rdkafka::message::{Message, OwnedMessage};
 use tokio_util::sync::CancellationToken;
 
-use super::consumer::SubSpec;
-use super::{deadletter, verb, Shared};
+use super::{deadletter, verb, Shared, SubSpec};
 use crate::events::{Delivery, Event, InFlight, Outcome};
 use crate::schema::VerbCall;
 
@@ -65,7 +64,7 @@ async fn attempts(
     // attempt: a server that starts late burns no retries.
     if let VerbCall::Grpc(addr) = &spec.verb.call {
         let mut waited = false;
-        let ready = super::grpc::wait_ready(addr, abandon, |why| {
+        let ready = super::verb::grpc::wait_ready(addr, abandon, |why| {
             waited = true;
             hub.emit(Event::VerbWaiting {
                 subscription: name.clone(),
@@ -87,7 +86,7 @@ async fn attempts(
         }
     }
     loop {
-        let d = verb::Delivery {
+        let d = verb::Invocation {
             topic: msg.topic(),
             subscription: &name,
             partition: msg.partition(),
@@ -149,7 +148,7 @@ async fn attempts(
             });
             return true;
         }
-        let info = deadletter::Failure {
+        let info = deadletter::FailureRecord {
             source_topic: msg.topic(),
             source_partition: msg.partition(),
             source_offset: msg.offset(),
@@ -162,7 +161,7 @@ async fn attempts(
             stack: failure.stack.as_deref(),
         };
         let headers = deadletter::headers(msg.headers(), &info);
-        let payload = deadletter::failed_event(body, &failure.message);
+        let payload = crate::deadletter::failed_event(body, &failure.message);
         let dlq = sub.deadletter_kafka_name();
         let published = deadletter::publish(
             &shared.producer,

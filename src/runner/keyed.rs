@@ -13,9 +13,9 @@ use rdkafka::message::{Message, OwnedMessage};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
-use super::consumer::SubSpec;
 use super::offsets::{Assignment, Offsets};
 use super::Shared;
+use super::SubSpec;
 
 /// Events held behind busy keys before the worker takes no more (its queue
 /// then fills and the partition is paused).
