@@ -77,7 +77,9 @@ impl KeyedWorker {
                     if ok {
                         offsets.mark_done(p, asg.epoch, msg.offset());
                         if let Some(next) = keys.finished(msg.key()) {
-                            if taking {
+                            // Not after a stop or revocation that came
+                            // while this event finished.
+                            if !ended && !stop.is_cancelled() && !asg.revoked.is_cancelled() {
                                 running.push(deliver(next));
                             }
                         }

@@ -234,3 +234,60 @@ fn a_retrying_event_holds_the_later_events_of_its_key_only() {
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
+
+#[test]
+fn a_shutdown_abandoning_one_key_commits_below_it_and_its_later_events_come_again() {
+    require_docker();
+    // Event 0 (key u0) takes longer than the grace period (5 s); the rest
+    // are quick and all finish before the Ctrl-C.
+    let server = VerbServer::start(|r, _| {
+        if r.json()["id"] == 0 {
+            std::thread::sleep(Duration::from_secs(8));
+        }
+        (200, String::new())
+    });
+    let p = Project::single_subscription(
+        &server.url("/v"),
+        "partitions: 1, key: /u",
+        "concurrency: {per: key, max: 4}",
+    );
+    let mut dev = p.dev();
+    dev.wait_assigned("shop.s", 1);
+    let (total, keys) = (20, 4);
+    let events = keyed_events(total, keys);
+    p.kafka().produce(
+        "shop.t",
+        &events
+            .iter()
+            .map(|(k, v)| (k.as_deref(), v.clone()))
+            .collect::<Vec<_>>(),
+    );
+    // Every key but u0 done: 15 events, and event 0 at the verb.
+    let others = total - total / keys;
+    server.wait_for(others + 1, Duration::from_secs(30));
+    assert_eq!(server.count(), others + 1, "u0's later events waited");
+    dev.signal("INT");
+    let (code, log) = dev.wait_exit(Duration::from_secs(30));
+    assert_eq!(code, 0, "{log}");
+    // Offsets 1.. finished, 0 did not: nothing past 0 is committed.
+    let committed = p.kafka().committed("shop.s", "shop.t", 1);
+    assert!(
+        matches!(committed[..], [None] | [Some(0)]),
+        "committed {committed:?} past the abandoned event 0"
+    );
+    // Started again: event 0 and everything after it come again, u0's in
+    // order.
+    let before = server.count();
+    let dev = p.dev();
+    server.wait_for(before + total, Duration::from_secs(60));
+    let again: Vec<Call> = calls(&server)[before..].to_vec();
+    let ids: HashSet<i64> = again.iter().map(|c| c.id).collect();
+    assert_eq!(ids.len(), total, "every event from 0 on delivered again");
+    let u0: Vec<i64> = again
+        .iter()
+        .filter(|c| c.key == "u0")
+        .map(|c| c.id)
+        .collect();
+    assert!(u0.windows(2).all(|w| w[0] < w[1]), "{u0:?}");
+    dev.stop();
+}
