@@ -277,7 +277,9 @@ async fn fingerprint(root: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
         files
             .into_iter()
             .map(|p| {
-                let bytes = std::fs::read(&p).ok();
+                // Checked before it is opened: a FIFO would block the
+                // watch, `/dev/zero` never ends.
+                let bytes = config::read_file(&p).ok();
                 (p, bytes)
             })
             .collect()

@@ -23,6 +23,8 @@ use crate::schema::{
 };
 use crate::units::{parse_duration, parse_size};
 
+pub use files::{read as read_file, Unusable};
+
 pub const PROJECT_FILE: &str = "ftl-project.yaml";
 pub const MODULE_FILE: &str = "ftl.yaml";
 
@@ -112,7 +114,16 @@ pub fn module_files(root: &Path) -> Vec<PathBuf> {
     if let Ok(entries) = std::fs::read_dir(root) {
         for e in entries.flatten() {
             let p = e.path().join(MODULE_FILE);
-            if p.is_file() {
+            // Whatever is there (a dangling symlink, a FIFO, a folder we
+            // may not look into) is a module file the loader names as
+            // unusable, not one silently left out.
+            let there = match std::fs::symlink_metadata(&p) {
+                Ok(_) => true,
+                Err(err) => {
+                    err.kind() == std::io::ErrorKind::PermissionDenied && e.path().is_dir()
+                }
+            };
+            if there {
                 files.push(p);
             }
         }
@@ -299,7 +310,11 @@ fn load_inner(
             continue;
         }
         let full = root.join(&rel);
-        if !full.is_file() {
+        if let Err(why) = files::check(&full) {
+            if why != files::Unusable::Missing {
+                loader.unusable(rel, &why);
+                continue;
+            }
             if let Some(span) = span {
                 loader.error(
                     project_src,
@@ -385,19 +400,24 @@ fn load_inner(
     Ok((project, entries))
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path).map_err(|source| ConfigError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
 impl Loader {
-    /// Reads a file into a new source. A file that is not UTF-8 is a
-    /// problem at its first bad byte, and is not parsed (`None`).
+    /// Reads a file into a new source. A file that cannot be used, is not
+    /// UTF-8, or holds characters YAML does not allow (where the parser
+    /// would stop, reading the file cut short) is a problem, and is not
+    /// parsed (`None`).
     fn add_file(&mut self, rel: PathBuf, full: &Path) -> Result<Option<usize>, ConfigError> {
-        let bytes = read(full)?;
+        let bytes = match files::read(full) {
+            Ok(b) => b,
+            Err(why) => {
+                self.unusable(rel, &why);
+                return Ok(None);
+            }
+        };
         match String::from_utf8(bytes) {
+            Ok(text) if files::disallowed(&text).next().is_some() => {
+                self.disallowed(rel, &text);
+                Ok(None)
+            }
             Ok(text) => Ok(Some(self.add_source(rel, text))),
             Err(e) => {
                 let bytes = e.as_bytes();
@@ -423,6 +443,42 @@ impl Loader {
                 );
                 Ok(None)
             }
+        }
+    }
+}
+
+impl Loader {
+    /// A project file that cannot be used: a problem naming it and why.
+    fn unusable(&mut self, rel: PathBuf, why: &files::Unusable) {
+        let src = self.add_source(rel, String::new());
+        let message = format!(
+            "`{}` cannot be used: {why}",
+            self.display_path(src).display()
+        );
+        self.error_at(src, 1, 1, 1, message, Some(why.hint().to_string()));
+    }
+
+    /// Each character of `text` YAML does not allow, as a problem at its
+    /// line and column; the source lines shown have them replaced.
+    fn disallowed(&mut self, rel: PathBuf, text: &str) {
+        let found: Vec<(usize, char)> = files::disallowed(text).collect();
+        let src = self.add_source(rel, files::shown(text));
+        for (at, c) in found {
+            let starts = &self.sources[src].line_starts;
+            let line = starts.partition_point(|s| *s <= at);
+            let line_start = starts[line - 1];
+            let column = text[line_start..at].chars().count() + 1;
+            self.error_at(
+                src,
+                line,
+                column,
+                1,
+                format!(
+                    "the file holds {}, which YAML does not allow (the file would be read only up to here)",
+                    files::name(c)
+                ),
+                Some("remove it; write control characters in a double-quoted string as escapes, like \"\\u0007\"".into()),
+            );
         }
     }
 }
@@ -484,6 +540,7 @@ const RETRY_KEYS: &[&str] = &["count", "min_backoff", "max_backoff"];
 const BATCH_KEYS: &[&str] = &["min", "default", "max_wait"];
 
 mod cursor;
+mod files;
 mod module_file;
 mod project_file;
 mod resolve;
