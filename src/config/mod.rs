@@ -474,8 +474,13 @@ impl Loader {
                 column,
                 1,
                 format!(
-                    "the file holds {}, which YAML does not allow (the file would be read only up to here)",
-                    files::name(c)
+                    "the file holds {}, which YAML does not allow{}",
+                    files::name(c),
+                    if c == '\0' {
+                        " (the file would be read as if it ended here)"
+                    } else {
+                        ""
+                    }
                 ),
                 Some("remove it; write control characters in a double-quoted string as escapes, like \"\\u0007\"".into()),
             );

@@ -94,7 +94,7 @@ fn a_nul_byte_is_a_problem_at_its_position_not_the_end_of_the_file() {
     ]);
     assert_eq!(
         problems(r),
-        vec!["6:3 the file holds a NUL byte (U+0000), which YAML does not allow (the file would be read only up to here)"]
+        vec!["6:3 the file holds a NUL byte (U+0000), which YAML does not allow (the file would be read as if it ended here)"]
     );
     let (_d, r) = project(&[("ftl-project.yaml", "name: shop\nmodules: [\u{1b}]\n")]);
     let got = problems(r);

@@ -415,10 +415,18 @@ pub(crate) fn query_key(query: Option<&str>) -> Result<Option<String>, String> {
     let Some(query) = query else {
         return Ok(None);
     };
-    for pair in query.split('&') {
+    let mut found = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // A parameter it does not know is refused, never ignored: `?kye=a`
+        // would otherwise publish without the key the caller meant.
         if name != "key" {
-            continue;
+            return Err(format!(
+                "unknown query parameter `{name}`: the only one is `key`"
+            ));
+        }
+        if found.is_some() {
+            return Err("`key` is given twice".to_string());
         }
         let bytes = value.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());
@@ -439,11 +447,11 @@ pub(crate) fn query_key(query: Option<&str>) -> Result<Option<String>, String> {
             }
             i += 1;
         }
-        return String::from_utf8(out)
-            .map(Some)
-            .map_err(|_| format!("the key `{value}` is not UTF-8 text; keys are stored as text"));
+        found = Some(String::from_utf8(out).map_err(|_| {
+            format!("the key `{value}` is not UTF-8 text; keys are stored as text")
+        })?);
     }
-    Ok(None)
+    Ok(found)
 }
 
 async fn http_publish(
@@ -455,7 +463,7 @@ async fn http_publish(
     let key = match query_key(query.as_deref()) {
         Ok(k) => k,
         Err(message) => {
-            let body = serde_json::json!({"error": message, "hint": "pass the key as UTF-8, percent-encoded"});
+            let body = serde_json::json!({"error": message, "hint": "the only query parameter is `key`: UTF-8 text, percent-encoded"});
             return (StatusCode::BAD_REQUEST, Json(body)).into_response();
         }
     };
@@ -488,7 +496,12 @@ mod tests {
     #[test]
     fn query_keys_are_decoded_and_non_utf8_keys_refused() {
         assert_eq!(query_key(None), Ok(None));
-        assert_eq!(query_key(Some("x=1")), Ok(None));
+        assert_eq!(query_key(Some("")), Ok(None));
+        assert_eq!(
+            query_key(Some("kye=a")),
+            Err("unknown query parameter `kye`: the only one is `key`".into())
+        );
+        assert!(query_key(Some("key=a&key=b")).is_err());
         assert_eq!(query_key(Some("key=u%201+x")), Ok(Some("u 1 x".into())));
         assert_eq!(query_key(Some("key=%C3%A9")), Ok(Some("é".into())));
         assert!(query_key(Some("key=%ff%fe"))

@@ -269,6 +269,7 @@ async fn overview(State(state): State<AdminState>) -> Result<Response, Refusal> 
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct BrowseQuery {
     /// As `tail --from`: beginning, latest, an offset, -N, a time.
     from: Option<String>,
@@ -321,6 +322,7 @@ async fn browse(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct DeadletterQuery {
     /// Replayed ones too.
     #[serde(default)]
@@ -355,6 +357,7 @@ async fn deadletters(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PreviewQuery {
     /// `beginning`, `latest`, or milliseconds since the epoch.
     from: String,
@@ -379,6 +382,9 @@ async fn replay_preview(
             )
         })?),
     };
+    if let Some(why) = from.problem() {
+        return Err(Refusal(StatusCode::BAD_REQUEST, format!("bad from: {why}")));
+    }
     let shared = state.shared.clone();
     let topic = sub.topic_kafka_name();
     let summary = blocking(move || {

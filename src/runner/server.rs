@@ -291,6 +291,9 @@ async fn replay(
     bytes: Bytes,
 ) -> Result<Response, Refusal> {
     let request: ReplayRequest = body(&bytes)?;
+    if let Some(why) = request.from.problem() {
+        return Err(Refusal(StatusCode::BAD_REQUEST, format!("bad from: {why}")));
+    }
     let name = state.subscription(&sub)?.qualified();
     let Some(tx) = state.routes.borrow().get(&name).cloned() else {
         return Err(Refusal(

@@ -14,6 +14,7 @@ mod first_hour;
 mod grpc_verbs;
 mod harness;
 mod hostile;
+mod hostile_input;
 mod publisher_api;
 mod pubsub;
 mod runner;

@@ -4,7 +4,7 @@
 
 use crate::admin::{AdminClient, DeadletterProgress, DeadletterReplayRequest};
 use crate::error::{Error, Result};
-use crate::output::{counted, pretty_json, Printer, CYAN, DIM, GREEN, RED, YELLOW};
+use crate::output::{counted, escape_controls, pretty_json, Printer, CYAN, DIM, GREEN, RED, YELLOW};
 use crate::provision;
 use crate::runner::deadletter::{self, DeadLetter, ReplayOutcome, Replayed};
 use crate::schema::{Project, Subscription};
@@ -133,7 +133,7 @@ fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> Str
     let mut text = format!(
         "{} from {} {}@{}  attempts {}  first failed {}  last failed {}{}",
         printer.out_style(CYAN, &format!("{}@{}", dl.partition, dl.offset)),
-        dl.source_topic,
+        escape_controls(&dl.source_topic),
         dl.source_partition
             .map(|p| p.to_string())
             .unwrap_or_else(|| "?".into()),
@@ -141,11 +141,11 @@ fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> Str
             .map(|p| p.to_string())
             .unwrap_or_else(|| "?".into()),
         dl.attempts,
-        dl.first_failed_at,
-        dl.failed_at,
+        escape_controls(&dl.first_failed_at),
+        escape_controls(&dl.failed_at),
         dl.key
             .as_ref()
-            .map(|k| format!("  key={k}"))
+            .map(|k| format!("  key={}", escape_controls(k)))
             .unwrap_or_default(),
     );
     if dl.replayed {
@@ -154,7 +154,7 @@ fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> Str
     text.push_str(&format!(
         "\n  {} {}",
         printer.out_style(RED, "error:"),
-        dl.error
+        escape_controls(&dl.error)
     ));
     if let Some(r) = outcome {
         let o = match r.outcome {
@@ -163,7 +163,7 @@ fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> Str
                 RED,
                 &format!(
                     "replayed: failed again: {}",
-                    r.new_error.as_deref().unwrap_or_default()
+                    escape_controls(r.new_error.as_deref().unwrap_or_default())
                 ),
             ),
             ReplayOutcome::DryRun => printer.out_style(YELLOW, "would replay (dry-run)"),

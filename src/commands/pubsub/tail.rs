@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use crate::admin::RecordLine;
 use crate::error::{Error, Result};
 use crate::kafka::tail::{Next, Record, Tail, TailError, TailFrom};
-use crate::output::{pretty_json, DataBatch, Printer, CYAN, DIM};
+use crate::output::{escape_controls, pretty_json, DataBatch, Printer, CYAN, DIM};
 use crate::provision;
 use crate::schema::Project;
 
@@ -120,15 +120,16 @@ fn render_record(printer: &Printer, r: Record) -> String {
         printer.out_style(DIM, time.as_deref().unwrap_or("-")),
         line.key
             .as_ref()
-            .map(|k| format!(" key={k}"))
+            .map(|k| format!(" key={}", escape_controls(k)))
             .unwrap_or_default()
     );
     if printer.verbose > 0 {
         for (k, v) in &line.headers {
             text.push_str(&format!(
-                "\n  {} {k}={}",
+                "\n  {} {}={}",
                 printer.out_style(DIM, "header"),
-                v
+                escape_controls(k),
+                escape_controls(v)
             ));
         }
     }

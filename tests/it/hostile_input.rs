@@ -1,0 +1,137 @@
+//! Issue 25: bad input never changes meaning. Each case was tried as a
+//! hostile user would, and once changed what `ftl` did without saying so.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::harness::{require_docker, Ev, Project};
+
+/// Puts a symlink to `target` at `link`, replacing what is there at once.
+#[cfg(unix)]
+fn symlink_over(target: &str, link: &Path) {
+    let tmp = link.with_extension("link~");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp).unwrap();
+    std::fs::rename(&tmp, link).unwrap();
+}
+
+#[test]
+fn a_nul_byte_in_a_project_file_is_an_error_at_its_position_not_the_end_of_the_file() {
+    let p = Project::new().without_broker();
+    p.write(
+        "m/ftl.yaml",
+        "module: m\nverbs:\n  v: {exec: [\"true\"]}\ntopics:\n  t: {}\n\0subscriptions:\n  s: {topic: t, verb: v}\n",
+    );
+    p.run(&["schema"])
+        .fails_with(2)
+        .says("error: the file holds a NUL byte (U+0000), which YAML does not allow")
+        .says("--> m/ftl.yaml:6:1");
+    p.write("m/ftl.yaml", "module: m\ntopics:\n  t: {event: \"A\u{1b}]0;pwned\u{7}\"}\n");
+    let out = p.run(&["schema"]);
+    out.fails_with(2)
+        .says("the file holds an escape character (U+001B)")
+        .says("--> m/ftl.yaml:3:16");
+    // The source line shown under the problem does not carry it either.
+    assert!(!out.stderr.contains('\u{1b}'), "{}", out.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_module_file_that_cannot_be_used_is_an_error_naming_it_and_never_opened() {
+    let p = Project::new().without_broker();
+    let file = p.path().join("m/ftl.yaml");
+    std::fs::create_dir_all(p.path().join("m")).unwrap();
+    let cases: Vec<(&str, Box<dyn Fn()>)> = vec![
+        (
+            "it is a symlink loop",
+            Box::new(|| symlink_over("ftl.yaml", &file)),
+        ),
+        (
+            "it is a symlink to `gone.yaml`, which does not exist",
+            Box::new(|| symlink_over("gone.yaml", &file)),
+        ),
+        ("it is a device, not a file; it was not opened", Box::new(|| symlink_over("/dev/zero", &file))),
+        (
+            "it is a named pipe (FIFO), not a file; it was not opened",
+            Box::new(|| {
+                let _ = std::fs::remove_file(&file);
+                assert!(std::process::Command::new("mkfifo")
+                    .arg(&file)
+                    .status()
+                    .unwrap()
+                    .success());
+            }),
+        ),
+        (
+            "it is a folder, not a file",
+            Box::new(|| {
+                let _ = std::fs::remove_file(&file);
+                std::fs::create_dir(&file).unwrap();
+            }),
+        ),
+    ];
+    for (why, make) in cases {
+        make();
+        p.run(&["schema"])
+            .fails_with(2)
+            .says(&format!("error: `m/ftl.yaml` cannot be used: {why}"));
+    }
+    let _ = std::fs::remove_dir(&file);
+    std::fs::write(&file, "module: m\n").unwrap();
+    p.run(&["schema"]).succeeds();
+    // A module folder this user cannot look into (root reads everything).
+    use std::os::unix::fs::PermissionsExt;
+    let folder = p.path().join("m");
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read_dir(&folder).is_err() {
+        p.run(&["schema"])
+            .fails_with(2)
+            .says("`m/ftl.yaml` cannot be used: permission denied");
+    }
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_running_dev_keeps_its_subscriptions_when_a_file_gets_a_nul_byte_or_becomes_unusable() {
+    require_docker();
+    let p = Project::single_subscription("http://127.0.0.1:9/v", "", "");
+    let dev = p.dev();
+    dev.wait_assigned("shop.s", 1);
+    let file = p.path().join("shop/ftl.yaml");
+    let good = std::fs::read_to_string(&file).unwrap();
+    let cut = good.replace("subscriptions:", "\0subscriptions:");
+    assert_ne!(cut, good);
+    p.write("shop/ftl.yaml", &cut);
+    let rejected = dev.wait(Ev::of("reload_rejected"), Duration::from_secs(30));
+    assert_eq!(rejected["running"], 1, "{rejected}");
+    assert!(
+        rejected["problems"].as_str().unwrap().contains("NUL byte"),
+        "{rejected}"
+    );
+    symlink_over("gone.yaml", &file);
+    let rejected = dev.wait_nth(Ev::of("reload_rejected"), 2, Duration::from_secs(30));
+    assert_eq!(rejected["running"], 1, "{rejected}");
+    assert!(
+        rejected["problems"]
+            .as_str()
+            .unwrap()
+            .contains("symlink to `gone.yaml`, which does not exist"),
+        "{rejected}"
+    );
+    // A FIFO does not stall the watch: the good file comes back and is read.
+    std::fs::remove_file(&file).unwrap();
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&file)
+        .status()
+        .unwrap()
+        .success());
+    std::thread::sleep(Duration::from_secs(1));
+    std::fs::remove_file(&file).unwrap();
+    p.write("shop/ftl.yaml", &format!("{good}\n# edited\n"));
+    p.run(&["pubsub", "status"]).succeeds().prints("shop.s");
+    assert_eq!(dev.count(Ev::of("reload_applied")), 0, "{}", dev.log());
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(!log.contains("\"stopped\":[\"shop.s\"]"), "{log}");
+}
