@@ -171,7 +171,8 @@ mod tests {
 
     #[test]
     fn finds_nul_and_control_characters_but_not_tabs_or_line_ends() {
-        let got: Vec<(usize, char)> = disallowed("a\tb\r\nc\u{0}d\u{1b}[31m\u{85}é\u{7f}").collect();
+        let got: Vec<(usize, char)> =
+            disallowed("a\tb\r\nc\u{0}d\u{1b}[31m\u{85}é\u{7f}").collect();
         assert_eq!(got, vec![(6, '\u{0}'), (8, '\u{1b}'), (17, '\u{7f}')]);
         assert_eq!(shown("x\u{0}y"), "x\u{fffd}y");
         assert_eq!(name('\u{0}'), "a NUL byte (U+0000)");

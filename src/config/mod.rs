@@ -119,9 +119,7 @@ pub fn module_files(root: &Path) -> Vec<PathBuf> {
             // unusable, not one silently left out.
             let there = match std::fs::symlink_metadata(&p) {
                 Ok(_) => true,
-                Err(err) => {
-                    err.kind() == std::io::ErrorKind::PermissionDenied && e.path().is_dir()
-                }
+                Err(err) => err.kind() == std::io::ErrorKind::PermissionDenied && e.path().is_dir(),
             };
             if there {
                 files.push(p);

@@ -99,7 +99,10 @@ fn a_nul_byte_is_a_problem_at_its_position_not_the_end_of_the_file() {
     let (_d, r) = project(&[("ftl-project.yaml", "name: shop\nmodules: [\u{1b}]\n")]);
     let got = problems(r);
     assert_eq!(got.len(), 1, "{got:?}");
-    assert!(got[0].starts_with("2:11 the file holds an escape character (U+001B)"), "{got:?}");
+    assert!(
+        got[0].starts_with("2:11 the file holds an escape character (U+001B)"),
+        "{got:?}"
+    );
 }
 
 #[cfg(unix)]

@@ -63,7 +63,10 @@ mod tests {
             escape_controls("\u{1b}[31mRED\u{1b}]0;pwned\u{7}"),
             "\\x1b[31mRED\\x1b]0;pwned\\x07"
         );
-        assert_eq!(escape_controls("a\nb\\\u{0}\u{7f}\u{9b}"), "a\\nb\\\\\\x00\\x7f\\u{9b}");
+        assert_eq!(
+            escape_controls("a\nb\\\u{0}\u{7f}\u{9b}"),
+            "a\\nb\\\\\\x00\\x7f\\u{9b}"
+        );
         let v = serde_json::Value::String("x\u{1b}y\u{7f}\u{9b}".into());
         assert_eq!(json_string(&v), "\"x\\u001by\\u007f\\u009b\"");
     }

@@ -10,8 +10,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 mod batch;
 mod escape;
-pub use escape::{escape_controls, json_string};
 pub use batch::DataBatch;
+pub use escape::{escape_controls, json_string};
 
 use crate::cli::ColorChoice;
 use crate::events::{Delivery, Event, Outcome, Severity, StopReason};

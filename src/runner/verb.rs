@@ -51,11 +51,41 @@ pub async fn call(
     }
 }
 
-fn key_text(d: &Delivery<'_>) -> String {
-    d.key
-        .map(|k| String::from_utf8_lossy(k).into_owned())
-        .unwrap_or_default()
+/// The key as a verb is given it: as it is, or percent-encoded (RFC 3986:
+/// every byte but `A-Z a-z 0-9 - . _ ~` as `%XX`) when it cannot be carried
+/// as it is: not UTF-8, a control character (an HTTP header or gRPC
+/// metadata value cannot hold one, an environment value cannot hold NUL),
+/// or a space at either end (HTTP drops it). `Some("percent")` says it was
+/// encoded (`Ftl-Key-Encoding`, `FTL_KEY_ENCODING`, `ftl-key-encoding`).
+/// An event is never failed because of its key.
+pub fn key_for_verb(key: Option<&[u8]>) -> (String, Option<&'static str>) {
+    let Some(key) = key else {
+        return (String::new(), None);
+    };
+    match std::str::from_utf8(key) {
+        Ok(text)
+            if !text.chars().any(char::is_control)
+                && !text.starts_with(' ')
+                && !text.ends_with(' ') =>
+        {
+            (text.to_string(), None)
+        }
+        _ => {
+            let mut out = String::with_capacity(key.len() * 3);
+            for b in key {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(b) {
+                    out.push(char::from(*b));
+                } else {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+            (out, Some(KEY_ENCODING))
+        }
+    }
 }
+
+/// What `Ftl-Key-Encoding` says of a percent-encoded key.
+pub const KEY_ENCODING: &str = "percent";
 
 /// HTTP status → outcome: 2xx ok; 408, 429 and 5xx retried; other 4xx final.
 pub fn http_status_permanent(status: u16) -> bool {
@@ -68,15 +98,19 @@ async fn call_http(
     http: &reqwest::Client,
     d: &Delivery<'_>,
 ) -> Result<Output, Failure> {
-    let response = http
-        .post(url)
+    let (key, encoding) = key_for_verb(d.key);
+    let mut request = http.post(url);
+    if let Some(e) = encoding {
+        request = request.header("Ftl-Key-Encoding", e);
+    }
+    let response = request
         .timeout(timeout)
         .header("Content-Type", "application/json")
         .header("Ftl-Topic", d.topic)
         .header("Ftl-Subscription", d.subscription)
         .header("Ftl-Partition", d.partition.to_string())
         .header("Ftl-Offset", d.offset.to_string())
-        .header("Ftl-Key", key_text(d))
+        .header("Ftl-Key", key)
         .header("Ftl-Attempt", d.attempt.to_string())
         .body(d.body.to_vec())
         .send()
@@ -193,7 +227,13 @@ async fn call_exec(
             stack: None,
         });
     };
+    let (key, encoding) = key_for_verb(d.key);
     let mut command = tokio::process::Command::new(program);
+    match encoding {
+        Some(e) => command.env("FTL_KEY_ENCODING", e),
+        // Not one inherited from `ftl dev`'s own environment either.
+        None => command.env_remove("FTL_KEY_ENCODING"),
+    };
     command
         .args(args)
         .current_dir(dir)
@@ -201,7 +241,7 @@ async fn call_exec(
         .env("FTL_SUBSCRIPTION", d.subscription)
         .env("FTL_PARTITION", d.partition.to_string())
         .env("FTL_OFFSET", d.offset.to_string())
-        .env("FTL_KEY", key_text(d))
+        .env("FTL_KEY", &key)
         .env("FTL_ATTEMPT", d.attempt.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -294,6 +334,25 @@ async fn call_exec(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_no_header_or_environment_can_hold_is_percent_encoded_and_says_so() {
+        assert_eq!(key_for_verb(None), (String::new(), None));
+        assert_eq!(
+            key_for_verb(Some("user 42/é".as_bytes())),
+            ("user 42/é".into(), None)
+        );
+        for (key, sent) in [
+            (&b"a\nb"[..], "a%0Ab"),
+            (b"\x7f", "%7F"),
+            (b"\x01", "%01"),
+            (b"\0", "%00"),
+            (b"\xff%", "%FF%25"),
+            (b" a", "%20a"),
+        ] {
+            assert_eq!(key_for_verb(Some(key)), (sent.into(), Some("percent")));
+        }
+    }
 
     #[test]
     fn only_client_errors_other_than_timeout_and_throttling_are_final() {

@@ -26,7 +26,10 @@ fn a_nul_byte_in_a_project_file_is_an_error_at_its_position_not_the_end_of_the_f
         .fails_with(2)
         .says("error: the file holds a NUL byte (U+0000), which YAML does not allow")
         .says("--> m/ftl.yaml:6:1");
-    p.write("m/ftl.yaml", "module: m\ntopics:\n  t: {event: \"A\u{1b}]0;pwned\u{7}\"}\n");
+    p.write(
+        "m/ftl.yaml",
+        "module: m\ntopics:\n  t: {event: \"A\u{1b}]0;pwned\u{7}\"}\n",
+    );
     let out = p.run(&["schema"]);
     out.fails_with(2)
         .says("the file holds an escape character (U+001B)")
@@ -50,7 +53,10 @@ fn a_module_file_that_cannot_be_used_is_an_error_naming_it_and_never_opened() {
             "it is a symlink to `gone.yaml`, which does not exist",
             Box::new(|| symlink_over("gone.yaml", &file)),
         ),
-        ("it is a device, not a file; it was not opened", Box::new(|| symlink_over("/dev/zero", &file))),
+        (
+            "it is a device, not a file; it was not opened",
+            Box::new(|| symlink_over("/dev/zero", &file)),
+        ),
         (
             "it is a named pipe (FIFO), not a file; it was not opened",
             Box::new(|| {
@@ -134,4 +140,166 @@ fn a_running_dev_keeps_its_subscriptions_when_a_file_gets_a_nul_byte_or_becomes_
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
     assert!(!log.contains("\"stopped\":[\"shop.s\"]"), "{log}");
+}
+
+/// The keys no HTTP header or environment could hold as they are.
+const HOSTILE_KEYS: [(&str, &str); 5] = [
+    ("a%0Ab", "a%0Ab"),
+    ("%7F", "%7F"),
+    ("%01", "%01"),
+    ("%00", "%00"),
+    (
+        "%1B%5B31mRED%1B%5D0%3Bpwned%07",
+        "%1B%5B31mRED%1B%5D0%3Bpwned%07",
+    ),
+];
+
+#[test]
+fn keys_no_verb_could_take_as_they_are_reach_it_encoded_and_are_shown_escaped() {
+    require_docker();
+    let server = crate::harness::VerbServer::start(|_, _| (200, String::new()));
+    let p = Project::new();
+    p.write(
+        "shop/verb.sh",
+        "printf '%s|%s\\n' \"$FTL_KEY\" \"$FTL_KEY_ENCODING\" >> keys.txt\nexit 65\n",
+    );
+    p.module("shop")
+        .http_verb("v", &server.url("/v"))
+        .verb("x", "exec: [sh, verb.sh]")
+        .topic("t", "")
+        .subscription("s", "topic: t, verb: v")
+        .subscription("e", "topic: t, verb: x, deadletter: true")
+        .write();
+    let dev = p.dev();
+    dev.wait_assigned("shop.s", 1);
+    dev.wait_assigned("shop.e", 1);
+    for (query, _) in HOSTILE_KEYS {
+        let (code, body) = p.http(
+            "POST",
+            &format!("/topics/shop.t?key={query}"),
+            Some("{\"id\":1}"),
+        );
+        assert_eq!(code, 200, "{query}: {body}");
+    }
+    // The HTTP verb gets each key percent-encoded, and is told so.
+    let got = server.wait_for(HOSTILE_KEYS.len(), Duration::from_secs(30));
+    let keys: Vec<(String, String)> = got
+        .iter()
+        .map(|r| {
+            (
+                r.header("ftl-key").to_string(),
+                r.header("ftl-key-encoding").to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = HOSTILE_KEYS
+        .iter()
+        .map(|(_, sent)| (sent.to_string(), "percent".to_string()))
+        .collect();
+    assert_eq!(keys, want);
+    // The exec verb too (a NUL byte could not be in its environment); each
+    // event failed on purpose and was dead-lettered, none dropped.
+    crate::harness::wait_until("five dead letters", Duration::from_secs(60), || {
+        p.run(&["pubsub", "deadletters", "e", "--json"])
+            .stdout
+            .lines()
+            .count()
+            == 5
+    });
+    let seen = std::fs::read_to_string(p.path().join("shop/keys.txt")).unwrap();
+    let want: Vec<String> = HOSTILE_KEYS
+        .iter()
+        .map(|(_, sent)| format!("{sent}|percent"))
+        .collect();
+    assert_eq!(seen.lines().collect::<Vec<_>>(), want);
+    // Text output shows control characters escaped; JSON is unchanged.
+    for args in [
+        &[
+            "pubsub",
+            "tail",
+            "shop.t",
+            "--from",
+            "beginning",
+            "--no-follow",
+        ][..],
+        &["pubsub", "deadletters", "e"][..],
+    ] {
+        let out = p.run(args);
+        out.succeeds();
+        assert!(!out.stdout.contains('\u{1b}'), "{args:?}: {}", out.stdout);
+        assert!(!out.stdout.contains('\u{7}'), "{args:?}: {}", out.stdout);
+        assert!(
+            out.stdout.contains("key=\\x1b[31mRED\\x1b]0;pwned\\x07"),
+            "{args:?}: {}",
+            out.stdout
+        );
+        assert!(out.stdout.contains("key=a\\nb"), "{args:?}: {}", out.stdout);
+    }
+    let json = p.run(&[
+        "pubsub",
+        "tail",
+        "shop.t",
+        "--from",
+        "beginning",
+        "--no-follow",
+        "--json",
+    ]);
+    assert!(
+        json.stdout
+            .contains(r#""key":"\u001b[31mRED\u001b]0;pwned\u0007""#),
+        "{}",
+        json.stdout
+    );
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+}
+
+#[test]
+fn the_admin_api_and_publisher_refuse_what_they_do_not_know() {
+    require_docker();
+    let p = Project::single_subscription("http://127.0.0.1:9/v", "", "deadletter: true");
+    let dev = p.dev();
+    dev.wait_assigned("shop.s", 1);
+    for (path, body, field) in [
+        (
+            "/admin/subscriptions/shop.s/replay-deadletter",
+            "{\"dryRun\": true}",
+            "dryRun",
+        ),
+        (
+            "/admin/subscriptions/shop.s/replay",
+            "{\"from\":\"latest\",\"x\":1}",
+            "`x`",
+        ),
+        ("/topics/shop.t?kye=a", "{\"id\":1}", "kye"),
+    ] {
+        let (code, text) = p.http("POST", path, Some(body));
+        assert_eq!(code, 400, "{path}: {text}");
+        assert!(text.contains(field), "{path}: {text}");
+    }
+    let (code, text) = p.http("GET", "/admin/topics/shop.t/events?form=beginning", None);
+    assert_eq!(code, 400, "{text}");
+    let started = std::time::Instant::now();
+    let (code, text) = p.http(
+        "GET",
+        "/admin/subscriptions/shop.s/replay-preview?from=-9223372036854775808",
+        None,
+    );
+    assert_eq!(code, 400, "{text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let (code, text) = p.http(
+        "POST",
+        "/admin/subscriptions/shop.s/replay",
+        Some("{\"from\":{\"time\":-5}}"),
+    );
+    assert_eq!(code, 400, "{text}");
+    // Nothing was published, replayed or moved.
+    assert!(p.kafka().read_all("shop.t").is_empty());
+    assert_eq!(dev.count(Ev::of("replayed")), 0, "{}", dev.log());
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
 }

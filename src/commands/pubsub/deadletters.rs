@@ -4,7 +4,9 @@
 
 use crate::admin::{AdminClient, DeadletterProgress, DeadletterReplayRequest};
 use crate::error::{Error, Result};
-use crate::output::{counted, escape_controls, pretty_json, Printer, CYAN, DIM, GREEN, RED, YELLOW};
+use crate::output::{
+    counted, escape_controls, pretty_json, Printer, CYAN, DIM, GREEN, RED, YELLOW,
+};
 use crate::provision;
 use crate::runner::deadletter::{self, DeadLetter, ReplayOutcome, Replayed};
 use crate::schema::{Project, Subscription};
