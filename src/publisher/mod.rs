@@ -19,6 +19,7 @@ use serde_json::Value;
 use crate::schema::{Lookup, Project, Topic};
 
 mod grpc;
+mod unary;
 
 pub mod proto {
     tonic::include_proto!("ftl.v1");
@@ -401,7 +402,10 @@ impl Publisher {
             )
             .max_decoding_message_size(MAX_EVENT_BYTES + 64 * 1024),
         )
-        .into_axum_router();
+        .into_axum_router()
+        .layer(axum::middleware::from_fn(|req, next| {
+            unary::one_message(MAX_EVENT_BYTES + 64 * 1024, req, next)
+        }));
         let http = axum::Router::new()
             .route("/topics/{topic}", post(http_publish))
             .with_state(self);

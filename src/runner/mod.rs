@@ -13,6 +13,7 @@ pub mod deadletter;
 mod deliver;
 mod grpc;
 mod health;
+mod listen;
 mod offsets;
 mod server;
 pub mod verb;
