@@ -74,10 +74,7 @@ impl crate::ftl_proto::pubsub::v1::publish_service_server::PublishService for Pu
             ));
         };
         let name = format!("{}.{}", topic.module, topic.name);
-        let key = String::from_utf8(req.key).map_err(|_| {
-            tonic::Status::invalid_argument("PublishEventRequest.key is not UTF-8 text")
-        })?;
-        match self.publish_named(&name, &req.body, Some(&key)).await {
+        match self.publish_named(&name, &req.body, Some(&req.key)).await {
             Ok(p) => {
                 tracing::debug!(
                     "{} published {}@{} for {}",

@@ -199,7 +199,7 @@ fn grpc_verbs_get_ftls_call_wait_for_ping_and_fail_as_ftl_says() {
                     module: "shop".into(),
                 }),
                 body: br#"{"k":"zeta","n":9}"#.to_vec(),
-                key: Vec::new(),
+                key: String::new(),
                 caller: "shop.v".into(),
             })
             .await

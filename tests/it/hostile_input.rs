@@ -299,7 +299,192 @@ fn the_admin_api_and_publisher_refuse_what_they_do_not_know() {
     assert_eq!(code, 400, "{text}");
     // Nothing was published, replayed or moved.
     assert!(p.kafka().read_all("shop.t").is_empty());
-    assert_eq!(dev.count(Ev::of("replay_started")) + dev.count(Ev::of("deadletter_replay_done")), 0, "{}", dev.log());
+    assert_eq!(
+        dev.count(Ev::of("replay_started")) + dev.count(Ev::of("deadletter_replay_done")),
+        0,
+        "{}",
+        dev.log()
+    );
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+}
+
+/// `ftl dev`'s resident memory in kB.
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap()
+}
+
+/// Reads until the server closes (true) or `within` passes (false).
+fn closed_within(s: &mut std::net::TcpStream, within: Duration) -> bool {
+    use std::io::Read;
+    let until = std::time::Instant::now() + within;
+    let mut buf = [0u8; 4096];
+    while std::time::Instant::now() < until {
+        s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => {}
+        }
+    }
+    false
+}
+
+#[test]
+fn the_listener_refuses_ambiguous_huge_and_slow_requests_and_bounds_its_connections() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    require_docker();
+    let p = Project::single_subscription("http://127.0.0.1:9/v", "", "");
+    let dev = p.dev();
+    dev.wait_ready();
+    let addr = p.listen.clone();
+    // Two Host or two Origin headers: which one a check reads is a guess.
+    for twice in [
+        format!("Host: {addr}\r\nHost: evil.example"),
+        format!("Host: {addr}\r\nOrigin: http://{addr}\r\nOrigin: http://evil.example"),
+    ] {
+        let (code, text) = crate::harness::http_raw(
+            &addr,
+            &format!("POST /topics/shop.t HTTP/1.1\r\n{twice}\r\nContent-Type: application/json"),
+            "{}",
+        );
+        assert_eq!(code, 400, "{text}");
+        assert!(text.contains("more than one"), "{text}");
+    }
+    // A huge Content-Length: 413 at once, and the connection closed.
+    let mut s = TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "POST /topics/shop.t HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 100000000000\r\n\r\n{{"
+    )
+    .unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(closed_within(&mut s, Duration::from_secs(2)), "{answer}");
+
+    let before = rss_kb(dev.pid());
+    // 3,000 idle connections and 200 slow ones (a header byte a second):
+    // at most 1024 are served at once, each closed after 10 s without its
+    // headers.
+    let mut slow: Vec<TcpStream> = (0..200)
+        .filter_map(|_| TcpStream::connect(&addr).ok())
+        .collect();
+    for s in &mut slow {
+        let _ = s.write_all(b"GET /admin/status HTTP/1.1\r\n");
+    }
+    let idle: Vec<TcpStream> = (0..3000)
+        .filter_map(|_| {
+            TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(1)).ok()
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    let held = rss_kb(dev.pid());
+    let started = std::time::Instant::now();
+    for _ in 0..11 {
+        for s in &mut slow {
+            let _ = s.write_all(b"X");
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let mut closed = 0;
+    for s in &mut slow {
+        if closed_within(s, Duration::from_millis(10)) {
+            closed += 1;
+        }
+    }
+    eprintln!(
+        "{} idle + {} slow connections: rss {before} kB -> {held} kB; {closed} slow ones closed after {:?}",
+        idle.len(),
+        slow.len(),
+        started.elapsed()
+    );
+    assert_eq!(closed, slow.len());
+    assert!(held < before + 40_000, "rss {before} kB -> {held} kB");
+    drop(idle);
+    // Served again once they are gone.
+    let (code, text) = p.http("GET", "/admin/status", None);
+    assert_eq!(code, 200, "{text}");
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+}
+
+#[test]
+fn a_unary_grpc_call_carries_one_message_and_a_key_that_is_not_utf8_is_invalid() {
+    use tonic::codegen::Service;
+    require_docker();
+    let p = Project::single_subscription("http://127.0.0.1:9/v", "", "");
+    let dev = p.dev();
+    dev.wait_ready();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = format!("http://{}", p.listen);
+    let statuses = rt.block_on(async {
+        let mut channel = tonic::transport::Channel::from_shared(url.clone())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        // ftl.v1.PublishRequest {topic: {module: "shop", name: "t"}, body: "{}"}.
+        let message = "\u{a}\u{9}\u{a}\u{4}shop\u{12}\u{1}t\u{12}\u{2}{}";
+        let frame = format!("\0\0\0\0{}{message}", char::from(message.len() as u8));
+        let mut statuses = Vec::new();
+        for body in [frame.clone(), frame.repeat(2)] {
+            let request = tonic::codegen::http::Request::builder()
+                .method("POST")
+                .uri(format!("{url}/ftl.v1.Publisher/Publish"))
+                .header("content-type", "application/grpc")
+                .header("te", "trailers")
+                .body(tonic::body::Body::new(body))
+                .unwrap();
+            std::future::poll_fn(|cx| channel.poll_ready(cx))
+                .await
+                .unwrap();
+            let response = channel.call(request).await.unwrap();
+            let status = tonic::Status::from_header_map(response.headers())
+                .map(|s| s.code())
+                .unwrap_or(tonic::Code::Ok);
+            statuses.push(status);
+        }
+        // PublishEventRequest {topic: {name: "t", module: "shop"}, key: 0xff 0xfe}.
+        let message: &[u8] = b"\x0a\x09\x12\x01t\x1a\x04shop\x1a\x02\xff\xfe";
+        let mut frame = vec![0, 0, 0, 0, message.len() as u8];
+        frame.extend_from_slice(message);
+        let request = tonic::codegen::http::Request::builder()
+            .method("POST")
+            .uri(format!(
+                "{url}/xyz.block.ftl.pubsub.v1.PublishService/PublishEvent"
+            ))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(tonic::body::Body::new(axum::body::Body::from(frame)))
+            .unwrap();
+        std::future::poll_fn(|cx| channel.poll_ready(cx))
+            .await
+            .unwrap();
+        let response = channel.call(request).await.unwrap();
+        let status = tonic::Status::from_header_map(response.headers()).map(|s| s.code());
+        statuses.push(status.unwrap_or(tonic::Code::Ok));
+        statuses
+    });
+    assert_eq!(
+        statuses,
+        vec![
+            tonic::Code::Ok,
+            tonic::Code::InvalidArgument,
+            tonic::Code::InvalidArgument
+        ]
+    );
+    // Only the one good call published.
+    assert_eq!(p.kafka().read_all("shop.t").len(), 1);
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
