@@ -22,7 +22,7 @@ use tokio::sync::{broadcast, mpsc};
 use super::server::{runner_status, AdminState, Refusal};
 use crate::admin::{self, EventBatch, RecordLine, ReplaySummary};
 use crate::events::{Event, Outcome};
-use crate::kafka::tail::{Next, Tail, TailError, TailFrom};
+use crate::kafka::tail::{past_end, Next, Tail, TailError, TailFrom};
 use crate::kafka::{groups, ReplayFrom};
 use crate::runner::deadletter::{self, DeadLetter};
 use crate::schema::Lookup;
@@ -313,6 +313,9 @@ async fn browse(
                 Next::Record(r) => lines.push(RecordLine::from(r)),
                 Next::AtEnd => break,
                 Next::Idle => {}
+                Next::PastEnd { from, ends } => {
+                    return Err(Refusal(StatusCode::BAD_REQUEST, past_end(from, &ends)))
+                }
             }
         }
         Ok(lines)

@@ -488,3 +488,85 @@ fn a_unary_grpc_call_carries_one_message_and_a_key_that_is_not_utf8_is_invalid()
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
+
+#[test]
+fn tail_from_past_the_end_says_so_with_the_end_and_exits() {
+    require_docker();
+    let p = Project::single_subscription("http://127.0.0.1:9/v", "partitions: 4, key: /k", "");
+    let dev = p.dev();
+    dev.wait_ready();
+    for (key, id) in [("a", 1), ("a", 2), ("a", 3), ("b", 4), ("c", 5)] {
+        p.run(&[
+            "pubsub",
+            "publish",
+            "shop.t",
+            &format!("{{\"id\":{id}}}"),
+            "--key",
+            key,
+        ])
+        .succeeds();
+    }
+    let records = p.kafka().read_all("shop.t");
+    let a = records
+        .iter()
+        .find(|r| r.key.as_deref() == Some("a"))
+        .unwrap()
+        .partition;
+    let end = records.iter().filter(|r| r.partition == a).count();
+    let (a, end_text, two_before) = (a.to_string(), end.to_string(), (end - 2).to_string());
+    p.run(&[
+        "pubsub",
+        "tail",
+        "shop.t",
+        "--from",
+        "100000",
+        "--partition",
+        &a,
+        "--no-follow",
+    ])
+    .fails_with(2)
+    .says(&format!(
+        "offset 100000 is past the end: partition {a} ends at {end}"
+    ));
+    // Other partitions have events, none as far as 7000.
+    p.run(&[
+        "pubsub",
+        "tail",
+        "shop.t",
+        "--from",
+        "7000",
+        "-n",
+        "2",
+        "--no-follow",
+    ])
+    .fails_with(2)
+    .says("offset 7000 is past the end: partition 0 ends at");
+    // At the end exactly: nothing to show, and not an error.
+    p.run(&[
+        "pubsub",
+        "tail",
+        "shop.t",
+        "--from",
+        &end_text,
+        "--partition",
+        &a,
+        "--no-follow",
+    ])
+    .succeeds()
+    .says(&format!("no events in shop.t from `{end}`"));
+    let out = p.run(&[
+        "pubsub",
+        "tail",
+        "shop.t",
+        "--from",
+        &two_before,
+        "--partition",
+        &a,
+        "--no-follow",
+        "--json",
+    ]);
+    out.succeeds();
+    assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+}

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::admin::RecordLine;
 use crate::error::{Error, Result};
-use crate::kafka::tail::{Next, Record, Tail, TailError, TailFrom};
+use crate::kafka::tail::{past_end, Next, Record, Tail, TailError, TailFrom};
 use crate::output::{escape_controls, pretty_json, DataBatch, Printer, CYAN, DIM};
 use crate::provision;
 use crate::schema::Project;
@@ -74,6 +74,13 @@ pub async fn tail(project: &Project, printer: &Printer, topic: &str, args: TailA
                     if !written {
                         return Ok((shown, args.follow)); // stdout closed (`| head`): not an error
                     }
+                }
+                Next::PastEnd { from, ends } => {
+                    printer.flush_data(&mut batch);
+                    return Err(Error::usage(
+                        past_end(from, &ends),
+                        Some("the next event of a partition gets its end as offset: use a lower --from, or `--from latest` to wait for new events".to_string()),
+                    ));
                 }
                 Next::AtEnd if !args.follow => break,
                 // Nothing more right now: show what is there.
