@@ -18,8 +18,8 @@ use marked_yaml::{LoaderOptions, Node, Span};
 use crate::diag::{suggest, Diagnostic, Diagnostics};
 use crate::kafka::BatchField;
 use crate::schema::{
-    kafka_name_problem, Batch, BrokerKind, BrokerSettings, Module, Project, Retry, RunnerSettings,
-    StartFrom, Subscription, Topic, Verb, VerbCall, DEADLETTER_SUFFIX,
+    kafka_name_problem, Batch, BrokerKind, BrokerSettings, ExecEnv, Module, Project, Retry,
+    RunnerSettings, StartFrom, Subscription, Topic, Verb, VerbCall, DEADLETTER_SUFFIX,
 };
 use crate::units::{parse_duration, parse_size};
 
@@ -536,7 +536,15 @@ const PUBSUB_KEYS: &[&str] = &["broker"];
 const BROKER_KEYS: &[&str] = &["kind", "image", "port", "bootstrap", "properties"];
 const RUNNER_KEYS: &[&str] = &["listen", "consumer", "grace"];
 const MODULE_KEYS: &[&str] = &["module", "verbs", "topics", "subscriptions"];
-const VERB_KEYS: &[&str] = &["http", "exec", "grpc", "timeout"];
+const VERB_KEYS: &[&str] = &[
+    "http",
+    "exec",
+    "grpc",
+    "timeout",
+    "env",
+    "inherit_env",
+    "pass_env",
+];
 const TOPIC_KEYS: &[&str] = &["event", "export", "partitions", "key"];
 const SUB_KEYS: &[&str] = &["topic", "verb", "from", "deadletter", "retry", "batch"];
 const RETRY_KEYS: &[&str] = &["count", "min_backoff", "max_backoff"];

@@ -134,3 +134,36 @@ fn a_module_file_that_cannot_be_used_is_a_problem_naming_it() {
         ]
     );
 }
+
+#[test]
+fn an_exec_verb_says_what_environment_it_gets_and_mistakes_have_positions() {
+    let (_d, r) = project(&[
+        ("ftl-project.yaml", "name: shop\n"),
+        (
+            "m/ftl.yaml",
+            "module: m\nverbs:\n  v: {exec: [\"true\"], env: {A: \"1\"}, inherit_env: false, pass_env: [PATH]}\n",
+        ),
+    ]);
+    let p = r.unwrap();
+    let env = &p.modules[0].verbs[0].env;
+    assert!(!env.inherit_env);
+    assert_eq!(env.pass_env, vec!["PATH"]);
+    assert_eq!(env.env.get("A").map(String::as_str), Some("1"));
+    let (_d, r) = project(&[
+        ("ftl-project.yaml", "name: shop\n"),
+        (
+            "m/ftl.yaml",
+            "module: m\nverbs:\n  a: {exec: [\"true\"], pass_env: [PATH]}\n  b: {http: \"http://127.0.0.1:1/x\", env: {A: \"1\"}}\n  c: {exec: [\"true\"], env: {FTL_KEY: x, \"A=B\": y}, inherit_env: maybe}\n",
+        ),
+    ]);
+    assert_eq!(
+        problems(r),
+        vec![
+            "3:33 `pass_env` of verb `a` needs `inherit_env: false`",
+            "4:42 `env` of verb `b` applies to exec verbs only",
+            "5:29 `env` of verb `c`: `FTL_KEY` is set by ftl for each call (the `FTL_` names are its own)",
+            "5:41 `env` of verb `c`: `A=B` is not a variable name (no `=` or control characters)",
+            "5:65 `inherit_env` of verb `c` must be true or false, not `maybe`",
+        ]
+    );
+}

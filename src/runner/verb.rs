@@ -46,7 +46,7 @@ pub async fn call(
 ) -> Result<Output, Failure> {
     match &verb.call {
         VerbCall::Http(url) => call_http(url, verb.timeout, http, d).await,
-        VerbCall::Exec(argv) => call_exec(argv, verb.timeout, module_dir, d).await,
+        VerbCall::Exec(argv) => call_exec(argv, verb, module_dir, d).await,
         VerbCall::Grpc(addr) => super::grpc::call(addr, verb, d).await,
     }
 }
@@ -216,10 +216,11 @@ async fn read_capped(
 
 async fn call_exec(
     argv: &[String],
-    timeout: Duration,
+    verb: &Verb,
     dir: &Path,
     d: &Delivery<'_>,
 ) -> Result<Output, Failure> {
+    let timeout = verb.timeout;
     let Some((program, args)) = argv.split_first() else {
         return Err(Failure {
             message: "exec verb has no command".into(),
@@ -229,6 +230,15 @@ async fn call_exec(
     };
     let (key, encoding) = key_for_verb(d.key);
     let mut command = tokio::process::Command::new(program);
+    if !verb.env.inherit_env {
+        command.env_clear();
+        for name in &verb.env.pass_env {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
+            }
+        }
+    }
+    command.envs(&verb.env.env);
     match encoding {
         Some(e) => command.env("FTL_KEY_ENCODING", e),
         // Not one inherited from `ftl dev`'s own environment either.
@@ -377,6 +387,7 @@ mod tests {
                     .into(),
             ]),
             timeout: Duration::from_secs(5),
+            env: Default::default(),
         };
         let d = Delivery {
             topic: "m.t",
@@ -397,12 +408,36 @@ mod tests {
         assert!(err.permanent, "{err:?}");
     }
 
+    #[tokio::test]
+    async fn an_exec_verb_gets_the_environment_it_says() {
+        // Any variable of this process stands for a secret of `ftl dev`'s.
+        let (secret, value) = std::env::vars()
+            .find(|(k, _)| {
+                k != "HOME" && !k.starts_with("FTL_") && !k.contains(['-', '.']) && !k.is_empty()
+            })
+            .expect("a variable in the test's environment");
+        let script = format!("printf '%s|%s|%s|%s' \"${{{secret}-unset}}\" \"$GREETING\" \"$FTL_TOPIC\" \"${{HOME-unset}}\"");
+        let script = script.as_str();
+        let mut verb = exec(script, Duration::from_secs(5));
+        verb.call = VerbCall::Exec(vec!["/bin/sh".into(), "-c".into(), script.into()]);
+        verb.env.env.insert("GREETING".into(), "hi".into());
+        let http = reqwest::Client::new();
+        let home = std::env::var("HOME").unwrap_or_else(|_| "unset".into());
+        let got = call(&verb, Path::new("."), &http, &delivery()).await;
+        assert_eq!(got, Ok(Some(format!("{value}|hi|m.t|{home}"))));
+        verb.env.inherit_env = false;
+        verb.env.pass_env = vec!["HOME".into()];
+        let got = call(&verb, Path::new("."), &http, &delivery()).await;
+        assert_eq!(got, Ok(Some(format!("unset|hi|m.t|{home}"))));
+    }
+
     fn exec(script: &str, timeout: Duration) -> Verb {
         Verb {
             module: "m".into(),
             name: "v".into(),
             call: VerbCall::Exec(vec!["sh".into(), "-c".into(), script.into()]),
             timeout,
+            env: Default::default(),
         }
     }
 
