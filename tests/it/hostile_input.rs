@@ -570,3 +570,32 @@ fn tail_from_past_the_end_says_so_with_the_end_and_exits() {
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
+
+#[test]
+fn an_exec_verb_inherits_the_environment_unless_it_says_otherwise() {
+    require_docker();
+    let p = Project::new();
+    p.write(
+        "shop/verb.sh",
+        "printf '%s|%s|%s|%s\\n' \"$1\" \"${AWS_SECRET_ACCESS_KEY-unset}\" \"${GREETING-unset}\" \"${PATH:+path}\" >> env-$1.txt\n",
+    );
+    p.module("shop")
+        .verb("all", "exec: [sh, verb.sh, all]")
+        .verb("clean", "exec: [sh, verb.sh, clean], inherit_env: false, pass_env: [PATH], env: {GREETING: hi}")
+        .topic("t", "")
+        .subscription("a", "topic: t, verb: all")
+        .subscription("c", "topic: t, verb: clean")
+        .write();
+    let dev = p.dev_with(&[("AWS_SECRET_ACCESS_KEY", "s3cret")]);
+    dev.wait_assigned("shop.a", 1);
+    dev.wait_assigned("shop.c", 1);
+    p.run(&["pubsub", "publish", "shop.t", "{}"]).succeeds();
+    let read = |name: &str| std::fs::read_to_string(p.path().join(format!("shop/env-{name}.txt"))).unwrap_or_default();
+    crate::harness::wait_until("both verbs ran", Duration::from_secs(30), || {
+        !read("all").is_empty() && !read("clean").is_empty()
+    });
+    assert_eq!(read("all"), "all|s3cret|unset|path\n");
+    assert_eq!(read("clean"), "clean|unset|hi|path\n");
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+}
