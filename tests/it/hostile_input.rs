@@ -581,7 +581,10 @@ fn an_exec_verb_inherits_the_environment_unless_it_says_otherwise() {
     );
     p.module("shop")
         .verb("all", "exec: [sh, verb.sh, all]")
-        .verb("clean", "exec: [sh, verb.sh, clean], inherit_env: false, pass_env: [PATH], env: {GREETING: hi}")
+        .verb(
+            "clean",
+            "exec: [sh, verb.sh, clean], inherit_env: false, pass_env: [PATH], env: {GREETING: hi}",
+        )
         .topic("t", "")
         .subscription("a", "topic: t, verb: all")
         .subscription("c", "topic: t, verb: clean")
@@ -590,7 +593,9 @@ fn an_exec_verb_inherits_the_environment_unless_it_says_otherwise() {
     dev.wait_assigned("shop.a", 1);
     dev.wait_assigned("shop.c", 1);
     p.run(&["pubsub", "publish", "shop.t", "{}"]).succeeds();
-    let read = |name: &str| std::fs::read_to_string(p.path().join(format!("shop/env-{name}.txt"))).unwrap_or_default();
+    let read = |name: &str| {
+        std::fs::read_to_string(p.path().join(format!("shop/env-{name}.txt"))).unwrap_or_default()
+    };
     crate::harness::wait_until("both verbs ran", Duration::from_secs(30), || {
         !read("all").is_empty() && !read("clean").is_empty()
     });
