@@ -285,9 +285,7 @@ impl Loader {
             }
         }
         if let Some(n) = map.get_node("env") {
-            let Some(m) = self.mapping(src, n, &format!("`env` of {what}")) else {
-                return None;
-            };
+            let m = self.mapping(src, n, &format!("`env` of {what}"))?;
             for (k, v) in m.iter() {
                 if let Some(why) = env_name_problem(k.as_str()) {
                     self.scalar_error(src, k, format!("`env` of {what}: {why}"), None);

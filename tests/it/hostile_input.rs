@@ -4,7 +4,29 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::harness::{require_docker, Ev, Project};
+use crate::harness::{on, require_docker, Event, Project};
+
+/// The next `reload_rejected` (the `n`th): its problems and how many
+/// subscriptions still run.
+fn rejected(dev: &crate::harness::Dev, n: usize) -> (String, usize) {
+    dev.wait_nth(
+        on!(Event::ReloadRejected { problems, running } => (problems.clone(), *running)),
+        n,
+        Duration::from_secs(30),
+    )
+}
+
+/// Sends `text` as it is on a new connection; everything the runner
+/// answers until it closes or 5 s pass.
+fn raw(addr: &str, text: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(text.as_bytes()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
 
 /// Puts a symlink to `target` at `link`, replacing what is there at once.
 #[cfg(unix)]
@@ -44,7 +66,8 @@ fn a_module_file_that_cannot_be_used_is_an_error_naming_it_and_never_opened() {
     let p = Project::new().without_broker();
     let file = p.path().join("m/ftl.yaml");
     std::fs::create_dir_all(p.path().join("m")).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn()>)> = vec![
+    type Make<'a> = Box<dyn Fn() + 'a>;
+    let cases: Vec<(&str, Make)> = vec![
         (
             "it is a symlink loop",
             Box::new(|| symlink_over("ftl.yaml", &file)),
@@ -109,21 +132,15 @@ fn a_running_dev_keeps_its_subscriptions_when_a_file_gets_a_nul_byte_or_becomes_
     let cut = good.replace("subscriptions:", "\0subscriptions:");
     assert_ne!(cut, good);
     p.write("shop/ftl.yaml", &cut);
-    let rejected = dev.wait(Ev::of("reload_rejected"), Duration::from_secs(30));
-    assert_eq!(rejected["running"], 1, "{rejected}");
-    assert!(
-        rejected["problems"].as_str().unwrap().contains("NUL byte"),
-        "{rejected}"
-    );
+    let (problems, running) = rejected(&dev, 1);
+    assert_eq!(running, 1, "{problems}");
+    assert!(problems.contains("NUL byte"), "{problems}");
     symlink_over("gone.yaml", &file);
-    let rejected = dev.wait_nth(Ev::of("reload_rejected"), 2, Duration::from_secs(30));
-    assert_eq!(rejected["running"], 1, "{rejected}");
+    let (problems, running) = rejected(&dev, 2);
+    assert_eq!(running, 1, "{problems}");
     assert!(
-        rejected["problems"]
-            .as_str()
-            .unwrap()
-            .contains("symlink to `gone.yaml`, which does not exist"),
-        "{rejected}"
+        problems.contains("symlink to `gone.yaml`, which does not exist"),
+        "{problems}"
     );
     // A FIFO does not stall the watch: the good file comes back and is read.
     std::fs::remove_file(&file).unwrap();
@@ -136,7 +153,12 @@ fn a_running_dev_keeps_its_subscriptions_when_a_file_gets_a_nul_byte_or_becomes_
     std::fs::remove_file(&file).unwrap();
     p.write("shop/ftl.yaml", &format!("{good}\n# edited\n"));
     p.run(&["pubsub", "status"]).succeeds().prints("shop.s");
-    assert_eq!(dev.count(Ev::of("reload_applied")), 0, "{}", dev.log());
+    assert_eq!(
+        dev.count(&on!(Event::ReloadApplied { .. })),
+        0,
+        "{}",
+        dev.log()
+    );
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
     assert!(!log.contains("\"stopped\":[\"shop.s\"]"), "{log}");
@@ -300,7 +322,8 @@ fn the_admin_api_and_publisher_refuse_what_they_do_not_know() {
     // Nothing was published, replayed or moved.
     assert!(p.kafka().read_all("shop.t").is_empty());
     assert_eq!(
-        dev.count(Ev::of("replay_started")) + dev.count(Ev::of("deadletter_replay_done")),
+        dev.count(&on!(Event::ReplayStarted { .. }))
+            + dev.count(&on!(Event::DeadletterReplayDone { .. })),
         0,
         "{}",
         dev.log()
@@ -351,12 +374,11 @@ fn the_listener_refuses_ambiguous_huge_and_slow_requests_and_bounds_its_connecti
         format!("Host: {addr}\r\nHost: evil.example"),
         format!("Host: {addr}\r\nOrigin: http://{addr}\r\nOrigin: http://evil.example"),
     ] {
-        let (code, text) = crate::harness::http_raw(
+        let text = raw(
             &addr,
-            &format!("POST /topics/shop.t HTTP/1.1\r\n{twice}\r\nContent-Type: application/json"),
-            "{}",
+            &format!("POST /topics/shop.t HTTP/1.1\r\n{twice}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{{}}"),
         );
-        assert_eq!(code, 400, "{text}");
+        assert!(text.starts_with("HTTP/1.1 400"), "{text}");
         assert!(text.contains("more than one"), "{text}");
     }
     // A huge Content-Length: 413 at once, and the connection closed.
