@@ -167,6 +167,10 @@ fn samples() -> Vec<Event> {
             problems: "p".into(),
             running: 1,
         },
+        Event::ReloadValid {
+            changed: false,
+            running: 1,
+        },
         Event::Ready {
             subscriptions: 1,
             listen: Some("127.0.0.1:1".into()),
@@ -209,6 +213,7 @@ fn samples() -> Vec<Event> {
             | Event::BrokerRegained { .. }
             | Event::ReloadApplied { .. }
             | Event::ReloadRejected { .. }
+            | Event::ReloadValid { .. }
             | Event::Ready { .. }
             | Event::Stopping
             | Event::Abandoned { .. }
