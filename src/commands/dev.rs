@@ -211,7 +211,7 @@ impl DevState {
         }
         if self.broker.is_none() {
             let started = Instant::now();
-            let broker = provision::ensure_broker(project, ctx.printer).await?;
+            let broker = provision::ensure_broker(project, &self.hub).await?;
             self.hub.emit(broker.ready_event(started));
             self.broker = Some(broker);
         }

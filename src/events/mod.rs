@@ -36,6 +36,49 @@ pub enum Event {
         how: String,
         ms: u64,
     },
+    /// The broker's image is not on this machine: Docker pulls it.
+    ImagePulling {
+        image: String,
+    },
+    /// Progress of one layer of the image being pulled: each change of
+    /// `status`, and the bytes at most every quarter second per layer.
+    ImageLayer {
+        image: String,
+        layer: String,
+        /// Docker's word for the step (`Downloading`, `Extracting`, ...).
+        status: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        current: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total: Option<u64>,
+    },
+    /// The image is on this machine now.
+    ImagePulled {
+        image: String,
+        ms: u64,
+    },
+    /// The broker's container was found running (`reused`), started again
+    /// (`started`) or made (`created`).
+    BrokerContainer {
+        container: String,
+        kind: String,
+        image: String,
+        how: String,
+    },
+    /// The broker container runs another kind than the project asks for;
+    /// the running one is used.
+    BrokerKindMismatch {
+        container: String,
+        running: String,
+        asked: String,
+    },
+    /// Waiting for the broker to answer Kafka requests.
+    BrokerWaiting {
+        container: String,
+        kind: String,
+        address: String,
+        how: String,
+    },
     TopicCreated {
         topic: String,
         partitions: i32,
@@ -176,6 +219,20 @@ pub enum Event {
     Lagged {
         missed: u64,
     },
+}
+
+/// Where a library step tells what it is doing, as it happens (the way
+/// uv's resolver calls a reporter its CLI implements): the [`Hub`] in
+/// `ftl dev`, so the printer, `--json` and the console see it; the printer
+/// itself in one-shot commands.
+pub trait Report: Send + Sync {
+    fn report(&self, event: Event);
+}
+
+impl Report for Hub {
+    fn report(&self, event: Event) {
+        self.emit(event);
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
