@@ -20,12 +20,14 @@ pub mod ftl_proto;
 mod fuzz;
 pub mod inspect;
 pub mod kafka;
+pub mod load;
 pub mod output;
 pub mod provision;
 pub mod publisher;
 pub mod runner;
 pub mod runtime;
 pub mod schema;
+pub mod session;
 pub mod units;
 
 use std::process::ExitCode;

@@ -223,12 +223,9 @@ fn write_json(out: &mut String, v: &serde_json::Value, indent: usize, color: boo
 
 // ------------------------------------------------------------ runner events
 
-/// How a rendered event is shown.
-/// Where a runner listening on `listen` serves its console.
-pub fn console_url(listen: &str) -> String {
-    format!("http://{listen}/")
-}
+pub use crate::session::console_url;
 
+/// How a rendered event is shown.
 enum Shown {
     /// A line on stderr, hidden by `-q`.
     Info(String),
@@ -619,7 +616,4 @@ impl crate::events::Report for Printer {
     }
 }
 
-/// "1 topic", "3 topics".
-pub fn counted(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
-}
+pub use crate::units::counted;
