@@ -6,6 +6,7 @@
 //! topics and dead-letter topics, and runs every subscription in one runner.
 //! See DESIGN.md for the contract; `run` is the whole program.
 
+pub mod access;
 pub mod admin;
 pub mod broker;
 pub mod cli;

@@ -1,5 +1,5 @@
-//! Reading the project (and the settings) on a blocking thread, for async
-//! callers: the files are read and parsed off the async executor.
+//! Reading the project (and the settings, and stdin) on a blocking thread,
+//! for async callers: the files are read and parsed off the async executor.
 
 use std::path::{Path, PathBuf};
 
@@ -52,4 +52,21 @@ pub async fn settings(
         }
     })
     .await
+}
+
+/// NDJSON from stdin: (line number, text) of every non-blank line.
+pub async fn stdin_lines() -> Result<Vec<(usize, String)>> {
+    tokio::task::spawn_blocking(|| {
+        use std::io::BufRead;
+        let mut v = Vec::new();
+        for (i, line) in std::io::stdin().lock().lines().enumerate() {
+            let line = line.map_err(|e| Error::failed(format!("cannot read stdin: {e}"), None))?;
+            if !line.trim().is_empty() {
+                v.push((i + 1, line));
+            }
+        }
+        Ok(v)
+    })
+    .await
+    .map_err(|e| Error::failed(format!("internal task failed: {e}"), None))?
 }

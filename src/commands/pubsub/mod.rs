@@ -128,11 +128,3 @@ fn sub_arg<'p>(project: &'p Project, name: &str) -> Result<&'p Subscription> {
         .find_subscription(name)
         .found("subscription", name)?)
 }
-
-/// Runs blocking library work (rdkafka's synchronous calls, stdin) off the
-/// async executor.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::failed(format!("internal task failed: {e}"), None))?
-}
