@@ -102,7 +102,10 @@ impl Watcher {
                     }
                     None => return,
                 },
-                _ = tokio::time::sleep_until(quiet_from) => return,
+                _ = tokio::time::sleep_until(quiet_from) => {
+                    tracing::debug!("the project's files changed");
+                    return;
+                }
             }
         }
     }
@@ -121,6 +124,7 @@ impl Watcher {
         if matches!(event.kind, notify::EventKind::Access(_)) {
             return false;
         }
+        tracing::trace!(kind = ?event.kind, paths = ?event.paths, "file event");
         let mut concerns = false;
         for path in &event.paths {
             if path.parent() == Some(&self.root) {
