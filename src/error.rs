@@ -73,8 +73,7 @@ impl Error {
                 "`ftl pubsub status` shows whether `ftl dev` runs; its output says more".into(),
             ),
             Error::Watch(_) => Some(
-                "on Linux, raise fs.inotify.max_user_watches or max_user_instances (sysctl)"
-                    .into(),
+                "on Linux, raise fs.inotify.max_user_watches or max_user_instances (sysctl)".into(),
             ),
             Error::Usage { hint, .. } | Error::Failed { hint, .. } => hint.clone(),
         }

@@ -20,7 +20,10 @@ async fn blocking<T: Send + 'static>(
 /// Reads and validates the project in `dir`.
 pub async fn project(dir: &Path, overrides: &Overrides) -> Result<Project> {
     let (dir, overrides) = (dir.to_path_buf(), overrides.clone());
-    blocking("reading the project", move || config::load(&dir, &overrides)).await
+    blocking("reading the project", move || {
+        config::load(&dir, &overrides)
+    })
+    .await
 }
 
 /// The project without its invalid module files, and which those are.
@@ -37,20 +40,18 @@ pub async fn project_partial(
 
 /// Every resolved setting with where it came from, and the project's name;
 /// outside a project, the settings that apply without one.
-pub async fn settings(
-    dir: &Path,
-    overrides: &Overrides,
-) -> Result<(Vec<Entry>, Option<String>)> {
+pub async fn settings(dir: &Path, overrides: &Overrides) -> Result<(Vec<Entry>, Option<String>)> {
     let (dir, overrides): (PathBuf, Overrides) = (dir.to_path_buf(), overrides.clone());
-    blocking("reading settings", move || {
-        match config::load_with_settings(&dir, &overrides) {
+    blocking(
+        "reading settings",
+        move || match config::load_with_settings(&dir, &overrides) {
             Ok((p, entries)) => Ok((entries, Some(p.name))),
             Err(ConfigError::NotFound { .. }) => {
                 config::settings_without_project(&overrides).map(|e| (e, None))
             }
             Err(e) => Err(e),
-        }
-    })
+        },
+    )
     .await
 }
 

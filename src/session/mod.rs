@@ -153,7 +153,8 @@ impl Session {
 
     async fn reload(&mut self) {
         let hub = self.state.hub.clone();
-        let rejected = |problems: String, running: usize| Event::ReloadRejected { problems, running };
+        let rejected =
+            |problems: String, running: usize| Event::ReloadRejected { problems, running };
         match self.request.read().await {
             Ok(next) if next == self.project => {}
             Ok(next) => match self.state.apply(&next).await {
