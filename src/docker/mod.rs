@@ -71,6 +71,30 @@ impl Outcome {
 /// status always is.
 const LAYER_REPORT_EVERY: Duration = Duration::from_millis(250);
 
+/// Which of an image pull's layer updates are reported: Docker sends one
+/// every few kilobytes, far more than a reader wants.
+#[derive(Debug, Default)]
+struct LayerThrottle {
+    /// Per layer: the last status reported, and when.
+    last: HashMap<String, (String, Instant)>,
+}
+
+impl LayerThrottle {
+    /// Whether the update of `layer` to `status` at `now` is reported (and
+    /// if so, it counts as reported).
+    fn due(&mut self, layer: &str, status: &str, now: Instant) -> bool {
+        let due = match self.last.get(layer) {
+            None => true,
+            Some((last, at)) => last != status || now.duration_since(*at) >= LAYER_REPORT_EVERY,
+        };
+        if due {
+            self.last
+                .insert(layer.to_string(), (status.to_string(), now));
+        }
+        due
+    }
+}
+
 /// A running broker container.
 #[derive(Debug, Clone)]
 pub struct BrokerContainer {
@@ -309,8 +333,7 @@ impl Docker {
         report.report(Event::ImagePulling {
             image: image.to_string(),
         });
-        // Per layer: the last status reported, and when bytes last were.
-        let mut layers: HashMap<String, (String, Instant)> = HashMap::new();
+        let mut throttle = LayerThrottle::default();
         let options = CreateImageOptionsBuilder::new().from_image(image).build();
         let mut stream = self.inner.create_image(Some(options), None, None);
         while let Some(item) = stream.next().await {
@@ -333,17 +356,9 @@ impl Docker {
                 ),
                 None => (None, None),
             };
-            let now = Instant::now();
-            let due = match layers.get(&layer) {
-                None => true,
-                Some((last, at)) => {
-                    *last != status || now.duration_since(*at) >= LAYER_REPORT_EVERY
-                }
-            };
-            if !due {
+            if !throttle.due(&layer, &status, Instant::now()) {
                 continue;
             }
-            layers.insert(layer.clone(), (status.clone(), now));
             report.report(Event::ImageLayer {
                 image: image.to_string(),
                 layer,
@@ -557,5 +572,26 @@ fn choose_port(port: u16) -> Result<u16, DockerError> {
                 source,
             }),
         Err(_) => Err(DockerError::PortTaken { port, holder: None }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_layers_bytes_are_reported_at_most_every_quarter_second_and_each_new_status_at_once() {
+        let mut t = LayerThrottle::default();
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        assert!(t.due("a", "Downloading", at(0)));
+        assert!(!t.due("a", "Downloading", at(100)));
+        // Another layer has its own clock.
+        assert!(t.due("b", "Downloading", at(100)));
+        assert!(!t.due("a", "Downloading", at(249)));
+        assert!(t.due("a", "Downloading", at(250)));
+        assert!(t.due("a", "Download complete", at(260)));
+        assert!(t.due("a", "Extracting", at(270)));
+        assert!(!t.due("a", "Extracting", at(300)));
     }
 }

@@ -428,6 +428,30 @@ mod tests {
         assert!(line.contains(r#""outcome":"dead_lettered""#), "{line}");
         let back: Event = serde_json::from_str(&line).unwrap();
         assert_eq!(back, delivery(Outcome::DeadLettered));
+        let layer = Event::ImageLayer {
+            image: "i".into(),
+            layer: "l".into(),
+            status: "Waiting".into(),
+            current: None,
+            total: None,
+        };
+        let line = serde_json::to_string(&layer).unwrap();
+        assert_eq!(
+            line,
+            r#"{"type":"image_layer","image":"i","layer":"l","status":"Waiting"}"#
+        );
+        assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), layer);
+        let waiting = serde_json::to_string(&Event::BrokerWaiting {
+            container: "c".into(),
+            kind: "tansu".into(),
+            address: "127.0.0.1:1".into(),
+            how: "reused".into(),
+        })
+        .unwrap();
+        assert!(
+            waiting.starts_with(r#"{"type":"broker_waiting","#),
+            "{waiting}"
+        );
         let state = serde_json::to_value(State::Failed { reason: "x".into() }).unwrap();
         assert_eq!(state, serde_json::json!({"state": "failed", "reason": "x"}));
     }

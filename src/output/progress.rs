@@ -131,3 +131,20 @@ impl Printer {
         drawn.multi = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_for_the_broker_reads_as_it_did_before_it_was_an_event() {
+        assert_eq!(
+            waiting_text("ftl-p-broker", "tansu", "127.0.0.1:4000", "reused"),
+            "broker: reusing ftl-p-broker (tansu) on 127.0.0.1:4000, waiting for Kafka to answer"
+        );
+        assert_eq!(
+            waiting_text("ftl-p-broker", "redpanda", "127.0.0.1:4000", "created"),
+            "broker: created ftl-p-broker (redpanda) on 127.0.0.1:4000, waiting for Kafka to answer"
+        );
+    }
+}
