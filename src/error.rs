@@ -24,7 +24,7 @@ pub enum Error {
     #[error(transparent)]
     Admin(#[from] crate::admin::AdminError),
     #[error(transparent)]
-    Watch(#[from] crate::session::WatchError),
+    Watch(#[from] crate::watch::WatchError),
     #[error("{message}")]
     Usage {
         message: String,

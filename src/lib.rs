@@ -30,6 +30,7 @@ pub mod runtime;
 pub mod schema;
 pub mod session;
 pub mod units;
+pub mod watch;
 
 use std::process::ExitCode;
 

@@ -16,10 +16,10 @@ use crate::schema::Project;
 use crate::units::counted;
 
 mod signals;
-pub mod watch;
 
 pub use signals::Signals;
-pub use watch::{WatchError, Watcher};
+
+use crate::watch::{Layout, Watcher};
 
 /// Where a runner listening on `listen` serves its console.
 pub fn console_url(listen: &str) -> String {
@@ -71,7 +71,11 @@ impl Session {
         let mut signals = Signals::start()?;
         let project = request.read().await?;
         // Edits from here on are kept, so none made during the start is lost.
-        let watcher = Watcher::start(&request.root)?;
+        let layout = Layout {
+            project_file: crate::config::PROJECT_FILE,
+            module_file: crate::config::MODULE_FILE,
+        };
+        let watcher = Watcher::start(&request.root, layout)?;
         hub.emit(Event::Starting {
             project: project.name.clone(),
             modules: project.modules.len(),

@@ -1,4 +1,4 @@
-//! Following edits of the project files: the operating system says when
+//! Following edits of a project's files: the operating system says when
 //! something changed (inotify, FSEvents, ... through `notify`), and a
 //! change is handed on once the files have been quiet for a moment, so an
 //! editor's burst of writes (or a save done as write-temp-then-rename)
@@ -24,6 +24,7 @@ use notify::{RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+#[cfg(test)]
 use crate::config::{MODULE_FILE, PROJECT_FILE};
 
 /// How long the files must be quiet before a change is handed on.
@@ -41,16 +42,25 @@ pub struct WatchError {
     pub source: notify::Error,
 }
 
+/// Which files are the project's: `project_file` directly in the folder,
+/// `module_file` in each folder directly in it.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    pub project_file: &'static str,
+    pub module_file: &'static str,
+}
+
 pub struct Watcher {
     watcher: notify::RecommendedWatcher,
     rx: mpsc::UnboundedReceiver<notify::Result<notify::Event>>,
     root: PathBuf,
+    layout: Layout,
     folders: HashSet<PathBuf>,
 }
 
 impl Watcher {
     /// Starts watching `root`; changes from now on are kept until read.
-    pub fn start(root: &Path) -> Result<Watcher, WatchError> {
+    pub fn start(root: &Path, layout: Layout) -> Result<Watcher, WatchError> {
         let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         let fail = |source| WatchError {
             root: root.clone(),
@@ -69,6 +79,7 @@ impl Watcher {
             watcher,
             rx,
             root,
+            layout,
             folders: HashSet::new(),
         };
         if let Ok(entries) = std::fs::read_dir(&w.root) {
@@ -128,7 +139,10 @@ impl Watcher {
         let mut concerns = false;
         for path in &event.paths {
             if path.parent() == Some(&self.root) {
-                if path.file_name().is_some_and(|n| n == PROJECT_FILE) {
+                if path
+                    .file_name()
+                    .is_some_and(|n| n == self.layout.project_file)
+                {
                     concerns = true;
                 } else if path.is_dir() {
                     // A module folder made, or renamed into place.
@@ -140,7 +154,9 @@ impl Watcher {
                     self.folders.remove(path);
                     concerns = true;
                 }
-            } else if path.file_name().is_some_and(|n| n == MODULE_FILE)
+            } else if path
+                .file_name()
+                .is_some_and(|n| n == self.layout.module_file)
                 && path.parent().and_then(Path::parent) == Some(&self.root)
             {
                 concerns = true;
@@ -169,6 +185,11 @@ impl Watcher {
 mod tests {
     use super::*;
 
+    const LAYOUT: Layout = Layout {
+        project_file: PROJECT_FILE,
+        module_file: MODULE_FILE,
+    };
+
     /// Whether `changed` returns within `wait`.
     async fn changes(w: &mut Watcher, wait: Duration) -> bool {
         tokio::time::timeout(wait, w.changed()).await.is_ok()
@@ -181,7 +202,7 @@ mod tests {
         std::fs::create_dir(&module).unwrap();
         std::fs::write(dir.path().join(PROJECT_FILE), "name: p\n").unwrap();
         std::fs::write(module.join(MODULE_FILE), "module: shop\n").unwrap();
-        let mut w = Watcher::start(dir.path()).unwrap();
+        let mut w = Watcher::start(dir.path(), LAYOUT).unwrap();
         for i in 0..50 {
             std::fs::write(module.join(MODULE_FILE), format!("module: shop\n# {i}\n")).unwrap();
         }
@@ -200,7 +221,7 @@ mod tests {
     async fn new_modules_renames_and_deletions_are_seen_and_other_files_are_not() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(PROJECT_FILE), "name: p\n").unwrap();
-        let mut w = Watcher::start(dir.path()).unwrap();
+        let mut w = Watcher::start(dir.path(), LAYOUT).unwrap();
         let quiet = Duration::from_millis(500);
         let soon = Duration::from_secs(5);
 
