@@ -53,7 +53,6 @@ async fn run(ctx: &Context<'_>, request: DevRequest, open: bool, hub: Hub) -> Re
             "exiting at once; events in hand were not committed and will be delivered again",
             None,
         );
-        std::process::exit(130);
     });
     let session = Session::start(request, hub, forced).await?;
     if open {
@@ -83,9 +82,25 @@ fn open_browser(url: &str, ctx: &Context<'_>) {
         .stderr(std::process::Stdio::null())
         .spawn();
     match spawned {
-        // Reaped when it exits, so no zombie stays behind.
+        // Reaped when it exits, so no zombie stays behind. An opener that
+        // runs but opens nothing (`xdg-open` with no browser: exit code 3)
+        // is said too, with the address.
         Ok(mut child) => {
-            std::thread::spawn(move || child.wait());
+            let printer = ctx.printer.clone();
+            let url = url.to_string();
+            std::thread::spawn(move || match child.wait() {
+                Ok(status) if !status.success() => printer.warn(
+                    &format!(
+                        "--open: `{opener}` could not open the console ({})",
+                        status
+                            .code()
+                            .map(|c| format!("exit code {c}"))
+                            .unwrap_or_else(|| "killed by a signal".into())
+                    ),
+                    Some(&format!("open {url} in a browser yourself")),
+                ),
+                _ => {}
+            });
         }
         Err(e) => {
             ctx.printer.warn(

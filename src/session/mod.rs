@@ -49,8 +49,8 @@ impl DevRequest {
 }
 
 /// Called when a second Ctrl-C arrives while the runner is finishing the
-/// events in hand: the caller says so and exits at once (it does not
-/// return).
+/// events in hand, just before the process exits (code 130): the caller
+/// says so, as the event printer may not get to it.
 pub type OnForcedExit = Box<dyn Fn() + Send + Sync>;
 
 /// A running `ftl dev`, ready and following edits.
@@ -61,6 +61,8 @@ pub struct Session {
     signals: Signals,
     watcher: Watcher,
     console: Option<String>,
+    /// The last edit was refused: the next valid one says so.
+    rejected: bool,
 }
 
 impl Session {
@@ -132,6 +134,7 @@ impl Session {
             signals,
             watcher,
             console,
+            rejected: false,
         })
     }
 
@@ -157,21 +160,33 @@ impl Session {
 
     async fn reload(&mut self) {
         let hub = self.state.hub.clone();
-        let rejected =
-            |problems: String, running: usize| Event::ReloadRejected { problems, running };
-        match self.request.read().await {
-            Ok(next) if next == self.project => {}
+        let next = self.request.read().await;
+        if self.rejected && next.is_ok() {
+            self.rejected = false;
+            hub.emit(Event::ReloadValid {
+                changed: next.as_ref().is_ok_and(|n| *n != self.project),
+                running: self.state.running(),
+            });
+        }
+        let problems = match next {
+            Ok(next) if next == self.project => None,
             Ok(next) => match self.state.apply(&next).await {
                 Ok(report) => {
                     hub.emit(report.event());
                     self.project = next;
+                    None
                 }
-                Err(e) => hub.emit(rejected(e.render(), self.state.running())),
+                Err(e) => Some(e.render()),
             },
-            Err(Error::Config(ConfigError::Invalid(d))) => {
-                hub.emit(rejected(d.listed(), self.state.running()))
-            }
-            Err(e) => hub.emit(rejected(e.render(), self.state.running())),
+            Err(Error::Config(ConfigError::Invalid(d))) => Some(d.listed()),
+            Err(e) => Some(e.render()),
+        };
+        if let Some(problems) = problems {
+            self.rejected = true;
+            hub.emit(Event::ReloadRejected {
+                problems,
+                running: self.state.running(),
+            });
         }
     }
 }
@@ -242,7 +257,13 @@ impl DevState {
             let grace = project.runner.grace;
             tokio::select! {
                 _ = runner.shutdown(grace) => {}
-                _ = signals.next() => (self.forced)(),
+                _ = signals.next() => {
+                    (self.forced)();
+                    // No destructor runs past here: the verbs' processes
+                    // are stopped by hand.
+                    crate::runner::verb::kill_running_verbs();
+                    std::process::exit(130);
+                }
             }
         }
         self.hub.emit(Event::Stopped);
