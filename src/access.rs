@@ -12,13 +12,14 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::admin::{AdminClient, DeadletterProgress, DeadletterReplayRequest};
+use crate::deadletter::{DeadLetter, Replayed};
 use crate::error::{Error, Result};
 use crate::events::PartitionMove;
 use crate::inspect::{self, StatusReport};
 use crate::kafka::tail::{Next, Record, Tail, TailError, TailFrom};
 use crate::kafka::{groups, ReplayFrom};
 use crate::provision;
-use crate::runner::deadletter::{self, DeadLetter, Replayed};
+use crate::runner::deadletter;
 use crate::schema::{Project, Subscription};
 
 /// Runs blocking library work (rdkafka's synchronous calls) off the async

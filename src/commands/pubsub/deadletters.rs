@@ -3,9 +3,9 @@
 //! `ftl dev` when it holds the subscription).
 
 use crate::access::{self, Through};
+use crate::deadletter::{DeadLetter, ReplayOutcome, Replayed};
 use crate::error::{Error, Result};
 use crate::output::{counted, pretty_json, Printer, CYAN, DIM, GREEN, RED, YELLOW};
-use crate::runner::deadletter::{DeadLetter, ReplayOutcome, Replayed};
 use crate::schema::{Project, Subscription};
 
 use super::sub_arg;

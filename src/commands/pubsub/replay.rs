@@ -7,7 +7,6 @@ use std::time::SystemTime;
 use crate::error::{Error, Result};
 use crate::kafka::ReplayFrom;
 use crate::output::{counted, Printer};
-use crate::runner::deadletter;
 use crate::schema::Project;
 use crate::units::{epoch_millis, parse_time};
 
@@ -34,7 +33,7 @@ pub async fn replay(
                     Some("use beginning, latest, a time (RFC 3339) or -10m".to_string()),
                 )
             })?;
-            (ReplayFrom::Time(epoch_millis(at)), deadletter::rfc3339(at))
+            (ReplayFrom::Time(epoch_millis(at)), crate::text::rfc3339(at))
         }
     };
     if !yes {
