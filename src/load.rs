@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::admin::{self, AdminClient};
 use crate::config::{self, ConfigError, Entry, Overrides, SkippedModule};
 use crate::error::{Error, Result};
 use crate::schema::Project;
@@ -36,6 +37,50 @@ pub async fn project_partial(
         config::load_partial(&dir, &overrides)
     })
     .await
+}
+
+/// The project as the commands that look at a running `ftl dev` see it: a
+/// module file that is invalid on disk (mid-edit) is taken from what the
+/// running `ftl dev` runs, its last valid version; with no `ftl dev`
+/// running it is left out.
+pub struct LiveProject {
+    pub project: Project,
+    /// Invalid on disk, taken from the running `ftl dev` (its pid).
+    pub from_runner: Vec<SkippedModule>,
+    pub pid: Option<u32>,
+    /// Invalid on disk and not run by any `ftl dev`: left out.
+    pub left_out: Vec<SkippedModule>,
+}
+
+/// Reads the project in `dir`; invalid module files are taken from the
+/// running `ftl dev` where it runs them (see [`LiveProject`]).
+pub async fn project_live(dir: &Path, overrides: &Overrides) -> Result<LiveProject> {
+    let (mut project, skipped) = project_partial(dir, overrides).await?;
+    if skipped.is_empty() {
+        return Ok(LiveProject {
+            project,
+            from_runner: Vec::new(),
+            pid: None,
+            left_out: Vec::new(),
+        });
+    }
+    let runner = AdminClient::find(&project).await;
+    let running = match &runner {
+        Some(r) => r.running_modules().await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let put_back = admin::stand_in(&mut project, &skipped, &running);
+    let (from_runner, left_out): (Vec<_>, Vec<_>) = skipped
+        .into_iter()
+        .partition(|s| put_back.contains(&s.file));
+    Ok(LiveProject {
+        project,
+        pid: runner
+            .filter(|_| !from_runner.is_empty())
+            .map(|r| r.status().pid),
+        from_runner,
+        left_out,
+    })
 }
 
 /// Every resolved setting with where it came from, and the project's name;

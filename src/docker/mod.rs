@@ -50,19 +50,19 @@ pub struct Removed {
 
 /// How the broker container was made ready.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum ContainerOutcome {
     Reused,
     Started,
     Created,
 }
 
-impl Outcome {
+impl ContainerOutcome {
     /// The word events use: `reused`, `started`, `created`.
     pub fn name(self) -> &'static str {
         match self {
-            Outcome::Reused => "reused",
-            Outcome::Started => "started",
-            Outcome::Created => "created",
+            ContainerOutcome::Reused => "reused",
+            ContainerOutcome::Started => "started",
+            ContainerOutcome::Created => "created",
         }
     }
 }
@@ -105,7 +105,7 @@ pub struct BrokerContainer {
     pub image: String,
     pub started_at: Option<String>,
     pub running: bool,
-    pub outcome: Outcome,
+    pub outcome: ContainerOutcome,
 }
 
 impl BrokerContainer {
@@ -228,7 +228,7 @@ impl Docker {
                 .unwrap_or_default(),
             started_at: state.started_at.clone(),
             running: state.running.unwrap_or(false),
-            outcome: Outcome::Reused,
+            outcome: ContainerOutcome::Reused,
         }))
     }
 
@@ -276,7 +276,7 @@ impl Docker {
                         .ok_or_else(|| DockerError::NoContainer {
                             name: c.name.clone(),
                         })?;
-                started.outcome = Outcome::Started;
+                started.outcome = ContainerOutcome::Started;
                 c = started;
                 return Ok(c);
             }
@@ -304,7 +304,7 @@ impl Docker {
                     .ok_or_else(|| DockerError::NoContainer {
                         name: spec.name.clone(),
                     })?;
-            c.outcome = Outcome::Created;
+            c.outcome = ContainerOutcome::Created;
             return Ok(c);
         }
         Err(DockerError::Contended)

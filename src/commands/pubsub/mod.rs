@@ -23,7 +23,7 @@ pub async fn pubsub(ctx: &Context<'_>, command: PubsubCommand) -> Result<()> {
     // warning.
     let live = ctx.read_project_live().await?;
     let printer = ctx.printer;
-    live.warn(printer);
+    crate::commands::live::warn(&live, printer);
     let (project, skipped) = (live.project, live.left_out);
     needs_skipped(&project, &skipped, &command)?;
     match command {
