@@ -16,7 +16,7 @@ use crate::deadletter::{DeadLetter, Replayed};
 use crate::error::{Error, Result};
 use crate::events::PartitionMove;
 use crate::inspect::{self, StatusReport};
-use crate::kafka::tail::{Next, Record, Tail, TailError, TailFrom};
+use crate::kafka::tail::{past_end, Next, Record, Tail, TailError, TailFrom};
 use crate::kafka::{groups, ReplayFrom};
 use crate::provision;
 use crate::runner::deadletter;
@@ -251,6 +251,13 @@ pub async fn tail(
                     if !on(Tailed::Record(r)) {
                         return Ok(shown);
                     }
+                }
+                Next::PastEnd { from, ends } => {
+                    on(Tailed::Idle);
+                    return Err(Error::usage(
+                        past_end(from, &ends),
+                        Some("the next event of a partition gets its end as offset: use a lower --from, or `--from latest` to wait for new events".to_string()),
+                    ));
                 }
                 Next::AtEnd if !follow => break,
                 Next::AtEnd | Next::Idle => {

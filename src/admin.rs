@@ -80,6 +80,9 @@ pub struct RunnerStatus {
 
 /// `POST /admin/subscriptions/{sub}/replay`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+// A field it does not know is refused, never ignored: a typo such as
+// `dryRun` once did a real replay.
+#[serde(deny_unknown_fields)]
 pub struct ReplayRequest {
     pub from: ReplayFrom,
 }
@@ -92,6 +95,9 @@ pub struct ReplaySummary {
 
 /// `POST /admin/subscriptions/{sub}/replay-deadletter`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+// A field it does not know is refused, never ignored: a typo such as
+// `dryRun` once did a real replay.
+#[serde(deny_unknown_fields)]
 pub struct DeadletterReplayRequest {
     pub limit: Option<u64>,
     #[serde(default)]

@@ -112,6 +112,39 @@ pub struct Verb {
     pub call: VerbCall,
     #[serde(serialize_with = "ser_duration", deserialize_with = "de_duration")]
     pub timeout: Duration,
+    /// The environment an exec verb runs with.
+    #[serde(default, skip_serializing_if = "ExecEnv::is_default")]
+    pub env: ExecEnv,
+}
+
+/// What an exec verb's environment holds besides the `FTL_*` variables:
+/// by default all of `ftl dev`'s (what a developer expects of a local
+/// tool); with `inherit_env: false` only the `pass_env` names of it; plus
+/// `env`, set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExecEnv {
+    pub inherit_env: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pass_env: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+}
+
+impl Default for ExecEnv {
+    fn default() -> Self {
+        ExecEnv {
+            inherit_env: true,
+            pass_env: Vec::new(),
+            env: BTreeMap::new(),
+        }
+    }
+}
+
+impl ExecEnv {
+    pub fn is_default(&self) -> bool {
+        *self == ExecEnv::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -18,10 +18,12 @@ use marked_yaml::{LoaderOptions, Node, Span};
 use crate::diag::{suggest, Diagnostic, Diagnostics};
 use crate::limits::BatchField;
 use crate::schema::{
-    kafka_name_problem, Batch, BrokerKind, BrokerSettings, Module, Project, Retry, RunnerSettings,
-    StartFrom, Subscription, Topic, Verb, VerbCall, DEADLETTER_SUFFIX,
+    kafka_name_problem, Batch, BrokerKind, BrokerSettings, ExecEnv, Module, Project, Retry,
+    RunnerSettings, StartFrom, Subscription, Topic, Verb, VerbCall, DEADLETTER_SUFFIX,
 };
 use crate::units::{parse_duration, parse_size};
+
+pub use files::{read as read_file, Unusable};
 
 pub const PROJECT_FILE: &str = "ftl-project.yaml";
 pub const MODULE_FILE: &str = "ftl.yaml";
@@ -112,7 +114,14 @@ pub fn module_files(root: &Path) -> Vec<PathBuf> {
     if let Ok(entries) = std::fs::read_dir(root) {
         for e in entries.flatten() {
             let p = e.path().join(MODULE_FILE);
-            if p.is_file() {
+            // Whatever is there (a dangling symlink, a FIFO, a folder we
+            // may not look into) is a module file the loader names as
+            // unusable, not one silently left out.
+            let there = match std::fs::symlink_metadata(&p) {
+                Ok(_) => true,
+                Err(err) => err.kind() == std::io::ErrorKind::PermissionDenied && e.path().is_dir(),
+            };
+            if there {
                 files.push(p);
             }
         }
@@ -299,7 +308,11 @@ fn load_inner(
             continue;
         }
         let full = root.join(&rel);
-        if !full.is_file() {
+        if let Err(why) = files::check(&full) {
+            if why != files::Unusable::Missing {
+                loader.unusable(rel, &why);
+                continue;
+            }
             if let Some(span) = span {
                 loader.error(
                     project_src,
@@ -385,19 +398,24 @@ fn load_inner(
     Ok((project, entries))
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path).map_err(|source| ConfigError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
 impl Loader {
-    /// Reads a file into a new source. A file that is not UTF-8 is a
-    /// problem at its first bad byte, and is not parsed (`None`).
+    /// Reads a file into a new source. A file that cannot be used, is not
+    /// UTF-8, or holds characters YAML does not allow (where the parser
+    /// would stop, reading the file cut short) is a problem, and is not
+    /// parsed (`None`).
     fn add_file(&mut self, rel: PathBuf, full: &Path) -> Result<Option<usize>, ConfigError> {
-        let bytes = read(full)?;
+        let bytes = match files::read(full) {
+            Ok(b) => b,
+            Err(why) => {
+                self.unusable(rel, &why);
+                return Ok(None);
+            }
+        };
         match String::from_utf8(bytes) {
+            Ok(text) if files::disallowed(&text).next().is_some() => {
+                self.disallowed(rel, &text);
+                Ok(None)
+            }
             Ok(text) => Ok(Some(self.add_source(rel, text))),
             Err(e) => {
                 let bytes = e.as_bytes();
@@ -423,6 +441,47 @@ impl Loader {
                 );
                 Ok(None)
             }
+        }
+    }
+}
+
+impl Loader {
+    /// A project file that cannot be used: a problem naming it and why.
+    fn unusable(&mut self, rel: PathBuf, why: &files::Unusable) {
+        let src = self.add_source(rel, String::new());
+        let message = format!(
+            "`{}` cannot be used: {why}",
+            self.display_path(src).display()
+        );
+        self.error_at(src, 1, 1, 1, message, Some(why.hint().to_string()));
+    }
+
+    /// Each character of `text` YAML does not allow, as a problem at its
+    /// line and column; the source lines shown have them replaced.
+    fn disallowed(&mut self, rel: PathBuf, text: &str) {
+        let found: Vec<(usize, char)> = files::disallowed(text).collect();
+        let src = self.add_source(rel, files::shown(text));
+        for (at, c) in found {
+            let starts = &self.sources[src].line_starts;
+            let line = starts.partition_point(|s| *s <= at);
+            let line_start = starts[line - 1];
+            let column = text[line_start..at].chars().count() + 1;
+            self.error_at(
+                src,
+                line,
+                column,
+                1,
+                format!(
+                    "the file holds {}, which YAML does not allow{}",
+                    files::name(c),
+                    if c == '\0' {
+                        " (the file would be read as if it ended here)"
+                    } else {
+                        ""
+                    }
+                ),
+                Some("remove it; write control characters in a double-quoted string as escapes, like \"\\u0007\"".into()),
+            );
         }
     }
 }
@@ -477,13 +536,22 @@ const PUBSUB_KEYS: &[&str] = &["broker"];
 const BROKER_KEYS: &[&str] = &["kind", "image", "port", "bootstrap", "properties"];
 const RUNNER_KEYS: &[&str] = &["listen", "consumer", "grace"];
 const MODULE_KEYS: &[&str] = &["module", "verbs", "topics", "subscriptions"];
-const VERB_KEYS: &[&str] = &["http", "exec", "grpc", "timeout"];
+const VERB_KEYS: &[&str] = &[
+    "http",
+    "exec",
+    "grpc",
+    "timeout",
+    "env",
+    "inherit_env",
+    "pass_env",
+];
 const TOPIC_KEYS: &[&str] = &["event", "export", "partitions", "key"];
 const SUB_KEYS: &[&str] = &["topic", "verb", "from", "deadletter", "retry", "batch"];
 const RETRY_KEYS: &[&str] = &["count", "min_backoff", "max_backoff"];
 const BATCH_KEYS: &[&str] = &["min", "default", "max_wait"];
 
 mod cursor;
+mod files;
 mod module_file;
 mod project_file;
 mod resolve;

@@ -82,3 +82,88 @@ fn a_bad_field_of_a_subscription_does_not_make_its_dead_letter_topic_dangling() 
         "{got:#?}"
     );
 }
+
+#[test]
+fn a_nul_byte_is_a_problem_at_its_position_not_the_end_of_the_file() {
+    let (_d, r) = project(&[
+        ("ftl-project.yaml", "name: shop\n"),
+        (
+            "m/ftl.yaml",
+            "module: m\nverbs:\n  v: {exec: [\"true\"]}\ntopics:\n  t: {}\n  \0\nsubscriptions:\n  s: {topic: t, verb: v}\n",
+        ),
+    ]);
+    assert_eq!(
+        problems(r),
+        vec!["6:3 the file holds a NUL byte (U+0000), which YAML does not allow (the file would be read as if it ended here)"]
+    );
+    let (_d, r) = project(&[("ftl-project.yaml", "name: shop\nmodules: [\u{1b}]\n")]);
+    let got = problems(r);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].starts_with("2:11 the file holds an escape character (U+001B)"),
+        "{got:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_module_file_that_cannot_be_used_is_a_problem_naming_it() {
+    use std::os::unix::fs::symlink;
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    std::fs::write(root.join(PROJECT_FILE), "name: shop\n").unwrap();
+    for m in ["loop", "dangling", "dir", "dev"] {
+        std::fs::create_dir(root.join(m)).unwrap();
+    }
+    symlink("ftl.yaml", root.join("loop/ftl.yaml")).unwrap();
+    symlink("gone.yaml", root.join("dangling/ftl.yaml")).unwrap();
+    std::fs::create_dir(root.join("dir/ftl.yaml")).unwrap();
+    symlink("/dev/zero", root.join("dev/ftl.yaml")).unwrap();
+    let Err(ConfigError::Invalid(d)) = load(root, &Overrides::none()) else {
+        panic!("expected problems")
+    };
+    let got: Vec<String> = d.0.iter().map(|d| d.message.clone()).collect();
+    let root = root.display();
+    assert_eq!(
+        got,
+        vec![
+            format!("`{root}/dangling/ftl.yaml` cannot be used: it is a symlink to `gone.yaml`, which does not exist"),
+            format!("`{root}/dev/ftl.yaml` cannot be used: it is a device, not a file; it was not opened"),
+            format!("`{root}/dir/ftl.yaml` cannot be used: it is a folder, not a file"),
+            format!("`{root}/loop/ftl.yaml` cannot be used: it is a symlink loop (it points back at itself, through `ftl.yaml`)"),
+        ]
+    );
+}
+
+#[test]
+fn an_exec_verb_says_what_environment_it_gets_and_mistakes_have_positions() {
+    let (_d, r) = project(&[
+        ("ftl-project.yaml", "name: shop\n"),
+        (
+            "m/ftl.yaml",
+            "module: m\nverbs:\n  v: {exec: [\"true\"], env: {A: \"1\"}, inherit_env: false, pass_env: [PATH]}\n",
+        ),
+    ]);
+    let p = r.unwrap();
+    let env = &p.modules[0].verbs[0].env;
+    assert!(!env.inherit_env);
+    assert_eq!(env.pass_env, vec!["PATH"]);
+    assert_eq!(env.env.get("A").map(String::as_str), Some("1"));
+    let (_d, r) = project(&[
+        ("ftl-project.yaml", "name: shop\n"),
+        (
+            "m/ftl.yaml",
+            "module: m\nverbs:\n  a: {exec: [\"true\"], pass_env: [PATH]}\n  b: {http: \"http://127.0.0.1:1/x\", env: {A: \"1\"}}\n  c: {exec: [\"true\"], env: {FTL_KEY: x, \"A=B\": y}, inherit_env: maybe}\n",
+        ),
+    ]);
+    assert_eq!(
+        problems(r),
+        vec![
+            "3:33 `pass_env` of verb `a` needs `inherit_env: false`",
+            "4:42 `env` of verb `b` applies to exec verbs only",
+            "5:29 `env` of verb `c`: `FTL_KEY` is set by ftl for each call (the `FTL_` names are its own)",
+            "5:41 `env` of verb `c`: `A=B` is not a variable name (no `=` or control characters)",
+            "5:65 `inherit_env` of verb `c` must be true or false, not `maybe`",
+        ]
+    );
+}

@@ -23,6 +23,20 @@ pub enum ReplayFrom {
     Time(i64),
 }
 
+impl ReplayFrom {
+    /// Why the broker cannot be asked for this position, if it cannot: a
+    /// negative time means "latest"/"earliest" or nothing to ListOffsets,
+    /// and the broker took 10 s to say so.
+    pub fn problem(&self) -> Option<String> {
+        match self {
+            ReplayFrom::Time(ms) if *ms < 0 => Some(format!(
+                "the time {ms} is before 1970: give milliseconds since the epoch (0 or more), beginning or latest"
+            )),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Display for ReplayFrom {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

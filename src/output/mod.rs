@@ -9,8 +9,10 @@ use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressStyle};
 
 mod batch;
+mod escape;
 mod progress;
 pub use batch::DataBatch;
+pub use escape::{escape_controls, json_string};
 
 use crate::cli::ColorChoice;
 use crate::events::{Delivery, Event, Outcome, Severity, StopReason};
@@ -181,7 +183,7 @@ fn write_json(out: &mut String, v: &serde_json::Value, indent: usize, color: boo
             for (i, (k, val)) in map.iter().enumerate() {
                 out.push_str(&pad(indent + 1));
                 out.push_str(&scalar(
-                    serde_json::Value::String(k.clone()).to_string(),
+                    json_string(&serde_json::Value::String(k.clone())),
                     CYAN,
                 ));
                 out.push_str(": ");
@@ -207,7 +209,7 @@ fn write_json(out: &mut String, v: &serde_json::Value, indent: usize, color: boo
             out.push_str(&pad(indent));
             out.push(']');
         }
-        Value::String(_) => out.push_str(&scalar(v.to_string(), GREEN)),
+        Value::String(_) => out.push_str(&scalar(json_string(v), GREEN)),
         Value::Number(_) | Value::Bool(_) | Value::Null => {
             out.push_str(&scalar(v.to_string(), YELLOW))
         }
@@ -576,6 +578,7 @@ impl Printer {
     }
 
     fn render_delivery(&self, d: &Delivery) -> String {
+        let error = d.error.as_deref().map(escape_controls).unwrap_or_default();
         let status = match d.outcome {
             Outcome::Ok => self.err_style(GREEN, "ok"),
             Outcome::Retry => format!(
@@ -584,18 +587,18 @@ impl Printer {
                 crate::units::format_duration(std::time::Duration::from_millis(
                     d.retry_in_ms.unwrap_or(0)
                 )),
-                d.error.as_deref().unwrap_or_default()
+                error
             ),
             Outcome::DeadLettered => format!(
                 "{} to {}: {}",
                 self.err_style(RED, "dead-lettered"),
                 d.deadletter_topic.as_deref().unwrap_or_default(),
-                d.error.as_deref().unwrap_or_default()
+                error
             ),
             Outcome::Dropped => format!(
                 "{} (no dead-letter topic; skipped): {}",
                 self.err_style(RED, "failed"),
-                d.error.as_deref().unwrap_or_default()
+                error
             ),
             Outcome::Abandoned => self.err_style(YELLOW, "abandoned"),
         };

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use crate::schema::{Lookup, Project, Topic};
 
 mod grpc;
+mod unary;
 
 pub mod proto {
     tonic::include_proto!("ftl.v1");
@@ -399,7 +400,10 @@ impl Publisher {
             )
             .max_decoding_message_size(MAX_EVENT_BYTES + 64 * 1024),
         )
-        .into_axum_router();
+        .into_axum_router()
+        .layer(axum::middleware::from_fn(|req, next| {
+            unary::one_message(MAX_EVENT_BYTES + 64 * 1024, req, next)
+        }));
         let http = axum::Router::new()
             .route("/topics/{topic}", post(http_publish))
             .with_state(self);
@@ -413,10 +417,18 @@ pub(crate) fn query_key(query: Option<&str>) -> Result<Option<String>, String> {
     let Some(query) = query else {
         return Ok(None);
     };
-    for pair in query.split('&') {
+    let mut found = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // A parameter it does not know is refused, never ignored: `?kye=a`
+        // would otherwise publish without the key the caller meant.
         if name != "key" {
-            continue;
+            return Err(format!(
+                "unknown query parameter `{name}`: the only one is `key`"
+            ));
+        }
+        if found.is_some() {
+            return Err("`key` is given twice".to_string());
         }
         // percent-encoding leaves a `%` without two hex digits as it is;
         // such a value is refused instead.
@@ -430,11 +442,11 @@ pub(crate) fn query_key(query: Option<&str>) -> Result<Option<String>, String> {
         }
         // `+` is a space in a query; an encoded plus is `%2B`.
         let out: Vec<u8> = percent_encoding::percent_decode_str(&value.replace('+', " ")).collect();
-        return String::from_utf8(out)
-            .map(Some)
-            .map_err(|_| format!("the key `{value}` is not UTF-8 text; keys are stored as text"));
+        found = Some(String::from_utf8(out).map_err(|_| {
+            format!("the key `{value}` is not UTF-8 text; keys are stored as text")
+        })?);
     }
-    Ok(None)
+    Ok(found)
 }
 
 async fn http_publish(
@@ -446,7 +458,7 @@ async fn http_publish(
     let key = match query_key(query.as_deref()) {
         Ok(k) => k,
         Err(message) => {
-            let body = serde_json::json!({"error": message, "hint": "pass the key as UTF-8, percent-encoded"});
+            let body = serde_json::json!({"error": message, "hint": "the only query parameter is `key`: UTF-8 text, percent-encoded"});
             return (StatusCode::BAD_REQUEST, Json(body)).into_response();
         }
     };
@@ -479,7 +491,12 @@ mod tests {
     #[test]
     fn query_keys_are_decoded_and_non_utf8_keys_refused() {
         assert_eq!(query_key(None), Ok(None));
-        assert_eq!(query_key(Some("x=1")), Ok(None));
+        assert_eq!(query_key(Some("")), Ok(None));
+        assert_eq!(
+            query_key(Some("kye=a")),
+            Err("unknown query parameter `kye`: the only one is `key`".into())
+        );
+        assert!(query_key(Some("key=a&key=b")).is_err());
         assert_eq!(query_key(Some("key=u%201+x")), Ok(Some("u 1 x".into())));
         assert_eq!(query_key(Some("key=%C3%A9")), Ok(Some("é".into())));
         assert!(query_key(Some("key=%ff%fe"))

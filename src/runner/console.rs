@@ -23,7 +23,7 @@ use super::state::{runner_status, AdminState, Refusal};
 use crate::admin::{self, EventBatch, RecordLine, ReplaySummary};
 use crate::deadletter::DeadLetter;
 use crate::events::{Event, Outcome};
-use crate::kafka::tail::{Next, Tail, TailError, TailFrom};
+use crate::kafka::tail::{past_end, Next, Tail, TailError, TailFrom};
 use crate::kafka::{groups, ReplayFrom};
 use crate::runner::deadletter;
 use crate::schema::Lookup;
@@ -278,6 +278,7 @@ async fn overview(State(state): State<AdminState>) -> Result<Response, Refusal> 
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct BrowseQuery {
     /// As `tail --from`: beginning, latest, an offset, -N, a time.
     from: Option<String>,
@@ -321,6 +322,9 @@ async fn browse(
                 Next::Record(r) => lines.push(RecordLine::from(r)),
                 Next::AtEnd => break,
                 Next::Idle => {}
+                Next::PastEnd { from, ends } => {
+                    return Err(Refusal(StatusCode::BAD_REQUEST, past_end(from, &ends)))
+                }
             }
         }
         Ok(lines)
@@ -330,6 +334,7 @@ async fn browse(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct DeadletterQuery {
     /// Replayed ones too.
     #[serde(default)]
@@ -362,6 +367,7 @@ async fn deadletters(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PreviewQuery {
     /// `beginning`, `latest`, or milliseconds since the epoch.
     from: String,
@@ -386,6 +392,9 @@ async fn replay_preview(
             )
         })?),
     };
+    if let Some(why) = from.problem() {
+        return Err(Refusal(StatusCode::BAD_REQUEST, format!("bad from: {why}")));
+    }
     let shared = state.shared.clone();
     let topic = sub.topic_kafka_name();
     let summary = blocking(move || {

@@ -13,6 +13,7 @@ pub mod deadletter;
 mod deliver;
 pub mod error;
 mod health;
+mod listen;
 mod offsets;
 mod server;
 mod state;

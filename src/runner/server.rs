@@ -71,11 +71,7 @@ pub async fn serve(
         .layer(axum::middleware::from_fn_with_state(address, guard));
     let cancel = CancellationToken::new();
     let c = cancel.clone();
-    let handle = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { c.cancelled().await })
-            .await;
-    });
+    let handle = tokio::spawn(super::listen::serve(listener, app, c));
     hub.emit(Event::Listening {
         address: address.to_string(),
     });
@@ -127,6 +123,37 @@ async fn guard(
     next: axum::middleware::Next,
 ) -> Response {
     let port = address.port();
+    // Two of them: which one a check reads is a guess; refuse.
+    for name in [axum::http::header::HOST, axum::http::header::ORIGIN] {
+        if req.headers().get_all(&name).iter().nth(1).is_some() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("refused: the request has more than one `{name}` header"),
+            );
+        }
+    }
+    // Refused before a byte of it is read, and the connection closed: the
+    // rest of the body is not worth reading.
+    let length = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if length.is_some_and(|n| n > MAX_BODY as u64) {
+        let mut r = error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "refused: a body of {} bytes; the runner takes at most {MAX_BODY} bytes (an event is at most {} bytes)",
+                length.unwrap_or_default(),
+                crate::publisher::MAX_EVENT_BYTES
+            ),
+        );
+        r.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        return r;
+    }
     let local = |authority: &str| {
         ["127.0.0.1", "localhost", "[::1]"]
             .iter()
@@ -181,6 +208,10 @@ async fn guard(
     next.run(req).await
 }
 
+/// The largest request body the runner reads (axum's own default limit
+/// for bodies read whole).
+const MAX_BODY: usize = 2 * 1024 * 1024;
+
 /// A JSON request body; anything else is refused with a JSON error.
 fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Refusal> {
     serde_json::from_slice(bytes)
@@ -197,6 +228,9 @@ async fn replay_route(
     bytes: Bytes,
 ) -> Result<Response, Refusal> {
     let request: ReplayRequest = body(&bytes)?;
+    if let Some(why) = request.from.problem() {
+        return Err(Refusal(StatusCode::BAD_REQUEST, format!("bad from: {why}")));
+    }
     let name = state.subscription(&sub)?.qualified();
     let Some(tx) = state.routes.borrow().get(&name).cloned() else {
         return Err(Refusal(

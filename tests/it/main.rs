@@ -16,6 +16,7 @@ mod first_hour_2;
 mod grpc_verbs;
 mod harness;
 mod hostile;
+mod hostile_input;
 mod publisher_api;
 mod pubsub;
 mod runner;

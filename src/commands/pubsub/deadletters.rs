@@ -5,7 +5,9 @@
 use crate::access::{self, Through};
 use crate::deadletter::{DeadLetter, ReplayOutcome, Replayed};
 use crate::error::{Error, Result};
-use crate::output::{counted, pretty_json, Printer, CYAN, DIM, GREEN, RED, YELLOW};
+use crate::output::{
+    counted, escape_controls, pretty_json, Printer, CYAN, DIM, GREEN, RED, YELLOW,
+};
 use crate::schema::{Project, Subscription};
 
 use super::sub_arg;
@@ -125,7 +127,7 @@ fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> Str
     let mut text = format!(
         "{} from {} {}@{}  attempts {}  first failed {}  last failed {}{}",
         printer.out_style(CYAN, &format!("{}@{}", dl.partition, dl.offset)),
-        dl.source_topic,
+        escape_controls(&dl.source_topic),
         dl.source_partition
             .map(|p| p.to_string())
             .unwrap_or_else(|| "?".into()),
@@ -133,11 +135,11 @@ fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> Str
             .map(|p| p.to_string())
             .unwrap_or_else(|| "?".into()),
         dl.attempts,
-        dl.first_failed_at,
-        dl.failed_at,
+        escape_controls(&dl.first_failed_at),
+        escape_controls(&dl.failed_at),
         dl.key
             .as_ref()
-            .map(|k| format!("  key={k}"))
+            .map(|k| format!("  key={}", escape_controls(k)))
             .unwrap_or_default(),
     );
     if dl.replayed {
@@ -146,7 +148,7 @@ fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> Str
     text.push_str(&format!(
         "\n  {} {}",
         printer.out_style(RED, "error:"),
-        dl.error
+        escape_controls(&dl.error)
     ));
     if let Some(r) = outcome {
         let o = match r.outcome {
@@ -155,7 +157,7 @@ fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> Str
                 RED,
                 &format!(
                     "replayed: failed again: {}",
-                    r.new_error.as_deref().unwrap_or_default()
+                    escape_controls(r.new_error.as_deref().unwrap_or_default())
                 ),
             ),
             ReplayOutcome::DryRun => printer.out_style(YELLOW, "would replay (dry-run)"),

@@ -7,7 +7,7 @@ use crate::access::{self, TailRequest, Tailed};
 use crate::admin::RecordLine;
 use crate::error::{Error, Result};
 use crate::kafka::tail::{Record, TailFrom};
-use crate::output::{pretty_json, DataBatch, Printer, CYAN, DIM};
+use crate::output::{escape_controls, pretty_json, DataBatch, Printer, CYAN, DIM};
 use crate::schema::Project;
 
 use super::topic_arg;
@@ -78,15 +78,16 @@ fn render_record(printer: &Printer, r: Record) -> String {
         printer.out_style(DIM, time.as_deref().unwrap_or("-")),
         line.key
             .as_ref()
-            .map(|k| format!(" key={k}"))
+            .map(|k| format!(" key={}", escape_controls(k)))
             .unwrap_or_default()
     );
     if printer.verbose > 0 {
         for (k, v) in &line.headers {
             text.push_str(&format!(
-                "\n  {} {k}={}",
+                "\n  {} {}={}",
                 printer.out_style(DIM, "header"),
-                v
+                escape_controls(k),
+                escape_controls(v)
             ));
         }
     }
