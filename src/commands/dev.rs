@@ -130,6 +130,10 @@ async fn run(
     loop {
         tokio::select! {
             _ = signals.next() => break,
+            change = state.broker_change() => {
+                state.follow_broker(change).await;
+                continue;
+            }
             _ = tokio::time::sleep(WATCH_INTERVAL) => {}
         }
         let now = fingerprint(root).await;
@@ -237,6 +241,21 @@ impl DevState {
                 report
             }
         })
+    }
+
+    /// What the runner's follower saw of the broker (pending without a
+    /// runner).
+    async fn broker_change(&mut self) -> crate::runner::BrokerChange {
+        match &mut self.runner {
+            Some(r) => r.broker_change().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    async fn follow_broker(&mut self, change: crate::runner::BrokerChange) {
+        if let Some(r) = &mut self.runner {
+            r.follow_broker(change).await;
+        }
     }
 
     fn running(&self) -> usize {

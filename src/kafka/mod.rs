@@ -163,7 +163,10 @@ impl Connection {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.bootstrap)
             .set("client.id", "ftl")
-            .set("socket.keepalive.enable", "true");
+            .set("socket.keepalive.enable", "true")
+            // Topics are created by `ftl dev` with their declared partitions,
+            // never as a side effect of a client asking about them.
+            .set("allow.auto.create.topics", "false");
         if self.kind != BrokerKind::External {
             // The container publishes on 127.0.0.1 only.
             c.set("broker.address.family", "v4");
@@ -277,7 +280,7 @@ impl Connection {
 
 /// The reader a [`LazyReader`] keeps. Dropped on a thread of
 /// its own, wherever its owner goes away: librdkafka's destroy blocks.
-struct KeptReader(Option<BaseConsumer>);
+pub struct KeptReader(Option<BaseConsumer>);
 
 impl KeptReader {
     fn new(reader: BaseConsumer) -> KeptReader {
@@ -287,18 +290,56 @@ impl KeptReader {
 
 /// A reader made when first asked for and then kept, shared by whoever
 /// reads watermarks often (the console's overview, replays): making one
-/// costs ~10 ms of CPU and a new connection to the broker.
+/// costs ~10 ms of CPU and a new connection to the broker. Dropped when the
+/// broker goes away or moves ([`LazyReader::reset`]): a client that knew the
+/// old broker's topics must never see them come back with a new identity.
 #[derive(Default)]
-pub struct LazyReader(std::sync::OnceLock<KeptReader>);
+pub struct LazyReader(std::sync::Mutex<Option<Arc<KeptReader>>>);
 
 impl LazyReader {
     /// The reader, made now if it is not yet (blocking).
-    pub fn get(&self, conn: &Connection) -> Result<&BaseConsumer, KafkaError> {
-        if let Some(r) = self.0.get() {
-            return Ok(r);
+    pub fn get(&self, conn: &Connection) -> Result<Arc<KeptReader>, KafkaError> {
+        if let Some(r) = self.lock().as_ref() {
+            return Ok(r.clone());
         }
-        let made = conn.reader("kept")?;
-        Ok(self.0.get_or_init(|| KeptReader::new(made)))
+        let made = Arc::new(KeptReader::new(conn.reader("kept")?));
+        Ok(self.lock().get_or_insert(made).clone())
+    }
+
+    /// Forgets the reader; it is closed (on a thread of its own) when its
+    /// last user is done with it.
+    pub fn reset(&self) {
+        self.lock().take();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<KeptReader>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The broker's address as it is now: the broker container may be created
+/// again on another port (`ftl pubsub broker reset` then `start`), and every
+/// client made afterwards dials the new one.
+#[derive(Debug)]
+pub struct LiveConnection(std::sync::RwLock<Connection>);
+
+impl LiveConnection {
+    pub fn new(connection: Connection) -> LiveConnection {
+        LiveConnection(std::sync::RwLock::new(connection))
+    }
+
+    pub fn get(&self) -> Connection {
+        match self.0.read() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    pub fn set(&self, connection: Connection) {
+        match self.0.write() {
+            Ok(mut c) => *c = connection,
+            Err(p) => *p.into_inner() = connection,
+        }
     }
 }
 

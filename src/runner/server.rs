@@ -342,7 +342,7 @@ async fn replay_deadletter(
         },
         Some(at) => {
             // Refused up front with the reason; the replay itself checks again.
-            let (conn, s) = (state.shared.connection.clone(), sub.clone());
+            let (conn, s) = (state.shared.connection.get(), sub.clone());
             let pending =
                 tokio::task::spawn_blocking(move || deadletter::read(&conn, &s, false, None))
                     .await
@@ -378,8 +378,9 @@ async fn replay_deadletter(
                 .unwrap_or_else(|p| p.into_inner())
                 .forget_cursors()
         };
+        let connection = shared.connection.get();
         let target = deadletter::ReplayTarget {
-            connection: &shared.connection,
+            connection: &connection,
             producer: &shared.producer,
             http: &shared.http,
             sub: &sub,

@@ -97,8 +97,8 @@ pub(super) async fn replay(
     // made a replay of 8 idle partitions take ~1.9 s.
     let (s, t) = (shared.clone(), topic.clone());
     let targets = tokio::task::spawn_blocking(move || {
-        let reader = s.reader.get(&s.connection)?;
-        replay_targets(reader, &t, &assigned, from)
+        let reader = s.reader.get(&s.connection.get())?;
+        replay_targets(&**reader, &t, &assigned, from)
     })
     .await
     .map_err(|e| e.to_string())?
