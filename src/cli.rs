@@ -225,7 +225,11 @@ pub enum BrokerCommand {
     /// Start the broker (create it if absent)
     Start,
     /// Stop the broker container (data is kept)
-    Stop,
+    Stop {
+        /// Do not ask for confirmation when a running `ftl dev` uses the broker
+        #[arg(long)]
+        yes: bool,
+    },
     /// Print the broker's logs
     Logs {
         /// Keep printing new lines

@@ -3,6 +3,7 @@
 //! in the README). One binary, modules per area.
 #![allow(clippy::unwrap_used)]
 
+mod broker_follow;
 mod cli;
 mod console;
 mod crashes;
