@@ -9,6 +9,7 @@ pub mod groups;
 mod producer;
 mod read;
 pub mod tail;
+mod time_lookup;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,9 +26,10 @@ pub use admin::{topic_names_via, Admin, TopicInfo};
 pub use groups::{PartitionLag, ReplayFrom};
 pub use producer::RenewableProducer;
 pub use read::{
-    committed, header_map, knows_all, list_offsets, marks_of, offsets_for_time, partitions_all,
-    partitions_of, read_range, watermarks, watermarks_all,
+    committed, header_map, knows_all, list_offsets, marks_of, partitions_all, partitions_of,
+    read_range, watermarks, watermarks_all,
 };
+pub use time_lookup::offsets_at_time;
 
 use crate::broker;
 use crate::schema::{Batch, BrokerKind, StartFrom};

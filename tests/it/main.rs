@@ -21,3 +21,4 @@ mod runner;
 mod settings;
 mod shutdown;
 mod skeleton;
+mod time_lookup;
