@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::Consumer;
+use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::{resume, GroupConsumer, SubSpec, Worker};
@@ -17,6 +18,10 @@ use crate::kafka::groups::{commit_moves, replay_targets};
 use crate::kafka::ReplayFrom;
 use crate::runner::offsets::Offsets;
 use crate::runner::Shared;
+
+/// How long a seek of a partition not yet ready (just assigned) is retried.
+const SEEK_PATIENCE: Duration = Duration::from_secs(5);
+const SEEK_RETRY: Duration = Duration::from_millis(100);
 
 /// Starting over that fails for this long is reported.
 const START_OVER_PATIENCE: Duration = Duration::from_secs(30);
@@ -117,21 +122,42 @@ pub(super) async fn replay(
         // All partitions in one request: a seek waits for the fetch in
         // progress (up to `max_wait`), so one per partition took 8 × 250 ms
         // on an idle topic.
-        let mut tpl = TopicPartitionList::new();
-        for m in &moves {
-            tpl.add_partition_offset(&topic, m.partition, Offset::Offset(m.offset))
-                .map_err(|e| format!("moving {topic}[{}] to {}: {e}", m.partition, m.offset))?;
-        }
-        let done = c
-            .seek_partitions(tpl, Duration::from_secs(10))
-            .map_err(|e| format!("moving {topic}'s partitions: {e}"))?;
-        for e in done.elements() {
-            if let Err(err) = e.error() {
-                return Err(format!(
-                    "moving {topic}[{}] to {:?}: {err}",
-                    e.partition(),
-                    e.offset()
-                ));
+        // A partition just assigned is not ready to seek until librdkafka
+        // has read its committed offset (`State`, "Erroneous state"): it is
+        // tried again, briefly, rather than failing the replay.
+        let deadline = Instant::now() + SEEK_PATIENCE;
+        let mut pending: Vec<&crate::events::PartitionMove> = moves.iter().collect();
+        while !pending.is_empty() {
+            let mut tpl = TopicPartitionList::new();
+            for m in &pending {
+                tpl.add_partition_offset(&topic, m.partition, Offset::Offset(m.offset))
+                    .map_err(|e| format!("moving {topic}[{}] to {}: {e}", m.partition, m.offset))?;
+            }
+            let done = c
+                .seek_partitions(tpl, Duration::from_secs(10))
+                .map_err(|e| format!("moving {topic}'s partitions: {e}"))?;
+            let mut again = Vec::new();
+            for e in done.elements() {
+                match e.error() {
+                    Ok(()) => {}
+                    Err(err)
+                        if err.rdkafka_error_code() == Some(RDKafkaErrorCode::State)
+                            && Instant::now() < deadline =>
+                    {
+                        again.push(e.partition());
+                    }
+                    Err(err) => {
+                        return Err(format!(
+                            "moving {topic}[{}] to {:?}: {err}",
+                            e.partition(),
+                            e.offset()
+                        ))
+                    }
+                }
+            }
+            pending.retain(|m| again.contains(&m.partition));
+            if !pending.is_empty() {
+                std::thread::sleep(SEEK_RETRY);
             }
         }
         commit_moves(&*c, &topic, &group, &moves).map_err(|e| crate::error::one_line(&e))
