@@ -212,6 +212,10 @@ pub enum PubsubCommand {
         /// At most N events
         #[arg(short = 'n', long = "limit")]
         limit: Option<u64>,
+        /// Do not ask for confirmation (it never asks: accepted so that
+        /// scripts can pass it to every command that changes something)
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Manage the broker container
     Broker {
@@ -224,7 +228,8 @@ pub enum PubsubCommand {
 pub enum BrokerCommand {
     /// Start the broker (create it if absent)
     Start,
-    /// Stop the broker container (data is kept)
+    /// Stop the broker container (its data is kept, except with `tansu`,
+    /// whose test preset keeps it in memory)
     Stop {
         /// Do not ask for confirmation when a running `ftl dev` uses the broker
         #[arg(long)]

@@ -337,7 +337,7 @@ async fn provision_by(
                         hub.emit(Event::TopicProblem {
                             topic: topic.clone(),
                             severity: Severity::Error,
-                            message: format!("{}; deleting it to create it again failed: {}", crate::error::one_line(&e), crate::error::one_line(&again)),
+                            message: format!("{}; deleting it to create it again failed: {}", crate::text::one_line(&e), crate::text::one_line(&again)),
                             hint: e.hint(),
                         });
                         problems.push(e);
@@ -347,7 +347,7 @@ async fn provision_by(
                     hub.emit(Event::TopicProblem {
                         topic: topic.clone(),
                         severity: Severity::Error,
-                        message: crate::error::one_line(&e),
+                        message: crate::text::one_line(&e),
                         hint: e.hint(),
                     });
                     problems.push(e);

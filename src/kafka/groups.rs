@@ -2,15 +2,16 @@
 //! the offsets of a group no runner holds, and a group's lag.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 
 use super::read::{partitions_of, watermarks_all};
 use super::time_lookup::offsets_at_time;
-use super::{close_consumer, Connection, KafkaError};
+use super::{call, close_consumer, task, Connection, KafkaError};
 use crate::events::PartitionMove;
 
 /// Where a replay moves a subscription's group.
@@ -31,7 +32,7 @@ impl std::fmt::Display for ReplayFrom {
             ReplayFrom::Time(ms) => {
                 let t =
                     std::time::UNIX_EPOCH + std::time::Duration::from_millis((*ms).max(0) as u64);
-                write!(f, "{}", humantime::format_rfc3339_millis(t))
+                f.write_str(&crate::text::rfc3339(t))
             }
         }
     }
@@ -40,8 +41,8 @@ impl std::fmt::Display for ReplayFrom {
 /// Where each partition goes for a replay: the low watermark, the end, or
 /// the first offset at or after a time (the end when none is that recent).
 /// Blocking.
-pub fn replay_targets(
-    consumer: &rdkafka::consumer::BaseConsumer,
+pub fn replay_targets<C: ConsumerContext>(
+    consumer: &rdkafka::consumer::BaseConsumer<C>,
     topic: &str,
     partitions: &[i32],
     from: ReplayFrom,
@@ -193,4 +194,135 @@ pub fn lags(
             }
         })
         .collect()
+}
+
+/// Commits the position just past `offset` of one partition for the
+/// consumer's group (a cursor moved past what was dealt with), on a blocking
+/// thread.
+pub async fn commit_past(
+    consumer: &Arc<BaseConsumer>,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    action: String,
+) -> Result<(), KafkaError> {
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Offset(offset + 1))
+        .map_err(|e| call(action.clone(), e))?;
+    let c = consumer.clone();
+    let what = action.clone();
+    tokio::task::spawn_blocking(move || c.commit(&tpl, CommitMode::Sync))
+        .await
+        .map_err(|e| task(what, e))?
+        .map_err(|e| call(action, e))
+}
+
+/// Asks the broker for a topic's metadata through a group member now (on a
+/// blocking thread): a member learns of a topic created again without
+/// waiting for its periodic refresh.
+pub async fn refresh_metadata<C, K>(consumer: Arc<K>, topic: &str) -> Result<(), KafkaError>
+where
+    C: ConsumerContext + 'static,
+    K: Consumer<C> + Send + Sync + 'static,
+{
+    let t = topic.to_string();
+    let action = format!("asking for the metadata of {topic}");
+    tokio::task::spawn_blocking(move || {
+        consumer.fetch_metadata(Some(&t), std::time::Duration::from_secs(5))
+    })
+    .await
+    .map_err(|e| task(action.clone(), e))?
+    .map(|_| ())
+    .map_err(|e| call(action, e))
+}
+
+/// A new member of a subscription's group: its consumer made from `config`
+/// with `context`, subscribed to `topic` (librdkafka's constructor blocks,
+/// so on a blocking thread).
+pub async fn join<C: ConsumerContext + 'static>(
+    config: rdkafka::ClientConfig,
+    context: C,
+    topic: &str,
+) -> Result<StreamConsumer<C>, KafkaError> {
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        let consumer: StreamConsumer<C> =
+            config
+                .create_with_context(context)
+                .map_err(|source| KafkaError::Settings {
+                    client: "the subscription's consumer",
+                    source,
+                })?;
+        consumer
+            .subscribe(&[&topic])
+            .map_err(|e| call(format!("subscribing to {topic}"), e))?;
+        Ok(consumer)
+    })
+    .await
+    .map_err(|e| task("creating the subscription's consumer", e))?
+}
+
+/// Moves a member's partitions to `moves` and commits them as the group's
+/// offsets, on a blocking thread. All partitions go in one request: a seek
+/// waits for the fetch in progress (up to `max_wait`), so one per partition
+/// took 8 × 250 ms on an idle topic.
+/// How long a seek of a partition not yet ready (just assigned) is retried.
+const SEEK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+const SEEK_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
+pub async fn seek_and_commit<C: ConsumerContext + 'static>(
+    consumer: Arc<StreamConsumer<C>>,
+    topic: &str,
+    group: &str,
+    moves: Vec<PartitionMove>,
+) -> Result<(), KafkaError> {
+    let (topic, group) = (topic.to_string(), group.to_string());
+    tokio::task::spawn_blocking(move || {
+        // All partitions in one request: a seek waits for the fetch in
+        // progress (up to `max_wait`). A partition just assigned is not
+        // ready to seek until librdkafka has read its committed offset
+        // (`State`, "Erroneous state"): it is tried again, briefly, rather
+        // than failing the replay.
+        let deadline = std::time::Instant::now() + SEEK_PATIENCE;
+        let mut pending: Vec<&PartitionMove> = moves.iter().collect();
+        while !pending.is_empty() {
+            let mut tpl = TopicPartitionList::new();
+            for m in &pending {
+                tpl.add_partition_offset(&topic, m.partition, Offset::Offset(m.offset))
+                    .map_err(|e| {
+                        call(
+                            format!("moving {topic}[{}] to {}", m.partition, m.offset),
+                            e,
+                        )
+                    })?;
+            }
+            let done = consumer
+                .seek_partitions(tpl, std::time::Duration::from_secs(10))
+                .map_err(|e| call(format!("moving {topic}'s partitions"), e))?;
+            let mut again = Vec::new();
+            for e in done.elements() {
+                match e.error() {
+                    Ok(()) => {}
+                    Err(err)
+                        if err.rdkafka_error_code() == Some(RDKafkaErrorCode::State)
+                            && std::time::Instant::now() < deadline =>
+                    {
+                        again.push(e.partition());
+                    }
+                    Err(err) => {
+                        let action =
+                            format!("moving {topic}[{}] to {:?}", e.partition(), e.offset());
+                        return Err(call(action, err));
+                    }
+                }
+            }
+            pending.retain(|m| again.contains(&m.partition));
+            if !pending.is_empty() {
+                std::thread::sleep(SEEK_RETRY);
+            }
+        }
+        commit_moves(&*consumer, &topic, &group, &moves)
+    })
+    .await
+    .map_err(|e| task("moving the partitions", e))?
 }

@@ -1,6 +1,7 @@
 //! A producer that can be replaced while in use.
 
 use rdkafka::producer::FutureProducer;
+use tokio::sync::watch;
 
 use super::{Connection, KafkaError};
 
@@ -11,11 +12,11 @@ use super::{Connection, KafkaError};
 /// take a clone for each send; no lock is held across an `.await`.
 pub struct RenewableProducer {
     connection: std::sync::RwLock<Connection>,
-    current: std::sync::RwLock<FutureProducer>,
+    current: watch::Sender<FutureProducer>,
     /// False while the broker is away (or being reconciled): a publish then
     /// waits for it, within its timeout, rather than reach a broker whose
     /// topics are not there yet.
-    available: tokio::sync::watch::Sender<bool>,
+    available: watch::Sender<bool>,
 }
 
 impl RenewableProducer {
@@ -23,17 +24,14 @@ impl RenewableProducer {
         let producer = connection.producer()?;
         Ok(RenewableProducer {
             connection: std::sync::RwLock::new(connection),
-            current: std::sync::RwLock::new(producer),
-            available: tokio::sync::watch::Sender::new(true),
+            current: watch::Sender::new(producer),
+            available: watch::Sender::new(true),
         })
     }
 
     /// The producer to send with now.
     pub fn get(&self) -> FutureProducer {
-        match self.current.read() {
-            Ok(p) => p.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.current.borrow().clone()
     }
 
     /// Replaces the producer; sends in flight on the old one finish or fail
@@ -45,10 +43,7 @@ impl RenewableProducer {
             Err(p) => p.into_inner().clone(),
         };
         let fresh = connection.producer()?;
-        let old = match self.current.write() {
-            Ok(mut p) => std::mem::replace(&mut *p, fresh),
-            Err(p) => std::mem::replace(&mut *p.into_inner(), fresh),
-        };
+        let old = self.current.send_replace(fresh);
         std::thread::spawn(move || drop(old));
         Ok(())
     }

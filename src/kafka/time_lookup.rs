@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -22,8 +22,8 @@ const READ_ONE: Duration = Duration::from_secs(10);
 /// after `millis` (`high` when none is). `consumer` must be one that is free
 /// to be assigned partitions (a reader, not a group member); it is left
 /// unassigned. Blocking.
-pub fn offsets_at_time(
-    consumer: &BaseConsumer,
+pub fn offsets_at_time<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
     topic: &str,
     partitions: &[(i32, i64, i64)],
     millis: i64,
@@ -87,8 +87,8 @@ fn checked(
 
 /// The timestamp of the record at `offset` of `topic[partition]` (or of the
 /// first one after it, where records were removed).
-fn timestamp_at(
-    consumer: &BaseConsumer,
+fn timestamp_at<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
     topic: &str,
     partition: i32,
     offset: i64,

@@ -19,12 +19,13 @@ use axum::Json;
 use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc};
 
-use super::server::{runner_status, AdminState, Refusal};
+use super::state::{runner_status, AdminState, Refusal};
 use crate::admin::{self, EventBatch, RecordLine, ReplaySummary};
+use crate::deadletter::DeadLetter;
 use crate::events::{Event, Outcome};
 use crate::kafka::tail::{Next, Tail, TailError, TailFrom};
 use crate::kafka::{groups, ReplayFrom};
-use crate::runner::deadletter::{self, DeadLetter};
+use crate::runner::deadletter;
 use crate::schema::Lookup;
 
 const INDEX: &str = include_str!("console/index.html");
@@ -65,6 +66,7 @@ pub fn router(state: AdminState) -> axum::Router {
         )
         .route("/console/{file}", get(asset))
         .route(admin::EVENTS_PATH, get(events))
+        .route(admin::RECENT_PATH, get(recent))
         .route(admin::OVERVIEW_PATH, get(overview))
         .route("/admin/topics/{topic}/events", get(browse))
         .route("/admin/subscriptions/{sub}/deadletters", get(deadletters))
@@ -120,6 +122,13 @@ async fn events(State(state): State<AdminState>) -> impl IntoResponse {
         Some((Ok::<_, Infallible>(e), rx))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// `GET /admin/recent`: what happened before the page was opened.
+async fn recent(State(state): State<AdminState>) -> Json<admin::RecentEvents> {
+    Json(admin::RecentEvents {
+        events: state.shared.hub.recent(),
+    })
 }
 
 fn sse<T: serde::Serialize>(name: &str, data: &T) -> SseEvent {
@@ -224,7 +233,7 @@ impl Sampler {
 fn failed(what: &str, e: &dyn std::error::Error) -> Refusal {
     Refusal(
         StatusCode::BAD_GATEWAY,
-        format!("{what}: {}", crate::error::one_line(e)),
+        format!("{what}: {}", crate::text::one_line(e)),
     )
 }
 
@@ -344,13 +353,11 @@ async fn deadletters(
             ),
         ));
     }
-    let conn = state.shared.connection.get();
-    let items: Vec<DeadLetter> = blocking(move || {
-        deadletter::read(&conn, &sub, q.all, Some(MAX_ROWS))
+    let items: Vec<DeadLetter> =
+        deadletter::read_async(&state.shared.connection.get(), &sub, q.all, Some(MAX_ROWS))
+            .await
             .map(|items| items.into_iter().map(|(d, _)| d).collect())
-            .map_err(|e| failed("cannot read the dead letters", &e))
-    })
-    .await?;
+            .map_err(|e| failed("cannot read the dead letters", &e))?;
     Ok(Json(items).into_response())
 }
 

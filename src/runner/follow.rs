@@ -60,7 +60,7 @@ enum Seen {
 
 pub struct Follower {
     pub connection: Connection,
-    pub project: Arc<std::sync::RwLock<Arc<Project>>>,
+    pub project: tokio::sync::watch::Receiver<Arc<Project>>,
     /// Someone saw a topic missing: probe now.
     pub hint: Arc<Notify>,
     pub stop: CancellationToken,
@@ -74,10 +74,7 @@ impl Follower {
     }
 
     fn project(&self) -> Arc<Project> {
-        match self.project.read() {
-            Ok(p) => p.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.project.borrow().clone()
     }
 
     async fn run(self, tx: mpsc::Sender<BrokerChange>) {
@@ -307,10 +304,10 @@ impl State {
 /// knows nothing from before, so a broker that came back with new topic
 /// identities cannot upset it.
 async fn probe(connection: &Connection) -> Result<HashMap<String, TopicInfo>, String> {
-    let admin = connection.admin().map_err(|e| crate::error::one_line(&e))?;
+    let admin = connection.admin().map_err(|e| crate::text::one_line(&e))?;
     let topics = admin.topics(PROBE_TIMEOUT).await;
     admin.close();
-    topics.map_err(|e| crate::error::one_line(&e))
+    topics.map_err(|e| crate::text::one_line(&e))
 }
 
 /// The declared topics (and dead-letter topics) the broker has, with the

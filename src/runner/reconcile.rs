@@ -126,9 +126,6 @@ impl Runner {
     }
 
     fn current(&self) -> Arc<crate::schema::Project> {
-        match self.project.read() {
-            Ok(p) => p.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.project.borrow().clone()
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{docker, json_lines, require_docker, Dev, Ev, Project, VerbServer};
+use crate::harness::{docker, json_lines, on, require_docker, Dev, Event, Project, VerbServer};
 
 /// Publishes `{"id": id}` through the runner's Publisher; its status code.
 fn publish(p: &Project, id: u32) -> u16 {
@@ -80,13 +80,13 @@ fn docker_restart_of_the_broker_is_followed_and_deliveries_go_on() {
         cmd.push(&container);
         docker::cli(&cmd);
         let lost = dev.wait_nth(
-            Ev::of("broker_lost"),
+            on!(Event::BrokerLost { reason, .. } => reason.clone()),
             round as usize,
             Duration::from_secs(30),
         );
-        assert_eq!(lost["reason"], "its container stopped", "{lost}");
+        assert_eq!(lost, "its container stopped");
         let back = dev.wait_nth(
-            Ev::of("broker_regained"),
+            on!(Event::BrokerRegained { down_ms, .. } => *down_ms),
             round as usize,
             Duration::from_secs(60),
         );
@@ -95,12 +95,12 @@ fn docker_restart_of_the_broker_is_followed_and_deliveries_go_on() {
         assert_eq!(status, 200, "publish after restart {round}:\n{}", dev.log());
         wait_delivered(&server, &dev, round as u64, Duration::from_secs(30));
         assert_alive(&dev);
-        eprintln!("restart {round}: back after {} ms", back["down_ms"]);
+        eprintln!("restart {round}: back after {back} ms");
     }
     // Created again with the declared partitions, by ftl, every time.
     assert_eq!(p.kafka().partitions("shop.t"), Some(4));
     assert_eq!(
-        dev.count(Ev::of("topic_created")),
+        dev.count(&on!(Event::TopicCreated { .. })),
         4,
         "once at start, once per restart:\n{}",
         dev.log()
@@ -126,15 +126,21 @@ fn a_reset_and_start_moves_ftl_dev_to_the_new_container() {
     assert!(out.stderr.contains("--yes"), "{}", out.stderr);
     let out = p.run(&["pubsub", "broker", "reset", "--yes"]);
     out.succeeds().says("uses this broker");
-    dev.wait(Ev::of("broker_lost"), Duration::from_secs(30));
+    dev.wait(on!(Event::BrokerLost { .. }), Duration::from_secs(30));
     p.run(&["pubsub", "broker", "start"]).succeeds();
     let after = p.bootstrap();
     assert_ne!(before, after, "the new container has a new port");
 
-    let moved = dev.wait(Ev::of("broker_moved"), Duration::from_secs(60));
-    assert_eq!(moved["address"], after.as_str(), "{moved}");
-    let back = dev.wait(Ev::of("broker_regained"), Duration::from_secs(60));
-    assert_eq!(back["address"], after.as_str(), "{back}");
+    let moved = dev.wait(
+        on!(Event::BrokerMoved { address, .. } => address.clone()),
+        Duration::from_secs(60),
+    );
+    assert_eq!(moved, after);
+    let back = dev.wait(
+        on!(Event::BrokerRegained { address, .. } => address.clone()),
+        Duration::from_secs(60),
+    );
+    assert_eq!(back, after);
     assert_eq!(publish(&p, 7), 200, "{}", dev.log());
     wait_delivered(&server, &dev, 7, Duration::from_secs(30));
 
@@ -159,7 +165,7 @@ fn a_paused_broker_is_shown_paused_and_nothing_is_lost() {
     wait_delivered(&server, &dev, 1, Duration::from_secs(30));
 
     docker::cli(&["pause", &p.container()]);
-    dev.wait(Ev::of("broker_paused"), Duration::from_secs(30));
+    dev.wait(on!(Event::BrokerPaused { .. }), Duration::from_secs(30));
     let (code, body) = p.http("GET", "/admin/status", None);
     assert_eq!(code, 200, "{body}");
     let status: Value = serde_json::from_str(&body).unwrap();
@@ -176,11 +182,19 @@ fn a_paused_broker_is_shown_paused_and_nothing_is_lost() {
         "acknowledged by a paused broker?"
     );
     docker::cli(&["unpause", &p.container()]);
-    let unpaused = dev.wait(Ev::of("broker_unpaused"), Duration::from_secs(30));
-    assert!(unpaused["paused_ms"].as_u64().unwrap() >= 500, "{unpaused}");
+    let paused_ms = dev.wait(
+        on!(Event::BrokerUnpaused { paused_ms, .. } => *paused_ms),
+        Duration::from_secs(30),
+    );
+    assert!(paused_ms >= 500, "{paused_ms}");
     assert_eq!(publishing.join().unwrap(), 200, "{}", dev.log());
     wait_delivered(&server, &dev, 2, Duration::from_secs(30));
-    assert_eq!(dev.count(Ev::of("broker_lost")), 0, "{}", dev.log());
+    assert_eq!(
+        dev.count(&on!(Event::BrokerLost { .. })),
+        0,
+        "{}",
+        dev.log()
+    );
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
@@ -199,11 +213,14 @@ fn stopping_the_broker_under_ftl_dev_needs_yes_and_is_seen_at_once() {
     p.run(&["pubsub", "broker", "stop", "--yes"])
         .succeeds()
         .says("its deliveries and publishes wait");
-    let lost = dev.wait(Ev::of("broker_lost"), Duration::from_secs(10));
-    assert_eq!(lost["reason"], "its container stopped", "{lost}");
+    let lost = dev.wait(
+        on!(Event::BrokerLost { reason, .. } => reason.clone()),
+        Duration::from_secs(10),
+    );
+    assert_eq!(lost, "its container stopped");
     // Its consumer was closed and waits for the broker.
     dev.wait(
-        Ev::sub("consumer_stopped", "shop.s"),
+        on!(Event::ConsumerStopped { subscription, .. } if subscription == "shop.s"),
         Duration::from_secs(30),
     );
     let (code, body) = p.http("GET", "/admin/status", None);

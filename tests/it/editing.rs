@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::harness::{first_json, free_port, require_docker, wait_until, Ev, Project, VerbServer};
+use crate::harness::{
+    first_json, free_port, on, require_docker, wait_until, Event, Project, VerbServer,
+};
 
 #[test]
 fn commands_work_while_an_unrelated_module_file_is_invalid() {
@@ -19,20 +21,19 @@ fn commands_work_while_an_unrelated_module_file_is_invalid() {
         "ev/ftl.yaml",
         "module: ev\ntopics:\n  events: {partitions: [\n",
     );
-    let rejected = dev.wait(Ev::of("reload_rejected"), Duration::from_secs(30));
-    assert_eq!(rejected["running"], 1, "{rejected}");
-    assert!(
-        rejected["problems"]
-            .as_str()
-            .unwrap()
-            .contains("ev/ftl.yaml:"),
-        "{rejected}"
+    let (problems, running) = dev.wait(
+        on!(Event::ReloadRejected { problems, running } => (problems.clone(), *running)),
+        Duration::from_secs(30),
     );
+    assert_eq!(running, 1, "{problems}");
+    assert!(problems.contains("ev/ftl.yaml:"), "{problems}");
 
+    // `ftl dev` runs its last valid version: the commands use that one.
     let out = p.run(&["pubsub", "publish", "shop.t", "{\"id\":1}"]);
     out.succeeds()
         .prints("shop.t 0@0")
-        .says("warning: `ev/ftl.yaml` is invalid and left out (");
+        .says("warning: `ev/ftl.yaml` is invalid on disk (")
+        .says("uses the version the running `ftl dev`");
     assert_eq!(out.stderr.matches("warning:").count(), 1, "{}", out.stderr);
     server.wait_for(1, Duration::from_secs(30));
     let out = p.run(&["pubsub", "status", "--json"]);
@@ -42,13 +43,21 @@ fn commands_work_while_an_unrelated_module_file_is_invalid() {
         "running"
     );
 
-    // The broken module's own topic: a clear error naming the file and line.
+    p.run(&["pubsub", "publish", "ev.events", "{}"])
+        .succeeds()
+        .prints("ev.events 0@0");
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+
+    // No `ftl dev`: the broken module is left out, and its own topic is a
+    // clear error naming the file and line.
+    p.run(&["pubsub", "publish", "shop.t", "{\"id\":2}"])
+        .succeeds()
+        .says("warning: `ev/ftl.yaml` is invalid and left out (");
     p.run(&["pubsub", "publish", "ev.events", "{}"])
         .fails_with(2)
         .says("topic `ev.events` may be declared in `ev/ftl.yaml`, which is invalid")
         .says("--> ev/ftl.yaml:4:");
-    let (code, log) = dev.stop();
-    assert_eq!(code, 0, "{log}");
 }
 
 #[test]
@@ -84,8 +93,11 @@ fn two_runners_of_one_project_from_one_folder_with_listen() {
     );
     let a = p.dev_with(&[("FTL_LISTEN", &a_addr)]);
     assert_eq!(
-        a.wait(Ev::of("listening"), Duration::from_secs(60))["address"],
-        a_addr.as_str()
+        a.wait(
+            on!(Event::Listening { address } => address.clone()),
+            Duration::from_secs(60)
+        ),
+        a_addr
     );
     let mut c = p.cmd();
     c.args(["--json", "dev", "--listen", &b_addr])
@@ -93,8 +105,11 @@ fn two_runners_of_one_project_from_one_folder_with_listen() {
         .stderr(std::process::Stdio::piped());
     let b = crate::harness::Dev::spawn_command(c);
     assert_eq!(
-        b.wait(Ev::of("listening"), Duration::from_secs(60))["address"],
-        b_addr.as_str()
+        b.wait(
+            on!(Event::Listening { address } => address.clone()),
+            Duration::from_secs(60)
+        ),
+        b_addr
     );
     a.wait_ready();
     b.wait_ready();

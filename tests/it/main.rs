@@ -6,12 +6,14 @@
 mod broker_follow;
 mod cli;
 mod console;
+mod contract;
 mod crashes;
 mod deadletters;
 mod editing;
 mod events;
 mod faults;
 mod first_hour;
+mod first_hour_2;
 mod grpc_verbs;
 mod harness;
 mod hostile;

@@ -91,7 +91,7 @@ fn batch_error(e: BatchError, from_stdin: bool) -> Error {
                 .into_iter()
                 .take(10)
                 .map(|(line, e)| {
-                    let e = crate::error::one_line(&e);
+                    let e = crate::text::one_line(&e);
                     if from_stdin {
                         format!("stdin line {line}: {e}")
                     } else {
@@ -105,7 +105,11 @@ fn batch_error(e: BatchError, from_stdin: bool) -> Error {
             }
             Error::usage(
                 format!("nothing was published; {}:\n  {msg}", counted(n, "invalid event")),
-                Some("each event is one JSON document per line; multi-partition topics need their key field or --key".to_string()),
+                Some(if from_stdin {
+                    "each event is one JSON document per line; multi-partition topics need their key field or --key"
+                } else {
+                    "give the event as one JSON document in single quotes (`'{\"userId\":\"u1\"}'`); multi-partition topics need their key field or --key"
+                }.to_string()),
             )
         }
         BatchError::NoTopic(name) => Error::failed(
@@ -124,7 +128,7 @@ fn batch_error(e: BatchError, from_stdin: bool) -> Error {
             let problems = failed
                 .iter()
                 .take(10)
-                .map(|(line, e)| format!("line {line}: {}", crate::error::one_line(e)))
+                .map(|(line, e)| format!("line {line}: {}", crate::text::one_line(e)))
                 .collect::<Vec<_>>()
                 .join("\n  ");
             Error::failed(
