@@ -230,7 +230,11 @@ pub enum BrokerCommand {
     Start,
     /// Stop the broker container (its data is kept, except with `tansu`,
     /// whose test preset keeps it in memory)
-    Stop,
+    Stop {
+        /// Do not ask for confirmation when a running `ftl dev` uses the broker
+        #[arg(long)]
+        yes: bool,
+    },
     /// Print the broker's logs
     Logs {
         /// Keep printing new lines

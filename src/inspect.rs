@@ -330,7 +330,7 @@ fn known_commits(live: &[RunnerStatus], name: &str, marks: &Marks) -> Option<Vec
 fn live_state(live: &[RunnerStatus], name: &str) -> (String, Option<String>) {
     let rank = |s: &State| match s {
         State::Running => 0,
-        State::Starting => 1,
+        State::Starting | State::Waiting => 1,
         State::Failed { .. } => 2,
         State::Stopped => 3,
     };

@@ -242,6 +242,15 @@ pub struct Provisioned {
     pub problems: Vec<KafkaError>,
 }
 
+/// Every declared topic (dead-letter topics included) with its partitions,
+/// by Kafka name.
+pub fn declared(project: &Project) -> Vec<(String, i32)> {
+    project
+        .topics()
+        .map(|t| (t.kafka_name(), t.partitions))
+        .collect()
+}
+
 /// Creates missing topics, grows partitions, warns about topics with more
 /// partitions than declared.
 pub async fn provision(
@@ -249,12 +258,42 @@ pub async fn provision(
     connection: &Connection,
     hub: &Hub,
 ) -> Result<Provisioned> {
+    provision_with(project, connection, hub, false).await
+}
+
+/// As [`provision`], for a broker that came back: a topic with fewer
+/// partitions than declared was not made by ftl (the broker created it when
+/// a client asked for it) and holds nothing of the project's, so where the
+/// broker cannot grow it, it is deleted and created again as declared.
+pub async fn provision_again(
+    project: &Project,
+    connection: &Connection,
+    hub: &Hub,
+) -> Result<Provisioned> {
+    provision_with(project, connection, hub, true).await
+}
+
+async fn provision_with(
+    project: &Project,
+    connection: &Connection,
+    hub: &Hub,
+    recreate_smaller: bool,
+) -> Result<Provisioned> {
     let admin = connection.admin()?;
+    let done = provision_by(&admin, project, connection, hub, recreate_smaller).await;
+    admin.close();
+    done
+}
+
+async fn provision_by(
+    admin: &crate::kafka::Admin,
+    project: &Project,
+    connection: &Connection,
+    hub: &Hub,
+    recreate_smaller: bool,
+) -> Result<Provisioned> {
     let existing = admin.topics(Duration::from_secs(10)).await?;
-    let declared: Vec<(String, i32)> = project
-        .topics()
-        .map(|t| (t.kafka_name(), t.partitions))
-        .collect();
+    let declared = declared(project);
     let replication = if connection.kind == BrokerKind::External {
         -1
     } else {
@@ -281,6 +320,21 @@ pub async fn provision(
         match a {
             Action::Grow { topic, from, to } => match admin.grow_partitions(topic, *from, *to).await {
                 Ok(()) => hub.emit(Event::TopicGrown { topic: topic.clone(), from: *from, to: *to }),
+                Err(e) if recreate_smaller => match recreate(admin, topic, *to, replication).await {
+                    Ok(()) => {
+                        created.push(topic.clone());
+                        hub.emit(Event::TopicRecreated { topic: topic.clone(), had: *from, partitions: *to });
+                    }
+                    Err(again) => {
+                        hub.emit(Event::TopicProblem {
+                            topic: topic.clone(),
+                            severity: Severity::Error,
+                            message: format!("{}; deleting it to create it again failed: {}", crate::text::one_line(&e), crate::text::one_line(&again)),
+                            hint: e.hint(),
+                        });
+                        problems.push(e);
+                    }
+                },
                 Err(e) => {
                     hub.emit(Event::TopicProblem {
                         topic: topic.clone(),
@@ -301,6 +355,31 @@ pub async fn provision(
         }
     }
     Ok(Provisioned { created, problems })
+}
+
+/// Deletes `topic` and creates it with `partitions`; the broker may take a
+/// moment to forget the deleted one.
+async fn recreate(
+    admin: &crate::kafka::Admin,
+    topic: &str,
+    partitions: i32,
+    replication: i32,
+) -> std::result::Result<(), KafkaError> {
+    admin.delete_topics(&[topic.to_string()]).await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let gone = !admin
+            .topics(Duration::from_secs(5))
+            .await?
+            .contains_key(topic);
+        if gone || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    admin
+        .create_topics(&[(topic.to_string(), partitions)], replication)
+        .await
 }
 
 fn indent(text: &str) -> String {

@@ -20,8 +20,10 @@ use crate::events::{Event, Report};
 use crate::schema::BrokerSettings;
 
 mod error;
+mod events;
 mod guard;
 pub use error::{ConnectFailure, DockerError, PortHolder, PullFailure};
+pub use events::ContainerChange;
 
 fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> DockerError {
     let action = action.into();

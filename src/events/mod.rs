@@ -187,6 +187,29 @@ pub enum Event {
         address: String,
         down_ms: u64,
     },
+    /// A topic with fewer partitions than declared, which the broker had
+    /// made by itself after it lost the project's, was deleted and created
+    /// again as declared.
+    TopicRecreated {
+        topic: String,
+        had: i32,
+        partitions: i32,
+    },
+    /// The broker's container was paused (`docker pause`): nothing is
+    /// delivered or acknowledged until it is unpaused; nothing is lost.
+    BrokerPaused {
+        address: String,
+    },
+    BrokerUnpaused {
+        address: String,
+        paused_ms: u64,
+    },
+    /// The broker came back at another address (its container was created
+    /// again): every Kafka client of the runner now dials `address`.
+    BrokerMoved {
+        from: String,
+        address: String,
+    },
     /// A valid edit of the project files was applied.
     ReloadApplied {
         started: Vec<String>,
@@ -259,6 +282,9 @@ pub enum StopReason {
     /// It is no longer declared.
     Removed,
     Shutdown,
+    /// The broker went away: its Kafka client was closed at once (nothing
+    /// more could be committed); it starts again when the broker is back.
+    BrokerLost,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,8 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::Serialize;
 
-use super::read::{header_map, list_offsets, offsets_for_time, partitions_of, watermarks};
+use super::read::{header_map, list_offsets, partitions_of, watermarks};
+use super::time_lookup::offsets_at_time;
 use super::{call, Connection, KafkaError};
 
 /// Where reading starts in each partition.
@@ -144,9 +145,12 @@ impl Tail {
             TailFrom::Time(ms) => {
                 let mut marks = Vec::new();
                 for p in &selected {
-                    marks.push((*p, watermarks(&reader, topic, *p)?.1));
+                    let (low, high) = watermarks(&reader, topic, *p)?;
+                    marks.push((*p, low, high));
                 }
-                offsets_for_time(&reader, topic, &marks, ms)?
+                // Checked against the records' timestamps: some brokers
+                // answer wrongly (the test broker: offset 0 for any time).
+                offsets_at_time(&reader, topic, &marks, ms)?
                     .into_iter()
                     .map(|(p, o)| (p, Offset::Offset(o)))
                     .collect()

@@ -434,6 +434,9 @@ impl Printer {
                 }
                 StopReason::Removed => info(format!("{subscription}: removed; stopped")),
                 StopReason::Shutdown => None,
+                StopReason::BrokerLost => info(format!(
+                    "{subscription}: its Kafka client is closed until the broker is back"
+                )),
             },
             Event::PartitionsAssigned {
                 subscription,
@@ -491,6 +494,21 @@ impl Printer {
             Event::BrokerLost { address, reason } => Some(Shown::Warn(
                 format!("the broker at {address} does not answer ({reason}); deliveries wait until it is back"),
                 Some("`ftl pubsub broker start` starts a stopped broker; `ftl pubsub broker logs` shows why it went away".into()),
+            )),
+            Event::TopicRecreated { topic, had, partitions } => Some(Shown::Warn(
+                format!("topic {topic} had {had} partitions (the broker made it by itself); deleted and created again with {partitions}"),
+                None,
+            )),
+            Event::BrokerPaused { address } => Some(Shown::Warn(
+                format!("the broker at {address} is paused; deliveries and publishes wait until it is unpaused"),
+                Some("`docker unpause` its container; nothing is lost meanwhile".into()),
+            )),
+            Event::BrokerUnpaused { address, paused_ms } => info(format!(
+                "broker: {address} unpaused after {}",
+                crate::units::format_duration(std::time::Duration::from_millis(*paused_ms))
+            )),
+            Event::BrokerMoved { from, address } => info(format!(
+                "broker: its container was created again; every client moves from {from} to {address}"
             )),
             Event::BrokerRegained { address, down_ms } => info(format!(
                 "broker: {address} answers again after {}",

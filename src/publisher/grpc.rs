@@ -44,7 +44,9 @@ fn grpc_status(e: &PublishError) -> tonic::Status {
     };
     match e {
         PublishError::UnknownTopic { .. } => tonic::Status::not_found(msg),
-        PublishError::Broker { .. } => tonic::Status::unavailable(msg),
+        PublishError::Broker { .. } | PublishError::Unavailable { .. } => {
+            tonic::Status::unavailable(msg)
+        }
         _ => tonic::Status::invalid_argument(msg),
     }
 }

@@ -63,7 +63,12 @@ pub enum PublishError {
         #[source]
         source: rdkafka::error::KafkaError,
     },
+    #[error("the broker was away for {}s, the event for `{topic}` was not published", waited.as_secs())]
+    Unavailable { topic: String, waited: Duration },
 }
+
+/// How long a publish waits for a broker that went away to come back.
+const PUBLISH_WAIT: Duration = Duration::from_secs(30);
 
 impl PublishError {
     pub fn hint(&self) -> Option<String> {
@@ -87,7 +92,7 @@ impl PublishError {
             PublishError::TooLarge { .. } => Some(
                 "send a reference to the data (a URL, an id) instead of the data itself, or split the event".into(),
             ),
-            PublishError::Broker { .. } => {
+            PublishError::Broker { .. } | PublishError::Unavailable { .. } => {
                 Some("is the broker running? `ftl pubsub status` tells".into())
             }
         }
@@ -97,7 +102,9 @@ impl PublishError {
         match self {
             PublishError::UnknownTopic { .. } => StatusCode::NOT_FOUND,
             PublishError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            PublishError::Broker { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            PublishError::Broker { .. } | PublishError::Unavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -106,7 +113,10 @@ impl PublishError {
 impl PublishError {
     /// Bad input (exit code 2), or the broker failing us (1).
     pub fn is_usage(&self) -> bool {
-        !matches!(self, PublishError::Broker { .. })
+        !matches!(
+            self,
+            PublishError::Broker { .. } | PublishError::Unavailable { .. }
+        )
     }
 }
 
@@ -377,6 +387,14 @@ impl Publisher {
     ) -> Result<Published, PublishError> {
         let project = self.current();
         let topic = find_topic(&project, name)?.clone();
+        // While the broker is away or its topics are being created again,
+        // the event waits (within the publish timeout) instead of failing.
+        if !self.producer.wait_available(PUBLISH_WAIT).await {
+            return Err(PublishError::Unavailable {
+                topic: topic.kafka_name(),
+                waited: PUBLISH_WAIT,
+            });
+        }
         let result = publish(&self.producer.get(), &topic, body, key).await;
         // A fatal producer error is recovered from only by a new producer
         // (librdkafka's rule); the event is sent once more with it.

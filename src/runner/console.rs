@@ -252,7 +252,7 @@ async fn blocking<T: Send + 'static>(
 /// end offsets, each subscription's lag and pending dead letters).
 async fn overview(State(state): State<AdminState>) -> Result<Response, Refusal> {
     let project = state.project();
-    let conn = state.shared.connection.clone();
+    let conn = state.shared.connection.get();
     let live = vec![runner_status(&state)];
     let broker = state.broker_status(live[0].runner.broker.regained).await;
     let (shared, kept) = (state.shared.clone(), state.kept.clone());
@@ -269,7 +269,7 @@ async fn overview(State(state): State<AdminState>) -> Result<Response, Refusal> 
             std::mem::take(&mut *k)
         };
         let report =
-            crate::inspect::status_with(&conn, reader, &project, broker, &live, &mut known);
+            crate::inspect::status_with(&conn, &reader, &project, broker, &live, &mut known);
         *kept.lock().unwrap_or_else(|p| p.into_inner()) = known;
         report.map_err(|e| failed("cannot read the broker", &e))
     })
@@ -308,7 +308,7 @@ async fn browse(
         .map_err(|e| Refusal(StatusCode::BAD_REQUEST, format!("bad from `{text}`: {e}")))?;
     let limit = q.limit.unwrap_or(100).min(MAX_ROWS);
     let partitions: Vec<i32> = q.partition.into_iter().collect();
-    let conn = state.shared.connection.clone();
+    let conn = state.shared.connection.get();
     let lines = blocking(move || {
         let tail = Tail::open(&conn, &name, from, &partitions).map_err(|e| match e {
             TailError::NoPartition { .. } => Refusal(StatusCode::NOT_FOUND, e.to_string()),
@@ -359,7 +359,7 @@ async fn deadletters(
         ));
     }
     let items: Vec<DeadLetter> =
-        deadletter::read_async(&state.shared.connection, &sub, q.all, Some(MAX_ROWS))
+        deadletter::read_async(&state.shared.connection.get(), &sub, q.all, Some(MAX_ROWS))
             .await
             .map(|items| items.into_iter().map(|(d, _)| d).collect())
             .map_err(|e| failed("cannot read the dead letters", &e))?;
@@ -400,10 +400,10 @@ async fn replay_preview(
     let summary = blocking(move || {
         let reader = shared
             .reader
-            .get(&shared.connection)
+            .get(&shared.connection.get())
             .map_err(|e| failed("cannot read the topic", &e))?;
-        let moves = crate::kafka::partitions_of(reader, &topic)
-            .and_then(|parts| groups::replay_targets(reader, &topic, &parts, from));
+        let moves = crate::kafka::partitions_of(&**reader, &topic)
+            .and_then(|parts| groups::replay_targets(&**reader, &topic, &parts, from));
         let partitions = moves.map_err(|e| failed("cannot read the topic", &e))?;
         Ok(ReplaySummary {
             redelivered: partitions.iter().map(|m| m.redelivered()).sum(),

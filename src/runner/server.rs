@@ -282,7 +282,7 @@ async fn replay_deadletter_route(
         },
         Some(at) => {
             // Refused up front with the reason; the replay itself checks again.
-            let pending = deadletter::read_async(&state.shared.connection, &sub, false, None)
+            let pending = deadletter::read_async(&state.shared.connection.get(), &sub, false, None)
                 .await
                 .map_err(|e| {
                     Refusal(
@@ -311,8 +311,9 @@ async fn replay_deadletter_route(
                 .unwrap_or_else(|p| p.into_inner())
                 .forget_cursors()
         };
+        let connection = shared.connection.get();
         let target = deadletter::ReplayTarget {
-            connection: &shared.connection,
+            connection: &connection,
             producer: &shared.producer,
             http: &shared.http,
             sub: &sub,

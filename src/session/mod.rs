@@ -150,6 +150,10 @@ impl Session {
         loop {
             tokio::select! {
                 _ = self.signals.next() => break,
+                change = self.state.broker_change() => {
+                    self.state.follow_broker(change).await;
+                    continue;
+                }
                 _ = self.watcher.changed() => {}
             }
             self.reload().await;
@@ -238,6 +242,21 @@ impl DevState {
                 report
             }
         })
+    }
+
+    /// What the runner's follower saw of the broker (pending without a
+    /// runner).
+    async fn broker_change(&mut self) -> crate::runner::BrokerChange {
+        match &mut self.runner {
+            Some(r) => r.broker_change().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    async fn follow_broker(&mut self, change: crate::runner::BrokerChange) {
+        if let Some(r) = &mut self.runner {
+            r.follow_broker(change).await;
+        }
     }
 
     fn running(&self) -> usize {

@@ -186,6 +186,22 @@ fn samples() -> Vec<Event> {
             address: "127.0.0.1:1".into(),
             down_ms: 1,
         },
+        Event::TopicRecreated {
+            topic: "m.t".into(),
+            had: 4,
+            partitions: 8,
+        },
+        Event::BrokerPaused {
+            address: "127.0.0.1:1".into(),
+        },
+        Event::BrokerUnpaused {
+            address: "127.0.0.1:1".into(),
+            paused_ms: 1,
+        },
+        Event::BrokerMoved {
+            from: "127.0.0.1:1".into(),
+            address: "127.0.0.1:2".into(),
+        },
         Event::ReloadApplied {
             started: vec![s()],
             restarted: vec![s()],
@@ -246,6 +262,10 @@ fn samples() -> Vec<Event> {
             | Event::StartedOver { .. }
             | Event::BrokerLost { .. }
             | Event::BrokerRegained { .. }
+            | Event::TopicRecreated { .. }
+            | Event::BrokerPaused { .. }
+            | Event::BrokerUnpaused { .. }
+            | Event::BrokerMoved { .. }
             | Event::ReloadApplied { .. }
             | Event::ReloadRejected { .. }
             | Event::ReloadValid { .. }

@@ -3,6 +3,7 @@
 //! in the README). One binary, modules per area.
 #![allow(clippy::unwrap_used)]
 
+mod broker_follow;
 mod cli;
 mod console;
 mod contract;
@@ -23,3 +24,4 @@ mod runner;
 mod settings;
 mod shutdown;
 mod skeleton;
+mod time_lookup;
