@@ -107,6 +107,7 @@ proptest! {
             partitions: 4,
             key: Some("/k".into()),
             deadletter_of: None,
+            ty: Default::default(),
         };
         let text = String::from_utf8_lossy(&body).into_owned();
         let _ = crate::publisher::check_events(&topic, &[(1, text)], key.as_deref());

@@ -26,6 +26,7 @@ pub mod publisher;
 pub mod runner;
 pub mod runtime;
 pub mod schema;
+pub mod types;
 pub mod units;
 
 use std::process::ExitCode;

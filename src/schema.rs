@@ -26,6 +26,8 @@ pub struct Project {
     pub broker: BrokerSettings,
     pub runner: RunnerSettings,
     pub modules: Vec<Module>,
+    /// Every module's data and enum declarations.
+    pub types: std::sync::Arc<crate::types::Types>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -133,6 +135,9 @@ pub struct Topic {
     pub key: Option<String>,
     /// Set on generated dead-letter topics: the subscription they belong to.
     pub deadletter_of: Option<String>,
+    /// What its events must be (`event` is its name).
+    #[serde(skip)]
+    pub ty: crate::types::TopicType,
 }
 
 impl Topic {
@@ -366,7 +371,7 @@ impl Project {
                 out.push('\n');
             }
             let _ = writeln!(out, "module {} {{", m.name);
-            let mut blocks: Vec<String> = Vec::new();
+            let mut blocks: Vec<String> = self.types.ftl_blocks(&m.name);
             for t in &m.topics {
                 let mut b = String::new();
                 let export = if t.export { "export " } else { "" };
@@ -433,7 +438,8 @@ impl Project {
         out
     }
 
-    /// The resolved schema as one JSON document, Kafka names included.
+    /// The resolved schema as one JSON document, Kafka names included;
+    /// `types` holds a JSON Schema (2020-12) per data type.
     pub fn to_json(&self) -> serde_json::Value {
         let modules: Vec<serde_json::Value> = self
             .modules
@@ -472,7 +478,11 @@ impl Project {
                 })
             })
             .collect();
-        serde_json::json!({ "project": self.name, "modules": modules })
+        serde_json::json!({
+            "project": self.name,
+            "modules": modules,
+            "types": crate::types::data_schemas(&self.types),
+        })
     }
 }
 

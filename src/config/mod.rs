@@ -322,7 +322,7 @@ fn load_inner(
             raw_modules.push(m);
         }
     }
-    let modules = loader.resolve(raw_modules);
+    let (modules, types) = loader.resolve(raw_modules);
 
     let bad_files: Vec<PathBuf> = {
         let mut v: Vec<PathBuf> = loader
@@ -381,6 +381,7 @@ fn load_inner(
         broker,
         runner: header.runner,
         modules,
+        types,
     };
     Ok((project, entries))
 }
@@ -459,7 +460,16 @@ struct RawModule {
     name_span: Span,
     verbs: Vec<Verb>,
     topics: Vec<(Topic, Span)>,
+    /// Each topic's `event` and `key` as written, by topic name.
+    events: HashMap<String, RawEvent>,
+    types: types::RawTypes,
     subs: Vec<RawSubscription>,
+}
+
+/// A topic's `event` (text and where) and where its `key` is written.
+struct RawEvent {
+    event: Option<(String, Span)>,
+    key: Option<Span>,
 }
 
 struct RawSubscription {
@@ -476,7 +486,7 @@ const PROJECT_KEYS: &[&str] = &["name", "modules", "pubsub", "runner"];
 const PUBSUB_KEYS: &[&str] = &["broker"];
 const BROKER_KEYS: &[&str] = &["kind", "image", "port", "bootstrap", "properties"];
 const RUNNER_KEYS: &[&str] = &["listen", "consumer", "grace"];
-const MODULE_KEYS: &[&str] = &["module", "verbs", "topics", "subscriptions"];
+const MODULE_KEYS: &[&str] = &["module", "data", "enums", "verbs", "topics", "subscriptions"];
 const VERB_KEYS: &[&str] = &["http", "exec", "grpc", "timeout"];
 const TOPIC_KEYS: &[&str] = &["event", "export", "partitions", "key"];
 const SUB_KEYS: &[&str] = &["topic", "verb", "from", "deadletter", "retry", "batch"];
@@ -487,5 +497,6 @@ mod cursor;
 mod module_file;
 mod project_file;
 mod resolve;
+mod types;
 #[cfg(test)]
 mod tests;

@@ -39,6 +39,12 @@ pub enum PublishError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("the event for `{topic}` is not a {ty}: {mismatch}")]
+    Mismatch {
+        topic: String,
+        ty: String,
+        mismatch: crate::types::Mismatch,
+    },
     #[error(
         "the event for `{topic}` has no partition key: nothing at `{pointer}` and no key given"
     )]
@@ -76,6 +82,9 @@ impl PublishError {
             PublishError::NotJson { .. } => {
                 Some("events are JSON documents, e.g. '{\"id\": 1}'".into())
             }
+            PublishError::Mismatch { .. } => Some(
+                "fix the event, or its type in the module's ftl.yaml (`ftl schema` prints the types)".into(),
+            ),
             PublishError::MissingKey { pointer, .. } => Some(format!(
                 "add a value at `{pointer}` to the event, or pass a key (--key K, or ?key=K)"
             )),
@@ -155,6 +164,21 @@ pub fn event_key(
     }
 }
 
+/// The event against the topic's type (nothing to do for `event: Any`).
+pub fn check_type(topic: &Topic, event: &Value) -> Result<(), PublishError> {
+    if topic.ty.is_any() {
+        return Ok(());
+    }
+    topic
+        .ty
+        .check(event)
+        .map_err(|mismatch| PublishError::Mismatch {
+            topic: topic.kafka_name(),
+            ty: topic.event.clone(),
+            mismatch,
+        })
+}
+
 /// Where the broker stored an event.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Published {
@@ -193,6 +217,7 @@ pub async fn publish(
         topic: name.clone(),
         source,
     })?;
+    check_type(topic, &event)?;
     let key = event_key(topic, &event, key)?;
     check_size(topic, body, key.as_deref())?;
     let mut record = FutureRecord::<str, [u8]>::to(&name).payload(body);
@@ -245,7 +270,8 @@ pub enum BatchError {
 }
 
 /// Checks numbered events (line, JSON text) for `topic` without publishing:
-/// each must be JSON with a partition key where the topic needs one.
+/// each must be JSON of the topic's type, with a partition key where the
+/// topic needs one.
 pub fn check_events(
     topic: &Topic,
     events: &[(usize, String)],
@@ -258,7 +284,7 @@ pub fn check_events(
                 topic: topic.kafka_name(),
                 source,
             })
-            .and_then(|v| event_key(topic, &v, key))
+            .and_then(|v| check_type(topic, &v).and_then(|()| event_key(topic, &v, key)))
             .and_then(|k| check_size(topic, text.as_bytes(), k.as_deref()));
         if let Err(e) = check {
             problems.push((*line, e));
@@ -482,6 +508,7 @@ mod tests {
             partitions,
             key: key.map(String::from),
             deadletter_of: None,
+            ty: Default::default(),
         }
     }
 

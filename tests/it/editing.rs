@@ -17,7 +17,7 @@ fn commands_work_while_an_unrelated_module_file_is_invalid() {
     // `ev/ftl.yaml` breaks mid-edit.
     p.write(
         "ev/ftl.yaml",
-        "module: ev\ntopics:\n  events: {partitions: [\n",
+        "module: ev\ntopics:\n  events: {event: Any, partitions: [\n",
     );
     let rejected = dev.wait(Ev::of("reload_rejected"), Duration::from_secs(30));
     assert_eq!(rejected["running"], 1, "{rejected}");

@@ -3,4 +3,4 @@ import json
 import sys
 
 failed = json.load(sys.stdin)
-print(f"order {failed['event'].get('id')} failed: {failed['error']}")
+print(f"order {failed['event'].get('userId')} failed: {failed['error']}")
