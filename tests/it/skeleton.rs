@@ -220,7 +220,7 @@ fn ten_planted_mistakes_are_all_reported_with_positions() {
     );
     p.write(
         "pizza/ftl.yaml",
-        "module: pizza\nverbs:\n  cook:\n    http: http://127.0.0.1:1/cook\n    exec: [\"true\"]\n  bake: {exec: [\"true\"], timeout: 5 minutes}\n  box: {}\ntopics:\n  orders: {event: Any, partitions: 8}\n  \"bad topic\": {}\n  menu: {event: Any, partitons: 2}\nsubscriptions:\n  a: {topic: kitchen.tickets, verb: bake, batch: {min: 1XB}}\n  b: {topic: orders, verb: bake}\n",
+        "module: pizza\nverbs:\n  cook:\n    http: http://127.0.0.1:1/cook\n    exec: [\"true\"]\n  bake: {exec: [\"true\"], timeout: 5 minutes}\n  box: {}\ntopics:\n  orders: {partitions: 8, event: Any}\n  \"bad topic\": {}\n  menu: {partitons: 2, event: Any}\nsubscriptions:\n  a: {topic: kitchen.tickets, verb: bake, batch: {min: 1XB}}\n  b: {topic: orders, verb: bake}\n",
     );
     p.write(
         "kitchen/ftl.yaml",
