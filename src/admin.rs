@@ -99,6 +99,25 @@ pub struct RecordLine {
     pub headers: std::collections::BTreeMap<String, String>,
     /// The payload as JSON, or as a string when it is not JSON.
     pub event: serde_json::Value,
+    /// The first way the event differs from its topic's type, if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<String>,
+}
+
+impl RecordLine {
+    /// The record, checked against its topic's type.
+    pub fn typed(r: crate::kafka::tail::Record, ty: &crate::types::TopicType) -> RecordLine {
+        let json = serde_json::from_slice::<serde_json::Value>(&r.payload).is_ok();
+        let mut line = RecordLine::from(r);
+        if !ty.is_any() {
+            line.invalid = if json {
+                ty.check(&line.event).err().map(|m| m.to_string())
+            } else {
+                Some("not JSON".into())
+            };
+        }
+        line
+    }
 }
 
 impl From<crate::kafka::tail::Record> for RecordLine {
@@ -119,6 +138,7 @@ impl From<crate::kafka::tail::Record> for RecordLine {
             key: r.key,
             headers: r.headers,
             event,
+            invalid: None,
         }
     }
 }

@@ -486,7 +486,14 @@ const PROJECT_KEYS: &[&str] = &["name", "modules", "pubsub", "runner"];
 const PUBSUB_KEYS: &[&str] = &["broker"];
 const BROKER_KEYS: &[&str] = &["kind", "image", "port", "bootstrap", "properties"];
 const RUNNER_KEYS: &[&str] = &["listen", "consumer", "grace"];
-const MODULE_KEYS: &[&str] = &["module", "data", "enums", "verbs", "topics", "subscriptions"];
+const MODULE_KEYS: &[&str] = &[
+    "module",
+    "data",
+    "enums",
+    "verbs",
+    "topics",
+    "subscriptions",
+];
 const VERB_KEYS: &[&str] = &["http", "exec", "grpc", "timeout"];
 const TOPIC_KEYS: &[&str] = &["event", "export", "partitions", "key"];
 const SUB_KEYS: &[&str] = &["topic", "verb", "from", "deadletter", "retry", "batch"];
@@ -497,6 +504,7 @@ mod cursor;
 mod module_file;
 mod project_file;
 mod resolve;
-mod types;
+mod type_resolve;
 #[cfg(test)]
 mod tests;
+mod types;

@@ -171,7 +171,10 @@ impl Loader {
             // Generated dead-letter topics.
             let mut generated = Vec::new();
             for s in out.subscriptions.iter().filter(|s| s.deadletter) {
-                let source = topics.get(&s.topic).map(|t| t.ty.clone()).unwrap_or_default();
+                let source = topics
+                    .get(&s.topic)
+                    .map(|t| t.ty.clone())
+                    .unwrap_or_default();
                 let ty = crate::types::TopicType {
                     types: types.clone(),
                     event: crate::types::EventType::Failed(Box::new(source.event)),

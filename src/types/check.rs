@@ -137,13 +137,14 @@ impl<'t, 'v> Checker<'t, 'v> {
                 ))),
                 v => Err(self.expected("Time (RFC 3339 text)", v)),
             },
-            Type::Bytes => match v {
-                Value::String(s) if is_base64(s) => Ok(()),
-                Value::String(_) => Err(self.fail(
-                    "expected Bytes (base64 text), got text that is not base64".into(),
-                )),
-                v => Err(self.expected("Bytes (base64 text)", v)),
-            },
+            Type::Bytes => {
+                match v {
+                    Value::String(s) if is_base64(s) => Ok(()),
+                    Value::String(_) => Err(self
+                        .fail("expected Bytes (base64 text), got text that is not base64".into())),
+                    v => Err(self.expected("Bytes (base64 text)", v)),
+                }
+            }
             Type::Unit => match v {
                 Value::Null => Ok(()),
                 Value::Object(m) if m.is_empty() => Ok(()),
@@ -159,12 +160,7 @@ impl<'t, 'v> Checker<'t, 'v> {
                         e.values.join(", ")
                     ))),
                     v => Err(self.expected(
-                        format_args!(
-                            "{}.{} (one of {})",
-                            e.module,
-                            e.name,
-                            e.values.join(", ")
-                        ),
+                        format_args!("{}.{} (one of {})", e.module, e.name, e.values.join(", ")),
                         v,
                     )),
                 }
@@ -195,10 +191,9 @@ impl<'t, 'v> Checker<'t, 'v> {
             Type::Data(i) => {
                 let d = &types.data[*i];
                 let Value::Object(map) = v else {
-                    return Err(self.expected(
-                        format_args!("{}.{} (an object)", d.module, d.name),
-                        v,
-                    ));
+                    return Err(
+                        self.expected(format_args!("{}.{} (an object)", d.module, d.name), v)
+                    );
                 };
                 // Fields are few: a linear search beats hashing them.
                 for (k, item) in map {
@@ -363,7 +358,10 @@ mod tests {
                         field("userId", Type::String),
                         field("pizza", Type::Enum(0)),
                         field("toppings", Type::Array(Box::new(Type::String))),
-                        field("extras", Type::Map(Box::new(Type::String), Box::new(Type::Int))),
+                        field(
+                            "extras",
+                            Type::Map(Box::new(Type::String), Box::new(Type::Int)),
+                        ),
                         field("note", Type::Optional(Box::new(Type::String))),
                         field("placedAt", Type::Time),
                         field("table", Type::Data(1)),

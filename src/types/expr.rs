@@ -161,7 +161,9 @@ mod tests {
     #[test]
     fn malformed_type_expressions_say_what_is_missing() {
         assert!(parse("[String").unwrap_err().contains("missing its `]`"));
-        assert!(parse("{String Int}").unwrap_err().contains("`:` is missing"));
+        assert!(parse("{String Int}")
+            .unwrap_err()
+            .contains("`:` is missing"));
         assert!(parse("String??").unwrap_err().contains("optional once"));
         assert!(parse("kitchen.").unwrap_err().contains("names no type"));
         assert!(parse("String x").unwrap_err().contains("unexpected `x`"));

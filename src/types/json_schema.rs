@@ -68,7 +68,9 @@ impl Writer<'_> {
             Type::Bool => json!({"type": "boolean"}),
             Type::Time => json!({"type": "string", "format": "date-time"}),
             Type::Any => json!({}),
-            Type::Unit => json!({"anyOf": [{"type": "null"}, {"type": "object", "maxProperties": 0}]}),
+            Type::Unit => {
+                json!({"anyOf": [{"type": "null"}, {"type": "object", "maxProperties": 0}]})
+            }
             Type::Array(t) => json!({"type": "array", "items": self.schema(t)}),
             Type::Map(k, v) => {
                 let mut m = json!({"type": "object", "additionalProperties": self.schema(v)});
@@ -84,10 +86,8 @@ impl Writer<'_> {
                 let e = &self.types.enums[*i];
                 let name = format!("{}.{}", e.module, e.name);
                 if !self.defs.contains_key(&name) {
-                    self.defs.insert(
-                        name.clone(),
-                        json!({"type": "string", "enum": e.values}),
-                    );
+                    self.defs
+                        .insert(name.clone(), json!({"type": "string", "enum": e.values}));
                 }
                 json!({"$ref": format!("#/$defs/{name}")})
             }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 mod check;
 pub mod expr;
 mod json_schema;
+pub mod retained;
 
 pub use check::{is_base64, is_rfc3339, Mismatch};
 
@@ -94,7 +95,10 @@ impl Types {
             let export = if e.export { "export " } else { "" };
             let mut b = format!("  {export}enum {}: String {{\n", e.name);
             for v in &e.values {
-                b.push_str(&format!("    {v} = {}\n", serde_json::Value::from(v.as_str())));
+                b.push_str(&format!(
+                    "    {v} = {}\n",
+                    serde_json::Value::from(v.as_str())
+                ));
             }
             b.push_str("  }\n");
             blocks.push(b);

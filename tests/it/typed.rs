@@ -142,11 +142,24 @@ fn a_valid_event_publishes_and_each_mistake_is_refused_with_its_path_on_every_pa
             .says(expected);
         let (code, body) = p.http("POST", "/topics/pizza.orders", Some(&event));
         assert_eq!(code, 400, "{kind}: {body}");
-        assert!(body.contains(&expected.replace('"', "\\\"")), "{kind}: {body}");
-        for (path, result) in [("Publisher", grpc(&event)), ("PublishService", ftl_grpc(&event))] {
+        assert!(
+            body.contains(&expected.replace('"', "\\\"")),
+            "{kind}: {body}"
+        );
+        for (path, result) in [
+            ("Publisher", grpc(&event)),
+            ("PublishService", ftl_grpc(&event)),
+        ] {
             let status = result.expect_err(kind);
-            assert_eq!(status.code(), tonic::Code::InvalidArgument, "{kind} via {path}");
-            assert!(status.message().contains(expected), "{kind} via {path}: {status:?}");
+            assert_eq!(
+                status.code(),
+                tonic::Code::InvalidArgument,
+                "{kind} via {path}"
+            );
+            assert!(
+                status.message().contains(expected),
+                "{kind} via {path}: {status:?}"
+            );
         }
     }
 
@@ -155,7 +168,10 @@ fn a_valid_event_publishes_and_each_mistake_is_refused_with_its_path_on_every_pa
     assert_eq!(before, 4);
     let bad = &mistakes()[5].1;
     let batch = format!("{VALID}\n{VALID}\n{bad}\n{VALID}\n");
-    let out = p.run_with_stdin(&["pubsub", "publish", "pizza.orders", "-"], batch.as_bytes());
+    let out = p.run_with_stdin(
+        &["pubsub", "publish", "pizza.orders", "-"],
+        batch.as_bytes(),
+    );
     out.fails_with(2)
         .says("nothing was published; 1 invalid event:")
         .says("stdin line 3: the event for `pizza.orders` is not a pizza.Order: /toppings/1: expected String, got 3");
@@ -213,7 +229,10 @@ topics:
   listKey: {event: Fine, partitions: 2, key: /all}
 ",
     );
-    p.write("kitchen/ftl.yaml", "module: kitchen\ndata:\n  Table: {number: Int}\n");
+    p.write(
+        "kitchen/ftl.yaml",
+        "module: kitchen\ndata:\n  Table: {number: Int}\n",
+    );
     p.write(
         "bar/ftl.yaml",
         "module: bar\ndata:\n  Drink:\n    name: String\n    name: Int\n",
@@ -228,7 +247,10 @@ topics:
 #[test]
 fn the_schema_prints_the_types_and_dead_letters_of_the_source_type() {
     let p = Project::new().without_broker();
-    p.write("pizza/ftl.yaml", &format!("{PIZZA}subscriptions:\n  cook: {{topic: orders, verb: v, deadletter: true}}\n"));
+    p.write(
+        "pizza/ftl.yaml",
+        &format!("{PIZZA}subscriptions:\n  cook: {{topic: orders, verb: v, deadletter: true}}\n"),
+    );
     p.write("kitchen/ftl.yaml", KITCHEN);
     let out = p.run(&["schema"]);
     out.succeeds()
@@ -256,10 +278,17 @@ fn the_examples_json_schema_checks_its_events_with_an_independent_validator() {
         .current_dir(crate::harness::repo_root())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let schema = &doc["types"]["pizza.Order"];
-    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
     let events = serde_json::json!([
         [true, {"userId": "u1", "pizza": "diavola"}],
         [true, {"userId": "u1", "pizza": "diavola", "size": "large", "toppings": ["ham"], "placedAt": "2026-12-05T17:30:00Z"}],
@@ -288,9 +317,18 @@ print(json.dumps([v.is_valid(e) for _, e in data["events"]]))
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got: Vec<bool> = serde_json::from_slice(&out.stdout).unwrap();
     let expected: Vec<bool> = events
         .as_array()
@@ -299,4 +337,105 @@ print(json.dumps([v.is_valid(e) for _, e in data["events"]]))
         .map(|e| e[0].as_bool().unwrap())
         .collect();
     assert_eq!(got, expected);
+}
+
+/// Events another Kafka client wrote, that do not match the topic's type:
+/// marked by `tail` (text and `--json`), counted by `status --check`,
+/// marked in the console's topic browser.
+#[test]
+fn events_already_on_a_topic_are_shown_against_its_type() {
+    require_docker();
+    let p = typed_project();
+    let dev = p.dev();
+    dev.wait(Ev::of("listening"), Duration::from_secs(60));
+    dev.wait_ready();
+    let kafka = p.kafka();
+    let wrong = r#"{"userId":"u2","pizza":"huge","toppings":[],"extras":{},"placedAt":"2026-12-05T17:30:00Z","table":{"number":1}}"#;
+    kafka.produce(
+        "pizza.orders",
+        &[
+            (Some("u1"), VALID.to_string()),
+            (Some("u2"), wrong.to_string()),
+            (Some("u3"), "not json".to_string()),
+        ],
+    );
+
+    let out = p.run(&[
+        "pubsub",
+        "tail",
+        "pizza.orders",
+        "--from",
+        "beginning",
+        "--no-follow",
+    ]);
+    out.succeeds();
+    assert_eq!(
+        out.stdout.matches("✗ not a pizza.Order:").count(),
+        2,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("✗ not a pizza.Order: /pizza: \"huge\" is not one of small, medium, large"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("✗ not a pizza.Order: not JSON"),
+        "{}",
+        out.stdout
+    );
+
+    let out = p.run(&[
+        "--json",
+        "pubsub",
+        "tail",
+        "pizza.orders",
+        "--from",
+        "beginning",
+        "--no-follow",
+    ]);
+    out.succeeds();
+    let lines = crate::harness::json_lines(&out.stdout);
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
+    let invalid: Vec<&str> = lines.iter().filter_map(|l| l["invalid"].as_str()).collect();
+    assert_eq!(invalid.len(), 2, "{}", out.stdout);
+    assert!(
+        invalid.contains(&"/pizza: \"huge\" is not one of small, medium, large"),
+        "{invalid:?}"
+    );
+
+    let out = p.run(&["pubsub", "status", "--check"]);
+    out.succeeds()
+        .prints("✗ 2 of 3 retained events do not match pizza.Order; first: ");
+    let out = p.run(&["--json", "pubsub", "status", "--check"]);
+    let report = crate::harness::first_json(&out.stdout);
+    let orders = report["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "pizza.orders")
+        .unwrap()
+        .clone();
+    assert_eq!(orders["type_check"]["invalid"], 2, "{orders}");
+    assert_eq!(orders["type_check"]["read"], 3, "{orders}");
+    assert_eq!(orders["type_check"]["complete"], true, "{orders}");
+
+    let (code, body) = p.http(
+        "GET",
+        "/admin/topics/pizza.orders/events?from=beginning",
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    let records: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(records.len(), 3, "{body}");
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r.get("invalid").is_some())
+            .count(),
+        2,
+        "{body}"
+    );
 }

@@ -8,8 +8,26 @@ use crate::output::{counted, pretty_json, Printer, CYAN, DIM, GREEN, RED, YELLOW
 use crate::provision;
 use crate::runner::deadletter::{self, DeadLetter, ReplayOutcome, Replayed};
 use crate::schema::{Project, Subscription};
+use crate::types::TopicType;
 
 use super::{blocking, sub_arg};
+
+/// The type of the events a subscription's dead letters carry: its
+/// topic's.
+fn source_type(project: &Project, sub: &Subscription) -> TopicType {
+    project
+        .topic(&sub.topic.0, &sub.topic.1)
+        .map(|t| t.ty.clone())
+        .unwrap_or_default()
+}
+
+/// How a dead letter's event differs from its type, if it does.
+fn invalid(ty: &TopicType, dl: &DeadLetter) -> Option<String> {
+    if ty.is_any() {
+        return None;
+    }
+    ty.check(&dl.event).err().map(|m| m.to_string())
+}
 
 fn deadletter_sub<'p>(project: &'p Project, name: &str) -> Result<&'p Subscription> {
     let sub = sub_arg(project, name)?;
@@ -35,11 +53,17 @@ pub async fn list(
     let s = sub.clone();
     let items = blocking(move || Ok(deadletter::read(&conn, &s, all, limit)?)).await?;
     let pending = items.iter().filter(|(d, _)| !d.replayed).count();
+    let ty = source_type(project, &sub);
     for (dl, _) in &items {
+        let invalid = invalid(&ty, dl);
         let ok = if printer.json {
-            printer.json_line(&serde_json::to_value(dl).unwrap_or_default())
+            let mut v = serde_json::to_value(dl).unwrap_or_default();
+            if let Some(problem) = &invalid {
+                v["invalid"] = problem.as_str().into();
+            }
+            printer.json_line(&v)
         } else {
-            printer.data(&render(printer, dl, None))
+            printer.data(&render(printer, dl, None, invalid.as_deref()))
         };
         if !ok {
             return Ok(());
@@ -72,11 +96,18 @@ pub async fn replay(
         .await
         .filter(|l| l.runs(&sub.qualified()));
     let mut items: Vec<Replayed> = Vec::new();
+    let ty = source_type(project, &sub);
     let show = |r: &Replayed| {
         if printer.json {
             printer.json_line(&serde_json::to_value(r).unwrap_or_default());
         } else {
-            printer.data(&render(printer, &r.dead_letter, Some(r)));
+            let invalid = invalid(&ty, &r.dead_letter);
+            printer.data(&render(
+                printer,
+                &r.dead_letter,
+                Some(r),
+                invalid.as_deref(),
+            ));
         }
     };
     let through = match &live {
@@ -129,7 +160,12 @@ pub async fn replay(
     Ok(())
 }
 
-fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> String {
+fn render(
+    printer: &Printer,
+    dl: &DeadLetter,
+    outcome: Option<&Replayed>,
+    invalid: Option<&str>,
+) -> String {
     let mut text = format!(
         "{} from {} {}@{}  attempts {}  first failed {}  last failed {}{}",
         printer.out_style(CYAN, &format!("{}@{}", dl.partition, dl.offset)),
@@ -169,6 +205,12 @@ fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> Str
             ReplayOutcome::DryRun => printer.out_style(YELLOW, "would replay (dry-run)"),
         };
         text.push_str(&format!("\n  {o}"));
+    }
+    if let Some(problem) = invalid {
+        text.push_str(&format!(
+            "\n  {} {problem}",
+            printer.out_style(RED, "✗ the event does not match its type:")
+        ));
     }
     let color = printer.colors_stdout();
     for line in pretty_json(&dl.event, color).lines() {

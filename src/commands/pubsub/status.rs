@@ -12,7 +12,7 @@ use crate::schema::Project;
 
 use super::blocking;
 
-pub async fn status(project: &Project, printer: &Printer) -> Result<()> {
+pub async fn status(project: &Project, printer: &Printer, check: bool) -> Result<()> {
     let broker = provision::running_broker(project).await?;
     let live: Vec<_> = AdminClient::find_all(project)
         .await
@@ -23,7 +23,12 @@ pub async fn status(project: &Project, printer: &Printer) -> Result<()> {
     let project2 = project.clone();
     let broker_status = broker.status();
     let report = blocking(move || {
-        inspect::status(&conn, &project2, broker_status, &live).map_err(Error::from)
+        let mut report =
+            inspect::status(&conn, &project2, broker_status, &live).map_err(Error::from)?;
+        if check {
+            check_types(&conn, &project2, &mut report)?;
+        }
+        Ok(report)
     })
     .await?;
     if printer.json {
@@ -34,6 +39,36 @@ pub async fn status(project: &Project, printer: &Printer) -> Result<()> {
         if !printer.data(&l) {
             break;
         }
+    }
+    Ok(())
+}
+
+/// Each provisioned topic with a type, read and checked against it.
+fn check_types(
+    conn: &crate::kafka::Connection,
+    project: &Project,
+    report: &mut StatusReport,
+) -> Result<()> {
+    use crate::types::retained;
+    for t in report.topics.iter_mut().filter(|t| t.provisioned) {
+        let Some(declared) = project.topics().find(|d| d.kafka_name() == t.name) else {
+            continue;
+        };
+        if declared.ty.is_any() {
+            continue;
+        }
+        let checked = retained::check_retained(
+            conn,
+            &t.name,
+            &declared.ty,
+            retained::MAX_EVENTS,
+            retained::MAX_TIME,
+        )
+        .map_err(|e| match e {
+            crate::kafka::tail::TailError::Kafka(k) => Error::from(k),
+            other => Error::failed(other.to_string(), None),
+        })?;
+        t.type_check = Some(checked);
     }
     Ok(())
 }
@@ -91,6 +126,15 @@ fn render(report: &StatusReport, printer: &Printer) -> Vec<String> {
             counted(t.events.max(0) as usize, "event"),
             ends.join(" ")
         ));
+        if let Some(c) = &t.type_check {
+            let style = if c.invalid > 0 { RED } else { GREEN };
+            let mark = if c.invalid > 0 { "✗" } else { "✓" };
+            lines.push(format!(
+                "    {} {}",
+                printer.out_style(style, mark),
+                c.summary()
+            ));
+        }
     }
     lines.push(printer.out_style(BOLD, "subscriptions"));
     for s in &report.subscriptions {

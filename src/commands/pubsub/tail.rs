@@ -8,9 +8,10 @@ use std::time::{Duration, SystemTime};
 use crate::admin::RecordLine;
 use crate::error::{Error, Result};
 use crate::kafka::tail::{Next, Record, Tail, TailError, TailFrom};
-use crate::output::{pretty_json, DataBatch, Printer, CYAN, DIM};
+use crate::output::{pretty_json, DataBatch, Printer, CYAN, DIM, RED};
 use crate::provision;
 use crate::schema::Project;
+use crate::types::TopicType;
 
 use super::{blocking, topic_arg};
 
@@ -22,7 +23,9 @@ pub struct TailArgs {
 }
 
 pub async fn tail(project: &Project, printer: &Printer, topic: &str, args: TailArgs) -> Result<()> {
-    let topic = topic_arg(project, topic)?.kafka_name();
+    let declared = topic_arg(project, topic)?;
+    let ty = declared.ty.clone();
+    let topic = declared.kafka_name();
     let topic_name = topic.clone();
     let printer_for_summary = printer.clone();
     let from = parse_from(&args.from)?;
@@ -67,9 +70,9 @@ pub async fn tail(project: &Project, printer: &Printer, topic: &str, args: TailA
                 Next::Record(r) => {
                     shown += 1;
                     let written = if printer.json {
-                        printer.json_batched(&mut batch, &RecordLine::from(r))
+                        printer.json_batched(&mut batch, &RecordLine::typed(r, &ty))
                     } else {
-                        printer.data_batched(&mut batch, &render_record(&printer, r))
+                        printer.data_batched(&mut batch, &render_record(&printer, r, &ty))
                     };
                     if !written {
                         return Ok((shown, args.follow)); // stdout closed (`| head`): not an error
@@ -110,9 +113,9 @@ fn parse_from(text: &str) -> Result<TailFrom> {
 
 /// One event as `tail` shows it: a JSON line with `--json`.
 /// A record as text (`--json` writes [`RecordLine`] instead).
-fn render_record(printer: &Printer, r: Record) -> String {
+fn render_record(printer: &Printer, r: Record, ty: &TopicType) -> String {
     let (partition, offset) = (r.partition, r.offset);
-    let line = RecordLine::from(r);
+    let line = RecordLine::typed(r, ty);
     let (time, event) = (line.time, line.event);
     let mut text = format!(
         "{} {}{}",
@@ -131,6 +134,12 @@ fn render_record(printer: &Printer, r: Record) -> String {
                 v
             ));
         }
+    }
+    if let Some(problem) = &line.invalid {
+        text.push_str(&format!(
+            "\n  {} {problem}",
+            printer.out_style(RED, &format!("✗ not a {}:", ty.name()))
+        ));
     }
     text.push('\n');
     text.push_str(&pretty_json(&event, printer.colors_stdout()));

@@ -1,0 +1,113 @@
+//! What a topic already holds, against its type: events that another client
+//! published, or that were published before the type changed. A bounded
+//! read from the beginning (blocking: run it on a blocking thread).
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::kafka::tail::{Next, Tail, TailError, TailFrom};
+use crate::kafka::Connection;
+
+use super::TopicType;
+
+/// How many retained events a check reads at most, and for how long.
+pub const MAX_EVENTS: u64 = 100_000;
+pub const MAX_TIME: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RetainedCheck {
+    /// The type's name (`pizza.Order`).
+    pub ty: String,
+    /// Events read.
+    pub read: u64,
+    /// Of which do not match.
+    pub invalid: u64,
+    /// The first three that do not match.
+    pub first: Vec<InvalidAt>,
+    /// False when the read stopped at its bound before the end.
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InvalidAt {
+    pub partition: i32,
+    pub offset: i64,
+    pub problem: String,
+}
+
+impl RetainedCheck {
+    /// `3 of 120 events do not match pizza.Order (first 0@4: /pizza: ...)`.
+    pub fn summary(&self) -> String {
+        let read = format!(
+            "{}{}",
+            crate::output::counted(self.read as usize, "retained event"),
+            if self.complete {
+                ""
+            } else {
+                " (read up to the bound)"
+            }
+        );
+        if self.invalid == 0 {
+            return format!("{read}, all of type {}", self.ty);
+        }
+        let first: Vec<String> = self
+            .first
+            .iter()
+            .map(|i| format!("{}@{}: {}", i.partition, i.offset, i.problem))
+            .collect();
+        format!(
+            "{} of {read} do not match {}; first: {}",
+            self.invalid,
+            self.ty,
+            first.join("; ")
+        )
+    }
+}
+
+/// Reads `topic` from its beginning (at most `max_events`, for at most
+/// `max_time`) and checks every event against `ty`.
+pub fn check_retained(
+    conn: &Connection,
+    topic: &str,
+    ty: &TopicType,
+    max_events: u64,
+    max_time: Duration,
+) -> Result<RetainedCheck, TailError> {
+    let mut tail = Tail::open(conn, topic, TailFrom::Beginning, &[])?;
+    let mut out = RetainedCheck {
+        ty: ty.name(),
+        read: 0,
+        invalid: 0,
+        first: Vec::new(),
+        complete: false,
+    };
+    let deadline = Instant::now() + max_time;
+    while out.read < max_events && Instant::now() < deadline {
+        match tail.next(Duration::from_millis(200)) {
+            Next::Record(r) => {
+                out.read += 1;
+                let problem = match serde_json::from_slice::<serde_json::Value>(&r.payload) {
+                    Ok(v) => ty.check(&v).err().map(|m| m.to_string()),
+                    Err(_) => Some("not JSON".to_string()),
+                };
+                if let Some(problem) = problem {
+                    out.invalid += 1;
+                    if out.first.len() < 3 {
+                        out.first.push(InvalidAt {
+                            partition: r.partition,
+                            offset: r.offset,
+                            problem,
+                        });
+                    }
+                }
+            }
+            Next::AtEnd => {
+                out.complete = true;
+                break;
+            }
+            Next::Idle => {}
+        }
+    }
+    Ok(out)
+}
