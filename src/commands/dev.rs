@@ -142,6 +142,14 @@ async fn run(
             Ok(next) => match state.apply(&next, ctx).await {
                 Ok(report) => {
                     hub.emit(report.event());
+                    if let Some(b) = &state.broker {
+                        crate::types::retained::report_type_changes(
+                            &project,
+                            &next,
+                            &b.connection,
+                            &hub,
+                        );
+                    }
                     project = next;
                 }
                 Err(e) => hub.emit(Event::ReloadRejected {

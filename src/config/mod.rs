@@ -504,7 +504,7 @@ mod cursor;
 mod module_file;
 mod project_file;
 mod resolve;
-mod type_resolve;
 #[cfg(test)]
 mod tests;
+mod type_resolve;
 mod types;

@@ -506,6 +506,33 @@ impl Printer {
                     ))
                 }
             }
+            Event::TypeChanged {
+                topic,
+                ty,
+                read,
+                invalid,
+                first,
+                complete,
+            } => {
+                let read_text = format!(
+                    "{}{}",
+                    counted(*read as usize, "retained event"),
+                    if *complete { "" } else { " read (the check stops there)" }
+                );
+                if *invalid == 0 {
+                    info(format!(
+                        "{topic}: its type is now {ty}; all {read_text} match it"
+                    ))
+                } else {
+                    Some(Shown::Warn(
+                        format!(
+                            "{topic}: its type is now {ty}, and {invalid} of {read_text} do not match it; first: {}",
+                            first.join("; ")
+                        ),
+                        Some("subscriptions get them as they are; `ftl pubsub tail --from beginning` marks each one".into()),
+                    ))
+                }
+            }
             Event::ReloadRejected { problems, running } => {
                 let mut text = problems.trim_end().to_string();
                 text.push('\n');

@@ -111,3 +111,40 @@ pub fn check_retained(
     }
     Ok(out)
 }
+
+/// After a reload: for each topic whose type changed, checks what it holds
+/// against the new type on a blocking thread and tells `hub`. Bounded more
+/// tightly than `status --check`: a reload must not keep the broker busy.
+pub fn report_type_changes(
+    old: &crate::schema::Project,
+    new: &crate::schema::Project,
+    conn: &Connection,
+    hub: &crate::events::Hub,
+) {
+    for t in new.topics().filter(|t| !t.ty.is_any()) {
+        let before = old.topics().find(|o| o.kafka_name() == t.kafka_name());
+        // The JSON Schema holds every declaration the type reaches: equal
+        // schemas accept the same events.
+        if before.is_none_or(|o| o.ty.json_schema() == t.ty.json_schema()) {
+            continue;
+        }
+        let (conn, hub, topic, ty) = (conn.clone(), hub.clone(), t.kafka_name(), t.ty.clone());
+        tokio::task::spawn_blocking(move || {
+            let Ok(c) = check_retained(&conn, &topic, &ty, 10_000, Duration::from_secs(5)) else {
+                return; // the topic is not there (yet): nothing is retained
+            };
+            hub.emit(crate::events::Event::TypeChanged {
+                topic,
+                ty: c.ty,
+                read: c.read,
+                invalid: c.invalid,
+                first: c
+                    .first
+                    .iter()
+                    .map(|i| format!("{}@{}: {}", i.partition, i.offset, i.problem))
+                    .collect(),
+                complete: c.complete,
+            });
+        });
+    }
+}

@@ -439,3 +439,31 @@ fn events_already_on_a_topic_are_shown_against_its_type() {
         "{body}"
     );
 }
+
+#[test]
+fn a_reload_that_changes_a_type_says_how_many_retained_events_it_refuses() {
+    require_docker();
+    let p = typed_project();
+    let dev = p.dev();
+    dev.wait_ready();
+    let large = VALID.replace("\"small\"", "\"large\"");
+    p.kafka().produce(
+        "pizza.orders",
+        &[(Some("u1"), VALID.to_string()), (Some("u1"), large)],
+    );
+    p.write(
+        "pizza/ftl.yaml",
+        &PIZZA.replace("Size: [small, medium, large]", "Size: [small, medium]"),
+    );
+    let changed = dev.wait(Ev::of("type_changed"), Duration::from_secs(30));
+    assert_eq!(changed["topic"], "pizza.orders", "{changed}");
+    assert_eq!(changed["ty"], "pizza.Order", "{changed}");
+    assert_eq!(changed["read"], 2, "{changed}");
+    assert_eq!(changed["invalid"], 1, "{changed}");
+    assert_eq!(changed["complete"], true, "{changed}");
+    let first = changed["first"][0].as_str().unwrap();
+    assert!(
+        first.ends_with(": /pizza: \"large\" is not one of small, medium"),
+        "{changed}"
+    );
+}
