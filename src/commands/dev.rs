@@ -147,7 +147,7 @@ async fn run(
                             &project,
                             &next,
                             &b.connection,
-                            &hub,
+                            hub,
                         );
                     }
                     project = next;
