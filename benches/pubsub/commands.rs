@@ -84,7 +84,9 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
             );
         }
         rows.push(row(
-            format!("publish - typed topic (baseline: the same {n} lines to an `event: Any` topic)"),
+            format!(
+                "publish - typed topic (baseline: the same {n} lines to an `event: Any` topic)"
+            ),
             "s",
             Better::Lower,
             typed,

@@ -508,3 +508,5 @@ mod resolve;
 mod tests;
 mod type_resolve;
 mod types;
+#[cfg(test)]
+mod types_tests;

@@ -212,14 +212,24 @@ pub async fn publish(
     body: &[u8],
     key: Option<&str>,
 ) -> Result<Published, PublishError> {
-    let name = topic.kafka_name();
     let event: Value = serde_json::from_slice(body).map_err(|source| PublishError::NotJson {
-        topic: name.clone(),
+        topic: topic.kafka_name(),
         source,
     })?;
     check_type(topic, &event)?;
     let key = event_key(topic, &event, key)?;
     check_size(topic, body, key.as_deref())?;
+    send(producer, topic, body, key).await
+}
+
+/// Publishes one event that was checked already, with its partition key.
+async fn send(
+    producer: &FutureProducer,
+    topic: &Topic,
+    body: &[u8],
+    key: Option<String>,
+) -> Result<Published, PublishError> {
+    let name = topic.kafka_name();
     let mut record = FutureRecord::<str, [u8]>::to(&name).payload(body);
     if let Some(k) = &key {
         record = record.key(k.as_str());
@@ -276,8 +286,9 @@ pub fn check_events(
     topic: &Topic,
     events: &[(usize, String)],
     key: Option<&str>,
-) -> Result<(), BatchError> {
+) -> Result<Vec<Option<String>>, BatchError> {
     let mut problems = Vec::new();
+    let mut keys = Vec::with_capacity(events.len());
     for (line, text) in events {
         let check = serde_json::from_str::<Value>(text)
             .map_err(|source| PublishError::NotJson {
@@ -285,13 +296,14 @@ pub fn check_events(
                 source,
             })
             .and_then(|v| check_type(topic, &v).and_then(|()| event_key(topic, &v, key)))
-            .and_then(|k| check_size(topic, text.as_bytes(), k.as_deref()));
-        if let Err(e) = check {
-            problems.push((*line, e));
+            .and_then(|k| check_size(topic, text.as_bytes(), k.as_deref()).map(|()| k));
+        match check {
+            Ok(k) => keys.push(k),
+            Err(e) => problems.push((*line, e)),
         }
     }
     if problems.is_empty() {
-        Ok(())
+        Ok(keys)
     } else {
         Err(BatchError::Invalid(problems))
     }
@@ -308,7 +320,8 @@ pub async fn publish_all(
     mut on_done: impl FnMut(&Published),
 ) -> Result<usize, BatchError> {
     use futures_util::StreamExt;
-    check_events(topic, events, key)?;
+    // Each event is parsed and checked once, here; then only sent.
+    let keys = check_events(topic, events, key)?;
     let producer = connection.producer()?;
     let topics =
         crate::kafka::topic_names_via(&producer, &connection.bootstrap, Duration::from_secs(10))
@@ -344,10 +357,10 @@ pub async fn publish_all(
     {
         let mut published = Vec::new();
         let mut failed = Vec::new();
-        let mut results = futures_util::stream::iter(events.iter())
-            .map(|(line, text)| {
+        let mut results = futures_util::stream::iter(events.iter().zip(keys))
+            .map(|((line, text), key)| {
                 let producer = &producer;
-                async move { (*line, publish(producer, topic, text.as_bytes(), key).await) }
+                async move { (*line, send(producer, topic, text.as_bytes(), key).await) }
             })
             .buffered(1000);
         while let Some((line, r)) = results.next().await {
