@@ -163,6 +163,14 @@ fn samples() -> Vec<Event> {
             stopped: vec![s()],
             failed: vec![s()],
         },
+        Event::TypeChanged {
+            topic: "shop.t".into(),
+            ty: "shop.Order".into(),
+            read: 1,
+            invalid: 1,
+            first: vec!["0@0: /id: missing".into()],
+            complete: true,
+        },
         Event::ReloadRejected {
             problems: "p".into(),
             running: 1,
@@ -208,6 +216,7 @@ fn samples() -> Vec<Event> {
             | Event::BrokerLost { .. }
             | Event::BrokerRegained { .. }
             | Event::ReloadApplied { .. }
+            | Event::TypeChanged { .. }
             | Event::ReloadRejected { .. }
             | Event::Ready { .. }
             | Event::Stopping

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{require_docker, Ev, Project};
+use crate::harness::{on, require_docker, Event, Project};
 
 const PIZZA: &str = "module: pizza
 data:
@@ -87,7 +87,6 @@ fn a_valid_event_publishes_and_each_mistake_is_refused_with_its_path_on_every_pa
     require_docker();
     let p = typed_project();
     let dev = p.dev();
-    dev.wait(Ev::of("listening"), Duration::from_secs(60));
     dev.wait_ready();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let base = format!("http://{}", p.listen);
@@ -347,7 +346,6 @@ fn events_already_on_a_topic_are_shown_against_its_type() {
     require_docker();
     let p = typed_project();
     let dev = p.dev();
-    dev.wait(Ev::of("listening"), Duration::from_secs(60));
     dev.wait_ready();
     let kafka = p.kafka();
     let wrong = r#"{"userId":"u2","pizza":"huge","toppings":[],"extras":{},"placedAt":"2026-12-05T17:30:00Z","table":{"number":1}}"#;
@@ -455,15 +453,17 @@ fn a_reload_that_changes_a_type_says_how_many_retained_events_it_refuses() {
         "pizza/ftl.yaml",
         &PIZZA.replace("Size: [small, medium, large]", "Size: [small, medium]"),
     );
-    let changed = dev.wait(Ev::of("type_changed"), Duration::from_secs(30));
-    assert_eq!(changed["topic"], "pizza.orders", "{changed}");
-    assert_eq!(changed["ty"], "pizza.Order", "{changed}");
-    assert_eq!(changed["read"], 2, "{changed}");
-    assert_eq!(changed["invalid"], 1, "{changed}");
-    assert_eq!(changed["complete"], true, "{changed}");
-    let first = changed["first"][0].as_str().unwrap();
+    let (topic, ty, read, invalid, first, complete) = dev.wait(
+        on!(Event::TypeChanged { topic, ty, read, invalid, first, complete } =>
+            (topic.clone(), ty.clone(), *read, *invalid, first.clone(), *complete)),
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        (topic.as_str(), ty.as_str(), read, invalid, complete),
+        ("pizza.orders", "pizza.Order", 2, 1, true)
+    );
     assert!(
-        first.ends_with(": /pizza: \"large\" is not one of small, medium"),
-        "{changed}"
+        first[0].ends_with(": /pizza: \"large\" is not one of small, medium"),
+        "{first:?}"
     );
 }
