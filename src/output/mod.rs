@@ -9,6 +9,7 @@ use anstyle::{AnsiColor, Style};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 mod batch;
+mod typed;
 pub use batch::DataBatch;
 
 use crate::cli::ColorChoice;
@@ -513,26 +514,7 @@ impl Printer {
                 invalid,
                 first,
                 complete,
-            } => {
-                let read_text = format!(
-                    "{}{}",
-                    counted(*read as usize, "retained event"),
-                    if *complete { "" } else { " read (the check stops there)" }
-                );
-                if *invalid == 0 {
-                    info(format!(
-                        "{topic}: its type is now {ty}; all {read_text} match it"
-                    ))
-                } else {
-                    Some(Shown::Warn(
-                        format!(
-                            "{topic}: its type is now {ty}, and {invalid} of {read_text} do not match it; first: {}",
-                            first.join("; ")
-                        ),
-                        Some("subscriptions get them as they are; `ftl pubsub tail --from beginning` marks each one".into()),
-                    ))
-                }
-            }
+            } => Some(typed::type_changed(topic, ty, *read, *invalid, first, *complete)),
             Event::ReloadRejected { problems, running } => {
                 let mut text = problems.trim_end().to_string();
                 text.push('\n');
