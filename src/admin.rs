@@ -107,22 +107,21 @@ pub struct RecordLine {
 impl RecordLine {
     /// The record, checked against its topic's type.
     pub fn typed(r: crate::kafka::tail::Record, ty: &crate::types::TopicType) -> RecordLine {
-        let json = serde_json::from_slice::<serde_json::Value>(&r.payload).is_ok();
-        let mut line = RecordLine::from(r);
-        if !ty.is_any() {
-            line.invalid = if json {
-                ty.check(&line.event).err().map(|m| m.to_string())
-            } else {
-                Some("not JSON".into())
-            };
+        let parsed = serde_json::from_slice::<serde_json::Value>(&r.payload).ok();
+        let invalid = match &parsed {
+            _ if ty.is_any() => None,
+            Some(event) => ty.check(event).err().map(|m| m.to_string()),
+            None => Some("not JSON".into()),
+        };
+        RecordLine {
+            invalid,
+            ..RecordLine::with_event(r, parsed)
         }
-        line
     }
-}
 
-impl From<crate::kafka::tail::Record> for RecordLine {
-    fn from(r: crate::kafka::tail::Record) -> RecordLine {
-        let event = serde_json::from_slice(&r.payload).unwrap_or_else(|_| {
+    /// The record with its payload parsed already (`None`: not JSON).
+    fn with_event(r: crate::kafka::tail::Record, parsed: Option<serde_json::Value>) -> RecordLine {
+        let event = parsed.unwrap_or_else(|| {
             serde_json::Value::String(String::from_utf8_lossy(&r.payload).into_owned())
         });
         RecordLine {
@@ -140,6 +139,13 @@ impl From<crate::kafka::tail::Record> for RecordLine {
             event,
             invalid: None,
         }
+    }
+}
+
+impl From<crate::kafka::tail::Record> for RecordLine {
+    fn from(r: crate::kafka::tail::Record) -> RecordLine {
+        let parsed = serde_json::from_slice(&r.payload).ok();
+        RecordLine::with_event(r, parsed)
     }
 }
 
