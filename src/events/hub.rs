@@ -1,6 +1,7 @@
 //! Where events are emitted and read, and the snapshot kept beside them.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, watch};
 
@@ -10,11 +11,25 @@ use super::{Committed, Event, InFlight, Snapshot};
 /// is then told how many, as a `lagged` event).
 const BACKLOG: usize = 16_384;
 
+/// How many of the latest events other than deliveries the hub keeps, so
+/// a reader that comes late (the console, on load) sees what happened.
+pub const RECENT: usize = 200;
+
+/// An event the hub kept, and when it was emitted (milliseconds since the
+/// epoch).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Recent {
+    pub at_ms: i64,
+    pub event: Arc<Event>,
+}
+
 /// Where events are emitted and read. Cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
     tx: broadcast::Sender<Arc<Event>>,
     state: Arc<watch::Sender<Snapshot>>,
+    /// The latest events but deliveries, oldest first; at most [`RECENT`].
+    recent: Arc<Mutex<VecDeque<Recent>>>,
 }
 
 impl Default for Hub {
@@ -30,13 +45,33 @@ impl Hub {
         Hub {
             tx,
             state: Arc::new(state),
+            recent: Arc::new(Mutex::new(VecDeque::with_capacity(RECENT))),
         }
     }
 
     pub fn emit(&self, event: Event) {
         self.state.send_if_modified(|s| s.apply(&event));
+        let event = Arc::new(event);
+        // Deliveries are counted in the snapshot, not kept: at thousands a
+        // second they would push out everything else.
+        if !matches!(*event, Event::Delivery(_) | Event::Lagged { .. }) {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            if recent.len() == RECENT {
+                recent.pop_front();
+            }
+            recent.push_back(Recent {
+                at_ms: crate::units::epoch_millis(std::time::SystemTime::now()),
+                event: event.clone(),
+            });
+        }
         // No reader is not an error: events are only offered.
-        let _ = self.tx.send(Arc::new(event));
+        let _ = self.tx.send(event);
+    }
+
+    /// The latest events but deliveries, oldest first.
+    pub fn recent(&self) -> Vec<Recent> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.iter().cloned().collect()
     }
 
     /// A reader of every event emitted from now on.
@@ -89,5 +124,36 @@ impl Hub {
             }
             true
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{delivery, Outcome};
+
+    #[test]
+    fn the_hub_keeps_the_latest_events_but_deliveries_for_a_late_reader() {
+        let hub = Hub::new();
+        hub.emit(Event::Stopping);
+        for _ in 0..1000 {
+            hub.emit(delivery(Outcome::Ok));
+        }
+        for missed in 0..RECENT as u64 {
+            hub.emit(Event::BrokerRegained {
+                address: "a".into(),
+                down_ms: missed,
+            });
+        }
+        hub.emit(Event::Stopped);
+        let recent = hub.recent();
+        assert_eq!(recent.len(), RECENT);
+        // The oldest gave way; no delivery took a place.
+        assert!(matches!(
+            *recent[0].event,
+            Event::BrokerRegained { down_ms: 1, .. }
+        ));
+        assert!(matches!(*recent[RECENT - 1].event, Event::Stopped));
+        assert!(recent.iter().all(|r| r.at_ms > 0));
     }
 }

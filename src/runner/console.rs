@@ -65,6 +65,7 @@ pub fn router(state: AdminState) -> axum::Router {
         )
         .route("/console/{file}", get(asset))
         .route(admin::EVENTS_PATH, get(events))
+        .route(admin::RECENT_PATH, get(recent))
         .route(admin::OVERVIEW_PATH, get(overview))
         .route("/admin/topics/{topic}/events", get(browse))
         .route("/admin/subscriptions/{sub}/deadletters", get(deadletters))
@@ -120,6 +121,13 @@ async fn events(State(state): State<AdminState>) -> impl IntoResponse {
         Some((Ok::<_, Infallible>(e), rx))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// `GET /admin/recent`: what happened before the page was opened.
+async fn recent(State(state): State<AdminState>) -> Json<admin::RecentEvents> {
+    Json(admin::RecentEvents {
+        events: state.shared.hub.recent(),
+    })
 }
 
 fn sse<T: serde::Serialize>(name: &str, data: &T) -> SseEvent {

@@ -175,6 +175,10 @@ fn samples() -> Vec<Event> {
             problems: "p".into(),
             running: 1,
         },
+        Event::ReloadValid {
+            changed: false,
+            running: 1,
+        },
         Event::Ready {
             subscriptions: 1,
             listen: Some("127.0.0.1:1".into()),
@@ -218,6 +222,7 @@ fn samples() -> Vec<Event> {
             | Event::ReloadApplied { .. }
             | Event::TypeChanged { .. }
             | Event::ReloadRejected { .. }
+            | Event::ReloadValid { .. }
             | Event::Ready { .. }
             | Event::Stopping
             | Event::Abandoned { .. }
