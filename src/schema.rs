@@ -138,7 +138,7 @@ pub struct Topic {
     /// Set on generated dead-letter topics: the subscription they belong to.
     pub deadletter_of: Option<String>,
     /// What its events must be (`event` is its name).
-    #[serde(skip)]
+    #[serde(default)]
     pub ty: crate::types::TopicType,
 }
 
@@ -457,6 +457,9 @@ impl Project {
                     .iter()
                     .map(|t| {
                         let mut v = serde_json::to_value(t).unwrap_or_default();
+                        if let Some(o) = v.as_object_mut() {
+                            o.remove("ty"); // the schema gives `types` once
+                        }
                         v["kafka_topic"] = t.kafka_name().into();
                         v
                     })

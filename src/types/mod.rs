@@ -8,6 +8,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 mod check;
 pub mod expr;
 mod json_schema;
@@ -22,7 +24,7 @@ pub const BUILTINS: [&str; 8] = [
 
 /// A resolved field type. Declarations are referred to by their index in
 /// the [`Types`] table, so recursive types need no reference counting.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Type {
     Int,
     Float,
@@ -39,13 +41,13 @@ pub enum Type {
     Enum(usize),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Field {
     pub name: String,
     pub ty: Type,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Data {
     pub module: String,
     pub name: String,
@@ -53,7 +55,7 @@ pub struct Data {
     pub fields: Vec<Field>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Enum {
     pub module: String,
     pub name: String,
@@ -62,7 +64,7 @@ pub struct Enum {
 }
 
 /// Every data and enum declaration of a project.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Types {
     pub data: Vec<Data>,
     pub enums: Vec<Enum>,
@@ -152,7 +154,7 @@ impl fmt::Display for TypeDisplay<'_> {
 }
 
 /// What a topic's events must be.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventType {
     /// `event: Any`: any JSON document.
     Any,
@@ -162,8 +164,9 @@ pub enum EventType {
     Failed(Box<EventType>),
 }
 
-/// A topic's event type with the table it refers to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A topic's event type with the table it refers to. It travels with its
+/// table (the admin API hands a running `ftl dev`'s modules to commands).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicType {
     pub types: Arc<Types>,
     pub event: EventType,

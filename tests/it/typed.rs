@@ -467,3 +467,23 @@ fn a_reload_that_changes_a_type_says_how_many_retained_events_it_refuses() {
         "{first:?}"
     );
 }
+
+/// While `pizza/ftl.yaml` is invalid on disk, commands use what the running
+/// `ftl dev` runs: its topics keep their types.
+#[test]
+fn a_module_file_invalid_mid_edit_keeps_its_topics_checked() {
+    require_docker();
+    let p = typed_project();
+    let dev = p.dev();
+    dev.wait_ready();
+    p.write("pizza/ftl.yaml", &PIZZA.replace("partitions:", "partitons:"));
+    dev.wait(
+        on!(Event::ReloadRejected { .. } => ()),
+        Duration::from_secs(30),
+    );
+    let bad = &mistakes()[3].1;
+    p.run(&["pubsub", "publish", "pizza.orders", bad])
+        .fails_with(2)
+        .says("/pizza: \"huge\" is not one of small, medium, large");
+    p.run(&["pubsub", "publish", "pizza.orders", VALID]).succeeds();
+}
