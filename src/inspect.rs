@@ -39,7 +39,7 @@ pub struct TopicStatus {
     pub end_offsets: Vec<i64>,
     /// With `--check`: its retained events against its type.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub type_check: Option<crate::types::retained::RetainedCheck>,
+    pub type_check: Option<crate::retained::RetainedCheck>,
 }
 
 #[derive(Debug, Clone, Serialize)]

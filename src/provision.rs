@@ -293,7 +293,7 @@ pub async fn provision(
                     hub.emit(Event::TopicProblem {
                         topic: topic.clone(),
                         severity: Severity::Error,
-                        message: crate::error::one_line(&e),
+                        message: crate::text::one_line(&e),
                         hint: e.hint(),
                     });
                     problems.push(e);

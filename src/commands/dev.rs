@@ -153,12 +153,7 @@ async fn run(
                 Ok(report) => {
                     hub.emit(report.event());
                     if let Some(b) = &state.broker {
-                        crate::types::retained::report_type_changes(
-                            &project,
-                            &next,
-                            &b.connection,
-                            hub,
-                        );
+                        crate::retained::report_type_changes(&project, &next, &b.connection, hub);
                     }
                     project = next;
                     None

@@ -15,7 +15,9 @@ mod hub;
 mod snapshot;
 
 pub use hub::{Hub, Recent, RECENT};
-pub use snapshot::{BrokerHealth, Committed, Counters, InFlight, Snapshot, State, SubState};
+pub use snapshot::{
+    BrokerHealth, Committed, Counters, InFlight, Snapshot, State, SubState, Update,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -107,21 +107,15 @@ impl Printer {
 
     /// An error as `Error::render` shapes it, with colour on a terminal.
     pub fn report(&self, e: &crate::error::Error) {
-        if let crate::error::Error::Config(crate::config::ConfigError::Invalid(d)) = e {
-            eprintln!("{d}");
-            return;
-        }
-        let mut text = format!("{} {e}\n", self.err_style(RED, "error:"));
-        for cause in e.causes() {
-            text.push_str(&format!(
-                "  {} {cause}\n",
-                self.err_style(DIM, "caused by:")
-            ));
-        }
-        if let Some(h) = e.hint() {
-            text.push_str(&format!("{} {h}\n", self.err_style(BOLD, "hint:")));
-        }
-        eprint!("{text}");
+        use crate::error::Part;
+        eprint!(
+            "{}",
+            e.render_styled(|part, label| match part {
+                Part::Error => self.err_style(RED, label),
+                Part::Cause => self.err_style(DIM, label),
+                Part::Hint => self.err_style(BOLD, label),
+            })
+        );
     }
 
     /// A spinner on a terminal; a plain line otherwise.

@@ -39,8 +39,8 @@ impl proto::publisher_server::Publisher for Publisher {
 /// UNAVAILABLE, bad input INVALID_ARGUMENT; the message carries the hint.
 fn grpc_status(e: &PublishError) -> tonic::Status {
     let msg = match e.hint() {
-        Some(h) => format!("{} (hint: {h})", crate::error::one_line(e)),
-        None => crate::error::one_line(e),
+        Some(h) => format!("{} (hint: {h})", crate::text::one_line(e)),
+        None => crate::text::one_line(e),
     };
     match e {
         PublishError::UnknownTopic { .. } => tonic::Status::not_found(msg),

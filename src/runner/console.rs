@@ -19,12 +19,13 @@ use axum::Json;
 use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc};
 
-use super::server::{runner_status, AdminState, Refusal};
+use super::state::{runner_status, AdminState, Refusal};
 use crate::admin::{self, EventBatch, RecordLine, ReplaySummary};
+use crate::deadletter::DeadLetter;
 use crate::events::{Event, Outcome};
 use crate::kafka::tail::{Next, Tail, TailError, TailFrom};
 use crate::kafka::{groups, ReplayFrom};
-use crate::runner::deadletter::{self, DeadLetter};
+use crate::runner::deadletter;
 use crate::schema::Lookup;
 
 const INDEX: &str = include_str!("console/index.html");
@@ -232,7 +233,7 @@ impl Sampler {
 fn failed(what: &str, e: &dyn std::error::Error) -> Refusal {
     Refusal(
         StatusCode::BAD_GATEWAY,
-        format!("{what}: {}", crate::error::one_line(e)),
+        format!("{what}: {}", crate::text::one_line(e)),
     )
 }
 
@@ -352,19 +353,17 @@ async fn deadletters(
             ),
         ));
     }
-    let conn = state.shared.connection.clone();
     // Each dead letter's event against its source topic's type.
     let ty = state
         .project()
         .topic(&sub.topic.0, &sub.topic.1)
         .map(|t| t.ty.clone())
         .unwrap_or_default();
-    let items: Vec<DeadLetter> = blocking(move || {
-        deadletter::read(&conn, &sub, q.all, Some(MAX_ROWS))
+    let items: Vec<DeadLetter> =
+        deadletter::read_async(&state.shared.connection, &sub, q.all, Some(MAX_ROWS))
+            .await
             .map(|items| items.into_iter().map(|(d, _)| d).collect())
-            .map_err(|e| failed("cannot read the dead letters", &e))
-    })
-    .await?;
+            .map_err(|e| failed("cannot read the dead letters", &e))?;
     let items: Vec<serde_json::Value> = items
         .iter()
         .map(|d| {

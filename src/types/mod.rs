@@ -3,7 +3,8 @@
 //! carries. The configuration loader builds a [`Types`] table from the
 //! module files (`config::types`); every publish path checks an event
 //! against its topic's [`TopicType`] (`check`); `ftl schema` prints them in
-//! FTL syntax and as JSON Schema (`json_schema`).
+//! FTL syntax and as JSON Schema (`json_schema`). It imports nothing above
+//! `diag`: `schema` holds these types.
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,7 +14,6 @@ use serde::{Deserialize, Serialize};
 mod check;
 pub mod expr;
 mod json_schema;
-pub mod retained;
 
 pub use check::{is_base64, is_rfc3339, Mismatch};
 

@@ -476,7 +476,10 @@ fn a_module_file_invalid_mid_edit_keeps_its_topics_checked() {
     let p = typed_project();
     let dev = p.dev();
     dev.wait_ready();
-    p.write("pizza/ftl.yaml", &PIZZA.replace("partitions:", "partitons:"));
+    p.write(
+        "pizza/ftl.yaml",
+        &PIZZA.replace("partitions:", "partitons:"),
+    );
     dev.wait(
         on!(Event::ReloadRejected { .. } => ()),
         Duration::from_secs(30),
@@ -485,5 +488,6 @@ fn a_module_file_invalid_mid_edit_keeps_its_topics_checked() {
     p.run(&["pubsub", "publish", "pizza.orders", bad])
         .fails_with(2)
         .says("/pizza: \"huge\" is not one of small, medium, large");
-    p.run(&["pubsub", "publish", "pizza.orders", VALID]).succeeds();
+    p.run(&["pubsub", "publish", "pizza.orders", VALID])
+        .succeeds();
 }

@@ -3,10 +3,11 @@
 //! `ftl dev` when it holds the subscription).
 
 use crate::admin::{AdminClient, DeadletterProgress, DeadletterReplayRequest};
+use crate::deadletter::{DeadLetter, ReplayOutcome, Replayed};
 use crate::error::{Error, Result};
 use crate::output::{counted, pretty_json, Printer, CYAN, DIM, GREEN, RED, YELLOW};
 use crate::provision;
-use crate::runner::deadletter::{self, DeadLetter, ReplayOutcome, Replayed};
+use crate::runner::deadletter;
 use crate::schema::{Project, Subscription};
 use crate::types::TopicType;
 

@@ -91,7 +91,7 @@ fn batch_error(e: BatchError, from_stdin: bool) -> Error {
                 .into_iter()
                 .take(10)
                 .map(|(line, e)| {
-                    let e = crate::error::one_line(&e);
+                    let e = crate::text::one_line(&e);
                     if from_stdin {
                         format!("stdin line {line}: {e}")
                     } else {
@@ -128,7 +128,7 @@ fn batch_error(e: BatchError, from_stdin: bool) -> Error {
             let problems = failed
                 .iter()
                 .take(10)
-                .map(|(line, e)| format!("line {line}: {}", crate::error::one_line(e)))
+                .map(|(line, e)| format!("line {line}: {}", crate::text::one_line(e)))
                 .collect::<Vec<_>>()
                 .join("\n  ");
             Error::failed(

@@ -12,7 +12,6 @@ use crate::events::PartitionMove;
 use crate::kafka::{groups, ReplayFrom};
 use crate::output::{counted, Printer};
 use crate::provision;
-use crate::runner::deadletter;
 use crate::schema::Project;
 use crate::units::{epoch_millis, parse_time};
 
@@ -48,7 +47,7 @@ pub async fn replay(
                     Some("use beginning, latest, a time (RFC 3339) or -10m".to_string()),
                 )
             })?;
-            (ReplayFrom::Time(epoch_millis(at)), deadletter::rfc3339(at))
+            (ReplayFrom::Time(epoch_millis(at)), crate::text::rfc3339(at))
         }
     };
     if !yes {

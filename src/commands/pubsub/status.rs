@@ -49,7 +49,7 @@ fn check_types(
     project: &Project,
     report: &mut StatusReport,
 ) -> Result<()> {
-    use crate::types::retained;
+    use crate::retained;
     for t in report.topics.iter_mut().filter(|t| t.provisioned) {
         let Some(declared) = project.topics().find(|d| d.kafka_name() == t.name) else {
             continue;
@@ -132,7 +132,7 @@ fn render(report: &StatusReport, printer: &Printer) -> Vec<String> {
             lines.push(format!(
                 "    {} {}",
                 printer.out_style(style, mark),
-                c.summary()
+                check_summary(c)
             ));
         }
     }
@@ -175,4 +175,31 @@ fn render(report: &StatusReport, printer: &Printer) -> Vec<String> {
         lines.push(format!("  {:<40} {state}  {lag}  {dl}", s.name));
     }
     lines
+}
+
+/// `2 of 120 retained events do not match pizza.Order; first: 0@4: ...`.
+fn check_summary(c: &crate::retained::RetainedCheck) -> String {
+    let read = format!(
+        "{}{}",
+        counted(c.read as usize, "retained event"),
+        if c.complete {
+            ""
+        } else {
+            " (read up to the bound)"
+        }
+    );
+    if c.invalid == 0 {
+        return format!("{read}, all of type {}", c.ty);
+    }
+    let first: Vec<String> = c
+        .first
+        .iter()
+        .map(|i| format!("{}@{}: {}", i.partition, i.offset, i.problem))
+        .collect();
+    format!(
+        "{} of {read} do not match {}; first: {}",
+        c.invalid,
+        c.ty,
+        first.join("; ")
+    )
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::kafka::tail::{Next, Tail, TailError, TailFrom};
 use crate::kafka::Connection;
 
-use super::TopicType;
+use crate::types::TopicType;
 
 /// How many retained events a check reads at most, and for how long.
 pub const MAX_EVENTS: u64 = 100_000;
@@ -34,35 +34,6 @@ pub struct InvalidAt {
     pub partition: i32,
     pub offset: i64,
     pub problem: String,
-}
-
-impl RetainedCheck {
-    /// `3 of 120 events do not match pizza.Order (first 0@4: /pizza: ...)`.
-    pub fn summary(&self) -> String {
-        let read = format!(
-            "{}{}",
-            crate::output::counted(self.read as usize, "retained event"),
-            if self.complete {
-                ""
-            } else {
-                " (read up to the bound)"
-            }
-        );
-        if self.invalid == 0 {
-            return format!("{read}, all of type {}", self.ty);
-        }
-        let first: Vec<String> = self
-            .first
-            .iter()
-            .map(|i| format!("{}@{}: {}", i.partition, i.offset, i.problem))
-            .collect();
-        format!(
-            "{} of {read} do not match {}; first: {}",
-            self.invalid,
-            self.ty,
-            first.join("; ")
-        )
-    }
 }
 
 /// Reads `topic` from its beginning (at most `max_events`, for at most
