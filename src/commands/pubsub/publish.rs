@@ -1,15 +1,13 @@
 //! `ftl pubsub publish TOPIC [JSON|-] [--key K]`: one event, or NDJSON lines
 //! from stdin; nothing is published unless every event is valid.
 
-use std::io::BufRead;
-
 use crate::error::{Error, Result};
 use crate::output::{counted, Printer};
 use crate::provision;
 use crate::publisher::{self, BatchError};
 use crate::schema::Project;
 
-use super::{blocking, topic_arg};
+use super::topic_arg;
 
 pub async fn publish(
     project: &Project,
@@ -29,7 +27,7 @@ pub async fn publish(
                     Some("pass the event as JSON (`ftl pubsub publish pizza.orders '{\"id\":1}'`) or pipe NDJSON with `-`".to_string()),
                 ));
             }
-            blocking(read_stdin_lines).await?
+            crate::load::stdin_lines().await?
         }
     };
     let invalid = |e: BatchError| batch_error(e, from_stdin);
@@ -143,16 +141,4 @@ fn batch_error(e: BatchError, from_stdin: bool) -> Error {
             )
         }
     }
-}
-
-/// NDJSON from stdin: (line number, text) of every non-blank line.
-fn read_stdin_lines() -> Result<Vec<(usize, String)>> {
-    let mut v = Vec::new();
-    for (i, line) in std::io::stdin().lock().lines().enumerate() {
-        let line = line.map_err(|e| Error::failed(format!("cannot read stdin: {e}"), None))?;
-        if !line.trim().is_empty() {
-            v.push((i + 1, line));
-        }
-    }
-    Ok(v)
 }

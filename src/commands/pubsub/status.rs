@@ -3,34 +3,13 @@
 
 use std::time::Duration;
 
-use crate::admin::AdminClient;
-use crate::error::{Error, Result};
-use crate::inspect::{self, StatusReport};
+use crate::error::Result;
+use crate::inspect::StatusReport;
 use crate::output::{counted, Printer, BOLD, DIM, GREEN, RED, YELLOW};
-use crate::provision;
 use crate::schema::Project;
 
-use super::blocking;
-
 pub async fn status(project: &Project, printer: &Printer, check: bool) -> Result<()> {
-    let broker = provision::running_broker(project).await?;
-    let live: Vec<_> = AdminClient::find_all(project)
-        .await
-        .iter()
-        .map(|l| l.status().clone())
-        .collect();
-    let conn = broker.connection.clone();
-    let project2 = project.clone();
-    let broker_status = broker.status();
-    let report = blocking(move || {
-        let mut report =
-            inspect::status(&conn, &project2, broker_status, &live).map_err(Error::from)?;
-        if check {
-            check_types(&conn, &project2, &mut report)?;
-        }
-        Ok(report)
-    })
-    .await?;
+    let report = crate::access::status(project, check).await?;
     if printer.json {
         printer.json_line(&serde_json::to_value(&report).unwrap_or_default());
         return Ok(());
@@ -39,36 +18,6 @@ pub async fn status(project: &Project, printer: &Printer, check: bool) -> Result
         if !printer.data(&l) {
             break;
         }
-    }
-    Ok(())
-}
-
-/// Each provisioned topic with a type, read and checked against it.
-fn check_types(
-    conn: &crate::kafka::Connection,
-    project: &Project,
-    report: &mut StatusReport,
-) -> Result<()> {
-    use crate::retained;
-    for t in report.topics.iter_mut().filter(|t| t.provisioned) {
-        let Some(declared) = project.topics().find(|d| d.kafka_name() == t.name) else {
-            continue;
-        };
-        if declared.ty.is_any() {
-            continue;
-        }
-        let checked = retained::check_retained(
-            conn,
-            &t.name,
-            &declared.ty,
-            retained::MAX_EVENTS,
-            retained::MAX_TIME,
-        )
-        .map_err(|e| match e {
-            crate::kafka::tail::TailError::Kafka(k) => Error::from(k),
-            other => Error::failed(other.to_string(), None),
-        })?;
-        t.type_check = Some(checked);
     }
     Ok(())
 }
