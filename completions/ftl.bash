@@ -1395,7 +1395,7 @@ _ftl() {
             return 0
             ;;
         ftl__subcmd__pubsub__subcmd__status)
-            opts="-C -v -q -h -V --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
+            opts="-C -v -q -h -V --check --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -158,6 +158,7 @@ kafka\t''
 tansu\t''
 external\t''"
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from status" -l broker-image -d 'Broker image, overriding `pubsub.broker.image` and the preset\'s default' -r
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from status" -l check -d 'Also read each typed topic from its beginning and count the events that do not match its type'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from status" -l json -d 'Machine-readable output: one JSON object per line'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More output (-v debug, -vv trace)'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Only errors and data'

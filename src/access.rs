@@ -50,7 +50,8 @@ pub enum Through {
 
 /// `ftl pubsub status`: the broker, the topics, every subscription (with
 /// what the running `ftl dev`s say of theirs).
-pub async fn status(project: &Project) -> Result<StatusReport> {
+/// With `check`, each typed topic is also read and checked against its type.
+pub async fn status(project: &Project, check: bool) -> Result<StatusReport> {
     let broker = provision::running_broker(project).await?;
     let live: Vec<_> = AdminClient::find_all(project)
         .await
@@ -60,8 +61,45 @@ pub async fn status(project: &Project) -> Result<StatusReport> {
     let conn = broker.connection.clone();
     let project = project.clone();
     let broker_status = broker.status();
-    blocking(move || inspect::status(&conn, &project, broker_status, &live).map_err(Error::from))
-        .await
+    blocking(move || {
+        let mut report =
+            inspect::status(&conn, &project, broker_status, &live).map_err(Error::from)?;
+        if check {
+            check_types(&conn, &project, &mut report)?;
+        }
+        Ok(report)
+    })
+    .await
+}
+
+/// Each provisioned topic with a type, read and checked against it.
+fn check_types(
+    conn: &crate::kafka::Connection,
+    project: &Project,
+    report: &mut StatusReport,
+) -> Result<()> {
+    use crate::retained;
+    for t in report.topics.iter_mut().filter(|t| t.provisioned) {
+        let Some(declared) = project.topics().find(|d| d.kafka_name() == t.name) else {
+            continue;
+        };
+        if declared.ty.is_any() {
+            continue;
+        }
+        let checked = retained::check_retained(
+            conn,
+            &t.name,
+            &declared.ty,
+            retained::MAX_EVENTS,
+            retained::MAX_TIME,
+        )
+        .map_err(|e| match e {
+            crate::kafka::tail::TailError::Kafka(k) => Error::from(k),
+            other => Error::failed(other.to_string(), None),
+        })?;
+        t.type_check = Some(checked);
+    }
+    Ok(())
 }
 
 /// What `replay` did.

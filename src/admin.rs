@@ -147,11 +147,29 @@ pub struct RecordLine {
     pub headers: std::collections::BTreeMap<String, String>,
     /// The payload as JSON, or as a string when it is not JSON.
     pub event: serde_json::Value,
+    /// The first way the event differs from its topic's type, if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<String>,
 }
 
-impl From<crate::kafka::tail::Record> for RecordLine {
-    fn from(r: crate::kafka::tail::Record) -> RecordLine {
-        let event = serde_json::from_slice(&r.payload).unwrap_or_else(|_| {
+impl RecordLine {
+    /// The record, checked against its topic's type.
+    pub fn typed(r: crate::kafka::tail::Record, ty: &crate::types::TopicType) -> RecordLine {
+        let parsed = serde_json::from_slice::<serde_json::Value>(&r.payload).ok();
+        let invalid = match &parsed {
+            _ if ty.is_any() => None,
+            Some(event) => ty.check(event).err().map(|m| m.to_string()),
+            None => Some("not JSON".into()),
+        };
+        RecordLine {
+            invalid,
+            ..RecordLine::with_event(r, parsed)
+        }
+    }
+
+    /// The record with its payload parsed already (`None`: not JSON).
+    fn with_event(r: crate::kafka::tail::Record, parsed: Option<serde_json::Value>) -> RecordLine {
+        let event = parsed.unwrap_or_else(|| {
             serde_json::Value::String(String::from_utf8_lossy(&r.payload).into_owned())
         });
         RecordLine {
@@ -167,7 +185,15 @@ impl From<crate::kafka::tail::Record> for RecordLine {
             key: r.key,
             headers: r.headers,
             event,
+            invalid: None,
         }
+    }
+}
+
+impl From<crate::kafka::tail::Record> for RecordLine {
+    fn from(r: crate::kafka::tail::Record) -> RecordLine {
+        let parsed = serde_json::from_slice(&r.payload).ok();
+        RecordLine::with_event(r, parsed)
     }
 }
 

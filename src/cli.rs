@@ -152,7 +152,12 @@ pub enum SchemaFormat {
 #[derive(Debug, Subcommand)]
 pub enum PubsubCommand {
     /// Broker, topics with end offsets, subscriptions with lag, dead letters
-    Status,
+    Status {
+        /// Also read each typed topic from its beginning and count the
+        /// events that do not match its type
+        #[arg(long)]
+        check: bool,
+    },
     /// Publish one event, or NDJSON lines from stdin with `-`
     Publish {
         /// Topic: module.topic, or a unique bare name

@@ -138,6 +138,7 @@ proptest! {
             partitions: 4,
             key: Some("/k".into()),
             deadletter_of: None,
+            ty: Default::default(),
         };
         let checked = crate::publisher::check_events(&topic, &[(1, "{}".into())], Some(&key));
         prop_assert!(checked.is_ok(), "{:?}", checked.err());
@@ -199,6 +200,7 @@ proptest! {
             partitions: 4,
             key: Some("/k".into()),
             deadletter_of: None,
+            ty: Default::default(),
         };
         let text = String::from_utf8_lossy(&body).into_owned();
         let _ = crate::publisher::check_events(&topic, &[(1, text)], key.as_deref());

@@ -37,6 +37,9 @@ pub struct TopicStatus {
     pub partitions: usize,
     pub events: i64,
     pub end_offsets: Vec<i64>,
+    /// With `--check`: its retained events against its type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub type_check: Option<crate::retained::RetainedCheck>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -241,6 +244,7 @@ fn read_status(
                 events: m.iter().map(|(_, l, h)| h - l).sum(),
                 end_offsets: m.iter().map(|(_, _, h)| *h).collect(),
                 name,
+                type_check: None,
             },
             None => TopicStatus {
                 name,
@@ -248,6 +252,7 @@ fn read_status(
                 partitions: 0,
                 events: 0,
                 end_offsets: Vec::new(),
+                type_check: None,
             },
         })
         .collect();

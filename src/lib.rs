@@ -27,11 +27,13 @@ pub mod load;
 pub mod output;
 pub mod provision;
 pub mod publisher;
+pub mod retained;
 pub mod runner;
 pub mod runtime;
 pub mod schema;
 pub mod session;
 pub mod text;
+pub mod types;
 pub mod units;
 pub mod watch;
 

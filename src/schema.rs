@@ -26,6 +26,8 @@ pub struct Project {
     pub broker: BrokerSettings,
     pub runner: RunnerSettings,
     pub modules: Vec<Module>,
+    /// Every module's data and enum declarations.
+    pub types: std::sync::Arc<crate::types::Types>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -168,6 +170,9 @@ pub struct Topic {
     pub key: Option<String>,
     /// Set on generated dead-letter topics: the subscription they belong to.
     pub deadletter_of: Option<String>,
+    /// What its events must be (`event` is its name).
+    #[serde(default)]
+    pub ty: crate::types::TopicType,
 }
 
 impl Topic {
@@ -406,7 +411,7 @@ impl Project {
                 out.push('\n');
             }
             let _ = writeln!(out, "module {} {{", m.name);
-            let mut blocks: Vec<String> = Vec::new();
+            let mut blocks: Vec<String> = self.types.ftl_blocks(&m.name);
             for t in &m.topics {
                 let mut b = String::new();
                 let export = if t.export { "export " } else { "" };
@@ -473,7 +478,8 @@ impl Project {
         out
     }
 
-    /// The resolved schema as one JSON document, Kafka names included.
+    /// The resolved schema as one JSON document, Kafka names included;
+    /// `types` holds a JSON Schema (2020-12) per data type.
     pub fn to_json(&self) -> serde_json::Value {
         let modules: Vec<serde_json::Value> = self
             .modules
@@ -484,6 +490,9 @@ impl Project {
                     .iter()
                     .map(|t| {
                         let mut v = serde_json::to_value(t).unwrap_or_default();
+                        if let Some(o) = v.as_object_mut() {
+                            o.remove("ty"); // the schema gives `types` once
+                        }
                         v["kafka_topic"] = t.kafka_name().into();
                         v
                     })
@@ -512,7 +521,11 @@ impl Project {
                 })
             })
             .collect();
-        serde_json::json!({ "project": self.name, "modules": modules })
+        serde_json::json!({
+            "project": self.name,
+            "modules": modules,
+            "types": crate::types::data_schemas(&self.types),
+        })
     }
 }
 

@@ -335,7 +335,7 @@ fn load_inner(
             raw_modules.push(m);
         }
     }
-    let modules = loader.resolve(raw_modules);
+    let (modules, types) = loader.resolve(raw_modules);
 
     let bad_files: Vec<PathBuf> = {
         let mut v: Vec<PathBuf> = loader
@@ -394,6 +394,7 @@ fn load_inner(
         broker,
         runner: header.runner,
         modules,
+        types,
     };
     Ok((project, entries))
 }
@@ -518,7 +519,16 @@ struct RawModule {
     name_span: Span,
     verbs: Vec<Verb>,
     topics: Vec<(Topic, Span)>,
+    /// Each topic's `event` and `key` as written, by topic name.
+    events: HashMap<String, RawEvent>,
+    types: types::RawTypes,
     subs: Vec<RawSubscription>,
+}
+
+/// A topic's `event` (text and where) and where its `key` is written.
+struct RawEvent {
+    event: Option<(String, Span)>,
+    key: Option<Span>,
 }
 
 struct RawSubscription {
@@ -535,7 +545,14 @@ const PROJECT_KEYS: &[&str] = &["name", "modules", "pubsub", "runner"];
 const PUBSUB_KEYS: &[&str] = &["broker"];
 const BROKER_KEYS: &[&str] = &["kind", "image", "port", "bootstrap", "properties"];
 const RUNNER_KEYS: &[&str] = &["listen", "consumer", "grace"];
-const MODULE_KEYS: &[&str] = &["module", "verbs", "topics", "subscriptions"];
+const MODULE_KEYS: &[&str] = &[
+    "module",
+    "data",
+    "enums",
+    "verbs",
+    "topics",
+    "subscriptions",
+];
 const VERB_KEYS: &[&str] = &[
     "http",
     "exec",
@@ -557,3 +574,7 @@ mod project_file;
 mod resolve;
 #[cfg(test)]
 mod tests;
+mod type_resolve;
+mod types;
+#[cfg(test)]
+mod types_tests;

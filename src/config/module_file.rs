@@ -28,6 +28,8 @@ impl Loader {
             name_span,
             verbs: Vec::new(),
             topics: Vec::new(),
+            events: HashMap::new(),
+            types: self.type_sections(src, &root),
             subs: Vec::new(),
         };
 
@@ -52,7 +54,8 @@ impl Loader {
                 if !self.check_name(src, key, "topic") {
                     continue;
                 }
-                if let Some(t) = self.topic(src, &name, key, node) {
+                if let Some((t, raw)) = self.topic(src, &name, key, node) {
+                    m.events.insert(t.name.clone(), raw);
                     m.topics.push((t, *key.span()));
                 }
             }
@@ -319,20 +322,31 @@ impl Loader {
         module: &str,
         key: &MarkedScalarNode,
         node: &Node,
-    ) -> Option<Topic> {
+    ) -> Option<(Topic, RawEvent)> {
         let what = format!("topic `{}`", key.as_str());
         let empty = MarkedMappingNode::new_empty(*node.span());
         let map = self.mapping(src, node, &what).unwrap_or(&empty);
         self.check_keys(src, map, TOPIC_KEYS, &what);
-        let event = map
-            .get_node("event")
-            .and_then(|n| self.string(src, n, &format!("`event` of {what}")))
-            .unwrap_or_else(|| upper_first(key.as_str()));
-        let event = if event.contains('.') {
-            event
-        } else {
-            format!("{module}.{event}")
+        // The type is resolved once every module's types are known.
+        let event = match map.get_node("event") {
+            Some(n) => self
+                .string(src, n, &format!("`event` of {what}"))
+                .map(|e| (e, super::types::node_span(n))),
+            None => {
+                self.scalar_error(
+                    src,
+                    key,
+                    format!("{what} has no `event` type"),
+                    Some(format!(
+                        "name the type of its events, like `event: {}` with `{}` declared under `data:`, or write `event: Any` to accept any JSON",
+                        upper_first(key.as_str()),
+                        upper_first(key.as_str())
+                    )),
+                );
+                None
+            }
         };
+        let event_text = event.as_ref().map(|(e, _)| e.clone()).unwrap_or_default();
         let export = map
             .get_node("export")
             .and_then(|n| self.boolean(src, n, "`export`"))
@@ -377,15 +391,23 @@ impl Loader {
         // Kept even when invalid (the load fails anyway) so references to it
         // do not cascade into "unknown topic" errors.
         let _ = ok;
-        Some(Topic {
-            module: module.into(),
-            name: key.as_str().into(),
-            event,
-            export,
-            partitions,
-            key: key_ptr,
-            deadletter_of: None,
-        })
+        let key_span = map.get_node("key").map(super::types::node_span);
+        Some((
+            Topic {
+                module: module.into(),
+                name: key.as_str().into(),
+                event: event_text,
+                export,
+                partitions,
+                key: key_ptr,
+                deadletter_of: None,
+                ty: Default::default(),
+            },
+            RawEvent {
+                event,
+                key: key_span,
+            },
+        ))
     }
 
     pub(super) fn subscription(

@@ -15,7 +15,7 @@ fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Result<Project, Config
 fn resolves_names_defaults_and_dead_letter_topics() {
     let (_d, r) = project(&[
             ("ftl-project.yaml", "name: shop\n"),
-            ("pizza/ftl.yaml", "module: pizza\nverbs:\n  cook: {exec: [\"true\"]}\n  failed: {http: \"http://127.0.0.1:1/x\"}\ntopics:\n  orders: {partitions: 8, key: /userId, event: Order}\nsubscriptions:\n  cookSub: {topic: orders, verb: cook, deadletter: true}\n  failedSub: {topic: cookSubFailed, verb: failed}\n"),
+            ("pizza/ftl.yaml", "module: pizza\ndata:\n  Order: {userId: String}\nverbs:\n  cook: {exec: [\"true\"]}\n  failed: {http: \"http://127.0.0.1:1/x\"}\ntopics:\n  orders: {partitions: 8, key: /userId, event: Order}\nsubscriptions:\n  cookSub: {topic: orders, verb: cook, deadletter: true}\n  failedSub: {topic: cookSubFailed, verb: failed}\n"),
         ]);
     let p = r.unwrap();
     assert_eq!(p.broker.kind, BrokerKind::Redpanda);
@@ -53,7 +53,7 @@ fn problems(r: Result<Project, ConfigError>) -> Vec<String> {
 fn reports_every_problem_with_positions() {
     let (_d, r) = project(&[
             ("ftl-project.yaml", "name: shop\n"),
-            ("a/ftl.yaml", "module: a\nverbs:\n  v: {exec: [\"x\"]}\ntopics:\n  t: {partitions: 0, colour: red}\nsubscriptions:\n  s: {topic: nope, verb: v, batch: {max_wait: 5 minutes}}\n"),
+            ("a/ftl.yaml", "module: a\nverbs:\n  v: {exec: [\"x\"]}\ntopics:\n  t: {partitions: 0, colour: red, event: Any}\nsubscriptions:\n  s: {topic: nope, verb: v, batch: {max_wait: 5 minutes}}\n"),
         ]);
     let got = problems(r);
     assert_eq!(got.len(), 4, "{got:#?}");
@@ -73,7 +73,7 @@ fn reports_every_problem_with_positions() {
 fn a_bad_field_of_a_subscription_does_not_make_its_dead_letter_topic_dangling() {
     let (_d, r) = project(&[
             ("ftl-project.yaml", "name: shop\n"),
-            ("a/ftl.yaml", "module: a\nverbs:\n  v: {exec: [\"x\"]}\n  w: {exec: [\"x\"]}\ntopics:\n  t: {}\nsubscriptions:\n  s: {topic: t, verb: v, deadletter: true, batch: {default: 64KB}}\n  f: {topic: sFailed, verb: w}\n"),
+            ("a/ftl.yaml", "module: a\nverbs:\n  v: {exec: [\"x\"]}\n  w: {exec: [\"x\"]}\ntopics:\n  t: {event: Any}\nsubscriptions:\n  s: {topic: t, verb: v, deadletter: true, batch: {default: 64KB}}\n  f: {topic: sFailed, verb: w}\n"),
         ]);
     let got = problems(r);
     assert_eq!(got.len(), 1, "{got:#?}");

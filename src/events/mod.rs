@@ -217,6 +217,18 @@ pub enum Event {
         stopped: Vec<String>,
         failed: Vec<String>,
     },
+    /// A reload changed a topic's type: what its retained events are
+    /// against the new type (a bounded read from the beginning).
+    TypeChanged {
+        topic: String,
+        ty: String,
+        read: u64,
+        invalid: u64,
+        /// The first three that do not match: `partition@offset: problem`.
+        first: Vec<String>,
+        /// False when the read stopped at its bound.
+        complete: bool,
+    },
     /// An edit was refused; the last good configuration keeps running.
     ReloadRejected {
         /// The problems as printed, with file:line:col.

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 mod batch;
 mod escape;
 mod progress;
+mod typed;
 pub use batch::DataBatch;
 pub use escape::{escape_controls, json_string};
 
@@ -547,6 +548,14 @@ impl Printer {
                     ))
                 }
             }
+            Event::TypeChanged {
+                topic,
+                ty,
+                read,
+                invalid,
+                first,
+                complete,
+            } => Some(typed::type_changed(topic, ty, *read, *invalid, first, *complete)),
             Event::ReloadRejected { problems, running } => {
                 let mut text = problems.trim_end().to_string();
                 text.push('\n');

@@ -41,6 +41,12 @@ pub enum PublishError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("the event for `{topic}` is not a {ty}: {mismatch}")]
+    Mismatch {
+        topic: String,
+        ty: String,
+        mismatch: crate::types::Mismatch,
+    },
     #[error(
         "the event for `{topic}` has no partition key: nothing at `{pointer}` and no key given"
     )]
@@ -83,6 +89,9 @@ impl PublishError {
             PublishError::NotJson { .. } => {
                 Some("events are JSON documents, e.g. '{\"id\": 1}'".into())
             }
+            PublishError::Mismatch { .. } => Some(
+                "fix the event, or its type in the module's ftl.yaml (`ftl schema` prints the types)".into(),
+            ),
             PublishError::MissingKey { pointer, .. } => Some(format!(
                 "add a value at `{pointer}` to the event, or pass a key (--key K, or ?key=K)"
             )),
@@ -167,6 +176,21 @@ pub fn event_key(
     }
 }
 
+/// The event against the topic's type (nothing to do for `event: Any`).
+pub fn check_type(topic: &Topic, event: &Value) -> Result<(), PublishError> {
+    if topic.ty.is_any() {
+        return Ok(());
+    }
+    topic
+        .ty
+        .check(event)
+        .map_err(|mismatch| PublishError::Mismatch {
+            topic: topic.kafka_name(),
+            ty: topic.event.clone(),
+            mismatch,
+        })
+}
+
 /// Where the broker stored an event.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Published {
@@ -200,13 +224,24 @@ pub async fn publish(
     body: &[u8],
     key: Option<&str>,
 ) -> Result<Published, PublishError> {
-    let name = topic.kafka_name();
     let event: Value = serde_json::from_slice(body).map_err(|source| PublishError::NotJson {
-        topic: name.clone(),
+        topic: topic.kafka_name(),
         source,
     })?;
+    check_type(topic, &event)?;
     let key = event_key(topic, &event, key)?;
     check_size(topic, body, key.as_deref())?;
+    send(producer, topic, body, key).await
+}
+
+/// Publishes one event that was checked already, with its partition key.
+async fn send(
+    producer: &FutureProducer,
+    topic: &Topic,
+    body: &[u8],
+    key: Option<String>,
+) -> Result<Published, PublishError> {
+    let name = topic.kafka_name();
     let mut record = FutureRecord::<str, [u8]>::to(&name).payload(body);
     if let Some(k) = &key {
         record = record.key(k.as_str());
@@ -257,27 +292,30 @@ pub enum BatchError {
 }
 
 /// Checks numbered events (line, JSON text) for `topic` without publishing:
-/// each must be JSON with a partition key where the topic needs one.
+/// each must be JSON of the topic's type, with a partition key where the
+/// topic needs one.
 pub fn check_events(
     topic: &Topic,
     events: &[(usize, String)],
     key: Option<&str>,
-) -> Result<(), BatchError> {
+) -> Result<Vec<Option<String>>, BatchError> {
     let mut problems = Vec::new();
+    let mut keys = Vec::with_capacity(events.len());
     for (line, text) in events {
         let check = serde_json::from_str::<Value>(text)
             .map_err(|source| PublishError::NotJson {
                 topic: topic.kafka_name(),
                 source,
             })
-            .and_then(|v| event_key(topic, &v, key))
-            .and_then(|k| check_size(topic, text.as_bytes(), k.as_deref()));
-        if let Err(e) = check {
-            problems.push((*line, e));
+            .and_then(|v| check_type(topic, &v).and_then(|()| event_key(topic, &v, key)))
+            .and_then(|k| check_size(topic, text.as_bytes(), k.as_deref()).map(|()| k));
+        match check {
+            Ok(k) => keys.push(k),
+            Err(e) => problems.push((*line, e)),
         }
     }
     if problems.is_empty() {
-        Ok(())
+        Ok(keys)
     } else {
         Err(BatchError::Invalid(problems))
     }
@@ -294,7 +332,8 @@ pub async fn publish_all(
     mut on_done: impl FnMut(&Published),
 ) -> Result<usize, BatchError> {
     use futures_util::StreamExt;
-    check_events(topic, events, key)?;
+    // Each event is parsed and checked once, here; then only sent.
+    let keys = check_events(topic, events, key)?;
     let producer = connection.producer()?;
     let topics =
         crate::kafka::topic_names_via(&producer, &connection.bootstrap, Duration::from_secs(10))
@@ -330,10 +369,10 @@ pub async fn publish_all(
     {
         let mut published = Vec::new();
         let mut failed = Vec::new();
-        let mut results = futures_util::stream::iter(events.iter())
-            .map(|(line, text)| {
+        let mut results = futures_util::stream::iter(events.iter().zip(keys))
+            .map(|((line, text), key)| {
                 let producer = &producer;
-                async move { (*line, publish(producer, topic, text.as_bytes(), key).await) }
+                async move { (*line, send(producer, topic, text.as_bytes(), key).await) }
             })
             .buffered(1000);
         while let Some((line, r)) = results.next().await {
@@ -503,6 +542,7 @@ mod tests {
             partitions,
             key: key.map(String::from),
             deadletter_of: None,
+            ty: Default::default(),
         }
     }
 

@@ -294,8 +294,8 @@ async fn browse(
     Query(q): Query<BrowseQuery>,
 ) -> Result<Response, Refusal> {
     let project = state.project();
-    let name = match project.find_topic(&topic) {
-        Lookup::Found(t) => t.kafka_name(),
+    let (name, ty) = match project.find_topic(&topic) {
+        Lookup::Found(t) => (t.kafka_name(), t.ty.clone()),
         _ => {
             return Err(Refusal(
                 StatusCode::NOT_FOUND,
@@ -319,7 +319,7 @@ async fn browse(
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while (lines.len() as u64) < limit && std::time::Instant::now() < deadline {
             match merged.next(Duration::from_millis(200)) {
-                Next::Record(r) => lines.push(RecordLine::from(r)),
+                Next::Record(r) => lines.push(RecordLine::typed(r, &ty)),
                 Next::AtEnd => break,
                 Next::Idle => {}
                 Next::PastEnd { from, ends } => {
@@ -358,11 +358,27 @@ async fn deadletters(
             ),
         ));
     }
+    // Each dead letter's event against its source topic's type.
+    let ty = state
+        .project()
+        .topic(&sub.topic.0, &sub.topic.1)
+        .map(|t| t.ty.clone())
+        .unwrap_or_default();
     let items: Vec<DeadLetter> =
         deadletter::read_async(&state.shared.connection.get(), &sub, q.all, Some(MAX_ROWS))
             .await
             .map(|items| items.into_iter().map(|(d, _)| d).collect())
             .map_err(|e| failed("cannot read the dead letters", &e))?;
+    let items: Vec<serde_json::Value> = items
+        .iter()
+        .map(|d| {
+            let mut v = serde_json::to_value(d).unwrap_or_default();
+            if let Some(m) = (!ty.is_any()).then(|| ty.check(&d.event).err()).flatten() {
+                v["invalid"] = m.to_string().into();
+            }
+            v
+        })
+        .collect();
     Ok(Json(items).into_response())
 }
 

@@ -177,6 +177,14 @@ impl Session {
             Ok(next) => match self.state.apply(&next).await {
                 Ok(report) => {
                     hub.emit(report.event());
+                    if let Some(b) = &self.state.broker {
+                        crate::retained::report_type_changes(
+                            &self.project,
+                            &next,
+                            &b.connection,
+                            &hub,
+                        );
+                    }
                     self.project = next;
                     None
                 }

@@ -208,6 +208,14 @@ fn samples() -> Vec<Event> {
             stopped: vec![s()],
             failed: vec![s()],
         },
+        Event::TypeChanged {
+            topic: "shop.t".into(),
+            ty: "shop.Order".into(),
+            read: 1,
+            invalid: 1,
+            first: vec!["0@0: /id: missing".into()],
+            complete: true,
+        },
         Event::ReloadRejected {
             problems: "p".into(),
             running: 1,
@@ -267,6 +275,7 @@ fn samples() -> Vec<Event> {
             | Event::BrokerUnpaused { .. }
             | Event::BrokerMoved { .. }
             | Event::ReloadApplied { .. }
+            | Event::TypeChanged { .. }
             | Event::ReloadRejected { .. }
             | Event::ReloadValid { .. }
             | Event::Ready { .. }

@@ -25,3 +25,4 @@ mod settings;
 mod shutdown;
 mod skeleton;
 mod time_lookup;
+mod typed;

@@ -9,8 +9,26 @@ use crate::output::{
     counted, escape_controls, pretty_json, Printer, CYAN, DIM, GREEN, RED, YELLOW,
 };
 use crate::schema::{Project, Subscription};
+use crate::types::TopicType;
 
 use super::sub_arg;
+
+/// The type of the events a subscription's dead letters carry: its
+/// topic's.
+fn source_type(project: &Project, sub: &Subscription) -> TopicType {
+    project
+        .topic(&sub.topic.0, &sub.topic.1)
+        .map(|t| t.ty.clone())
+        .unwrap_or_default()
+}
+
+/// How a dead letter's event differs from its type, if it does.
+fn invalid(ty: &TopicType, dl: &DeadLetter) -> Option<String> {
+    if ty.is_any() {
+        return None;
+    }
+    ty.check(&dl.event).err().map(|m| m.to_string())
+}
 
 fn deadletter_sub<'p>(project: &'p Project, name: &str) -> Result<&'p Subscription> {
     let sub = sub_arg(project, name)?;
@@ -33,11 +51,17 @@ pub async fn list(
     let sub = deadletter_sub(project, name)?;
     let items = access::dead_letters(project, sub, all, limit).await?;
     let pending = items.iter().filter(|d| !d.replayed).count();
+    let ty = source_type(project, sub);
     for dl in &items {
+        let invalid = invalid(&ty, dl);
         let ok = if printer.json {
-            printer.json_line(&serde_json::to_value(dl).unwrap_or_default())
+            let mut v = serde_json::to_value(dl).unwrap_or_default();
+            if let Some(problem) = &invalid {
+                v["invalid"] = problem.as_str().into();
+            }
+            printer.json_line(&v)
         } else {
-            printer.data(&render(printer, dl, None))
+            printer.data(&render(printer, dl, None, invalid.as_deref()))
         };
         if !ok {
             return Ok(());
@@ -66,11 +90,18 @@ pub async fn replay(
     limit: Option<u64>,
 ) -> Result<()> {
     let sub = deadletter_sub(project, name)?;
+    let ty = source_type(project, sub);
     let show = |r: &Replayed| {
         if printer.json {
             printer.json_line(&serde_json::to_value(r).unwrap_or_default());
         } else {
-            printer.data(&render(printer, &r.dead_letter, Some(r)));
+            let invalid = invalid(&ty, &r.dead_letter);
+            printer.data(&render(
+                printer,
+                &r.dead_letter,
+                Some(r),
+                invalid.as_deref(),
+            ));
         }
     };
     let replayed = access::replay_dead_letters(project, sub, limit, dry_run, show).await?;
@@ -123,7 +154,12 @@ pub async fn replay(
     Ok(())
 }
 
-fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> String {
+fn render(
+    printer: &Printer,
+    dl: &DeadLetter,
+    outcome: Option<&Replayed>,
+    invalid: Option<&str>,
+) -> String {
     let mut text = format!(
         "{} from {} {}@{}  attempts {}  first failed {}  last failed {}{}",
         printer.out_style(CYAN, &format!("{}@{}", dl.partition, dl.offset)),
@@ -163,6 +199,12 @@ fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> Str
             ReplayOutcome::DryRun => printer.out_style(YELLOW, "would replay (dry-run)"),
         };
         text.push_str(&format!("\n  {o}"));
+    }
+    if let Some(problem) = invalid {
+        text.push_str(&format!(
+            "\n  {} {problem}",
+            printer.out_style(RED, "✗ the event does not match its type:")
+        ));
     }
     let color = printer.colors_stdout();
     for line in pretty_json(&dl.event, color).lines() {

@@ -27,7 +27,7 @@ pub async fn pubsub(ctx: &Context<'_>, command: PubsubCommand) -> Result<()> {
     let (project, skipped) = (live.project, live.left_out);
     needs_skipped(&project, &skipped, &command)?;
     match command {
-        PubsubCommand::Status => status::status(&project, printer).await,
+        PubsubCommand::Status { check } => status::status(&project, printer, check).await,
         PubsubCommand::Publish { topic, event, key } => {
             publish::publish(&project, printer, &topic, event, key).await
         }

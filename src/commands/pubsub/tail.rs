@@ -7,8 +7,9 @@ use crate::access::{self, TailRequest, Tailed};
 use crate::admin::RecordLine;
 use crate::error::{Error, Result};
 use crate::kafka::tail::{Record, TailFrom};
-use crate::output::{escape_controls, pretty_json, DataBatch, Printer, CYAN, DIM};
+use crate::output::{escape_controls, pretty_json, DataBatch, Printer, CYAN, DIM, RED};
 use crate::schema::Project;
+use crate::types::TopicType;
 
 use super::topic_arg;
 
@@ -20,7 +21,9 @@ pub struct TailArgs {
 }
 
 pub async fn tail(project: &Project, printer: &Printer, topic: &str, args: TailArgs) -> Result<()> {
-    let topic = topic_arg(project, topic)?.kafka_name();
+    let declared = topic_arg(project, topic)?;
+    let ty = declared.ty.clone();
+    let topic = declared.kafka_name();
     let request = TailRequest {
         topic: topic.clone(),
         from: parse_from(&args.from)?,
@@ -35,9 +38,9 @@ pub async fn tail(project: &Project, printer: &Printer, topic: &str, args: TailA
     let shown = access::tail(project, request, move |t| match t {
         Tailed::Record(r) => {
             if out.json {
-                out.json_batched(&mut batch, &RecordLine::from(r))
+                out.json_batched(&mut batch, &RecordLine::typed(r, &ty))
             } else {
-                let text = render_record(&out, r);
+                let text = render_record(&out, r, &ty);
                 out.data_batched(&mut batch, &text)
             }
         }
@@ -68,9 +71,9 @@ fn parse_from(text: &str) -> Result<TailFrom> {
 
 /// One event as `tail` shows it: a JSON line with `--json`.
 /// A record as text (`--json` writes [`RecordLine`] instead).
-fn render_record(printer: &Printer, r: Record) -> String {
+fn render_record(printer: &Printer, r: Record, ty: &TopicType) -> String {
     let (partition, offset) = (r.partition, r.offset);
-    let line = RecordLine::from(r);
+    let line = RecordLine::typed(r, ty);
     let (time, event) = (line.time, line.event);
     let mut text = format!(
         "{} {}{}",
@@ -90,6 +93,12 @@ fn render_record(printer: &Printer, r: Record) -> String {
                 escape_controls(v)
             ));
         }
+    }
+    if let Some(problem) = &line.invalid {
+        text.push_str(&format!(
+            "\n  {} {problem}",
+            printer.out_style(RED, &format!("✗ not a {}:", ty.name()))
+        ));
     }
     text.push('\n');
     text.push_str(&pretty_json(&event, printer.colors_stdout()));

@@ -69,7 +69,9 @@ async function load() {
         title: d.replayed ? "replayed already" : first ? "hand this one back to the verb" : `replay in order: ${d.partition}@${next.get(d.partition)} comes first`,
         onclick: () => replay({ only: { partition: d.partition, offset: d.offset } }),
       }, d.replayed ? "replayed" : "Replay");
-      const detail = h("tr", { hidden: true }, h("td", { colspan: 8 }, h("pre", {}, pretty(d.event))));
+      const detail = h("tr", { hidden: true }, h("td", { colspan: 8 },
+        d.invalid ? h("p", { class: "bad" }, `the event does not match its type: ${d.invalid}`) : null,
+        h("pre", {}, pretty(d.event))));
       const toggle = h("button", { type: "button", "aria-expanded": "false", onclick: (e) => {
         detail.hidden = !detail.hidden;
         e.target.setAttribute("aria-expanded", String(!detail.hidden));

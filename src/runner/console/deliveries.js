@@ -108,6 +108,7 @@ async function open(tr) {
     if (!rec || rec.offset !== d.offset) { eventBox.textContent = "no longer in the topic"; return; }
     eventBox.className = "";
     eventBox.textContent = pretty(rec.event);
+    if (rec.invalid) eventBox.before(h("p", { class: "bad" }, `does not match its type: ${rec.invalid}`));
     pane.append(h("h3", {}, "key"), h("pre", {}, rec.key ?? "(none)"),
       h("h3", {}, "headers"), h("pre", {}, Object.keys(rec.headers).length ? pretty(rec.headers) : "(none)"),
       h("h3", {}, "time"), h("pre", {}, rec.time ?? "-"));

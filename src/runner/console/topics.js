@@ -58,6 +58,7 @@ async function read() {
     list.replaceChildren(...records.map((r) => h("li", {},
       h("div", { class: "meta" }, `${r.partition}@${r.offset}  ${r.time ?? "-"}${r.key != null ? `  key=${r.key}` : ""}`),
       Object.keys(r.headers).length ? h("details", {}, h("summary", {}, `${Object.keys(r.headers).length} headers`), h("pre", {}, pretty(r.headers))) : null,
+      r.invalid ? h("div", { class: "bad" }, `does not match its type: ${r.invalid}`) : null,
       h("pre", {}, pretty(r.event)))));
   } catch (e) {
     stats.textContent = "";
