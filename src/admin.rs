@@ -99,6 +99,12 @@ pub struct RecordLine {
     pub headers: std::collections::BTreeMap<String, String>,
     /// The payload as JSON, or as a string when it is not JSON.
     pub event: serde_json::Value,
+    /// `ftl.request_key`, when the event has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_key: Option<String>,
+    /// `ftl.created_at`: when it was published, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<String>,
 }
 
 impl From<crate::kafka::tail::Record> for RecordLine {
@@ -117,6 +123,8 @@ impl From<crate::kafka::tail::Record> for RecordLine {
                 )
             }),
             key: r.key,
+            request_key: r.headers.get(crate::kafka::headers::REQUEST_KEY).cloned(),
+            published_at: r.headers.get(crate::kafka::headers::CREATED_AT).cloned(),
             headers: r.headers,
             event,
         }
@@ -333,6 +341,9 @@ mod tests {
                     key: None,
                     attempt: 2,
                     since_ms: 1,
+                    topic: None,
+                    request_key: None,
+                    published_at: None,
                 }),
             );
         }

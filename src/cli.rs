@@ -162,6 +162,10 @@ pub enum PubsubCommand {
         /// Partition key (default: from the topic's `key` pointer)
         #[arg(long)]
         key: Option<String>,
+        /// The request the events belong to (`ftl.request_key`); default: a
+        /// new request per event
+        #[arg(long, value_name = "KEY")]
+        request_key: Option<String>,
     },
     /// Print events as they arrive
     Tail {

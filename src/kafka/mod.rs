@@ -5,6 +5,7 @@
 //! one place outside that uses them directly.
 
 mod admin;
+pub mod headers;
 pub mod groups;
 mod producer;
 mod read;

@@ -134,6 +134,12 @@ pub async fn call(addr: &str, verb: &Verb, d: &Delivery<'_>) -> Result<Output, F
                 .unwrap_or_default(),
         ),
         ("ftl-attempt", d.attempt.to_string()),
+        // As FTL's runner sends it: a verb that publishes with it continues
+        // the request.
+        (
+            crate::kafka::headers::REQUEST_ID_METADATA,
+            d.request_key.to_string(),
+        ),
     ];
     let body = CallRequest {
         metadata: Some(Metadata {

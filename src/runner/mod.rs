@@ -131,6 +131,7 @@ impl Runner {
             Publisher {
                 project: current.clone(),
                 producer,
+                hub: shared.hub.clone(),
             },
             server::AdminState {
                 listen: None,

@@ -38,9 +38,12 @@ pub async fn pubsub(ctx: &Context<'_>, command: PubsubCommand) -> Result<()> {
     needs_skipped(&project, &skipped, &command)?;
     match command {
         PubsubCommand::Status => status::status(&project, printer).await,
-        PubsubCommand::Publish { topic, event, key } => {
-            publish::publish(&project, printer, &topic, event, key).await
-        }
+        PubsubCommand::Publish {
+            topic,
+            event,
+            key,
+            request_key,
+        } => publish::publish(&project, printer, &topic, event, key, request_key).await,
         PubsubCommand::Tail {
             topic,
             from,
