@@ -154,6 +154,13 @@ pub enum AdminError {
     Garbled(String),
 }
 
+/// What `ftl pubsub trace` starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceOf {
+    Key(String),
+    Event(crate::trace::At),
+}
+
 /// A running `ftl dev` of this project, found at `runner.listen`.
 pub struct AdminClient {
     base: String,
@@ -273,6 +280,36 @@ impl AdminClient {
         serde_json::from_slice(&bytes).map_err(|e| AdminError::Garbled(e.to_string()))
     }
 
+    /// One request's tree (`what`: a request key, or an event as
+    /// `TOPIC@PARTITION:OFFSET`).
+    pub async fn trace(&self, what: &TraceOf) -> Result<crate::trace::Trace, AdminError> {
+        let (name, value) = match what {
+            TraceOf::Key(k) => ("key", k.clone()),
+            TraceOf::Event(at) => (
+                "event",
+                format!("{}@{}:{}", at.topic, at.partition, at.offset),
+            ),
+        };
+        let r = self
+            .http
+            .get(format!("{}{}", self.base, crate::trace::TRACE_PATH))
+            .query(&[(name, value)])
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(AdminError::Unreachable)?;
+        let ok = r.status().is_success();
+        let bytes = r.bytes().await.map_err(AdminError::Unreachable)?;
+        if !ok {
+            return Err(AdminError::Refused(
+                serde_json::from_slice::<ApiError>(&bytes)
+                    .map(|e| e.error)
+                    .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned()),
+            ));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| AdminError::Garbled(e.to_string()))
+    }
+
     /// Streams the replay's progress to `on` until it is done.
     pub async fn replay_deadletter(
         &self,
@@ -344,6 +381,7 @@ mod tests {
                     topic: None,
                     request_key: None,
                     published_at: None,
+                    published_by: None,
                 }),
             );
         }

@@ -195,6 +195,14 @@ pub enum PubsubCommand {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// Show one request's way through every topic, as the running `ftl dev` saw it
+    Trace {
+        /// A request key (`ftl.request_key`), or an event as TOPIC@PARTITION:OFFSET
+        request: String,
+        /// Keep printing the tree as the request goes on
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
     /// List a subscription's failed events
     Deadletters {
         /// Subscription: module.subscription, or a unique bare name

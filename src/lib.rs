@@ -26,6 +26,8 @@ pub mod publisher;
 pub mod runner;
 pub mod runtime;
 pub mod schema;
+pub mod telemetry;
+pub mod trace;
 pub mod units;
 
 use std::process::ExitCode;

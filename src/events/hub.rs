@@ -15,6 +15,9 @@ const BACKLOG: usize = 16_384;
 pub struct Hub {
     tx: broadcast::Sender<Arc<Event>>,
     state: Arc<watch::Sender<Snapshot>>,
+    /// Recent requests, fed here so no event is missed (a slow reader of
+    /// the stream would lag).
+    history: Arc<std::sync::Mutex<crate::trace::History>>,
 }
 
 impl Default for Hub {
@@ -30,11 +33,20 @@ impl Hub {
         Hub {
             tx,
             state: Arc::new(state),
+            history: Arc::new(std::sync::Mutex::new(crate::trace::History::new(
+                crate::trace::Budget::default(),
+            ))),
         }
     }
 
     pub fn emit(&self, event: Event) {
         self.state.send_if_modified(|s| s.apply(&event));
+        if matches!(
+            event,
+            Event::Delivery(_) | Event::Published(_) | Event::PublishFailed { .. }
+        ) {
+            self.history().record(&event);
+        }
         // No reader is not an error: events are only offered.
         let _ = self.tx.send(Arc::new(event));
     }
@@ -42,6 +54,30 @@ impl Hub {
     /// A reader of every event emitted from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
+    }
+
+    fn history(&self) -> std::sync::MutexGuard<'_, crate::trace::History> {
+        self.history.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The tree of one request as the history holds it (see
+    /// [`crate::trace::History::trace`]).
+    pub fn trace(
+        &self,
+        key: &str,
+        subscribers: &dyn Fn(&str) -> Vec<(String, String)>,
+    ) -> crate::trace::Trace {
+        self.history().trace(key, subscribers)
+    }
+
+    /// The request an event belongs to, if the history holds it.
+    pub fn request_of(&self, at: &crate::trace::At) -> Option<String> {
+        self.history().key_of(at)
+    }
+
+    /// What the history keeps.
+    pub fn kept(&self) -> crate::trace::Kept {
+        self.history().kept()
     }
 
     /// The state now.
@@ -72,6 +108,9 @@ impl Hub {
     /// the snapshot only: an event per attempt start would double the
     /// stream for no reader's benefit.
     pub fn in_flight(&self, subscription: &str, partition: i32, now: Option<InFlight>) {
+        if let Some(f) = &now {
+            self.history().attempt_started(subscription, f);
+        }
         // `now`, when given, is for `partition`.
         self.state.send_if_modified(|s| {
             let Some(sub) = s.subscriptions.get_mut(subscription) else {

@@ -252,6 +252,9 @@ pub struct Delivery {
     /// Milliseconds from the publish to the end of this attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since_published_ms: Option<u64>,
+    /// Who published the event (`ftl.published_by`), if it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_by: Option<String>,
 }
 
 /// An event the runner published, as the broker stored it.
@@ -316,6 +319,7 @@ pub(crate) fn delivery(outcome: Outcome) -> Event {
         request_key: None,
         published_at: None,
         since_published_ms: None,
+        published_by: None,
     })
 }
 

@@ -5,8 +5,8 @@
 //! one place outside that uses them directly.
 
 mod admin;
-pub mod headers;
 pub mod groups;
+pub mod headers;
 mod producer;
 mod read;
 pub mod tail;

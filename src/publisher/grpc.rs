@@ -46,9 +46,9 @@ fn request_key(metadata: &tonic::metadata::MetadataMap) -> Result<Option<String>
     let Some(value) = metadata.get(REQUEST_ID_METADATA) else {
         return Ok(None);
     };
-    let key = value
-        .to_str()
-        .map_err(|_| tonic::Status::invalid_argument(format!("{REQUEST_ID_METADATA} is not visible ASCII text")))?;
+    let key = value.to_str().map_err(|_| {
+        tonic::Status::invalid_argument(format!("{REQUEST_ID_METADATA} is not visible ASCII text"))
+    })?;
     check_request_key(key).map_err(|e| {
         tonic::Status::invalid_argument(format!(
             "{REQUEST_ID_METADATA}: {e} (hint: {})",

@@ -338,11 +338,8 @@ pub async fn publish_all(
             .map(|(line, text)| {
                 let producer = &producer;
                 // Each event is a request of its own unless the caller names one.
-                let stamp = Stamp::now(
-                    request_key.map(str::to_string),
-                    BY_CLI,
-                    &topic.kafka_name(),
-                );
+                let stamp =
+                    Stamp::now(request_key.map(str::to_string), BY_CLI, &topic.kafka_name());
                 async move {
                     let r = publish(producer, topic, text.as_bytes(), key, &stamp).await;
                     (*line, r)
@@ -415,8 +412,9 @@ impl Publisher {
         let stamp = Stamp::now(request_key, by, name);
         let result = self.publish_stamped(name, body, key, &stamp).await;
         match &result {
-            Ok(p) => self.hub.emit(crate::events::Event::Published(
-                crate::events::Published {
+            Ok(p) => self
+                .hub
+                .emit(crate::events::Event::Published(crate::events::Published {
                     topic: p.topic.clone(),
                     partition: p.partition,
                     offset: p.offset,
@@ -425,8 +423,7 @@ impl Publisher {
                     created_at: p.created_at.clone(),
                     by: by.to_string(),
                     failed: None,
-                },
-            )),
+                })),
             Err(e) => self.hub.emit(crate::events::Event::PublishFailed {
                 topic: name.to_string(),
                 request_key: stamp.request_key.clone(),

@@ -32,12 +32,18 @@ pub(super) async fn deliver(
     // published it) a key derived from where it sits, the same for every
     // subscription.
     let seen = headers::read(msg.headers());
-    let request_key = seen.request_key.clone().unwrap_or_else(|| {
-        headers::key_for_event(msg.topic(), msg.partition(), msg.offset())
-    });
+    let request_key = seen
+        .request_key
+        .clone()
+        .unwrap_or_else(|| headers::key_for_event(msg.topic(), msg.partition(), msg.offset()));
     let published = seen.created();
     let since_published = || {
-        published.and_then(|p| SystemTime::now().duration_since(p).ok().map(|d| d.as_millis() as u64))
+        published.and_then(|p| {
+            SystemTime::now()
+                .duration_since(p)
+                .ok()
+                .map(|d| d.as_millis() as u64)
+        })
     };
     let mut attempt: u32 = 1;
     let mut first_failed_at: Option<SystemTime> = None;
@@ -59,6 +65,7 @@ pub(super) async fn deliver(
         request_key: Some(request_key.clone()),
         published_at: seen.created_at.clone(),
         since_published_ms: since_published(),
+        published_by: seen.published_by.clone(),
     };
     let finish = |d: Delivery| hub.emit(Event::Delivery(d));
     // A gRPC module server is asked whether it is ready before the first
@@ -109,6 +116,7 @@ pub(super) async fn deliver(
                 topic: Some(msg.topic().to_string()),
                 request_key: Some(request_key.clone()),
                 published_at: seen.created_at.clone(),
+                published_by: seen.published_by.clone(),
             }),
         );
         let started = Instant::now();

@@ -15,6 +15,7 @@ mod grpc;
 mod health;
 mod offsets;
 mod server;
+mod trace_api;
 pub mod verb;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -134,6 +134,7 @@ pub async fn serve(
     admin.listen = Some(address);
     let routes = axum::Router::new()
         .route(admin::STATUS_PATH, get(status))
+        .route(crate::trace::TRACE_PATH, get(super::trace_api::trace))
         .route("/admin/subscriptions/{sub}/replay", post(replay))
         .route(
             "/admin/subscriptions/{sub}/replay-deadletter",

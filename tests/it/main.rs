@@ -20,3 +20,4 @@ mod runner;
 mod settings;
 mod shutdown;
 mod skeleton;
+mod trace;

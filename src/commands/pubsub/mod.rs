@@ -9,6 +9,7 @@ mod publish;
 mod replay;
 mod status;
 mod tail;
+mod trace;
 
 use crate::cli::PubsubCommand;
 use crate::error::{Error, Result};
@@ -38,6 +39,9 @@ pub async fn pubsub(ctx: &Context<'_>, command: PubsubCommand) -> Result<()> {
     needs_skipped(&project, &skipped, &command)?;
     match command {
         PubsubCommand::Status => status::status(&project, printer).await,
+        PubsubCommand::Trace { request, follow } => {
+            trace::trace(&project, printer, &request, follow).await
+        }
         PubsubCommand::Publish {
             topic,
             event,

@@ -53,14 +53,13 @@ pub async fn publish(
         ))
     });
     let mut done = 0;
-    let published =
-        publisher::publish_all(
-            &broker.connection,
-            &topic,
-            &events,
-            key.as_deref(),
-            request_key.as_deref(),
-            |p| {
+    let published = publisher::publish_all(
+        &broker.connection,
+        &topic,
+        &events,
+        key.as_deref(),
+        request_key.as_deref(),
+        |p| {
             done += 1;
             if let Some(s) = &spinner {
                 s.set_message(format!("published {done}/{total} to {}", p.topic));
@@ -83,9 +82,9 @@ pub async fn publish(
                 ));
             }
         },
-        )
-        .await
-        .map_err(invalid);
+    )
+    .await
+    .map_err(invalid);
     if let Some(s) = spinner {
         s.finish_and_clear();
     }

@@ -1,0 +1,1 @@
+//! OpenTelemetry out (filled below).
