@@ -419,3 +419,224 @@ fn every_publish_path_stamps_ftls_headers_and_every_verb_kind_gets_the_key() {
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
+
+/// What the OTLP receiver of the test got, decoded.
+#[derive(Default)]
+struct Received {
+    metrics: Vec<opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest>,
+    traces: Vec<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest>,
+}
+
+/// An OTLP http/protobuf receiver on 127.0.0.1 (a collector stand-in).
+fn otlp_receiver(rt: &tokio::runtime::Runtime) -> (u16, Arc<Mutex<Received>>) {
+    use axum::body::Bytes;
+    use axum::routing::post;
+    use prost::Message;
+    let got = Arc::new(Mutex::new(Received::default()));
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (m, t) = (got.clone(), got.clone());
+    let app = axum::Router::new()
+        .route(
+            "/v1/metrics",
+            post(move |body: Bytes| async move {
+                let req = opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest::decode(body).unwrap();
+                m.lock().unwrap().metrics.push(req);
+                ""
+            }),
+        )
+        .route(
+            "/v1/traces",
+            post(move |body: Bytes| async move {
+                let req = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest::decode(body).unwrap();
+                t.lock().unwrap().traces.push(req);
+                ""
+            }),
+        );
+    rt.spawn(async move { axum::serve(listener, app).await });
+    (port, got)
+}
+
+fn attrs(
+    kvs: &[opentelemetry_proto::tonic::common::v1::KeyValue],
+) -> std::collections::BTreeMap<String, String> {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
+    kvs.iter()
+        .map(|kv| {
+            let v = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(V::StringValue(s)) => s.clone(),
+                Some(V::IntValue(i)) => i.to_string(),
+                other => format!("{other:?}"),
+            };
+            (kv.key.clone(), v)
+        })
+        .collect()
+}
+
+/// With `OTEL_EXPORTER_OTLP_ENDPOINT` set, FTL's three metrics (with FTL's
+/// attributes) and a publish span with its delivery span as a child arrive
+/// at the collector, under the service name given.
+#[test]
+fn otlp_gets_ftls_metrics_and_a_span_per_publish_and_delivery_attempt() {
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    require_docker();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (port, got) = otlp_receiver(&rt);
+    let verb = VerbServer::start(|_, n| {
+        if n == 0 {
+            (500, "cold".into())
+        } else {
+            (200, String::new())
+        }
+    });
+    let p = Project::new();
+    p.module("shop")
+        .http_verb("v", &verb.url("/v"))
+        .topic("t", "partitions: 1")
+        .subscription(
+            "s",
+            "topic: t, verb: v, retry: {count: 2, min_backoff: 50ms, max_backoff: 50ms}",
+        )
+        .write();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let dev = p.dev_with(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_SERVICE_NAME", "shop-dev"),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "300"),
+    ]);
+    dev.wait_assigned("shop.s", 1);
+    let (status, answer) = http_raw(
+        &p.listen,
+        &format!("POST /topics/shop.t HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nFTL-Request-ID: req-ingress-otel-1", p.listen),
+        r#"{"n":1}"#,
+    );
+    assert_eq!(status, 200, "{answer}");
+    dev.wait_where("the retried delivery", 1, Duration::from_secs(30), |e| {
+        e["type"] == "delivery" && e["outcome"] == "ok"
+    });
+    let names = |r: &Received| -> Vec<String> {
+        r.metrics
+            .iter()
+            .flat_map(|m| &m.resource_metrics)
+            .flat_map(|rm| &rm.scope_metrics)
+            .flat_map(|sm| &sm.metrics)
+            .map(|m| m.name.clone())
+            .collect()
+    };
+    let span_count = |r: &Received| {
+        r.traces
+            .iter()
+            .flat_map(|t| &t.resource_spans)
+            .flat_map(|rs| &rs.scope_spans)
+            .flat_map(|ss| &ss.spans)
+            .count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        {
+            let r = got.lock().unwrap();
+            let n = names(&r);
+            let all = [
+                "ftl.pubsub.published",
+                "ftl.pubsub.consumed",
+                "ftl.pubsub.ms_to_consume",
+            ]
+            .iter()
+            .all(|want| n.iter().any(|x| x == want));
+            if all && span_count(&r) >= 3 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the collector got metrics {n:?} and {} spans; ftl dev said:\n{}",
+                span_count(&r),
+                dev.log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let r = got.lock().unwrap();
+    // Metrics: meter ftl.pubsub, FTL's attribute names, the service name.
+    let rm = &r.metrics[0].resource_metrics[0];
+    assert_eq!(
+        attrs(&rm.resource.as_ref().unwrap().attributes)["service.name"],
+        "shop-dev"
+    );
+    let mut consumed_outcomes = std::collections::BTreeSet::new();
+    for sm in r
+        .metrics
+        .iter()
+        .flat_map(|m| &m.resource_metrics)
+        .flat_map(|rm| &rm.scope_metrics)
+    {
+        assert_eq!(sm.scope.as_ref().unwrap().name, "ftl.pubsub");
+        for m in &sm.metrics {
+            let points: Vec<_> = match &m.data {
+                Some(Data::Sum(s)) => s.data_points.iter().map(|d| attrs(&d.attributes)).collect(),
+                Some(Data::Histogram(h)) => {
+                    h.data_points.iter().map(|d| attrs(&d.attributes)).collect()
+                }
+                other => panic!("{}: {other:?}", m.name),
+            };
+            for a in points {
+                match m.name.as_str() {
+                    "ftl.pubsub.published" => {
+                        assert_eq!(a["ftl.module.name"], "shop", "{a:?}");
+                        assert_eq!(a["ftl.pubsub.topic.ref"], "shop.t", "{a:?}");
+                        assert_eq!(a["ftl.outcome.status"], "success", "{a:?}");
+                    }
+                    "ftl.pubsub.consumed" | "ftl.pubsub.ms_to_consume" => {
+                        assert_eq!(a["ftl.pubsub.topic.ref"], "shop.t", "{a:?}");
+                        assert_eq!(a["ftl.pubsub.topic.module.name"], "shop", "{a:?}");
+                        assert_eq!(a["ftl.pubsub.subscription.ref"], "shop.s", "{a:?}");
+                        assert_eq!(a["ftl.pubsub.subscription.module.name"], "shop", "{a:?}");
+                        assert!(
+                            a.contains_key("ftl.pubsub.time_since_published_ms.bucket"),
+                            "{a:?}"
+                        );
+                        consumed_outcomes.insert(a["ftl.outcome.status"].clone());
+                    }
+                    other => panic!("an unexpected metric {other}"),
+                }
+            }
+        }
+    }
+    assert_eq!(
+        consumed_outcomes.into_iter().collect::<Vec<_>>(),
+        ["failure", "success"]
+    );
+    // Spans: the publish, and each attempt a child of it in one trace.
+    let spans: Vec<_> = r
+        .traces
+        .iter()
+        .flat_map(|t| &t.resource_spans)
+        .flat_map(|rs| &rs.scope_spans)
+        .flat_map(|ss| &ss.spans)
+        .collect();
+    let publish = spans
+        .iter()
+        .find(|s| s.name == "publish shop.t")
+        .expect("a publish span");
+    let deliveries: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "deliver shop.s")
+        .collect();
+    assert_eq!(deliveries.len(), 2, "one span per attempt");
+    for d in &deliveries {
+        assert_eq!(d.trace_id, publish.trace_id);
+        assert_eq!(d.parent_span_id, publish.span_id);
+        assert_eq!(
+            attrs(&d.attributes)["ftl.request_key"],
+            "req-ingress-otel-1"
+        );
+    }
+    assert_eq!(
+        attrs(&publish.attributes)["ftl.request_key"],
+        "req-ingress-otel-1"
+    );
+    drop(r);
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+}
