@@ -169,10 +169,10 @@ fn delivery_span_id(d: &Delivery) -> SpanId {
     SpanId::from_bytes((h | 1).to_be_bytes())
 }
 
+/// A span of request `key`; `(id, parent)`.
 fn span(
     key: &str,
-    id: SpanId,
-    parent: SpanId,
+    (id, parent): (SpanId, SpanId),
     kind: SpanKind,
     name: String,
     (start, end): (SystemTime, SystemTime),
@@ -224,8 +224,7 @@ fn publish_span(
     }
     span(
         key,
-        publish_span_id(topic, partition, offset),
-        SpanId::INVALID,
+        (publish_span_id(topic, partition, offset), SpanId::INVALID),
         SpanKind::Producer,
         format!("publish {topic}"),
         (start, end),
@@ -369,8 +368,7 @@ fn delivered(spans: &SpanSender, sent: &mut Sent, d: &Delivery) {
     };
     spans.send(span(
         key,
-        delivery_span_id(d),
-        parent,
+        (delivery_span_id(d), parent),
         SpanKind::Consumer,
         format!("deliver {}", d.subscription),
         (start, now),
