@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{unique, Ev};
+use crate::harness::{on, unique, Event};
 use crate::table::{row, Better, Row, Target};
 use crate::{ftl_run, loops, module, ms_since, quiet_dev, spin_until, Ctx};
 
@@ -222,13 +222,13 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
             );
             let dev = p.dev();
             let name = format!("bench.e{rep}");
-            let this = Ev::sub("delivery", &name);
+            let this = on!(Event::Delivery(d) if d.subscription == name => ());
             spin_until("the first exec delivery", Duration::from_secs(120), || {
-                dev.count(this) > 0
+                dev.count(&this) > 0
             });
             let first = Instant::now();
             spin_until("every exec delivery", Duration::from_secs(600), || {
-                dev.count(this) >= plan.exec_events
+                dev.count(&this) >= plan.exec_events
             });
             ftl.push(plan.exec_events as f64 / first.elapsed().as_secs_f64());
             dev.stop();

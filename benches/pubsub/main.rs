@@ -12,9 +12,6 @@
 
 mod commands;
 mod delivery;
-#[path = "../../tests/it/harness/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod harness;
 mod loops;
 mod parts;
 mod startup;
@@ -23,6 +20,7 @@ mod table;
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use ftl_test_support as harness;
 use harness::{require_docker, Project};
 use parts::Sink;
 use table::Row;

@@ -71,24 +71,31 @@ impl Console {
             if half == "overview" {
                 return;
             }
-            use std::io::{Read, Write};
-            let mut c = std::net::TcpStream::connect(&addr).unwrap();
-            c.set_read_timeout(Some(Duration::from_millis(200))).ok();
-            write!(
-                c,
-                "GET /admin/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
-            )
-            .unwrap();
-            let mut buf = [0u8; 65536];
-            while !s.load(Ordering::SeqCst) {
-                match c.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        b.fetch_add(n, Ordering::SeqCst);
+            // reqwest, reading the stream chunk by chunk; the stop flag is
+            // looked at every 200 ms.
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut resp = reqwest::Client::new()
+                    .get(format!("http://{addr}/admin/events"))
+                    .header("Accept", "text/event-stream")
+                    .send()
+                    .await
+                    .unwrap();
+                while !s.load(Ordering::SeqCst) {
+                    tokio::select! {
+                        chunk = resp.chunk() => match chunk {
+                            Ok(Some(c)) => {
+                                b.fetch_add(c.len(), Ordering::SeqCst);
+                            }
+                            _ => break,
+                        },
+                        _ = tokio::time::sleep(Duration::from_millis(200)) => {}
                     }
-                    Err(_) => {}
                 }
-            }
+            });
         }));
         let (s, addr) = (stop.clone(), listen.to_string());
         let half = std::env::var("FTL_BENCH_CONSOLE").unwrap_or_default();

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{self, unique, Ev, Project};
+use crate::harness::{self, on, unique, Event, Project};
 use crate::table::{median, row, Better, Row, Target};
 use crate::{module, ms_since, Ctx};
 
@@ -27,7 +27,11 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
         );
         let mut ready = Vec::new();
         for i in 0..=plan.reps.max(3) {
-            let ms = time_to(&p.cmd(), &["ready"], &mut |_| {});
+            let ms = time_to(
+                &p.cmd(),
+                &[("ready", |e| matches!(e, Event::Ready { .. }))],
+                &mut |_| {},
+            );
             if i > 0 {
                 ready.push(ms["ready"]);
             }
@@ -89,7 +93,11 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
         let (mut rss, mut threads) = (Vec::new(), Vec::new());
         for _ in 0..plan.reps {
             let dev = p.dev();
-            dev.wait_nth(Ev::of("partitions_assigned"), 50, Duration::from_secs(300));
+            dev.wait_nth(
+                on!(Event::PartitionsAssigned { .. }),
+                50,
+                Duration::from_secs(300),
+            );
             std::thread::sleep(Duration::from_secs(2));
             let status =
                 std::fs::read_to_string(format!("/proc/{}/status", dev.pid())).unwrap_or_default();
@@ -124,14 +132,17 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
     }
 }
 
-/// Runs `ftl --json dev` from `cmd` until each event type of `marks` has
-/// come (calling `seen` on every event); ms from the start to each. Stops
-/// it with SIGINT.
+/// A moment `time_to` times: its name and the event that marks it.
+type Mark = (&'static str, fn(&Event) -> bool);
+
+/// Runs `ftl --json dev` from `cmd` until an event of each of `marks` (a
+/// name and a test) has come (calling `seen` on every event); ms from the
+/// start to each, by name. Stops it with SIGINT.
 fn time_to(
     cmd: &std::process::Command,
-    marks: &[&str],
-    seen: &mut dyn FnMut(&serde_json::Value),
-) -> std::collections::HashMap<String, f64> {
+    marks: &[Mark],
+    seen: &mut dyn FnMut(&Event),
+) -> std::collections::HashMap<&'static str, f64> {
     let mut c = std::process::Command::new(cmd.get_program());
     if let Some(dir) = cmd.get_current_dir() {
         c.current_dir(dir);
@@ -152,15 +163,16 @@ fn time_to(
     let mut got = std::collections::HashMap::new();
     let out = BufReader::new(child.stdout.take().unwrap());
     for line in out.lines().map_while(Result::ok) {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+        let Ok(e) = serde_json::from_str::<Event>(&line) else {
             continue;
         };
-        let kind = v["type"].as_str().unwrap_or_default().to_string();
-        if marks.contains(&kind.as_str()) && !got.contains_key(&kind) {
-            got.insert(kind, ms_since(t));
+        for (name, test) in marks {
+            if test(&e) && !got.contains_key(name) {
+                got.insert(*name, ms_since(t));
+            }
         }
-        seen(&v);
-        if marks.iter().all(|m| got.contains_key(*m)) {
+        seen(&e);
+        if marks.iter().all(|(name, _)| got.contains_key(name)) {
             break;
         }
     }
@@ -187,8 +199,13 @@ fn first_hour(p: &Project) -> (f64, Vec<(String, f64)>) {
     let base = p.cmd();
     let mut publish_ms = 0.0;
     let mut published = false;
-    let ms = time_to(&dev, &["broker_ready", "ready", "delivery"], &mut |e| {
-        if e["type"] == "ready" && !published {
+    let marks: [Mark; 3] = [
+        ("broker_ready", |e| matches!(e, Event::BrokerReady { .. })),
+        ("ready", |e| matches!(e, Event::Ready { .. })),
+        ("delivery", |e| matches!(e, Event::Delivery(_))),
+    ];
+    let ms = time_to(&dev, &marks, &mut |e| {
+        if matches!(e, Event::Ready { .. }) && !published {
             published = true;
             let t = Instant::now();
             let mut c = std::process::Command::new(base.get_program());

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::harness::browser::Browser;
-use crate::harness::{require_docker, Ev, Project, VerbServer};
+use crate::harness::{on, require_docker, Event, Project, VerbServer};
 
 /// A project whose verb fails events with `"fail": true` while `broken`.
 fn shop(broken: Arc<AtomicBool>) -> (Project, VerbServer) {
@@ -51,11 +51,12 @@ fn the_console_shows_deliveries_and_replays_a_dead_letter() {
     let broken = Arc::new(AtomicBool::new(true));
     let (p, server) = shop(broken.clone());
     let dev = p.dev();
-    let ready = dev.wait_ready();
-    let url = ready["console"]
-        .as_str()
-        .expect("ready names the console")
-        .to_string();
+    let url = match dev.wait_ready() {
+        Event::Ready {
+            console: Some(url), ..
+        } => url,
+        e => panic!("ready names the console: {e:?}"),
+    };
     assert_eq!(url, format!("http://{}/", p.listen));
     dev.wait_assigned("shop.kitchen", 1);
 
@@ -169,7 +170,7 @@ fn the_console_shows_deliveries_and_replays_a_dead_letter() {
     assert_eq!(after.len(), before + 1, "the verb got the dead letter once");
     assert_eq!(after.last().unwrap()["user"], "cold");
     dev.wait(
-        Ev::sub("deadletter_replay_done", "shop.kitchen"),
+        on!(Event::DeadletterReplayDone { subscription, .. } if subscription == "shop.kitchen"),
         Duration::from_secs(5),
     );
     b.wait_for(
@@ -203,7 +204,7 @@ fn the_console_shows_deliveries_and_replays_a_dead_letter() {
     let before = server.count();
     b.click("#replay-confirm");
     dev.wait(
-        Ev::sub("replay_done", "shop.kitchen"),
+        on!(Event::ReplayDone { subscription, .. } if subscription == "shop.kitchen"),
         Duration::from_secs(10),
     );
     let got = server.wait_for(before + 3, Duration::from_secs(10));
@@ -240,7 +241,12 @@ fn the_console_follows_the_dark_preference_and_a_foreign_page_cannot_use_the_run
     require_docker();
     let (p, _server) = shop(Arc::new(AtomicBool::new(false)));
     let dev = p.dev();
-    let url = dev.wait_ready()["console"].as_str().unwrap().to_string();
+    let Event::Ready {
+        console: Some(url), ..
+    } = dev.wait_ready()
+    else {
+        panic!("ready names the console:\n{}", dev.log())
+    };
     let b = Browser::start("dark");
     b.goto(&url);
     b.wait_for(
@@ -303,7 +309,12 @@ fn the_console_follows_the_dark_preference_and_a_foreign_page_cannot_use_the_run
     assert_eq!(tried["json"], "blocked", "{tried}");
     // The no-cors requests reach the runner and are refused there.
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(dev.count(Ev::of("replay_started")), 0, "{}", dev.log());
+    assert_eq!(
+        dev.count(&on!(Event::ReplayStarted { .. })),
+        0,
+        "{}",
+        dev.log()
+    );
     let (_, status) = p.http("GET", "/admin/overview", None);
     let v: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(
@@ -311,12 +322,12 @@ fn the_console_follows_the_dark_preference_and_a_foreign_page_cannot_use_the_run
         "only the test's own event: {v}"
     );
     // And it cannot frame the console.
-    let (_, head) = crate::harness::http_raw(
-        &p.listen,
-        &format!("GET / HTTP/1.1\r\nHost: {}", p.listen),
-        "",
+    let page = crate::harness::request(&p.listen, "GET", "/", &[], "");
+    assert_eq!(page.header("x-frame-options"), "DENY", "{page:?}");
+    assert!(
+        page.header("content-security-policy")
+            .contains("frame-ancestors 'none'"),
+        "{page:?}"
     );
-    assert!(head.contains("x-frame-options: DENY"), "{head}");
-    assert!(head.contains("frame-ancestors 'none'"), "{head}");
     dev.stop();
 }

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use crate::harness::{ok, require_docker, wait_until, Dev, Ev, Project, Rng, VerbServer};
+use crate::harness::{ok, on, require_docker, wait_until, Dev, Event, Project, Rng, VerbServer};
 
 #[test]
 fn killing_the_runner_at_random_moments_loses_no_event() {
@@ -16,7 +16,10 @@ fn killing_the_runner_at_random_moments_loses_no_event() {
     let p = Project::single_subscription(&server.url("/v"), "partitions: 8, key: /u", "");
     let total = 5000;
     let dev = p.dev();
-    dev.wait(Ev::of("partitions_assigned"), Duration::from_secs(60));
+    dev.wait(
+        on!(Event::PartitionsAssigned { .. }),
+        Duration::from_secs(60),
+    );
     // Events flow (about 1000/s for 5 s) while the runner is killed and
     // restarted; each kill lands after the new runner delivered something.
     let producer =
@@ -75,8 +78,10 @@ fn killing_the_runner_at_random_moments_loses_no_event() {
 fn partitions_delivered(dev: &Dev, sub: &str) -> HashSet<i32> {
     dev.events()
         .iter()
-        .filter(|e| Ev::sub("delivery", sub).matches(e))
-        .filter_map(|e| e["partition"].as_i64().map(|p| p as i32))
+        .filter_map(|e| match e {
+            Event::Delivery(d) if d.subscription == sub => Some(d.partition),
+            _ => None,
+        })
         .collect()
 }
 
@@ -101,13 +106,13 @@ fn two_runners_split_partitions_and_take_over_on_stop_and_after_a_crash() {
     };
     let a = p.dev();
     a.wait(
-        Ev::sub("partitions_assigned", "shop.s"),
+        on!(Event::PartitionsAssigned { subscription, .. } if subscription == "shop.s"),
         Duration::from_secs(60),
     );
     let b = p.dev();
-    b.wait(Ev::of("listen_failed"), Duration::from_secs(60));
+    b.wait(on!(Event::ListenFailed { .. }), Duration::from_secs(60));
     b.wait(
-        Ev::sub("partitions_assigned", "shop.s"),
+        on!(Event::PartitionsAssigned { subscription, .. } if subscription == "shop.s"),
         Duration::from_secs(60),
     );
     std::thread::sleep(Duration::from_secs(2));
@@ -125,12 +130,13 @@ fn two_runners_split_partitions_and_take_over_on_stop_and_after_a_crash() {
     assert!(pa.is_disjoint(&pb), "partitions are split: {pa:?} {pb:?}");
 
     // SIGTERM: b leaves the group, a takes its partitions at once.
-    let assigned_before = a.count(Ev::sub("partitions_assigned", "shop.s"));
+    let assigned_before =
+        a.count(&on!(Event::PartitionsAssigned { subscription, .. } if subscription == "shop.s"));
     let stopped = Instant::now();
     let (code, log) = b.stop();
     assert_eq!(code, 0, "{log}");
     a.wait_nth(
-        Ev::sub("partitions_assigned", "shop.s"),
+        on!(Event::PartitionsAssigned { subscription, .. } if subscription == "shop.s"),
         assigned_before + 1,
         Duration::from_secs(15),
     );
@@ -149,14 +155,14 @@ fn two_runners_split_partitions_and_take_over_on_stop_and_after_a_crash() {
     // SIGKILL a runner, start a new one: the group recovers.
     let c = p.dev();
     c.wait(
-        Ev::sub("partitions_assigned", "shop.s"),
+        on!(Event::PartitionsAssigned { subscription, .. } if subscription == "shop.s"),
         Duration::from_secs(60),
     );
     c.signal("KILL");
     drop(c);
     let d = p.dev();
     d.wait(
-        Ev::sub("partitions_assigned", "shop.s"),
+        on!(Event::PartitionsAssigned { subscription, .. } if subscription == "shop.s"),
         Duration::from_secs(60),
     );
     produce(&p, kafka_events(600, 200));

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::harness::{require_docker, wait_until, Ev, VerbServer};
+use crate::harness::{on, require_docker, wait_until, Event, VerbServer};
 use crate::pubsub::{json_lines, provisioned};
 
 #[test]
@@ -22,7 +22,11 @@ fn dead_letters_are_listed_and_replayed_to_their_own_verb_only() {
     let p = provisioned(&server, "  other: {topic: t, verb: w}\n");
     let kafka = p.kafka();
     let dev = p.dev();
-    dev.wait_nth(Ev::of("partitions_assigned"), 2, Duration::from_secs(60));
+    dev.wait_nth(
+        on!(Event::PartitionsAssigned { .. }),
+        2,
+        Duration::from_secs(60),
+    );
     // One key, so the dead letters arrive in a known order.
     let same_key: Vec<(Option<&str>, String)> = (0..3)
         .map(|n| (Some("a"), format!("{{\"k\":\"a\",\"n\":{n}}}")))
@@ -97,7 +101,11 @@ fn dead_letters_are_listed_and_replayed_to_their_own_verb_only() {
     // Fixed, through the running dev: each goes to verb v only.
     broken.store(false, Ordering::SeqCst);
     let dev = p.dev();
-    dev.wait_nth(Ev::of("partitions_assigned"), 2, Duration::from_secs(60));
+    dev.wait_nth(
+        on!(Event::PartitionsAssigned { .. }),
+        2,
+        Duration::from_secs(60),
+    );
     let (v_before, other_before) = (to_v(), to_other());
     let dry = p.run(&["pubsub", "replay-deadletter", "s", "--dry-run"]);
     assert!(

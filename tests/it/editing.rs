@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::harness::{first_json, free_port, require_docker, wait_until, Ev, Project, VerbServer};
+use crate::harness::{
+    first_json, free_port, on, require_docker, wait_until, Event, Project, VerbServer,
+};
 
 #[test]
 fn commands_work_while_an_unrelated_module_file_is_invalid() {
@@ -19,15 +21,12 @@ fn commands_work_while_an_unrelated_module_file_is_invalid() {
         "ev/ftl.yaml",
         "module: ev\ntopics:\n  events: {partitions: [\n",
     );
-    let rejected = dev.wait(Ev::of("reload_rejected"), Duration::from_secs(30));
-    assert_eq!(rejected["running"], 1, "{rejected}");
-    assert!(
-        rejected["problems"]
-            .as_str()
-            .unwrap()
-            .contains("ev/ftl.yaml:"),
-        "{rejected}"
+    let (problems, running) = dev.wait(
+        on!(Event::ReloadRejected { problems, running } => (problems.clone(), *running)),
+        Duration::from_secs(30),
     );
+    assert_eq!(running, 1, "{problems}");
+    assert!(problems.contains("ev/ftl.yaml:"), "{problems}");
 
     let out = p.run(&["pubsub", "publish", "shop.t", "{\"id\":1}"]);
     out.succeeds()
@@ -84,8 +83,11 @@ fn two_runners_of_one_project_from_one_folder_with_listen() {
     );
     let a = p.dev_with(&[("FTL_LISTEN", &a_addr)]);
     assert_eq!(
-        a.wait(Ev::of("listening"), Duration::from_secs(60))["address"],
-        a_addr.as_str()
+        a.wait(
+            on!(Event::Listening { address } => address.clone()),
+            Duration::from_secs(60)
+        ),
+        a_addr
     );
     let mut c = p.cmd();
     c.args(["--json", "dev", "--listen", &b_addr])
@@ -93,8 +95,11 @@ fn two_runners_of_one_project_from_one_folder_with_listen() {
         .stderr(std::process::Stdio::piped());
     let b = crate::harness::Dev::spawn_command(c);
     assert_eq!(
-        b.wait(Ev::of("listening"), Duration::from_secs(60))["address"],
-        b_addr.as_str()
+        b.wait(
+            on!(Event::Listening { address } => address.clone()),
+            Duration::from_secs(60)
+        ),
+        b_addr
     );
     a.wait_ready();
     b.wait_ready();

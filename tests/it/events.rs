@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::{json_lines, require_docker, wait_until, Ev, Project, VerbServer};
+use ftl::events::{Delivery, Outcome};
+
+use crate::harness::{json_lines, on, require_docker, wait_until, Event, Project, VerbServer};
 
 /// A librdkafka property value the Kafka client refuses at creation.
 const REFUSED_CONSUMER: &str = "  consumer: {session.timeout.ms: \"soon\"}\n";
@@ -31,8 +33,16 @@ fn the_json_stream_has_one_typed_object_per_event_with_its_type_first() {
     );
     let dev = p.dev();
     let ready = dev.wait_ready();
-    assert_eq!(ready["subscriptions"], 1, "{ready}");
-    assert_eq!(ready["listen"], json!(p.listen), "{ready}");
+    let Event::Ready {
+        subscriptions,
+        listen,
+        ..
+    } = &ready
+    else {
+        unreachable!("{ready:?}")
+    };
+    assert_eq!(*subscriptions, 1, "{ready:?}");
+    assert_eq!(listen.as_deref(), Some(p.listen.as_str()), "{ready:?}");
     dev.wait_assigned("shop.s", 1);
     p.kafka().produce(
         "shop.t",
@@ -41,26 +51,43 @@ fn the_json_stream_has_one_typed_object_per_event_with_its_type_first() {
             (Some("k2"), "{\"id\":\"bad\"}".into()),
         ],
     );
-    let dead = dev.wait_where("a dead letter", 1, Duration::from_secs(30), |e| {
-        e["outcome"] == "dead_lettered"
-    });
-    let events = dev.events();
-    for e in &events {
+    let dead = dev.wait(
+        on!(Event::Delivery(d) if d.outcome == Outcome::DeadLettered => d.clone()),
+        Duration::from_secs(30),
+    );
+    // The stream as written: one object per event, its type first.
+    let written = dev.json();
+    for e in &written {
         let first = e.as_object().and_then(|o| o.keys().next()).cloned();
         assert_eq!(first.as_deref(), Some("type"), "type comes first: {e}");
     }
-    let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
-    let at = |k: &str| kinds.iter().position(|x| *x == k).unwrap_or(usize::MAX);
-    assert!(at("starting") < at("broker_ready"), "{kinds:?}");
+    let events = dev.events();
+    assert_eq!(written.len(), events.len());
+    let at = |test: fn(&Event) -> bool| events.iter().position(test).unwrap_or(usize::MAX);
     assert!(
-        at("consumer_starting") < at("consumer_started"),
-        "{kinds:?}"
+        at(|e| matches!(e, Event::Starting { .. }))
+            < at(|e| matches!(e, Event::BrokerReady { .. })),
+        "{events:?}"
     );
-    assert!(at("consumer_started") < at("ready"), "{kinds:?}");
-    assert!(at("listening") < at("ready"), "{kinds:?}");
-    let deliveries: Vec<&Value> = events
+    assert!(
+        at(|e| matches!(e, Event::ConsumerStarting { .. }))
+            < at(|e| matches!(e, Event::ConsumerStarted { .. })),
+        "{events:?}"
+    );
+    assert!(
+        at(|e| matches!(e, Event::ConsumerStarted { .. }))
+            < at(|e| matches!(e, Event::Ready { .. })),
+        "{events:?}"
+    );
+    assert!(
+        at(|e| matches!(e, Event::Listening { .. })) < at(|e| matches!(e, Event::Ready { .. })),
+        "{events:?}"
+    );
+    let deliveries: Vec<&Value> = written
         .iter()
-        .filter(|e| Ev::sub("delivery", "shop.s").matches(e))
+        .zip(&events)
+        .filter(|(_, e)| matches!(e, Event::Delivery(d) if d.subscription == "shop.s"))
+        .map(|(w, _)| w)
         .collect();
     assert_eq!(
         deliveries[0],
@@ -84,10 +111,17 @@ fn the_json_stream_has_one_typed_object_per_event_with_its_type_first() {
     );
     assert_eq!(deliveries[1]["outcome"], "ok");
     assert_eq!(deliveries[1]["attempt"], 2);
-    assert_eq!(dead["offset"], 1);
-    assert_eq!(dead["attempt"], 1, "a 4xx is not retried: {dead}");
-    assert_eq!(dead["deadletter_topic"], "shop.sFailed");
-    assert_eq!(dead["error"], "HTTP 400: no such pizza");
+    let Delivery {
+        offset,
+        attempt,
+        deadletter_topic,
+        error,
+        ..
+    } = &dead;
+    assert_eq!(*offset, 1);
+    assert_eq!(*attempt, 1, "a 4xx is not retried: {dead:?}");
+    assert_eq!(deadletter_topic.as_deref(), Some("shop.sFailed"));
+    assert_eq!(error.as_deref(), Some("HTTP 400: no such pizza"));
 
     // The snapshot behind the admin API counted them.
     let (code, body) = p.http("GET", "/admin/status", None);
@@ -103,15 +137,14 @@ fn the_json_stream_has_one_typed_object_per_event_with_its_type_first() {
     );
     assert_eq!(status["broker"]["reachable"], true, "{status}");
 
-    let (code, log) = dev.stop();
+    let (code, log, events) = dev.stop_with_events();
     assert_eq!(code, 0, "{log}");
-    let kinds: Vec<String> = json_lines(&log)
-        .iter()
-        .filter_map(|e| e["type"].as_str().map(String::from))
-        .collect();
-    let at = |k: &str| kinds.iter().position(|x| x == k).unwrap_or(usize::MAX);
-    assert!(at("stopping") < at("consumer_stopped"), "{log}");
-    assert_eq!(kinds.last().map(String::as_str), Some("stopped"), "{log}");
+    let at = |test: fn(&Event) -> bool| events.iter().position(test).unwrap_or(usize::MAX);
+    assert!(
+        at(|e| matches!(e, Event::Stopping)) < at(|e| matches!(e, Event::ConsumerStopped { .. })),
+        "{log}"
+    );
+    assert!(matches!(events.last(), Some(Event::Stopped)), "{log}");
 }
 
 #[test]
@@ -122,14 +155,22 @@ fn a_subscription_whose_consumer_cannot_start_stops_ftl_dev_at_first_start() {
     let mut dev = p.dev();
     let (code, log) = dev.wait_exit(Duration::from_secs(60));
     assert_eq!(code, 1, "{log}");
-    let failed = dev.wait(Ev::sub("consumer_failed", "shop.s"), Duration::from_secs(1));
-    let reason = failed["reason"].as_str().unwrap();
-    assert!(reason.contains("session.timeout.ms"), "{failed}");
-    assert!(
-        failed["hint"].as_str().unwrap().contains("runner.consumer"),
-        "{failed}"
+    let (reason, hint) = dev.wait(
+        on!(Event::ConsumerFailed { subscription, reason, hint } if subscription == "shop.s" => (reason.clone(), hint.clone())),
+        Duration::from_secs(1),
     );
-    assert_eq!(dev.count(Ev::of("ready")), 0, "never ready:\n{log}");
+    assert!(reason.contains("session.timeout.ms"), "{reason}");
+    assert!(
+        hint.as_deref()
+            .unwrap_or_default()
+            .contains("runner.consumer"),
+        "{hint:?}"
+    );
+    assert_eq!(
+        dev.count(&on!(Event::Ready { .. })),
+        0,
+        "never ready:\n{log}"
+    );
     assert!(
         log.contains("error: 1 subscription could not start, so `ftl dev` stopped: shop.s"),
         "{log}"
@@ -145,9 +186,15 @@ fn a_subscription_that_fails_on_reload_is_failed_in_status_and_comes_back_when_f
     dev.wait_assigned("shop.s", 1);
 
     p.project_file(REFUSED_CONSUMER);
-    let reload = dev.wait(Ev::of("reload_applied"), Duration::from_secs(30));
-    assert_eq!(reload["failed"], json!(["shop.s"]), "{reload}");
-    dev.wait(Ev::sub("consumer_failed", "shop.s"), Duration::from_secs(1));
+    let failed = dev.wait(
+        on!(Event::ReloadApplied { failed, .. } => failed.clone()),
+        Duration::from_secs(30),
+    );
+    assert_eq!(failed, ["shop.s"], "{}", dev.log());
+    dev.wait(
+        on!(Event::ConsumerFailed { subscription, .. } if subscription == "shop.s"),
+        Duration::from_secs(1),
+    );
 
     let out = p.run(&["pubsub", "status", "--json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -166,8 +213,12 @@ fn a_subscription_that_fails_on_reload_is_failed_in_status_and_comes_back_when_f
 
     // Fixed: it starts again and delivers.
     p.project_file("");
-    let reload = dev.wait_nth(Ev::of("reload_applied"), 2, Duration::from_secs(30));
-    assert_eq!(reload["restarted"], json!(["shop.s"]), "{reload}");
+    let restarted = dev.wait_nth(
+        on!(Event::ReloadApplied { restarted, .. } => restarted.clone()),
+        2,
+        Duration::from_secs(30),
+    );
+    assert_eq!(restarted, ["shop.s"], "{}", dev.log());
     dev.wait_assigned("shop.s", 2);
     p.kafka().produce("shop.t", &[(None, "{\"id\":1}".into())]);
     server.wait_for(1, Duration::from_secs(30));
@@ -196,9 +247,10 @@ fn a_dead_letter_replay_through_the_runner_streams_progress_while_a_slow_verb_wo
     let dev = p.dev();
     dev.wait_assigned("shop.s", 1);
     p.kafka().produce("shop.t", &[(None, "{\"id\":1}".into())]);
-    dev.wait_where("the dead letter", 1, Duration::from_secs(30), |e| {
-        e["outcome"] == "dead_lettered"
-    });
+    dev.wait(
+        on!(Event::Delivery(d) if d.outcome == Outcome::DeadLettered),
+        Duration::from_secs(30),
+    );
 
     // State changes need a JSON body.
     let (code, body) = p.http(
@@ -220,10 +272,10 @@ fn a_dead_letter_replay_through_the_runner_streams_progress_while_a_slow_verb_wo
     assert_eq!(kinds, ["working", "item", "done"], "{body}");
     assert_eq!(lines[1]["replayed"]["outcome"], "ok", "{body}");
     let done = dev.wait(
-        Ev::sub("deadletter_replay_done", "shop.s"),
+        on!(Event::DeadletterReplayDone { subscription, ok, failed } if subscription == "shop.s" => (*ok, *failed)),
         Duration::from_secs(5),
     );
-    assert_eq!((&done["ok"], &done["failed"]), (&json!(1), &json!(0)));
+    assert_eq!(done, (1, 0));
 
     let out = p.run(&["pubsub", "deadletters", "shop.s"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -243,14 +295,20 @@ fn the_broker_going_away_and_coming_back_are_events() {
     dev.wait_ready();
     let docker = crate::harness::docker::cli;
     docker(&["stop", "-t", "1", &p.container()]);
-    let lost = dev.wait(Ev::of("broker_lost"), Duration::from_secs(30));
-    assert_eq!(lost["address"], json!(p.bootstrap()), "{lost}");
+    let lost = dev.wait(
+        on!(Event::BrokerLost { address, .. } => address.clone()),
+        Duration::from_secs(30),
+    );
+    assert_eq!(lost, p.bootstrap());
     let (code, body) = p.http("GET", "/admin/status", None);
     assert_eq!(code, 200, "{body}");
     assert!(body.contains(r#""reachable":false"#), "{body}");
     docker(&["start", &p.container()]);
-    let back = dev.wait(Ev::of("broker_regained"), Duration::from_secs(30));
-    assert!(back["down_ms"].as_u64().unwrap() > 0, "{back}");
+    let down_ms = dev.wait(
+        on!(Event::BrokerRegained { down_ms, .. } => *down_ms),
+        Duration::from_secs(30),
+    );
+    assert!(down_ms > 0, "{}", dev.log());
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::harness::{first_json, http, require_docker, wait_until, Ev, Project, VerbServer};
+use crate::harness::{
+    first_json, http, on, require_docker, wait_until, Event, Project, VerbServer,
+};
 
 /// A project file that leaves every port to `ftl`.
 fn no_ports(p: &Project) {
@@ -25,8 +27,12 @@ fn two_projects_run_side_by_side_with_no_port_set() {
     let devs: Vec<_> = projects.iter().map(|p| p.dev()).collect();
     let mut addresses = Vec::new();
     for (p, dev) in projects.iter().zip(&devs) {
-        let ready = dev.wait_ready();
-        let addr = ready["listen"].as_str().unwrap().to_string();
+        let Event::Ready {
+            listen: Some(addr), ..
+        } = dev.wait_ready()
+        else {
+            panic!("ready names its address:\n{}", dev.log())
+        };
         dev.wait_assigned("shop.s", 1);
         // Published through this project's own runner, at the port it picked.
         let (code, body) = http(&addr, "POST", "/topics/shop.t", Some("{\"n\":1}"));
@@ -60,7 +66,7 @@ fn two_runners_of_one_project_are_both_listed_and_both_replay() {
     a.wait_ready();
     let b = p.dev();
     b.wait_ready();
-    assert_eq!(b.count(Ev::of("listen_failed")), 0, "{}", b.log());
+    assert_eq!(b.count(&on!(Event::ListenFailed { .. })), 0, "{}", b.log());
     let events: Vec<(Option<&str>, String)> = (0..40)
         .map(|i| {
             (
@@ -75,8 +81,8 @@ fn two_runners_of_one_project_are_both_listed_and_both_replay() {
         || {
             let out = p.run(&["pubsub", "status", "--json"]);
             first_json(&out.stdout)["runners"].as_array().map(Vec::len) == Some(2)
-                && a.count(Ev::sub("partitions_assigned", "shop.s")) > 0
-                && b.count(Ev::sub("partitions_assigned", "shop.s")) > 0
+                && a.count(&on!(Event::PartitionsAssigned { subscription, .. } if subscription == "shop.s")) > 0
+                && b.count(&on!(Event::PartitionsAssigned { subscription, .. } if subscription == "shop.s")) > 0
         },
     );
     std::thread::sleep(Duration::from_secs(2));

@@ -8,7 +8,8 @@ use std::time::Duration;
 use ftl::ftl_proto::v1::verb_service_server::{VerbService, VerbServiceServer};
 use ftl::ftl_proto::v1::{call_response, CallRequest, CallResponse, PingRequest, PingResponse};
 
-use crate::harness::{free_port, require_docker, wait_until, Ev, Project};
+use crate::harness::{free_port, on, require_docker, wait_until, Event, Project};
+use ftl::events::{Delivery, Outcome};
 
 /// What the module server received: the request and its gRPC metadata.
 type Received = Arc<Mutex<Vec<(CallRequest, Vec<(String, String)>)>>>;
@@ -83,8 +84,11 @@ fn grpc_verbs_get_ftls_call_wait_for_ping_and_fail_as_ftl_says() {
     p.kafka()
         .produce("shop.t", &[(Some("a"), "{\"k\":\"a\",\"n\":1}".into())]);
     // No server yet: the runner waits, burning no retries.
-    let waiting = dev.wait(Ev::sub("verb_waiting", "shop.s"), Duration::from_secs(30));
-    assert_eq!(waiting["address"], addr.as_str(), "{waiting}");
+    let waiting = dev.wait(
+        on!(Event::VerbWaiting { subscription, address, .. } if subscription == "shop.s" => address.clone()),
+        Duration::from_secs(30),
+    );
+    assert_eq!(waiting, addr, "{}", dev.log());
 
     // The module server starts late, and says it is not ready at first.
     let server = ModuleServer {
@@ -107,14 +111,16 @@ fn grpc_verbs_get_ftls_call_wait_for_ping_and_fail_as_ftl_says() {
         "called before ready"
     );
     server.ready.store(true, Ordering::SeqCst);
-    dev.wait(Ev::sub("verb_ready", "shop.s"), Duration::from_secs(30));
-    let ok = dev.wait(Ev::sub("delivery", "shop.s"), Duration::from_secs(30));
-    assert_eq!(
-        (&ok["outcome"], &ok["attempt"]),
-        (&serde_json::json!("ok"), &serde_json::json!(1)),
-        "{ok}"
+    dev.wait(
+        on!(Event::VerbReady { subscription, .. } if subscription == "shop.s"),
+        Duration::from_secs(30),
     );
-    assert_eq!(ok["output"], "cooked");
+    let ok = dev.wait(
+        on!(Event::Delivery(d) if d.subscription == "shop.s" => d.clone()),
+        Duration::from_secs(30),
+    );
+    assert_eq!((ok.outcome, ok.attempt), (Outcome::Ok, 1), "{ok:?}");
+    assert_eq!(ok.output.as_deref(), Some("cooked"));
     {
         let received = server.received.lock().unwrap();
         let (req, metadata) = &received[0];
@@ -156,24 +162,27 @@ fn grpc_verbs_get_ftls_call_wait_for_ping_and_fail_as_ftl_says() {
             (Some("a"), "{\"k\":\"a\",\"never\":true}".into()),
         ],
     );
-    let dead: Vec<serde_json::Value> = (1..=2)
+    let dead: Vec<Delivery> = (1..=2)
         .map(|n| {
-            dev.wait_where("a dead letter", n, Duration::from_secs(30), |e| {
-                e["outcome"] == "dead_lettered"
-            })
+            dev.wait_nth(
+                on!(Event::Delivery(d) if d.outcome == Outcome::DeadLettered => d.clone()),
+                n,
+                Duration::from_secs(30),
+            )
         })
         .collect();
     assert_eq!(
-        (&dead[0]["attempt"], &dead[0]["error"]),
-        (
-            &serde_json::json!(2),
-            &serde_json::json!("the oven is cold")
-        )
+        (dead[0].attempt, dead[0].error.as_deref()),
+        (2, Some("the oven is cold"))
     );
-    assert_eq!(dead[1]["attempt"], 1, "{}", dead[1]);
+    assert_eq!(dead[1].attempt, 1, "{:?}", dead[1]);
     assert!(
-        dead[1]["error"].as_str().unwrap().contains("no such pizza"),
-        "{}",
+        dead[1]
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no such pizza"),
+        "{:?}",
         dead[1]
     );
     let letters = p.kafka().read_all("shop.sFailed");

@@ -5,6 +5,7 @@
 
 mod cli;
 mod console;
+mod contract;
 mod crashes;
 mod deadletters;
 mod editing;

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crate::harness::{require_docker, Ev, Project};
+use crate::harness::{on, require_docker, Event, Project};
 
 #[test]
 fn the_publisher_accepts_grpc_and_http_and_rejects_bad_events() {
@@ -14,7 +14,7 @@ fn the_publisher_accepts_grpc_and_http_and_rejects_bad_events() {
         "module: shop\nverbs:\n  v: {exec: [\"true\"]}\ntopics:\n  orders: {partitions: 8, key: /userId}\n  single: {}\n",
     );
     let dev = p.dev();
-    dev.wait(Ev::of("listening"), Duration::from_secs(60));
+    dev.wait(on!(Event::Listening { .. }), Duration::from_secs(60));
     dev.wait_ready();
     let base = format!("http://{}", p.listen);
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::harness::{require_docker, wait_until, Ev, Project, VerbServer};
+use crate::harness::{on, require_docker, wait_until, Event, Project, VerbServer};
 
 pub(crate) fn json_lines(text: &str) -> Vec<serde_json::Value> {
     text.lines()
@@ -321,7 +321,11 @@ fn replay_redelivers_through_a_running_dev_and_through_an_idle_group() {
         out.stdout
     );
     server.wait_for(8, Duration::from_secs(30));
-    assert_eq!(dev.count(Ev::of("ready")), 1, "ftl dev was not restarted");
+    assert_eq!(
+        dev.count(&on!(Event::Ready { .. })),
+        1,
+        "ftl dev was not restarted"
+    );
 
     // --from TIME: only events after it.
     std::thread::sleep(Duration::from_millis(1200));
@@ -456,7 +460,7 @@ fn replay_on_a_group_held_by_a_killed_runner_says_what_to_do() {
     let p = provisioned(&server, "");
     let dev = p.dev();
     dev.wait(
-        Ev::sub("partitions_assigned", "shop.s"),
+        on!(Event::PartitionsAssigned { subscription, .. } if subscription == "shop.s"),
         Duration::from_secs(60),
     );
     p.kafka().produce("shop.t", &events(0..2));
@@ -482,7 +486,7 @@ fn replay_on_a_group_held_by_a_killed_runner_says_what_to_do() {
     // Following the hint works.
     let dev = p.dev();
     dev.wait(
-        Ev::sub("partitions_assigned", "shop.s"),
+        on!(Event::PartitionsAssigned { subscription, .. } if subscription == "shop.s"),
         Duration::from_secs(60),
     );
     let before = server.count();

@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::harness::{ok, require_docker, wait_until, Ev, Project, VerbServer};
+use crate::harness::{ok, on, require_docker, wait_until, Event, Project, VerbServer};
+use ftl::events::Outcome;
 
 #[test]
 fn http_and_exec_verbs_get_the_exact_bytes_headers_and_env_in_key_order() {
@@ -122,7 +123,10 @@ fn a_failing_verb_is_retried_with_doubling_backoff_then_committed() {
         "retry: {count: 3, min_backoff: 300ms, max_backoff: 5s}",
     );
     let dev = p.dev();
-    dev.wait(Ev::of("partitions_assigned"), Duration::from_secs(60));
+    dev.wait(
+        on!(Event::PartitionsAssigned { .. }),
+        Duration::from_secs(60),
+    );
     p.kafka().produce("shop.t", &[(None, "{\"id\":1}".into())]);
     let reqs = server.wait_for(3, Duration::from_secs(30));
     assert_eq!(reqs.len(), 3, "{}", dev.log());
@@ -155,10 +159,17 @@ fn a_failing_verb_is_retried_with_doubling_backoff_then_committed() {
         3,
         "delivered once more each time, then never again"
     );
-    let retry = dev.wait(Ev::sub("delivery", "shop.s"), Duration::from_secs(1));
-    assert_eq!(retry["outcome"], "retry", "{retry}");
-    assert_eq!(retry["retry_in_ms"], 300, "{retry}");
-    assert_eq!(retry["error"], "HTTP 500: not yet", "{retry}");
+    let retry = dev.wait(
+        on!(Event::Delivery(d) if d.subscription == "shop.s" => d.clone()),
+        Duration::from_secs(1),
+    );
+    assert_eq!(retry.outcome, Outcome::Retry, "{retry:?}");
+    assert_eq!(retry.retry_in_ms, Some(300), "{retry:?}");
+    assert_eq!(
+        retry.error.as_deref(),
+        Some("HTTP 500: not yet"),
+        "{retry:?}"
+    );
     dev.stop();
 }
 
@@ -184,7 +195,11 @@ fn exhausted_and_final_failures_are_dead_lettered_before_the_next_event() {
         ),
     );
     let dev = p.dev();
-    dev.wait_nth(Ev::of("partitions_assigned"), 2, Duration::from_secs(60));
+    dev.wait_nth(
+        on!(Event::PartitionsAssigned { .. }),
+        2,
+        Duration::from_secs(60),
+    );
     let kafka = p.kafka();
     let bad = r#"{"u":"u1","what":"bad"}"#;
     let never = r#"{"u":"u2","what":"never"}"#;
@@ -285,11 +300,11 @@ fn from_latest_skips_earlier_events_and_from_beginning_gets_them() {
         &format!("{verbs}subscriptions:\n  e: {{topic: t, verb: early, from: beginning}}\n  l: {{topic: t, verb: late, from: latest}}\n"),
     );
     dev.wait(
-        Ev::sub("partitions_assigned", "shop.l"),
+        on!(Event::PartitionsAssigned { subscription, .. } if subscription == "shop.l"),
         Duration::from_secs(60),
     );
     dev.wait(
-        Ev::sub("partitions_assigned", "shop.e"),
+        on!(Event::PartitionsAssigned { subscription, .. } if subscription == "shop.e"),
         Duration::from_secs(60),
     );
     std::thread::sleep(Duration::from_millis(1500));
@@ -336,7 +351,11 @@ fn a_reload_restarts_only_the_changed_subscription_and_quiet_hides_deliveries() 
     );
     p.write("shop/ftl.yaml", &module);
     let dev = p.dev();
-    dev.wait_nth(Ev::of("partitions_assigned"), 2, Duration::from_secs(60));
+    dev.wait_nth(
+        on!(Event::PartitionsAssigned { .. }),
+        2,
+        Duration::from_secs(60),
+    );
     p.kafka().produce("shop.t", &[(None, "{\"n\":1}".into())]);
     server.wait_for(2, Duration::from_secs(60));
     // Change b's retry policy only.
@@ -347,18 +366,29 @@ fn a_reload_restarts_only_the_changed_subscription_and_quiet_hides_deliveries() 
             "b: {topic: t, verb: w, retry: {count: 2}}",
         ),
     );
-    let reload = dev.wait(Ev::of("reload_applied"), Duration::from_secs(30));
+    let restarted = dev.wait(
+        on!(Event::ReloadApplied { restarted, .. } => restarted.clone()),
+        Duration::from_secs(30),
+    );
     let log = dev.log();
-    assert_eq!(reload["restarted"], serde_json::json!(["shop.b"]), "{log}");
-    assert_eq!(dev.count(Ev::sub("consumer_stopped", "shop.b")), 1, "{log}");
-    assert_eq!(dev.count(Ev::sub("consumer_stopped", "shop.a")), 0, "{log}");
+    assert_eq!(restarted, ["shop.b"], "{log}");
     assert_eq!(
-        dev.count(Ev::sub("consumer_starting", "shop.a")),
+        dev.count(&on!(Event::ConsumerStopped { subscription, .. } if subscription == "shop.b")),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        dev.count(&on!(Event::ConsumerStopped { subscription, .. } if subscription == "shop.a")),
+        0,
+        "{log}"
+    );
+    assert_eq!(
+        dev.count(&on!(Event::ConsumerStarting { subscription, .. } if subscription == "shop.a")),
         1,
         "{log}"
     );
     dev.wait_nth(
-        Ev::sub("partitions_assigned", "shop.b"),
+        on!(Event::PartitionsAssigned { subscription, .. } if subscription == "shop.b"),
         2,
         Duration::from_secs(30),
     );

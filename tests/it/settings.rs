@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::harness::{ftl_bin, require_docker, Ev, Project, TEST_IMAGE};
+use crate::harness::{ftl_bin, on, require_docker, Event, Project, TEST_IMAGE};
 
 /// `ftl` with no broker variables and `XDG_CONFIG_HOME` at `config_home`.
 fn ftl_with_user_settings(p: &Project, config_home: &std::path::Path) -> Command {
@@ -82,8 +82,11 @@ fn a_project_made_by_init_runs_on_the_broker_named_in_the_user_settings_file() {
         .stderr(std::process::Stdio::piped())
         .stdin(std::process::Stdio::null());
     let dev = crate::harness::Dev::spawn_command(c);
-    let ready = dev.wait(Ev::of("broker_ready"), Duration::from_secs(60));
-    assert_eq!(ready["kind"], "tansu", "{ready}");
+    let kind = dev.wait(
+        on!(Event::BrokerReady { kind, .. } => kind.clone()),
+        Duration::from_secs(60),
+    );
+    assert_eq!(kind, "tansu", "{}", dev.log());
     dev.wait_ready();
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");

@@ -3,9 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
-use crate::harness::{ok, require_docker, Ev, Project, VerbServer};
+use crate::harness::{ok, on, require_docker, Event, Project, VerbServer};
+use ftl::events::Outcome;
 
 fn slow_verb_project(grace: &str, verb_ms: u64) -> (Project, VerbServer) {
     let server = VerbServer::start(move |_, n| {
@@ -28,28 +27,32 @@ fn ctrl_c_during_a_slow_verb_finishes_the_event_within_the_grace_period() {
     require_docker();
     let (p, server) = slow_verb_project("5s", 1500);
     let dev = p.dev();
-    dev.wait(Ev::of("partitions_assigned"), Duration::from_secs(60));
+    dev.wait(
+        on!(Event::PartitionsAssigned { .. }),
+        Duration::from_secs(60),
+    );
     p.kafka().produce("shop.t", &[(None, "{\"id\":1}".into())]);
     server.wait_for(1, Duration::from_secs(30));
     dev.signal("INT");
     let mut dev = dev;
     let (code, log) = dev.wait_exit(Duration::from_secs(30));
     assert_eq!(code, 0, "{log}");
-    let done = dev.wait(Ev::sub("delivery", "shop.s"), Duration::from_secs(1));
+    let done = dev.wait(
+        on!(Event::Delivery(d) if d.subscription == "shop.s" => d.clone()),
+        Duration::from_secs(1),
+    );
     assert_eq!(
-        (
-            &done["partition"],
-            &done["offset"],
-            &done["attempt"],
-            &done["outcome"]
-        ),
-        (&json!(0), &json!(0), &json!(1), &json!("ok")),
+        (done.partition, done.offset, done.attempt, done.outcome),
+        (0, 0, 1, Outcome::Ok),
         "{log}"
     );
     assert_eq!(p.kafka().committed("shop.s", "shop.t", 1), vec![Some(1)]);
     // Not delivered again.
     let dev = p.dev();
-    dev.wait(Ev::of("partitions_assigned"), Duration::from_secs(60));
+    dev.wait(
+        on!(Event::PartitionsAssigned { .. }),
+        Duration::from_secs(60),
+    );
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(server.requests().len(), 1);
     dev.stop();
@@ -60,16 +63,26 @@ fn ctrl_c_during_a_verb_slower_than_the_grace_period_redelivers_it() {
     require_docker();
     let (p, server) = slow_verb_project("1s", 4000);
     let dev = p.dev();
-    dev.wait(Ev::of("partitions_assigned"), Duration::from_secs(60));
+    dev.wait(
+        on!(Event::PartitionsAssigned { .. }),
+        Duration::from_secs(60),
+    );
     p.kafka().produce("shop.t", &[(None, "{\"id\":1}".into())]);
     server.wait_for(1, Duration::from_secs(30));
     dev.signal("INT");
     let mut dev = dev;
     let (code, log) = dev.wait_exit(Duration::from_secs(30));
     assert_eq!(code, 0, "{log}");
-    let gave_up = dev.wait(Ev::sub("delivery", "shop.s"), Duration::from_secs(1));
-    assert_eq!(gave_up["outcome"], "abandoned", "{log}");
-    assert_eq!(dev.count(Ev::sub("abandoned", "shop.s")), 1, "{log}");
+    let gave_up = dev.wait(
+        on!(Event::Delivery(d) if d.subscription == "shop.s" => d.outcome),
+        Duration::from_secs(1),
+    );
+    assert_eq!(gave_up, Outcome::Abandoned, "{log}");
+    assert_eq!(
+        dev.count(&on!(Event::Abandoned { subscription, .. } if subscription == "shop.s")),
+        1,
+        "{log}"
+    );
     let dev = p.dev();
     server.wait_for(2, Duration::from_secs(30));
     assert_eq!(
@@ -96,11 +109,15 @@ fn ctrl_c_interrupts_a_retry_backoff_without_committing() {
         "retry: {count: 3, min_backoff: 30s, max_backoff: 30s}",
     );
     let dev = p.dev();
-    dev.wait(Ev::of("partitions_assigned"), Duration::from_secs(60));
+    dev.wait(
+        on!(Event::PartitionsAssigned { .. }),
+        Duration::from_secs(60),
+    );
     p.kafka().produce("shop.t", &[(None, "{\"id\":1}".into())]);
-    dev.wait_where("a retry in 30s", 1, Duration::from_secs(30), |e| {
-        e["outcome"] == "retry" && e["retry_in_ms"] == 30_000
-    });
+    dev.wait(
+        on!(Event::Delivery(d) if d.outcome == Outcome::Retry && d.retry_in_ms == Some(30_000)),
+        Duration::from_secs(30),
+    );
     let asked = Instant::now();
     dev.signal("INT");
     let mut dev = dev;
@@ -137,7 +154,7 @@ fn stopping_during_the_group_join_does_not_wedge_the_group() {
     }
     let dev = p.dev();
     dev.wait(
-        Ev::sub("partitions_assigned", "shop.s"),
+        on!(Event::PartitionsAssigned { subscription, .. } if subscription == "shop.s"),
         Duration::from_secs(20),
     );
     p.kafka()
@@ -151,11 +168,14 @@ fn a_second_ctrl_c_exits_at_once() {
     require_docker();
     let (p, server) = slow_verb_project("30s", 20_000);
     let dev = p.dev();
-    dev.wait(Ev::of("partitions_assigned"), Duration::from_secs(60));
+    dev.wait(
+        on!(Event::PartitionsAssigned { .. }),
+        Duration::from_secs(60),
+    );
     p.kafka().produce("shop.t", &[(None, "{\"id\":1}".into())]);
     server.wait_for(1, Duration::from_secs(30));
     dev.signal("INT");
-    dev.wait(Ev::of("stopping"), Duration::from_secs(10));
+    dev.wait(on!(Event::Stopping), Duration::from_secs(10));
     let asked = Instant::now();
     dev.signal("INT");
     let mut dev = dev;

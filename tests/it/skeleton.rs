@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{docker, require_docker, Ev, Project};
+use crate::harness::{docker, on, require_docker, Event, Project};
 
 const MODULE_NO_TOPICS: &str = "module: shop\nverbs:\n  noop: {exec: [\"true\"]}\n";
 
@@ -20,10 +20,12 @@ fn a_project_without_topics_never_touches_docker() {
     let dev = p.dev();
     dev.wait_ready();
     std::thread::sleep(Duration::from_millis(500));
-    let (code, log) = dev.stop();
+    let (code, log, events) = dev.stop_with_events();
     assert_eq!(code, 0, "{log}");
     assert!(
-        log.contains(r#"{"type":"starting","#) && log.contains(r#""topics":0,"#),
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Starting { topics: 0, .. })),
         "{log}"
     );
     assert!(
@@ -43,15 +45,11 @@ fn adding_a_topic_starts_the_broker_and_creates_topics_then_a_second_dev_reuses_
 
     // The edit brings the broker up and provisions.
     p.write("shop/ftl.yaml", &module_with_topic(3));
-    dev.wait_where(
-        "shop.auditFailed created",
-        1,
+    dev.wait(
+        on!(Event::TopicCreated { topic, partitions: 1 } if topic == "shop.auditFailed"),
         Duration::from_secs(60),
-        |e| {
-            e["type"] == "topic_created" && e["topic"] == "shop.auditFailed" && e["partitions"] == 1
-        },
     );
-    dev.wait(Ev::of("reload_applied"), Duration::from_secs(30));
+    dev.wait(on!(Event::ReloadApplied { .. }), Duration::from_secs(30));
 
     let c = docker::inspect(&p.container()).expect("broker container");
     let labels = c
@@ -105,11 +103,13 @@ fn adding_a_topic_starts_the_broker_and_creates_topics_then_a_second_dev_reuses_
     let id = c.id.clone().unwrap();
     let started = Instant::now();
     let dev = p.dev();
-    let ready = dev.wait(Ev::of("broker_ready"), Duration::from_secs(30));
+    let (how, ms) = dev.wait(
+        on!(Event::BrokerReady { how, ms, .. } => (how.clone(), *ms)),
+        Duration::from_secs(30),
+    );
     let elapsed = started.elapsed();
-    assert_eq!(ready["how"], "reused", "{ready}");
-    let ms = ready["ms"].as_u64().unwrap();
-    assert!(ms < 1000, "broker ready after {ms} ms: {ready}");
+    assert_eq!(how, "reused", "{}", dev.log());
+    assert!(ms < 1000, "broker ready after {ms} ms:\n{}", dev.log());
     assert_eq!(docker::inspect(&p.container()).and_then(|c| c.id), Some(id));
     eprintln!("second start: broker ready in {ms} ms, `broker_ready` event after {elapsed:?}");
     dev.stop();
@@ -158,10 +158,12 @@ fn an_invalid_edit_keeps_the_last_good_configuration() {
         "shop/ftl.yaml",
         "module: shop\nverbs:\n  noop: {exec: [\"true\"], timeout: soon}\n",
     );
-    let rejected = dev.wait(Ev::of("reload_rejected"), Duration::from_secs(30));
-    let problems = rejected["problems"].as_str().unwrap();
-    assert!(problems.contains("shop/ftl.yaml:3:"), "{rejected}");
-    assert_eq!(rejected["running"], 0, "{rejected}");
+    let (problems, running) = dev.wait(
+        on!(Event::ReloadRejected { problems, running } => (problems.clone(), *running)),
+        Duration::from_secs(30),
+    );
+    assert!(problems.contains("shop/ftl.yaml:3:"), "{problems}");
+    assert_eq!(running, 0, "{problems}");
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::harness::{free_port, http_raw, json_lines, require_docker, Project, VerbServer};
+use crate::harness::{
+    free_port, json_lines, on, request, require_docker, Event, Project, VerbServer,
+};
 
 fn is_rfc3339_nanos_utc(t: &str) -> bool {
     // 2026-12-05T17:41:02.123456789Z
@@ -27,18 +29,20 @@ fn a_chain_of_three_topics_is_one_request_in_trace() {
     let server = VerbServer::start(move |r, _| match r.path.as_str() {
         "/a" => {
             let key = r.header("ftl-request-id").to_string();
-            let body = r#"{"step":2}"#;
-            let (status, answer) = http_raw(
+            let answer = request(
                 &listen,
-                &format!(
-                    "POST /topics/shop.b HTTP/1.1\r\nHost: {listen}\r\nContent-Type: application/json\r\nFTL-Request-ID: {key}"
-                ),
-                body,
+                "POST",
+                "/topics/shop.b",
+                &[
+                    ("Content-Type", "application/json"),
+                    ("FTL-Request-ID", &key),
+                ],
+                r#"{"step":2}"#,
             );
-            if status == 200 {
+            if answer.status == 200 {
                 (200, String::new())
             } else {
-                (500, format!("publish to b failed: {answer}"))
+                (500, format!("publish to b failed: {}", answer.body))
             }
         }
         _ => (500, "oven broken".into()),
@@ -68,18 +72,12 @@ fn a_chain_of_three_topics_is_one_request_in_trace() {
         "{published}"
     );
 
-    let dead = dev.wait_where(
-        "the dead letter of shop.sb",
-        1,
+    let dead = dev.wait(
+        on!(Event::Delivery(d) if d.subscription == "shop.sb" && d.outcome == ftl::events::Outcome::DeadLettered => d.clone()),
         Duration::from_secs(60),
-        |e| {
-            e["type"] == "delivery"
-                && e["subscription"] == "shop.sb"
-                && e["outcome"] == "dead_lettered"
-        },
     );
-    assert_eq!(dead["request_key"], key.as_str(), "{dead}");
-    assert!(dead["since_published_ms"].as_u64().is_some(), "{dead}");
+    assert_eq!(dead.request_key.as_deref(), Some(key.as_str()), "{dead:?}");
+    assert!(dead.since_published_ms.is_some(), "{dead:?}");
 
     // Every event of the chain carries FTL's headers, with the one key.
     let kafka = p.kafka();
@@ -293,14 +291,18 @@ fn every_publish_path_stamps_ftls_headers_and_every_verb_kind_gets_the_key() {
     ]);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     let post = |key: Option<&str>, n: u32| {
-        let header = key
-            .map(|k| format!("\r\nFTL-Request-ID: {k}"))
-            .unwrap_or_default();
-        http_raw(
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(k) = key {
+            headers.push(("FTL-Request-ID", k));
+        }
+        let r = request(
             &p.listen,
-            &format!("POST /topics/shop.t HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json{header}", p.listen),
+            "POST",
+            "/topics/shop.t",
+            &headers,
             &format!(r#"{{"n":{n}}}"#),
-        )
+        );
+        (r.status, r.body)
     };
     assert_eq!(post(Some("req-ingress-http-k1"), 1).0, 200);
     let (status, answer) = post(None, 2);
@@ -342,11 +344,10 @@ fn every_publish_path_stamps_ftls_headers_and_every_verb_kind_gets_the_key() {
     });
     p.kafka().produce("shop.t", &[(None, r#"{"n":5}"#.into())]);
 
-    dev.wait_where(
-        "six deliveries by each verb",
+    dev.wait_nth(
+        on!(Event::Delivery(d) if d.outcome == ftl::events::Outcome::Ok),
         18,
         Duration::from_secs(60),
-        |e| e["type"] == "delivery" && e["outcome"] == "ok",
     );
     let records = p.kafka().read_all("shop.t");
     assert_eq!(records.len(), 6);
@@ -390,15 +391,20 @@ fn every_publish_path_stamps_ftls_headers_and_every_verb_kind_gets_the_key() {
     }
     // The headerless event got a key when delivered, the same for every
     // subscription.
-    let fifth: Vec<Value> = dev
+    let fifth: Vec<ftl::events::Delivery> = dev
         .events()
         .into_iter()
-        .filter(|e| e["type"] == "delivery" && e["offset"] == 5)
+        .filter_map(|e| match e {
+            Event::Delivery(d) if d.offset == 5 => Some(d),
+            _ => None,
+        })
         .collect();
     assert_eq!(fifth.len(), 3);
-    let given = fifth[0]["request_key"].as_str().unwrap().to_string();
+    let given = fifth[0].request_key.clone().unwrap();
     assert!(given.starts_with("req-pubsub-shop-t-"), "{given}");
-    assert!(fifth.iter().all(|e| e["request_key"] == given.as_str()));
+    assert!(fifth
+        .iter()
+        .all(|d| d.request_key.as_deref() == Some(given.as_str())));
 
     let mut expected: Vec<String> = keys[..5].iter().map(|k| k.clone().unwrap()).collect();
     expected.push(given);
@@ -507,15 +513,21 @@ fn otlp_gets_ftls_metrics_and_a_span_per_publish_and_delivery_attempt() {
         ("OTEL_METRIC_EXPORT_INTERVAL", "300"),
     ]);
     dev.wait_assigned("shop.s", 1);
-    let (status, answer) = http_raw(
+    let answer = request(
         &p.listen,
-        &format!("POST /topics/shop.t HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nFTL-Request-ID: req-ingress-otel-1", p.listen),
+        "POST",
+        "/topics/shop.t",
+        &[
+            ("Content-Type", "application/json"),
+            ("FTL-Request-ID", "req-ingress-otel-1"),
+        ],
         r#"{"n":1}"#,
     );
-    assert_eq!(status, 200, "{answer}");
-    dev.wait_where("the retried delivery", 1, Duration::from_secs(30), |e| {
-        e["type"] == "delivery" && e["outcome"] == "ok"
-    });
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    dev.wait(
+        on!(Event::Delivery(d) if d.outcome == ftl::events::Outcome::Ok),
+        Duration::from_secs(30),
+    );
     let names = |r: &Received| -> Vec<String> {
         r.metrics
             .iter()

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::{docker, free_port, ftl_bin, unique, Dev, Kafka, TEST_IMAGE};
+use super::{docker, free_port, ftl_bin, http, unique, Dev, Kafka, TEST_IMAGE};
 
 /// A project in a temporary directory; its broker container and volume are
 /// removed when it is dropped.
@@ -42,8 +42,8 @@ impl Project {
         );
     }
 
-    /// A request to this project's runner (`runner.listen`); the answer's
-    /// status and body (chunked bodies come with their chunk lines).
+    /// A JSON request to this project's runner (`runner.listen`); the
+    /// answer's status and body.
     pub fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
         http(&self.listen, method, path, body)
     }
@@ -185,6 +185,12 @@ impl Project {
     }
 }
 
+impl Default for Project {
+    fn default() -> Self {
+        Project::new()
+    }
+}
+
 impl Drop for Project {
     fn drop(&mut self) {
         if self.uses_broker {
@@ -294,36 +300,4 @@ impl ModuleBuilder<'_> {
         self.project
             .write(&format!("{}/ftl.yaml", self.name), &text);
     }
-}
-
-/// One HTTP/1.1 request to `addr` (`127.0.0.1:PORT`) as JSON; the answer's
-/// status and body (chunked bodies come with their chunk lines).
-pub fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let (status, out) = http_raw(
-        addr,
-        &format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json"),
-        body.unwrap_or(""),
-    );
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (status, body.to_string())
-}
-
-/// A request with exactly the request line and headers of `head`; the
-/// answer's status and whole text (headers included).
-pub fn http_raw(addr: &str, head: &str, body: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).expect("connect to the runner");
-    let req = format!(
-        "{head}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).expect("send");
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    let status = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, out)
 }
