@@ -43,6 +43,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("topics.js", JS, include_str!("console/topics.js")),
     ("deadletters.js", JS, include_str!("console/deadletters.js")),
     ("publish.js", JS, include_str!("console/publish.js")),
+    ("trace.js", JS, include_str!("console/trace.js")),
 ];
 
 /// How often the event stream sends what happened.

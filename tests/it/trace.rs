@@ -190,6 +190,47 @@ fn a_chain_of_three_topics_is_one_request_in_trace() {
         "{}",
         tail.stdout
     );
+
+    // The console: a dead letter opens the request's tree with its timeline.
+    let b = crate::harness::browser::Browser::start("light");
+    b.goto(&format!("http://{}/#deadletters", p.listen));
+    b.wait_for(
+        "the dead letter",
+        Duration::from_secs(15),
+        "return document.querySelector('#dls tbody').innerText.includes('oven broken')",
+    );
+    b.click("#dls tbody tr button.trace-open");
+    let tree = b.wait_for(
+        "the request's tree",
+        Duration::from_secs(10),
+        "const t = document.querySelector('#trace-tree'); return t && t.querySelector('.tree') && t.innerText",
+    );
+    let tree = tree.as_str().unwrap().to_string();
+    for needle in [
+        "publish shop.a 0@0",
+        "shop.sa → va",
+        "publish shop.b 0@0",
+        "shop.sb → vb",
+        "dead lettered to shop.sbFailed 0@0",
+        "by deadletter",
+    ] {
+        assert!(
+            tree.contains(needle),
+            "no `{needle}` in the console's tree:\n{tree}"
+        );
+    }
+    let bars = b.eval("return document.querySelectorAll('#trace-tree .timeline .bar').length");
+    assert!(
+        bars.as_u64().unwrap() >= 6,
+        "a bar per publish and attempt: {bars}"
+    );
+    // The dead letter's publish is the last step: its bar sits at the far right.
+    let last = b.eval("const bs = [...document.querySelectorAll('#trace-tree .timeline .bar')]; return parseFloat(bs[bs.length - 1].style.left)");
+    assert!(
+        last.as_f64().unwrap() > 90.0,
+        "the last step's bar starts at {last}%"
+    );
+    b.screenshot("trace");
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
