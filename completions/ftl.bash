@@ -1394,7 +1394,7 @@ _ftl() {
             return 0
             ;;
         ftl__subcmd__pubsub__subcmd__replay__subcmd__deadletter)
-            opts="-n -C -v -q -h -V --dry-run --limit --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
+            opts="-n -y -C -v -q -h -V --dry-run --limit --yes --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -256,6 +256,7 @@ tansu\t''
 external\t''"
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from replay-deadletter" -l broker-image -d 'Broker image, overriding `pubsub.broker.image` and the preset\'s default' -r
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from replay-deadletter" -l dry-run -d 'Show what would be replayed'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from replay-deadletter" -s y -l yes -d 'Do not ask for confirmation (it never asks: accepted so that scripts can pass it to every command that changes something)'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from replay-deadletter" -l json -d 'Machine-readable output: one JSON object per line'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from replay-deadletter" -s v -l verbose -d 'More output (-v debug, -vv trace)'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from replay-deadletter" -s q -l quiet -d 'Only errors and data'
@@ -276,7 +277,7 @@ complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcomma
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from broker" -s h -l help -d 'Print help'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from broker" -s V -l version -d 'Print version'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from broker" -f -a "start" -d 'Start the broker (create it if absent)'
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from broker" -f -a "stop" -d 'Stop the broker container (data is kept)'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from broker" -f -a "stop" -d 'Stop the broker container (its data is kept, except with `tansu`, whose test preset keeps it in memory)'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from broker" -f -a "logs" -d 'Print the broker\'s logs'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from broker" -f -a "reset" -d 'Delete the broker container and its volume: all topics, groups and events'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from broker" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -25,6 +25,48 @@ pub fn replay_deadletter_path(subscription: &str) -> String {
 pub const OVERVIEW_PATH: &str = "/admin/overview";
 /// `GET /admin/events`: the event stream the console follows (SSE).
 pub const EVENTS_PATH: &str = "/admin/events";
+/// `GET /admin/recent`: the latest events but deliveries, oldest first
+/// ([`RecentEvents`]): what the console shows as Activity on load.
+pub const RECENT_PATH: &str = "/admin/recent";
+
+/// `GET /admin/recent`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecentEvents {
+    pub events: Vec<crate::events::Recent>,
+}
+
+/// `GET /admin/project`: the modules the runner runs now (its last valid
+/// configuration), for commands while a module file on disk is invalid.
+pub const PROJECT_PATH: &str = "/admin/project";
+
+/// `GET /admin/project`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunningProject {
+    pub modules: Vec<crate::schema::Module>,
+}
+
+/// Puts back, from what a running `ftl dev` runs, the modules whose files
+/// were left out of `project` because they are invalid on disk. Returns the
+/// left-out files it could put back; the others stay left out.
+pub fn stand_in(
+    project: &mut Project,
+    skipped: &[crate::config::SkippedModule],
+    running: &[crate::schema::Module],
+) -> Vec<std::path::PathBuf> {
+    let mut put_back = Vec::new();
+    for s in skipped {
+        let Some(m) = running.iter().find(|m| m.file.ends_with(&s.file)) else {
+            continue;
+        };
+        if project.modules.iter().any(|have| have.name == m.name) {
+            continue;
+        }
+        project.modules.push(m.clone());
+        put_back.push(s.file.clone());
+    }
+    project.modules.sort_by(|a, b| a.file.cmp(&b.file));
+    put_back
+}
 
 /// `GET /admin/status`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -244,6 +286,28 @@ impl AdminClient {
             .is_some_and(|s| matches!(s.state, State::Running | State::Starting))
     }
 
+    /// The modules this runner runs now.
+    pub async fn running_modules(&self) -> Result<Vec<crate::schema::Module>, AdminError> {
+        let r = self
+            .http
+            .get(format!("{}{PROJECT_PATH}", self.base))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .map_err(AdminError::Unreachable)?;
+        if !r.status().is_success() {
+            return Err(AdminError::Refused(format!(
+                "{} {}",
+                r.status(),
+                PROJECT_PATH
+            )));
+        }
+        let bytes = r.bytes().await.map_err(AdminError::Unreachable)?;
+        serde_json::from_slice::<RunningProject>(&bytes)
+            .map(|p| p.modules)
+            .map_err(|e| AdminError::Garbled(e.to_string()))
+    }
+
     async fn post<B: Serialize>(
         &self,
         path: &str,
@@ -350,6 +414,54 @@ impl AdminClient {
 mod tests {
     use super::*;
     use crate::events::{Event, Hub, InFlight};
+
+    fn module(file: &str, name: &str) -> crate::schema::Module {
+        crate::schema::Module {
+            name: name.into(),
+            file: std::path::PathBuf::from(file),
+            verbs: Vec::new(),
+            topics: Vec::new(),
+            subscriptions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_module_invalid_on_disk_is_taken_from_the_running_ftl_dev() {
+        let mut project = crate::config::load(
+            std::path::Path::new("examples/pizzashop"),
+            &crate::config::Overrides::none(),
+        )
+        .unwrap();
+        let running = project.modules.clone();
+        // As the runner hands them over, and back.
+        let wire = serde_json::to_string(&RunningProject {
+            modules: running.clone(),
+        })
+        .unwrap();
+        let running = serde_json::from_str::<RunningProject>(&wire)
+            .unwrap()
+            .modules;
+        assert_eq!(running, project.modules);
+        project.modules.clear();
+        let kitchen = project.root.join("kitchen/ftl.yaml");
+        project
+            .modules
+            .push(module(&kitchen.display().to_string(), "kitchen"));
+        let skipped = |file: &str| crate::config::SkippedModule {
+            file: file.into(),
+            folder: file.split('/').next().unwrap().into(),
+            problems: crate::diag::Diagnostics(Vec::new()),
+        };
+        let put_back = stand_in(
+            &mut project,
+            &[skipped("pizza/ftl.yaml"), skipped("oven/ftl.yaml")],
+            &running,
+        );
+        assert_eq!(put_back, vec![std::path::PathBuf::from("pizza/ftl.yaml")]);
+        let names: Vec<&str> = project.modules.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["kitchen", "pizza"]);
+        assert_eq!(project.modules[1], running[0]);
+    }
 
     #[test]
     fn a_runner_status_with_events_in_flight_reads_back() {

@@ -224,6 +224,10 @@ pub enum PubsubCommand {
         /// At most N events
         #[arg(short = 'n', long = "limit")]
         limit: Option<u64>,
+        /// Do not ask for confirmation (it never asks: accepted so that
+        /// scripts can pass it to every command that changes something)
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Manage the broker container
     Broker {
@@ -236,7 +240,8 @@ pub enum PubsubCommand {
 pub enum BrokerCommand {
     /// Start the broker (create it if absent)
     Start,
-    /// Stop the broker container (data is kept)
+    /// Stop the broker container (its data is kept, except with `tansu`,
+    /// whose test preset keeps it in memory)
     Stop,
     /// Print the broker's logs
     Logs {

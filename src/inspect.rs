@@ -44,10 +44,11 @@ pub struct SubscriptionStatus {
     pub name: String,
     pub group: String,
     pub topic: String,
-    /// `running`, `starting`, `failed`, `stopped` in a running `ftl dev`;
-    /// `idle` when none runs it.
+    /// `running`, `waiting_for_verb`, `starting`, `failed`, `stopped` in a
+    /// running `ftl dev`; `idle` when none runs it.
     pub state: String,
-    /// Why it failed, for `failed`.
+    /// Why it failed, for `failed`; why the verb is waited for, for
+    /// `waiting_for_verb`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Lag per partition.
@@ -146,7 +147,7 @@ impl Kept {
 /// console asks every second).
 pub fn status_with(
     conn: &Connection,
-    reader: &rdkafka::consumer::BaseConsumer,
+    reader: &kafka::Reader,
     project: &Project,
     broker: BrokerStatus,
     live: &[RunnerStatus],
@@ -173,7 +174,7 @@ type Marks = Vec<(i32, i64, i64)>;
 /// [`Kept::highs_due`] says so. Between two reads an end offset is at least
 /// what a live runner committed there (a caught-up subscription's end).
 fn read_marks(
-    reader: &rdkafka::consumer::BaseConsumer,
+    reader: &kafka::Reader,
     asked: &[(String, Vec<i32>)],
     live: &[RunnerStatus],
     kept: &mut Kept,
@@ -207,7 +208,7 @@ fn read_marks(
 
 fn read_status(
     conn: &Connection,
-    reader: &rdkafka::consumer::BaseConsumer,
+    reader: &kafka::Reader,
     project: &Project,
     live: &[RunnerStatus],
     kept: &mut Kept,
@@ -336,11 +337,13 @@ fn live_state(live: &[RunnerStatus], name: &str) -> (String, Option<String>) {
     let best = live
         .iter()
         .filter_map(|l| l.runner.subscriptions.get(name))
-        .map(|s| &s.state)
-        .min_by_key(|s| rank(s));
+        .min_by_key(|s| rank(&s.state));
     match best {
-        Some(State::Failed { reason }) => ("failed".to_string(), Some(reason.clone())),
-        Some(other) => (other.describe(), None),
+        Some(s) => match (&s.state, &s.waiting_for_verb) {
+            (State::Failed { reason }, _) => ("failed".to_string(), Some(reason.clone())),
+            (State::Running, Some(why)) => ("waiting_for_verb".to_string(), Some(why.clone())),
+            (other, _) => (other.describe(), None),
+        },
         None => ("idle".to_string(), None),
     }
 }
@@ -348,6 +351,49 @@ fn live_state(live: &[RunnerStatus], name: &str) -> (String, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subscription_waiting_for_its_grpc_verb_is_not_just_running() {
+        use crate::events::{Event, Hub};
+        let hub = Hub::new();
+        hub.emit(Event::ConsumerStarting {
+            subscription: "k.s".into(),
+            topic: "k.t".into(),
+            group: "k.s".into(),
+            verb: "v".into(),
+        });
+        hub.emit(Event::ConsumerStarted {
+            subscription: "k.s".into(),
+        });
+        let live = |hub: &Hub| {
+            vec![RunnerStatus {
+                project: "p".into(),
+                pid: 1,
+                listen: "127.0.0.1:1".into(),
+                runner: hub.snapshot(),
+            }]
+        };
+        assert_eq!(live_state(&live(&hub), "k.s"), ("running".into(), None));
+        hub.emit(Event::VerbWaiting {
+            subscription: "k.s".into(),
+            verb: "v".into(),
+            address: "http://127.0.0.1:9".into(),
+            reason: "it does not answer Ping".into(),
+        });
+        assert_eq!(
+            live_state(&live(&hub), "k.s"),
+            (
+                "waiting_for_verb".into(),
+                Some("it does not answer Ping".into())
+            )
+        );
+        hub.emit(Event::VerbReady {
+            subscription: "k.s".into(),
+            verb: "v".into(),
+            address: "http://127.0.0.1:9".into(),
+        });
+        assert_eq!(live_state(&live(&hub), "k.s"), ("running".into(), None));
+    }
 
     fn filled(at: Instant, project: usize) -> Kept {
         let mut k = Kept::default();

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::units::{format_duration, format_size};
 
@@ -81,7 +81,9 @@ pub struct RunnerSettings {
     pub grace: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serialized as the runner's admin API hands it to commands (the modules a
+/// running `ftl dev` runs, while a file on disk is mid-edit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Module {
     pub name: String,
     /// The module's `ftl.yaml`.
@@ -102,17 +104,17 @@ impl Module {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verb {
     pub module: String,
     pub name: String,
     #[serde(flatten)]
     pub call: VerbCall,
-    #[serde(serialize_with = "ser_duration")]
+    #[serde(serialize_with = "ser_duration", deserialize_with = "de_duration")]
     pub timeout: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VerbCall {
     Http(String),
@@ -121,7 +123,7 @@ pub enum VerbCall {
     Grpc(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Topic {
     pub module: String,
     pub name: String,
@@ -141,19 +143,19 @@ impl Topic {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StartFrom {
     Beginning,
     Latest,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Retry {
     pub count: u32,
-    #[serde(serialize_with = "ser_duration")]
+    #[serde(serialize_with = "ser_duration", deserialize_with = "de_duration")]
     pub min_backoff: Duration,
-    #[serde(serialize_with = "ser_duration")]
+    #[serde(serialize_with = "ser_duration", deserialize_with = "de_duration")]
     pub max_backoff: Duration,
 }
 
@@ -178,14 +180,14 @@ impl Retry {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
     /// fetch.min.bytes
     pub min: u64,
     /// max bytes per fetch
     pub default: u64,
     /// fetch.wait.max.ms
-    #[serde(serialize_with = "ser_duration")]
+    #[serde(serialize_with = "ser_duration", deserialize_with = "de_duration")]
     pub max_wait: Duration,
 }
 
@@ -200,7 +202,7 @@ impl Default for Batch {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Subscription {
     pub module: String,
     pub name: String,
@@ -264,6 +266,11 @@ pub fn kafka_name_problem(name: &str) -> Option<String> {
 
 fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_duration(*d))
+}
+
+fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    crate::units::parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
 /// What a name on the command line (`module.name` or a unique bare name)

@@ -173,7 +173,7 @@ pub fn spawn_loop(n: usize, parallel: usize) -> f64 {
 /// assignment and writes each event as `tail --json` does, to /dev/null.
 pub fn raw_tail(bootstrap: &str, topic: &str) -> (f64, usize) {
     let started = Instant::now();
-    let c: BaseConsumer = connection(bootstrap).reader("bench").unwrap();
+    let c: ftl::kafka::Reader = connection(bootstrap).reader("bench").unwrap();
     let md = c
         .fetch_metadata(Some(topic), Duration::from_secs(10))
         .unwrap();

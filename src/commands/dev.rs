@@ -114,6 +114,8 @@ async fn run(
         ));
     }
     let mut seen = fingerprint(root).await;
+    // The last edit was refused: the next valid one says so.
+    let mut rejected = false;
     let listening = state
         .runner
         .as_ref()
@@ -145,26 +147,33 @@ async fn run(
             continue;
         }
         seen = now;
-        match read(root).await {
-            Ok(next) if next == project => {}
+        let next = read(root).await;
+        if rejected && next.is_ok() {
+            rejected = false;
+            hub.emit(Event::ReloadValid {
+                changed: next.as_ref().is_ok_and(|n| *n != project),
+                running: state.running(),
+            });
+        }
+        let problems = match next {
+            Ok(next) if next == project => None,
             Ok(next) => match state.apply(&next, ctx).await {
                 Ok(report) => {
                     hub.emit(report.event());
                     project = next;
+                    None
                 }
-                Err(e) => hub.emit(Event::ReloadRejected {
-                    problems: e.render(),
-                    running: state.running(),
-                }),
+                Err(e) => Some(e.render()),
             },
-            Err(Error::Config(ConfigError::Invalid(d))) => hub.emit(Event::ReloadRejected {
-                problems: d.listed(),
+            Err(Error::Config(ConfigError::Invalid(d))) => Some(d.listed()),
+            Err(e) => Some(e.render()),
+        };
+        if let Some(problems) = problems {
+            rejected = true;
+            hub.emit(Event::ReloadRejected {
+                problems,
                 running: state.running(),
-            }),
-            Err(e) => hub.emit(Event::ReloadRejected {
-                problems: e.render(),
-                running: state.running(),
-            }),
+            });
         }
     }
     state.stop(&project, &mut signals).await;
@@ -194,9 +203,25 @@ fn open_browser(url: &str, ctx: &Context<'_>) {
         .stderr(std::process::Stdio::null())
         .spawn();
     match spawned {
-        // Reaped when it exits, so no zombie stays behind.
+        // Reaped when it exits, so no zombie stays behind. An opener that
+        // runs but opens nothing (`xdg-open` with no browser: exit code 3)
+        // is said too, with the address.
         Ok(mut child) => {
-            std::thread::spawn(move || child.wait());
+            let printer = ctx.printer.clone();
+            let url = url.to_string();
+            std::thread::spawn(move || match child.wait() {
+                Ok(status) if !status.success() => printer.warn(
+                    &format!(
+                        "--open: `{opener}` could not open the console ({})",
+                        status
+                            .code()
+                            .map(|c| format!("exit code {c}"))
+                            .unwrap_or_else(|| "killed by a signal".into())
+                    ),
+                    Some(&format!("open {url} in a browser yourself")),
+                ),
+                _ => {}
+            });
         }
         Err(e) => {
             ctx.printer.warn(
@@ -267,6 +292,9 @@ impl DevState {
                 _ = signals.next() => {
                     // The printer may not get to it: say it here.
                     eprintln!("warning: exiting at once; events in hand were not committed and will be delivered again");
+                    // No destructor runs past here: the verbs' processes
+                    // are stopped by hand.
+                    crate::runner::verb::kill_running_verbs();
                     std::process::exit(130);
                 }
             }

@@ -5,6 +5,7 @@ mod broker;
 mod completions;
 mod dev;
 mod init;
+mod live;
 mod pubsub;
 mod schema;
 mod settings;
@@ -141,7 +142,7 @@ pub async fn dispatch(cli: Cli, overrides: Overrides, printer: &Printer) -> Resu
             command: NewCommand::Module { name, verb },
         } => init::new_module(&ctx, &name, verb == crate::cli::VerbKindArg::Grpc),
         Command::Dev { dir, listen, open } => dev::dev(&ctx, dir, listen, open).await,
-        Command::Schema { format } => schema::schema(&ctx, format),
+        Command::Schema { format } => schema::schema(&ctx, format).await,
         Command::Completions { shell } => completions::completions(shell),
         Command::Settings => settings::settings(&ctx).await,
         Command::Pubsub { command } => match command {

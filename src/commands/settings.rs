@@ -46,12 +46,12 @@ fn render(
         return;
     }
     let width = entries.iter().map(|e| e.key.len()).max().unwrap_or(0);
+    // Not capped: a long image name would push its origin out of the column.
     let value_width = entries
         .iter()
-        .map(|e| e.value.len())
+        .map(|e| e.value.len().max(1))
         .max()
-        .unwrap_or(0)
-        .min(40);
+        .unwrap_or(0);
     for e in entries {
         let value = if e.value.is_empty() { "-" } else { &e.value };
         if !printer.data(&format!(

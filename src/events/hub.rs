@@ -1,6 +1,7 @@
 //! Where events are emitted and read, and the snapshot kept beside them.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, watch};
 
@@ -10,6 +11,18 @@ use super::{Committed, Event, InFlight, Snapshot};
 /// is then told how many, as a `lagged` event).
 const BACKLOG: usize = 16_384;
 
+/// How many of the latest events other than deliveries the hub keeps, so
+/// a reader that comes late (the console, on load) sees what happened.
+pub const RECENT: usize = 200;
+
+/// An event the hub kept, and when it was emitted (milliseconds since the
+/// epoch).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Recent {
+    pub at_ms: i64,
+    pub event: Arc<Event>,
+}
+
 /// Where events are emitted and read. Cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
@@ -18,6 +31,8 @@ pub struct Hub {
     /// Recent requests, fed here so no event is missed (a slow reader of
     /// the stream would lag).
     history: Arc<std::sync::Mutex<crate::trace::History>>,
+    /// The latest events but deliveries, oldest first; at most [`RECENT`].
+    recent: Arc<Mutex<VecDeque<Recent>>>,
 }
 
 impl Default for Hub {
@@ -36,6 +51,7 @@ impl Hub {
             history: Arc::new(std::sync::Mutex::new(crate::trace::History::new(
                 crate::trace::Budget::default(),
             ))),
+            recent: Arc::new(Mutex::new(VecDeque::with_capacity(RECENT))),
         }
     }
 
@@ -47,8 +63,34 @@ impl Hub {
         ) {
             self.history().record(&event);
         }
+        let event = Arc::new(event);
+        // Deliveries and publishes are counted in the snapshot or kept in
+        // the request history, not here: at thousands a second they would
+        // push out everything else.
+        if !matches!(
+            *event,
+            Event::Delivery(_)
+                | Event::Published(_)
+                | Event::PublishFailed { .. }
+                | Event::Lagged { .. }
+        ) {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            if recent.len() == RECENT {
+                recent.pop_front();
+            }
+            recent.push_back(Recent {
+                at_ms: crate::units::epoch_millis(std::time::SystemTime::now()),
+                event: event.clone(),
+            });
+        }
         // No reader is not an error: events are only offered.
-        let _ = self.tx.send(Arc::new(event));
+        let _ = self.tx.send(event);
+    }
+
+    /// The latest events but deliveries, oldest first.
+    pub fn recent(&self) -> Vec<Recent> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.iter().cloned().collect()
     }
 
     /// A reader of every event emitted from now on.
@@ -128,5 +170,36 @@ impl Hub {
             }
             true
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{delivery, Outcome};
+
+    #[test]
+    fn the_hub_keeps_the_latest_events_but_deliveries_for_a_late_reader() {
+        let hub = Hub::new();
+        hub.emit(Event::Stopping);
+        for _ in 0..1000 {
+            hub.emit(delivery(Outcome::Ok));
+        }
+        for missed in 0..RECENT as u64 {
+            hub.emit(Event::BrokerRegained {
+                address: "a".into(),
+                down_ms: missed,
+            });
+        }
+        hub.emit(Event::Stopped);
+        let recent = hub.recent();
+        assert_eq!(recent.len(), RECENT);
+        // The oldest gave way; no delivery took a place.
+        assert!(matches!(
+            *recent[0].event,
+            Event::BrokerRegained { down_ms: 1, .. }
+        ));
+        assert!(matches!(*recent[RECENT - 1].event, Event::Stopped));
+        assert!(recent.iter().all(|r| r.at_ms > 0));
     }
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 mod hub;
 mod snapshot;
 
-pub use hub::Hub;
+pub use hub::{Hub, Recent, RECENT};
 pub use snapshot::{BrokerHealth, Committed, Counters, InFlight, Snapshot, State, SubState};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,6 +164,13 @@ pub enum Event {
         /// The problems as printed, with file:line:col.
         problems: String,
         /// Subscriptions still running on the last good configuration.
+        running: usize,
+    },
+    /// The project files are valid again after a rejected edit. `changed`:
+    /// they differ from what runs (a `reload_applied` follows); else they
+    /// are back to it and nothing restarts.
+    ReloadValid {
+        changed: bool,
         running: usize,
     },
     /// Every subscription's consumer exists; deliveries may begin.

@@ -41,6 +41,10 @@ pub struct SubState {
     /// committed (partition order).
     #[serde(default)]
     pub committed: Vec<Committed>,
+    /// Why deliveries wait for the verb (a gRPC module server that does not
+    /// answer `Ping` as ready yet), while they do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for_verb: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +145,7 @@ impl Snapshot {
                         in_flight: Vec::new(),
                         counters,
                         committed: Vec::new(),
+                        waiting_for_verb: None,
                     },
                 );
                 return true;
@@ -157,7 +162,9 @@ impl Snapshot {
             | Event::ConsumerFailed { subscription, .. }
             | Event::ConsumerStopped { subscription, .. }
             | Event::PartitionsAssigned { subscription, .. }
-            | Event::PartitionsRevoked { subscription, .. } => subscription,
+            | Event::PartitionsRevoked { subscription, .. }
+            | Event::VerbWaiting { subscription, .. }
+            | Event::VerbReady { subscription, .. } => subscription,
             Event::Delivery(d) => &d.subscription,
             _ => return false,
         };
@@ -166,7 +173,10 @@ impl Snapshot {
         };
         match event {
             Event::ConsumerStarted { .. } => s.state = State::Running,
+            Event::VerbWaiting { reason, .. } => s.waiting_for_verb = Some(reason.clone()),
+            Event::VerbReady { .. } => s.waiting_for_verb = None,
             Event::ConsumerFailed { reason, .. } => {
+                s.waiting_for_verb = None;
                 s.state = State::Failed {
                     reason: reason.clone(),
                 };
@@ -175,6 +185,7 @@ impl Snapshot {
                 s.committed.clear();
             }
             Event::ConsumerStopped { .. } => {
+                s.waiting_for_verb = None;
                 s.state = State::Stopped;
                 s.partitions.clear();
                 s.in_flight.clear();
@@ -191,6 +202,8 @@ impl Snapshot {
                 s.committed.retain(|c| !partitions.contains(&c.partition));
             }
             Event::Delivery(d) => {
+                // A verb that answered is not waited for.
+                s.waiting_for_verb = None;
                 let c = &mut s.counters;
                 match d.outcome {
                     Outcome::Ok => c.ok += 1,

@@ -242,7 +242,7 @@ impl Connection {
     /// A consumer that reads without joining a group (tail, status,
     /// dead-letter listing). librdkafka still wants a group id; it is
     /// never used for commits.
-    pub fn reader(&self, purpose: &str) -> Result<BaseConsumer, KafkaError> {
+    pub fn reader(&self, purpose: &str) -> Result<Reader, KafkaError> {
         let mut c = self.base();
         c.set("group.id", format!("ftl-{purpose}-{}", std::process::id()))
             .set("enable.auto.commit", "false")
@@ -251,7 +251,8 @@ impl Connection {
             // Not lower: the test broker then answers each fetch with less
             // (a tail of 100k events took 5.5 s at 10 ms instead of 1.9 s).
             .set("fetch.wait.max.ms", "100");
-        c.create().map_err(|e| refused_settings("a consumer", e))
+        c.create_with_context(ReaderContext)
+            .map_err(|e| refused_settings("a consumer", e))
     }
 
     /// A consumer with a subscription's group id that never subscribes: it
@@ -276,12 +277,41 @@ impl Connection {
     }
 }
 
+/// A consumer that reads without a group ([`Connection::reader`]).
+pub type Reader = BaseConsumer<ReaderContext>;
+
+/// A reader's client context: the end of a partition is how a reader knows
+/// it is done (`enable.partition.eof`), not an error, so it is not logged as
+/// one (rdkafka's default logs every such signal as `ERROR ... PartitionEOF`
+/// with `-v`). Other errors are logged as rdkafka logs them.
+pub struct ReaderContext;
+
+impl rdkafka::ClientContext for ReaderContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if is_partition_eof(&error) {
+            tracing::trace!(target: "rdkafka::client", "librdkafka: {error}: {reason}");
+        } else {
+            tracing::error!(target: "rdkafka::client", "librdkafka: {error}: {reason}");
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for ReaderContext {}
+
+fn is_partition_eof(error: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::error::KafkaError as E;
+    matches!(
+        error,
+        E::PartitionEOF(_) | E::Global(RDKafkaErrorCode::PartitionEOF)
+    )
+}
+
 /// The reader a [`LazyReader`] keeps. Dropped on a thread of
 /// its own, wherever its owner goes away: librdkafka's destroy blocks.
-struct KeptReader(Option<BaseConsumer>);
+struct KeptReader(Option<Reader>);
 
 impl KeptReader {
-    fn new(reader: BaseConsumer) -> KeptReader {
+    fn new(reader: Reader) -> KeptReader {
         KeptReader(Some(reader))
     }
 }
@@ -294,7 +324,7 @@ pub struct LazyReader(std::sync::OnceLock<KeptReader>);
 
 impl LazyReader {
     /// The reader, made now if it is not yet (blocking).
-    pub fn get(&self, conn: &Connection) -> Result<&BaseConsumer, KafkaError> {
+    pub fn get(&self, conn: &Connection) -> Result<&Reader, KafkaError> {
         if let Some(r) = self.0.get() {
             return Ok(r);
         }
@@ -304,8 +334,8 @@ impl LazyReader {
 }
 
 impl std::ops::Deref for KeptReader {
-    type Target = BaseConsumer;
-    fn deref(&self) -> &BaseConsumer {
+    type Target = Reader;
+    fn deref(&self) -> &Reader {
         match &self.0 {
             Some(r) => r,
             None => unreachable!("a kept reader is only emptied when dropped"),
@@ -407,6 +437,16 @@ pub fn batch_problems(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_readers_end_of_partition_is_not_an_error() {
+        use rdkafka::error::KafkaError as E;
+        assert!(is_partition_eof(&E::Global(RDKafkaErrorCode::PartitionEOF)));
+        assert!(is_partition_eof(&E::PartitionEOF(3)));
+        assert!(!is_partition_eof(&E::Global(
+            RDKafkaErrorCode::BrokerTransportFailure
+        )));
+    }
 
     #[test]
     fn batch_settings_librdkafka_refuses_are_found_before_start() {

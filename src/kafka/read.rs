@@ -134,8 +134,8 @@ pub fn partitions_all<C: ConsumerContext, K: Consumer<C>>(
 }
 
 /// The committed offsets of the consumer's group for some partitions.
-pub fn committed(
-    consumer: &BaseConsumer,
+pub fn committed<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
     topic: &str,
     partitions: &[i32],
 ) -> Result<HashMap<i32, Option<i64>>, KafkaError> {
@@ -188,8 +188,8 @@ pub fn offsets_for_time<C: ConsumerContext, K: Consumer<C>>(
 /// Reads the records of `ranges` (partition, from, to-exclusive), at most
 /// `limit`, in partition then offset order. Assigns partitions directly:
 /// no group is joined and nothing is committed.
-pub fn read_range(
-    consumer: &BaseConsumer,
+pub fn read_range<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
     topic: &str,
     ranges: &[(i32, i64, i64)],
     limit: Option<u64>,

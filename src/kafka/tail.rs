@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::Serialize;
@@ -69,7 +69,7 @@ pub enum Next {
 }
 
 pub struct Tail {
-    reader: Option<BaseConsumer>,
+    reader: Option<super::Reader>,
     topic: String,
     selected: Vec<i32>,
     at_end: HashSet<i32>,

@@ -519,6 +519,14 @@ impl Printer {
                 ));
                 Some(Shown::Raw(text))
             }
+            Event::ReloadValid { changed, running } => info(if *changed {
+                "ftl dev: the edit is valid again; reloading".to_string()
+            } else {
+                format!(
+                    "ftl dev: the edit is valid again and matches what runs; nothing to reload ({} running)",
+                    counted(*running, "subscription")
+                )
+            }),
             Event::Ready {
                 watching, listen, ..
             } => info(format!(

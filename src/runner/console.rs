@@ -66,6 +66,7 @@ pub fn router(state: AdminState) -> axum::Router {
         )
         .route("/console/{file}", get(asset))
         .route(admin::EVENTS_PATH, get(events))
+        .route(admin::RECENT_PATH, get(recent))
         .route(admin::OVERVIEW_PATH, get(overview))
         .route("/admin/topics/{topic}/events", get(browse))
         .route("/admin/subscriptions/{sub}/deadletters", get(deadletters))
@@ -121,6 +122,13 @@ async fn events(State(state): State<AdminState>) -> impl IntoResponse {
         Some((Ok::<_, Infallible>(e), rx))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// `GET /admin/recent`: what happened before the page was opened.
+async fn recent(State(state): State<AdminState>) -> Json<admin::RecentEvents> {
+    Json(admin::RecentEvents {
+        events: state.shared.hub.recent(),
+    })
 }
 
 fn sse<T: serde::Serialize>(name: &str, data: &T) -> SseEvent {
@@ -192,6 +200,11 @@ struct Sampler {
 
 impl Sampler {
     fn offer(&mut self, e: Arc<Event>) {
+        // The page reads a request's publishes through its trace; one line
+        // per publish would crowd out the rest.
+        if matches!(&*e, Event::Published(_)) {
+            return;
+        }
         let is_ok = matches!(&*e, Event::Delivery(d) if d.outcome == Outcome::Ok);
         let kept = if is_ok {
             self.ok < OK_PER_FLUSH

@@ -135,6 +135,7 @@ pub async fn serve(
     let routes = axum::Router::new()
         .route(admin::STATUS_PATH, get(status))
         .route(crate::trace::TRACE_PATH, get(super::trace_api::trace))
+        .route(admin::PROJECT_PATH, get(running_project))
         .route("/admin/subscriptions/{sub}/replay", post(replay))
         .route(
             "/admin/subscriptions/{sub}/replay-deadletter",
@@ -169,6 +170,13 @@ fn is_grpc(headers: &axum::http::HeaderMap) -> bool {
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// `GET /admin/project`: the modules this runner runs now.
+async fn running_project(State(state): State<AdminState>) -> Json<admin::RunningProject> {
+    Json(admin::RunningProject {
+        modules: state.project().modules.clone(),
+    })
 }
 
 /// What is not a route: gRPC's UNIMPLEMENTED for gRPC requests, else 404.
@@ -418,7 +426,10 @@ async fn replay_deadletter(
         forget();
         let last = match outcome {
             Ok(report) => {
-                shared.hub.emit(report.event(&sub.qualified()));
+                // A dry run changed nothing: nothing is announced.
+                if !request.dry_run {
+                    shared.hub.emit(report.event(&sub.qualified()));
+                }
                 DeadletterProgress::Done
             }
             Err(e) => DeadletterProgress::Failed {

@@ -134,18 +134,55 @@ const STDERR_KEPT: usize = 4 * 1024;
 
 /// Kills the verb's whole process group when dropped while armed: on a
 /// timeout, and when the delivery is abandoned (Ctrl-C, revocation). A
-/// verb that finished is disarmed.
+/// verb that finished is disarmed. While armed its group is listed in
+/// [`RUNNING`], so that exiting at once (a second Ctrl-C, which runs no
+/// destructor) still reaches it.
 struct GroupKill(Option<u32>);
+
+/// The process groups of the exec verbs running now. Process-wide because
+/// so is what it serves: `std::process::exit` on a second Ctrl-C.
+static RUNNING: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+impl GroupKill {
+    fn arm(pid: Option<u32>) -> GroupKill {
+        if let Some(p) = pid {
+            RUNNING.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+        }
+        GroupKill(pid)
+    }
+
+    fn disarm(&mut self) {
+        if let Some(p) = self.0.take() {
+            RUNNING
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|q| *q != p);
+        }
+    }
+}
 
 impl Drop for GroupKill {
     fn drop(&mut self) {
-        #[cfg(unix)]
-        if let Some(pid) = self
-            .0
-            .and_then(|p| rustix::process::Pid::from_raw(p as i32))
-        {
-            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        if let Some(p) = self.0 {
+            kill_group(p);
         }
+        self.disarm();
+    }
+}
+
+fn kill_group(pid: u32) {
+    #[cfg(unix)]
+    if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+}
+
+/// Kills every exec verb running now with all it started: for exiting at
+/// once, when no destructor runs.
+pub fn kill_running_verbs() {
+    let groups = std::mem::take(&mut *RUNNING.lock().unwrap_or_else(|e| e.into_inner()));
+    for pid in groups {
+        kill_group(pid);
     }
 }
 
@@ -221,7 +258,7 @@ async fn call_exec(
         permanent: false,
         stack: None,
     })?;
-    let mut group = GroupKill(child.id());
+    let mut group = GroupKill::arm(child.id());
     let body = d.body.to_vec();
     let mut stdin = child.stdin.take();
     let feed = async move {
@@ -264,7 +301,7 @@ async fn call_exec(
             }
         };
     // Finished: what it started on purpose is its business.
-    group.0 = None;
+    group.disarm();
     if status.success() {
         let mut text = String::from_utf8_lossy(&stdout).trim_end().to_string();
         if stdout_total > stdout.len() as u64 {

@@ -47,6 +47,9 @@ fn bodies(server: &VerbServer) -> Vec<serde_json::Value> {
 
 #[test]
 fn the_console_shows_deliveries_and_replays_a_dead_letter() {
+    if crate::first_hour_2::no_browser() {
+        return;
+    }
     require_docker();
     let broken = Arc::new(AtomicBool::new(true));
     let (p, server) = shop(broken.clone());
@@ -238,6 +241,9 @@ fn the_console_shows_deliveries_and_replays_a_dead_letter() {
 
 #[test]
 fn the_console_follows_the_dark_preference_and_a_foreign_page_cannot_use_the_runner() {
+    if crate::first_hour_2::no_browser() {
+        return;
+    }
     require_docker();
     let (p, _server) = shop(Arc::new(AtomicBool::new(false)));
     let dev = p.dev();

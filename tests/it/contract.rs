@@ -192,6 +192,10 @@ fn samples() -> Vec<Event> {
             problems: "p".into(),
             running: 1,
         },
+        Event::ReloadValid {
+            changed: false,
+            running: 1,
+        },
         Event::Ready {
             subscriptions: 1,
             listen: Some("127.0.0.1:1".into()),
@@ -236,6 +240,7 @@ fn samples() -> Vec<Event> {
             | Event::BrokerRegained { .. }
             | Event::ReloadApplied { .. }
             | Event::ReloadRejected { .. }
+            | Event::ReloadValid { .. }
             | Event::Ready { .. }
             | Event::Stopping
             | Event::Abandoned { .. }

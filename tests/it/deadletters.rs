@@ -86,10 +86,12 @@ fn dead_letters_are_listed_and_replayed_to_their_own_verb_only() {
     // Still broken, no runner: the CLI calls the verb; failures are kept
     // with their new error and attempt count.
     let v_before = to_v();
+    // Every one failed again: exit code 1, and how many are pending.
     let out = p.run(&["pubsub", "replay-deadletter", "s"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
-        out.stderr.contains("0 succeeded, 3 failed again"),
+        out.stderr.contains("0 succeeded, 3 failed again")
+            && out.stderr.contains("3 dead letters still pending"),
         "{}",
         out.stderr
     );

@@ -28,10 +28,12 @@ fn commands_work_while_an_unrelated_module_file_is_invalid() {
     assert_eq!(running, 1, "{problems}");
     assert!(problems.contains("ev/ftl.yaml:"), "{problems}");
 
+    // `ftl dev` runs its last valid version: the commands use that one.
     let out = p.run(&["pubsub", "publish", "shop.t", "{\"id\":1}"]);
     out.succeeds()
         .prints("shop.t 0@0")
-        .says("warning: `ev/ftl.yaml` is invalid and left out (");
+        .says("warning: `ev/ftl.yaml` is invalid on disk (")
+        .says("uses the version the running `ftl dev`");
     assert_eq!(out.stderr.matches("warning:").count(), 1, "{}", out.stderr);
     server.wait_for(1, Duration::from_secs(30));
     let out = p.run(&["pubsub", "status", "--json"]);
@@ -41,13 +43,21 @@ fn commands_work_while_an_unrelated_module_file_is_invalid() {
         "running"
     );
 
-    // The broken module's own topic: a clear error naming the file and line.
+    p.run(&["pubsub", "publish", "ev.events", "{}"])
+        .succeeds()
+        .prints("ev.events 0@0");
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+
+    // No `ftl dev`: the broken module is left out, and its own topic is a
+    // clear error naming the file and line.
+    p.run(&["pubsub", "publish", "shop.t", "{\"id\":2}"])
+        .succeeds()
+        .says("warning: `ev/ftl.yaml` is invalid and left out (");
     p.run(&["pubsub", "publish", "ev.events", "{}"])
         .fails_with(2)
         .says("topic `ev.events` may be declared in `ev/ftl.yaml`, which is invalid")
         .says("--> ev/ftl.yaml:4:");
-    let (code, log) = dev.stop();
-    assert_eq!(code, 0, "{log}");
 }
 
 #[test]

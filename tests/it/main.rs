@@ -12,6 +12,7 @@ mod editing;
 mod events;
 mod faults;
 mod first_hour;
+mod first_hour_2;
 mod grpc_verbs;
 mod harness;
 mod hostile;

@@ -106,25 +106,48 @@ pub async fn replay(
             "this command".to_string()
         }
     };
-    if printer.json {
-        return Ok(());
-    }
     let count = |o: ReplayOutcome| items.iter().filter(|r| r.outcome == o).count();
-    if dry_run {
-        printer.info(&format!(
-            "dry run: {} would be handed to verb `{}`",
-            counted(items.len(), "dead letter"),
-            sub.verb
-        ));
+    let (ok, failed) = (count(ReplayOutcome::Ok), count(ReplayOutcome::Failed));
+    // Those that failed again are pending once more, beside any the limit
+    // left out: asked from the broker, so the count is what is there.
+    let pending = if failed > 0 {
+        let broker = provision::running_broker(project).await?;
+        let (conn, s) = (broker.connection.clone(), sub.clone());
+        Some(blocking(move || Ok(deadletter::read(&conn, &s, false, None)?.len())).await?)
     } else {
-        printer.info(&format!(
-            "replayed {} of {} to verb `{}` through {through}: {} succeeded, {} failed again (kept with their new error)",
-            counted(items.len(), "dead letter"),
-            sub.qualified(),
-            sub.verb,
-            count(ReplayOutcome::Ok),
-            count(ReplayOutcome::Failed),
+        None
+    };
+    if !printer.json {
+        if dry_run {
+            printer.info(&format!(
+                "dry run: {} would be handed to verb `{}`; nothing was replayed",
+                counted(items.len(), "dead letter"),
+                sub.verb
+            ));
+        } else {
+            printer.info(&format!(
+                "replayed {} of {} to verb `{}` through {through}: {ok} succeeded, {failed} failed again (kept with their new error)",
+                counted(items.len(), "dead letter"),
+                sub.qualified(),
+                sub.verb,
+            ));
+        }
+    }
+    if !dry_run && failed > 0 && ok == 0 {
+        return Err(Error::failed(
+            format!(
+                "every replayed dead letter of {} failed again; {} still pending",
+                sub.qualified(),
+                counted(pending.unwrap_or(failed), "dead letter"),
+            ),
+            Some(format!(
+                "`ftl pubsub deadletters {}` shows their new errors; fix the verb, then replay them again",
+                sub.qualified()
+            )),
         ));
+    }
+    if let Some(n) = pending.filter(|_| !printer.json) {
+        printer.info(&format!("{} still pending", counted(n, "dead letter")));
     }
     Ok(())
 }

@@ -20,22 +20,12 @@ use super::Context;
 
 pub async fn pubsub(ctx: &Context<'_>, command: PubsubCommand) -> Result<()> {
     // Only the parts a command needs must be valid: a module file with
-    // problems is left out, with one warning.
-    let (project, skipped) = ctx.read_project_partial().await?;
+    // problems is taken from the running `ftl dev`, else left out, with one
+    // warning.
+    let live = ctx.read_project_live().await?;
     let printer = ctx.printer;
-    for s in &skipped {
-        let first = s.problems.0.first();
-        printer.warn(
-            &format!(
-                "`{}` is invalid and left out{}; this command uses the rest of the project",
-                s.file.display(),
-                first
-                    .map(|d| format!(" ({}:{}: {})", d.line, d.column, d.message))
-                    .unwrap_or_default()
-            ),
-            None,
-        );
-    }
+    live.warn(printer);
+    let (project, skipped) = (live.project, live.left_out);
     needs_skipped(&project, &skipped, &command)?;
     match command {
         PubsubCommand::Status => status::status(&project, printer).await,
@@ -77,6 +67,7 @@ pub async fn pubsub(ctx: &Context<'_>, command: PubsubCommand) -> Result<()> {
             subscription,
             dry_run,
             limit,
+            yes: _,
         } => deadletters::replay(&project, printer, &subscription, dry_run, limit).await,
         PubsubCommand::Broker { .. } => Ok(()),
     }

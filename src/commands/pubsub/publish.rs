@@ -121,7 +121,11 @@ fn batch_error(e: BatchError, from_stdin: bool) -> Error {
             }
             Error::usage(
                 format!("nothing was published; {}:\n  {msg}", counted(n, "invalid event")),
-                Some("each event is one JSON document per line; multi-partition topics need their key field or --key".to_string()),
+                Some(if from_stdin {
+                    "each event is one JSON document per line; multi-partition topics need their key field or --key"
+                } else {
+                    "give the event as one JSON document in single quotes (`'{\"userId\":\"u1\"}'`); multi-partition topics need their key field or --key"
+                }.to_string()),
             )
         }
         BatchError::NoTopic(name) => Error::failed(

@@ -107,14 +107,28 @@ fn render(report: &StatusReport, printer: &Printer) -> Vec<String> {
                 &format!("failed: {}", s.reason.as_deref().unwrap_or("unknown")),
             ),
             "idle" => printer.out_style(DIM, "idle   "),
+            "waiting_for_verb" => printer.out_style(
+                YELLOW,
+                &format!(
+                    "waiting for verb: {};",
+                    s.reason.as_deref().unwrap_or("it is not ready")
+                ),
+            ),
             other => printer.out_style(YELLOW, other),
         };
-        lines.push(format!(
-            "  {:<40} {state}  lag {} ({})  {dl}",
-            s.name,
-            s.total_lag,
-            lag.join(" "),
-        ));
+        let created = report
+            .topics
+            .iter()
+            .find(|t| t.name == s.topic)
+            .is_none_or(|t| t.provisioned);
+        let lag = if !created {
+            printer.out_style(YELLOW, "no lag yet (topic not created)")
+        } else if lag.is_empty() {
+            format!("lag {}", s.total_lag)
+        } else {
+            format!("lag {} ({})", s.total_lag, lag.join(" "))
+        };
+        lines.push(format!("  {:<40} {state}  {lag}  {dl}", s.name));
     }
     lines
 }

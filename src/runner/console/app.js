@@ -35,7 +35,17 @@ for (const t of tabs) {
   });
 }
 
-function connect() {
+/// What happened before the page was opened, then the live stream.
+async function connect() {
+  try {
+    store.emit("recent", await api("/admin/recent"));
+  } catch {
+    // An older runner, or none: Activity starts empty.
+  }
+  follow();
+}
+
+function follow() {
   const live = $("#live-pill");
   const source = new EventSource("/admin/events");
   source.addEventListener("open", () => { live.textContent = "live"; live.className = "pill ok"; });

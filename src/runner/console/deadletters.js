@@ -12,6 +12,8 @@ export function init() {
     if (!o.subscriptions) return;
     const withDl = o.subscriptions.filter((s) => s.deadletters != null).map((s) => s.name);
     fillSelect(f.elements.subscription, withDl);
+    // The selector and the table always show the same subscription.
+    if (loaded !== null && f.elements.subscription.value !== loaded && !$("#view-deadletters").hidden) load();
     const s = o.subscriptions.find((s) => s.name === f.elements.subscription.value);
     $("#dl-stats").textContent = s ? `${s.deadletters} pending` : withDl.length ? "" : "no subscription has `deadletter: true`";
     if (s && loaded === null && !$("#view-deadletters").hidden) load();
@@ -29,6 +31,14 @@ export function shown() {
 /// Shows the dead letters of `name` (from the overview's button).
 export function select(name) {
   const f = $("#dl-form");
+  const known = store.overview?.subscriptions?.find((s) => s.name === name);
+  if (known && known.deadletters == null) {
+    const out = $("#dl-result");
+    out.className = "result bad";
+    out.textContent = `${name} has no dead-letter topic: add \`deadletter: true\` to it in its ftl.yaml`;
+    document.getElementById("tab-deadletters").click();
+    return;
+  }
   fillSelect(f.elements.subscription, [...new Set([...[...f.elements.subscription.options].map((o) => o.value), name])]);
   f.elements.subscription.value = name;
   document.getElementById("tab-deadletters").click();

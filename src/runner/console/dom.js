@@ -63,6 +63,9 @@ export function clock(date = new Date()) {
   return date.toTimeString().slice(0, 8) + "." + String(date.getMilliseconds()).padStart(3, "0");
 }
 
+/// `1 event`, `2 events`.
+export const plural = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+
 export const pretty = (v) => JSON.stringify(v, null, 2);
 
 export function outcomeClass(o) {
@@ -104,7 +107,7 @@ export const store = {
   status: null,
   overview: null,
   skipped: 0,
-  listeners: { status: [], overview: [], events: [] },
+  listeners: { status: [], overview: [], events: [], recent: [] },
   on(kind, f) { this.listeners[kind].push(f); },
   emit(kind, value) { for (const f of this.listeners[kind]) f(value); },
 };

@@ -1,6 +1,6 @@
 // Overview: the broker, the runner, each subscription (state, lag, the
 // event in hand, counts, a rate graph) and each topic; replay from here.
-import { $, h, ago, api, postJson, seg, sparkline, store } from "./dom.js";
+import { $, h, ago, api, plural, postJson, seg, sparkline, store } from "./dom.js";
 import { select as showDeadletters } from "./deadletters.js";
 
 const HISTORY = 60; // seconds of rate graph
@@ -11,6 +11,9 @@ let replaying = null;
 export function init() {
   store.on("status", renderStatus);
   store.on("overview", renderOverview);
+  store.on("recent", (recent) => {
+    for (const r of recent.events) activity(r.event, new Date(r.at_ms));
+  });
   store.on("events", (batch) => {
     for (const e of batch.events) if (e.type !== "delivery") activity(e);
     if (batch.skipped) $("#runner-facts")?.querySelector("[data-k=skipped]")?.replaceChildren(String(store.skipped));
@@ -45,14 +48,20 @@ function renderStatus(s) {
     row.last = total;
     while (row.rates.length > HISTORY) row.rates.shift();
     row.cells.name.lastChild.textContent = `${sub.topic} → ${sub.verb}`;
-    const st = sub.state === "failed" ? `failed: ${sub.reason}` : sub.state;
+    // A gRPC verb not answering `Ping` yet: deliveries wait for it.
+    const waiting = sub.state === "running" && sub.waiting_for_verb;
+    const st = sub.state === "failed" ? `failed: ${sub.reason}` : waiting ? "waiting" : sub.state;
     row.cells.state.textContent = st;
-    row.cells.state.className = sub.state === "running" ? "ok" : sub.state === "failed" ? "bad" : "warn";
-    row.cells.state.title = st;
+    row.cells.state.className = sub.state === "running" && !waiting ? "ok" : sub.state === "failed" ? "bad" : "warn";
+    row.cells.state.title = waiting ? `waiting for verb ${sub.verb}: ${sub.waiting_for_verb}` : st;
     const f = sub.in_flight[0];
-    row.cells.flight.textContent = f
-      ? `${f.partition}@${f.offset}${f.key ? ` ${f.key}` : ""} #${f.attempt} ${ago(now - f.since_ms)}` + (sub.in_flight.length > 1 ? ` +${sub.in_flight.length - 1}` : "")
-      : "idle";
+    if (waiting && !f) {
+      row.cells.flight.replaceChildren(h("span", { class: "warn" }, `waiting for verb ${sub.verb}`), h("span", { class: "sub-lags" }, sub.waiting_for_verb));
+    } else {
+      row.cells.flight.textContent = f
+        ? `${f.partition}@${f.offset}${f.key ? ` ${f.key}` : ""} #${f.attempt} ${ago(now - f.since_ms)}` + (sub.in_flight.length > 1 ? ` +${sub.in_flight.length - 1}` : "")
+        : "idle";
+    }
     row.cells.flight.title = sub.in_flight.map((f) => `partition ${f.partition} offset ${f.offset} key ${f.key ?? "-"} attempt ${f.attempt}, ${ago(now - f.since_ms)}`).join("\n");
     row.cells.counts.replaceChildren(h("span", { class: "ok" }, c.ok), " / ", h("span", { class: c.retried ? "warn" : "" }, c.retried), " / ", h("span", { class: c.dead_lettered ? "bad" : "" }, c.dead_lettered));
     const rate = row.rates.length ? row.rates[row.rates.length - 1] : 0;
@@ -73,7 +82,7 @@ function addRow(tbody, name) {
     rate: h("td"),
     actions: h("td", {},
       h("button", { type: "button", onclick: () => openReplay(name), "aria-label": `replay ${name}` }, "Replay…"), " ",
-      h("button", { type: "button", onclick: () => showDeadletters(name) }, "Dead letters")),
+      h("button", { type: "button", "data-action": "deadletters", onclick: () => showDeadletters(name) }, "Dead letters")),
   };
   const tr = h("tr", { "data-sub": name }, ...Object.values(cells));
   const row = { tr, cells, rates: [], last: null };
@@ -100,6 +109,9 @@ function renderOverview(o) {
   for (const s of o.subscriptions) {
     const row = rows.get(s.name);
     if (!row) continue;
+    const dl = row.cells.actions.querySelector("[data-action=deadletters]");
+    dl.disabled = s.deadletters == null;
+    dl.title = s.deadletters == null ? "no dead-letter topic: add `deadletter: true` to the subscription" : "";
     const per = Object.entries(s.lag).map(([p, l]) => `${p}:${l}`).join(" ");
     row.cells.lag.replaceChildren(
       h("span", { class: s.total_lag ? "warn" : "" }, `${s.total_lag}`),
@@ -121,20 +133,58 @@ function renderOverview(o) {
   }));
 }
 
-function describe(e) {
-  const { type, ...rest } = e;
-  const parts = Object.entries(rest)
-    .filter(([, v]) => v != null && !(Array.isArray(v) && v.length === 0))
-    .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`);
-  return `${type} ${parts.join(" ")}`;
+const list = (v) => (v && v.length ? v.join(", ") : "none");
+
+/// An event of the runner as a sentence, as `ftl dev` prints it.
+export function sentence(e) {
+  switch (e.type) {
+    case "starting": return `ftl dev started project ${e.project}: ${plural(e.modules, "module")}, ${plural(e.topics, "topic")}, ${plural(e.subscriptions, "subscription")}`;
+    case "broker_ready": return `The ${e.kind} broker is ready on ${e.address} (${e.how}, ${e.ms} ms)`;
+    case "topic_created": return `Topic ${e.topic} was created with ${plural(e.partitions, "partition")}`;
+    case "topic_grown": return `Topic ${e.topic} grew from ${e.from} to ${plural(e.to, "partition")}`;
+    case "topic_problem": return `Topic ${e.topic}: ${e.message}`;
+    case "listening": return `The Publisher, admin API and console listen on ${e.address}`;
+    case "listen_failed": return `Cannot listen on ${e.address}: ${e.reason}`;
+    case "consumer_starting": return `${e.subscription} is starting: ${e.topic} → verb ${e.verb}`;
+    case "consumer_started": return `${e.subscription} is consuming`;
+    case "consumer_failed": return `${e.subscription} could not start: ${e.reason}`;
+    case "consumer_stopped": return `${e.subscription} stopped (${e.why === "changed" ? "its definition changed" : e.why === "removed" ? "no longer declared" : "shutting down"})`;
+    case "ready": return `ftl dev is ready: ${plural(e.subscriptions, "subscription")} running`;
+    case "partitions_assigned": return `${e.subscription} was assigned partitions ${list(e.partitions)}`;
+    case "partitions_revoked": return `${e.subscription} gave up partitions ${list(e.partitions)}`;
+    case "verb_waiting": return `${e.subscription} is waiting for verb ${e.verb} at ${e.address}: ${e.reason}`;
+    case "verb_ready": return `Verb ${e.verb} at ${e.address} is ready for ${e.subscription}`;
+    case "replay_started": return `Replay of ${e.subscription} from ${e.from} started`;
+    case "replay_done": return `Replay of ${e.subscription} done: ${plural(e.redelivered, "event")} to deliver again`;
+    case "replay_failed": return `Replay of ${e.subscription} failed: ${e.reason}`;
+    case "deadletter_replay_done": return `Dead letters of ${e.subscription} handed back to the verb: ${e.ok} succeeded, ${e.failed} failed again`;
+    case "started_over": return `${e.topic} was created again (the broker lost it); ${e.subscription} delivers it from the start on partitions ${list(e.partitions)}`;
+    case "broker_lost": return `The broker at ${e.address} was lost: ${e.reason}`;
+    case "broker_regained": return `The broker at ${e.address} is back after ${ago(e.down_ms)}`;
+    case "reload_applied": {
+      const parts = [["started", e.started], ["restarted", e.restarted], ["stopped", e.stopped], ["failed to start", e.failed]]
+        .filter(([, v]) => v && v.length).map(([k, v]) => `${k} ${v.join(", ")}`);
+      return `The configuration was reloaded${parts.length ? `: ${parts.join("; ")}` : ""}`;
+    }
+    case "reload_rejected": return `An edit was refused (still running the last good configuration, ${plural(e.running, "subscription")}): ${e.problems.split("\n")[0].replace(/^error: /, "")}`;
+    case "reload_valid": return e.changed ? "The edit is valid again; reloading" : "The edit is valid again and matches what runs";
+    case "stopping": return "ftl dev is stopping";
+    case "abandoned": return `${e.subscription}: an event still in hand after ${ago(e.grace_ms)} was abandoned; it comes again`;
+    case "stopped": return "ftl dev stopped";
+    case "lagged": return `The page missed ${plural(e.missed, "event")}`;
+    case "publish_failed": return `A publish to ${e.topic} (by ${e.by}) failed: ${e.error}`;
+    default: return e.type.replaceAll("_", " ");
+  }
 }
 
-/// One line in Activity: an event of the runner, or what the page did.
-function activity(e) {
+/// One line in Activity: an event of the runner (at `at`, else now), or
+/// what the page did.
+function activity(e, at = new Date()) {
   const log = $("#activity");
-  const text = typeof e === "string" ? e : describe(e);
+  const text = typeof e === "string" ? e : sentence(e);
+  const full = typeof e === "string" ? e : e.type === "reload_rejected" ? e.problems : text;
   const bad = typeof e !== "string" && /failed|lost|rejected|problem|abandoned|started_over/.test(e.type);
-  log.prepend(h("li", { class: bad ? "bad" : "", title: text }, `${new Date().toTimeString().slice(0, 8)} ${text}`));
+  log.prepend(h("li", { class: bad ? "bad" : "", title: full, "data-type": typeof e === "string" ? null : e.type }, `${at.toTimeString().slice(0, 8)} ${text}`));
   while (log.children.length > 200) log.lastChild.remove();
 }
 

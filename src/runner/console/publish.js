@@ -1,6 +1,6 @@
 // Publish one JSON event through the runner's Publisher (`POST
 // /topics/<module>.<topic>`): the same checks as `ftl pubsub publish`.
-import { $, fillSelect, post, seg, store } from "./dom.js";
+import { $, fillSelect, plural, post, seg, store } from "./dom.js";
 
 export function init() {
   const f = $("#publish-form");
@@ -33,5 +33,5 @@ export function init() {
 function describe() {
   const f = $("#publish-form");
   const t = store.overview?.topics?.find((t) => t.name === f.elements.topic.value);
-  $("#publish-key").textContent = t ? `${t.partitions} partition${t.partitions === 1 ? "" : "s"}, ${t.events} events` : "";
+  $("#publish-key").textContent = t ? `${plural(t.partitions, "partition")}, ${plural(t.events, "event")}` : "";
 }
