@@ -162,6 +162,38 @@ fn a_chain_of_three_topics_is_one_request_in_trace() {
     );
     assert_eq!(sb["publishes"][0]["by"], "deadletter");
 
+    // --follow prints the tree and keeps running.
+    {
+        use std::io::BufRead;
+        let mut child = p
+            .cmd()
+            .args(["pubsub", "trace", &key, "--follow"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        for line in lines {
+            let line = line.unwrap();
+            let done = line.contains("publish shop.sbFailed 0@0");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "--follow keeps running: {seen:?}"
+        );
+        child.kill().unwrap();
+        let _ = child.wait();
+        assert!(
+            seen.iter().any(|l| l.contains("publish shop.a 0@0")),
+            "{seen:?}"
+        );
+    }
+
     // From an event: the same request.
     let from_event = p.run(&["--json", "pubsub", "trace", "sbFailed@0:0"]);
     assert_eq!(from_event.code, 0, "{}", from_event.stderr);
