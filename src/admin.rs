@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::deadletter::{At, Replayed};
 use crate::events::{PartitionMove, Snapshot, State};
 use crate::kafka::ReplayFrom;
-use crate::runner::deadletter::{At, Replayed};
 use crate::schema::Project;
 
 pub const STATUS_PATH: &str = "/admin/status";
@@ -160,7 +160,7 @@ impl From<crate::kafka::tail::Record> for RecordLine {
             offset: r.offset,
             timestamp: r.timestamp,
             time: r.timestamp.map(|ms| {
-                crate::runner::deadletter::rfc3339(
+                crate::text::rfc3339(
                     std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64),
                 )
             }),
@@ -247,10 +247,7 @@ impl AdminClient {
                 .send()
                 .await;
             let status: Option<RunnerStatus> = match answer {
-                Ok(r) => match r.bytes().await {
-                    Ok(b) => serde_json::from_slice(&b).ok(),
-                    Err(_) => None,
-                },
+                Ok(r) => r.json().await.ok(),
                 Err(e) => {
                     if e.is_connect() {
                         if let Some(path) = &record {
@@ -316,8 +313,7 @@ impl AdminClient {
         let r = self
             .http
             .post(format!("{}{path}", self.base))
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(serde_json::to_vec(body).unwrap_or_default())
+            .json(body)
             .send()
             .await
             .map_err(AdminError::Unreachable)?;
@@ -340,8 +336,13 @@ impl AdminClient {
         let r = self
             .post(&replay_path(subscription), &ReplayRequest { from })
             .await?;
-        let bytes = r.bytes().await.map_err(AdminError::Unreachable)?;
-        serde_json::from_slice(&bytes).map_err(|e| AdminError::Garbled(e.to_string()))
+        r.json().await.map_err(|e| {
+            if e.is_decode() {
+                AdminError::Garbled(crate::text::one_line(&e))
+            } else {
+                AdminError::Unreachable(e)
+            }
+        })
     }
 
     /// One request's tree (`what`: a request key, or an event as
@@ -381,30 +382,36 @@ impl AdminClient {
         request: &DeadletterReplayRequest,
         mut on: impl FnMut(DeadletterProgress),
     ) -> Result<(), AdminError> {
-        let mut r = self
+        use futures_util::TryStreamExt;
+        use tokio::io::AsyncBufReadExt;
+        let r = self
             .post(&replay_deadletter_path(subscription), request)
             .await?;
-        let mut buf: Vec<u8> = Vec::new();
+        let body =
+            tokio_util::io::StreamReader::new(r.bytes_stream().map_err(std::io::Error::other));
+        let mut lines = body.lines();
         loop {
-            let chunk = tokio::time::timeout(IDLE_TIMEOUT, r.chunk())
+            let line = tokio::time::timeout(IDLE_TIMEOUT, lines.next_line())
                 .await
                 .map_err(|_| AdminError::Silent)?
-                .map_err(AdminError::Unreachable)?;
-            let Some(chunk) = chunk else {
+                .map_err(
+                    |e| match e.into_inner().map(|e| e.downcast::<reqwest::Error>()) {
+                        Some(Ok(e)) => AdminError::Unreachable(*e),
+                        Some(Err(other)) => AdminError::Garbled(other.to_string()),
+                        None => AdminError::Garbled("the answer broke off".into()),
+                    },
+                )?;
+            let Some(line) = line else {
                 return Err(AdminError::Garbled(
                     "the answer ended before the replay was done".into(),
                 ));
             };
-            buf.extend_from_slice(&chunk);
-            while let Some(end) = buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=end).collect();
-                let p: DeadletterProgress = serde_json::from_slice(&line)
-                    .map_err(|e| AdminError::Garbled(e.to_string()))?;
-                match p {
-                    DeadletterProgress::Done => return Ok(()),
-                    DeadletterProgress::Failed { error } => return Err(AdminError::Refused(error)),
-                    other => on(other),
-                }
+            let p: DeadletterProgress =
+                serde_json::from_str(&line).map_err(|e| AdminError::Garbled(e.to_string()))?;
+            match p {
+                DeadletterProgress::Done => return Ok(()),
+                DeadletterProgress::Failed { error } => return Err(AdminError::Refused(error)),
+                other => on(other),
             }
         }
     }

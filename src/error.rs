@@ -5,7 +5,7 @@ use crate::config::ConfigError;
 use crate::docker::DockerError;
 use crate::kafka::KafkaError;
 
-/// Exit codes (DESIGN §6): 0 ok, 1 failure, 2 usage or invalid project.
+/// Exit codes: 0 ok, 1 failure, 2 usage or invalid project.
 pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
@@ -23,6 +23,8 @@ pub enum Error {
     Lookup(#[from] crate::schema::LookupError),
     #[error(transparent)]
     Admin(#[from] crate::admin::AdminError),
+    #[error(transparent)]
+    Watch(#[from] crate::watch::WatchError),
     #[error("{message}")]
     Usage {
         message: String,
@@ -36,6 +38,14 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The labelled lines of a rendered error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Error,
+    Cause,
+    Hint,
+}
 
 impl Error {
     pub fn usage(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
@@ -70,6 +80,9 @@ impl Error {
             Error::Admin(_) => Some(
                 "`ftl pubsub status` shows whether `ftl dev` runs; its output says more".into(),
             ),
+            Error::Watch(_) => Some(
+                "on Linux, raise fs.inotify.max_user_watches or max_user_instances (sysctl)".into(),
+            ),
             Error::Usage { hint, .. } | Error::Failed { hint, .. } => hint.clone(),
         }
     }
@@ -91,41 +104,29 @@ impl Error {
     }
 
     /// The text shown to the user: `error:`, a `caused by:` line per cause,
-    /// and the hint. The one render path; the printer adds colour.
+    /// and the hint.
     pub fn render(&self) -> String {
+        self.render_styled(|_, label| label.to_string())
+    }
+
+    /// The one render path: `label` styles each line's label (the printer
+    /// colours them on a terminal).
+    pub fn render_styled(&self, label: impl Fn(Part, &str) -> String) -> String {
         match self {
             // Diagnostics render their own `error:` lines.
             Error::Config(ConfigError::Invalid(d)) => format!("{d}\n"),
             _ => {
-                let mut out = format!("error: {self}\n");
+                let mut out = format!("{} {self}\n", label(Part::Error, "error:"));
                 for cause in self.causes() {
-                    out.push_str(&format!("  caused by: {cause}\n"));
+                    out.push_str(&format!("  {} {cause}\n", label(Part::Cause, "caused by:")));
                 }
                 if let Some(h) = self.hint() {
-                    out.push_str(&format!("hint: {h}\n"));
+                    out.push_str(&format!("{} {h}\n", label(Part::Hint, "hint:")));
                 }
                 out
             }
         }
     }
-}
-
-/// An error and its causes on one line (`a: b: c`), for events, logs and
-/// API answers.
-pub fn one_line(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut above = out.clone();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !above.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        above = text;
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

@@ -125,7 +125,7 @@ proptest! {
             h = h.insert(Header { key: k, value: v.as_deref() });
         }
         let msg = OwnedMessage::new(payload, key, "m.sFailed".into(), Timestamp::NotAvailable, 0, 7, Some(h));
-        let dl = crate::runner::deadletter::DeadLetter::parse(&msg, false);
+        let dl = crate::deadletter::DeadLetter::parse(&msg, false);
         prop_assert_eq!(dl.offset, 7);
     }
 }

@@ -4,13 +4,15 @@
 //! `ftl dev` validates the project, lazily starts a Kafka-compatible broker
 //! through the Docker Engine API when the first topic needs it, provisions
 //! topics and dead-letter topics, and runs every subscription in one runner.
-//! See DESIGN.md for the contract; `run` is the whole program.
+//! docs/design.md describes what it does; `run` is the whole program.
 
+pub mod access;
 pub mod admin;
 pub mod broker;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod deadletter;
 pub mod diag;
 pub mod docker;
 pub mod error;
@@ -20,15 +22,20 @@ pub mod ftl_proto;
 mod fuzz;
 pub mod inspect;
 pub mod kafka;
+pub mod limits;
+pub mod load;
 pub mod output;
 pub mod provision;
 pub mod publisher;
 pub mod runner;
 pub mod runtime;
 pub mod schema;
+pub mod session;
 pub mod telemetry;
+pub mod text;
 pub mod trace;
 pub mod units;
+pub mod watch;
 
 use std::process::ExitCode;
 

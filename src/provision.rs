@@ -5,11 +5,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::docker::{BrokerContainer, Docker, DockerError, Outcome};
+use crate::docker::{BrokerContainer, Docker, DockerError};
 use crate::error::{Error, Result};
-use crate::events::{Event, Hub, Severity};
+use crate::events::{Event, Hub, Report, Severity};
 use crate::kafka::{Connection, KafkaError, TopicInfo};
-use crate::output::Printer;
 use crate::schema::{BrokerKind, Project};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
@@ -78,13 +77,11 @@ impl BrokerHandle {
             kind: self.connection.kind.name().to_string(),
             address: self.connection.bootstrap.clone(),
             container: self.container.as_ref().map(|c| c.name.clone()),
-            how: match self.container.as_ref().map(|c| &c.outcome) {
-                None => "external",
-                Some(Outcome::Reused) => "reused",
-                Some(Outcome::Started) => "started",
-                Some(Outcome::Created) => "created",
-            }
-            .to_string(),
+            how: self
+                .container
+                .as_ref()
+                .map_or("external", |c| c.outcome.name())
+                .to_string(),
             ms: started.elapsed().as_millis() as u64,
         }
     }
@@ -140,8 +137,9 @@ fn connection_for(project: &Project, container: Option<&BrokerContainer>) -> Con
     }
 }
 
-/// Starts the broker if needed and waits until Kafka answers.
-pub async fn ensure_broker(project: &Project, printer: &Printer) -> Result<BrokerHandle> {
+/// Starts the broker if needed and waits until Kafka answers; what it does
+/// (pulling, the container, the wait) is told to `report`.
+pub async fn ensure_broker(project: &Project, report: &dyn Report) -> Result<BrokerHandle> {
     if project.broker.kind == BrokerKind::External {
         let connection = connection_for(project, None);
         connection
@@ -155,22 +153,16 @@ pub async fn ensure_broker(project: &Project, printer: &Printer) -> Result<Broke
     }
     let docker = Docker::connect().await?;
     let container = docker
-        .ensure_broker(&project.name, &project.broker, printer)
+        .ensure_broker(&project.name, &project.broker, report)
         .await?;
     let connection = connection_for(project, Some(&container));
-    let verb = match container.outcome {
-        Outcome::Reused => "reusing",
-        Outcome::Started => "started",
-        Outcome::Created => "created",
-    };
-    let spinner = printer.spinner(&format!(
-        "broker: {verb} {} ({}) on {}, waiting for Kafka to answer",
-        container.name,
-        connection.kind.name(),
-        connection.bootstrap
-    ));
+    report.report(Event::BrokerWaiting {
+        container: container.name.clone(),
+        kind: connection.kind.name().to_string(),
+        address: connection.bootstrap.clone(),
+        how: container.outcome.name().to_string(),
+    });
     let ready = connection.admin()?.wait_ready(READY_TIMEOUT).await;
-    spinner.finish_and_clear();
     if let Err(e) = ready {
         let logs = docker.last_logs(&container.name, 20).await;
         return Err(Error::failed(
@@ -293,7 +285,7 @@ pub async fn provision(
                     hub.emit(Event::TopicProblem {
                         topic: topic.clone(),
                         severity: Severity::Error,
-                        message: crate::error::one_line(&e),
+                        message: crate::text::one_line(&e),
                         hint: e.hint(),
                     });
                     problems.push(e);

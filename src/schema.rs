@@ -1,7 +1,7 @@
 //! The resolved project: modules, verbs, topics (declared and generated
 //! dead-letter topics) and subscriptions, after validation. Everything that
-//! derives a Kafka name from an FTL name lives here, so the rules of DESIGN §2
-//! are in one place.
+//! derives a Kafka name from an FTL name lives here, so the naming rules
+//! (docs/design.md, "Names") are in one place.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -2,7 +2,7 @@
 //!
 //! We parse with `marked-yaml` rather than deserialising with serde: serde
 //! stops at the first problem and (with serde_yaml) only knows positions of
-//! syntax errors, while DESIGN §1 asks for every problem at once, each with
+//! syntax errors, while `ftl` reports every problem at once, each with
 //! file:line:col, including semantic ones such as a dangling reference. A
 //! marked node tree gives every key and value its span, and a hand-written
 //! walker keeps going after each problem.
@@ -16,7 +16,7 @@ use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use marked_yaml::{LoaderOptions, Node, Span};
 
 use crate::diag::{suggest, Diagnostic, Diagnostics};
-use crate::kafka::BatchField;
+use crate::limits::BatchField;
 use crate::schema::{
     kafka_name_problem, Batch, BrokerKind, BrokerSettings, Module, Project, Retry, RunnerSettings,
     StartFrom, Subscription, Topic, Verb, VerbCall, DEADLETTER_SUFFIX,

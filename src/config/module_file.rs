@@ -435,7 +435,8 @@ impl Loader {
         // Checked with or without a `batch` key: `runner.consumer` may move
         // the limits under the defaults.
         let batch_node = map.get_node("batch").and_then(|n| n.as_mapping());
-        for (field, message, hint) in crate::kafka::batch_problems(&batch, &self.consumer_overrides)
+        for (field, message, hint) in
+            crate::limits::batch_problems(&batch, &self.consumer_overrides)
         {
             let name = match field {
                 BatchField::Min => "min",

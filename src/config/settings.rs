@@ -1,7 +1,9 @@
 //! Settings from layers, highest first: command-line flags, the environment,
-//! the project file, the user settings file, built-in defaults. The defaults
-//! live here and nowhere else; every resolved value remembers where it came
-//! from (`ftl settings` shows it).
+//! the project file, the user settings file, built-in defaults. The
+//! defaults of these layered settings live here; every resolved value
+//! remembers where it came from (`ftl settings` shows it). The defaults of a
+//! module's own declarations (retry, batch, a verb's timeout) live with their
+//! types in `crate::schema` and where `config/module_file.rs` reads them.
 //!
 //! The user settings file (`config.yaml` in the user's config directory, on
 //! Linux `$XDG_CONFIG_HOME/ftl/` or `~/.config/ftl/`) holds the same keys as

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, watch};
 
-use super::{Committed, Event, InFlight, Snapshot};
+use super::{Event, InFlight, Snapshot, Update};
 
 /// How many events a slow reader may fall behind before it misses some (it
 /// is then told how many, as a `lagged` event).
@@ -130,19 +130,10 @@ impl Hub {
     /// What a subscription's group has committed, as the runner committed it.
     pub fn committed(&self, subscription: &str, positions: Vec<(i32, i64)>) {
         self.state.send_if_modified(|s| {
-            let Some(sub) = s.subscriptions.get_mut(subscription) else {
-                return false;
-            };
-            for (partition, offset) in positions {
-                match sub
-                    .committed
-                    .binary_search_by_key(&partition, |c| c.partition)
-                {
-                    Ok(i) => sub.committed[i].offset = offset,
-                    Err(i) => sub.committed.insert(i, Committed { partition, offset }),
-                }
-            }
-            true
+            s.apply(Update::Committed {
+                subscription,
+                positions: &positions,
+            })
         });
     }
 
@@ -153,22 +144,12 @@ impl Hub {
         if let Some(f) = &now {
             self.history().attempt_started(subscription, f);
         }
-        // `now`, when given, is for `partition`.
         self.state.send_if_modified(|s| {
-            let Some(sub) = s.subscriptions.get_mut(subscription) else {
-                return false;
-            };
-            match now {
-                Some(f) => {
-                    sub.in_flight.retain(|g| g.partition != partition);
-                    let at = sub.in_flight.partition_point(|g| g.partition < partition);
-                    sub.in_flight.insert(at, f);
-                }
-                None => {
-                    sub.in_flight.retain(|g| g.partition != partition);
-                }
-            }
-            true
+            s.apply(Update::InFlight {
+                subscription,
+                partition,
+                now: now.as_ref(),
+            })
         });
     }
 }

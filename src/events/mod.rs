@@ -15,7 +15,9 @@ mod hub;
 mod snapshot;
 
 pub use hub::{Hub, Recent, RECENT};
-pub use snapshot::{BrokerHealth, Committed, Counters, InFlight, Snapshot, State, SubState};
+pub use snapshot::{
+    BrokerHealth, Committed, Counters, InFlight, Snapshot, State, SubState, Update,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -35,6 +37,49 @@ pub enum Event {
         /// `reused`, `started`, `created` or `external`.
         how: String,
         ms: u64,
+    },
+    /// The broker's image is not on this machine: Docker pulls it.
+    ImagePulling {
+        image: String,
+    },
+    /// Progress of one layer of the image being pulled: each change of
+    /// `status`, and the bytes at most every quarter second per layer.
+    ImageLayer {
+        image: String,
+        layer: String,
+        /// Docker's word for the step (`Downloading`, `Extracting`, ...).
+        status: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        current: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total: Option<u64>,
+    },
+    /// The image is on this machine now.
+    ImagePulled {
+        image: String,
+        ms: u64,
+    },
+    /// The broker's container was found running (`reused`), started again
+    /// (`started`) or made (`created`).
+    BrokerContainer {
+        container: String,
+        kind: String,
+        image: String,
+        how: String,
+    },
+    /// The broker container runs another kind than the project asks for;
+    /// the running one is used.
+    BrokerKindMismatch {
+        container: String,
+        running: String,
+        asked: String,
+    },
+    /// Waiting for the broker to answer Kafka requests.
+    BrokerWaiting {
+        container: String,
+        kind: String,
+        address: String,
+        how: String,
     },
     TopicCreated {
         topic: String,
@@ -193,6 +238,20 @@ pub enum Event {
     Lagged {
         missed: u64,
     },
+}
+
+/// Where a library step tells what it is doing, as it happens (the way
+/// uv's resolver calls a reporter its CLI implements): the [`Hub`] in
+/// `ftl dev`, so the printer, `--json` and the console see it; the printer
+/// itself in one-shot commands.
+pub trait Report: Send + Sync {
+    fn report(&self, event: Event);
+}
+
+impl Report for Hub {
+    fn report(&self, event: Event) {
+        self.emit(event);
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -431,6 +490,30 @@ mod tests {
         assert!(line.contains(r#""outcome":"dead_lettered""#), "{line}");
         let back: Event = serde_json::from_str(&line).unwrap();
         assert_eq!(back, delivery(Outcome::DeadLettered));
+        let layer = Event::ImageLayer {
+            image: "i".into(),
+            layer: "l".into(),
+            status: "Waiting".into(),
+            current: None,
+            total: None,
+        };
+        let line = serde_json::to_string(&layer).unwrap();
+        assert_eq!(
+            line,
+            r#"{"type":"image_layer","image":"i","layer":"l","status":"Waiting"}"#
+        );
+        assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), layer);
+        let waiting = serde_json::to_string(&Event::BrokerWaiting {
+            container: "c".into(),
+            kind: "tansu".into(),
+            address: "127.0.0.1:1".into(),
+            how: "reused".into(),
+        })
+        .unwrap();
+        assert!(
+            waiting.starts_with(r#"{"type":"broker_waiting","#),
+            "{waiting}"
+        );
         let state = serde_json::to_value(State::Failed { reason: "x".into() }).unwrap();
         assert_eq!(state, serde_json::json!({"state": "failed", "reason": "x"}));
     }

@@ -102,9 +102,75 @@ pub struct Counters {
     pub abandoned: u64,
 }
 
+/// What changes the snapshot: an event, or what the runner keeps in the
+/// snapshot only (an event per commit or attempt start would double the
+/// stream for no reader's benefit).
+#[derive(Debug, Clone, Copy)]
+pub enum Update<'a> {
+    Event(&'a Event),
+    /// What a subscription's group has committed, as the runner committed it.
+    Committed {
+        subscription: &'a str,
+        positions: &'a [(i32, i64)],
+    },
+    /// The event a partition's worker is working on (`None`: idle); `now`,
+    /// when given, is for `partition`.
+    InFlight {
+        subscription: &'a str,
+        partition: i32,
+        now: Option<&'a InFlight>,
+    },
+}
+
+impl<'a> From<&'a Event> for Update<'a> {
+    fn from(event: &'a Event) -> Self {
+        Update::Event(event)
+    }
+}
+
 impl Snapshot {
-    /// Folds one event in. Returns whether anything changed.
-    pub fn apply(&mut self, event: &Event) -> bool {
+    /// Folds one update in: the one way the snapshot changes. Returns
+    /// whether anything changed.
+    pub fn apply<'a>(&mut self, update: impl Into<Update<'a>>) -> bool {
+        match update.into() {
+            Update::Event(event) => self.fold(event),
+            Update::Committed {
+                subscription,
+                positions,
+            } => {
+                let Some(sub) = self.subscriptions.get_mut(subscription) else {
+                    return false;
+                };
+                for &(partition, offset) in positions {
+                    match sub
+                        .committed
+                        .binary_search_by_key(&partition, |c| c.partition)
+                    {
+                        Ok(i) => sub.committed[i].offset = offset,
+                        Err(i) => sub.committed.insert(i, Committed { partition, offset }),
+                    }
+                }
+                true
+            }
+            Update::InFlight {
+                subscription,
+                partition,
+                now,
+            } => {
+                let Some(sub) = self.subscriptions.get_mut(subscription) else {
+                    return false;
+                };
+                sub.in_flight.retain(|g| g.partition != partition);
+                if let Some(f) = now {
+                    let at = sub.in_flight.partition_point(|g| g.partition < partition);
+                    sub.in_flight.insert(at, f.clone());
+                }
+                true
+            }
+        }
+    }
+
+    fn fold(&mut self, event: &Event) -> bool {
         match event {
             Event::BrokerReady { address, .. } => {
                 self.broker = BrokerHealth {

@@ -1,8 +1,10 @@
-//! Everything rdkafka: how to dial the broker, the one producer and consumer
-//! configuration every path uses, the limits librdkafka puts on them, and
-//! (in the submodules) admin calls, reads, group moves and tails.
-//! rdkafka's types stay behind this module; the runner's consumer loop is the
-//! one place outside that uses them directly.
+//! The Kafka client: how to dial the broker, the one producer and consumer
+//! configuration every path uses, and (in the submodules) admin calls,
+//! reads, group moves, tails and the renewable producer. The limits
+//! librdkafka puts on a `batch` are checked in `crate::limits`. Outside this
+//! module rdkafka is still used directly by the runner (its consumer loop,
+//! commit rule, dead letters and broker probe), by `inspect`, by the
+//! Publisher's send and by `crate::deadletter` to read a dead letter back.
 
 mod admin;
 pub mod groups;
@@ -27,7 +29,8 @@ pub use groups::{PartitionLag, ReplayFrom};
 pub use producer::RenewableProducer;
 pub use read::{
     committed, header_map, knows_all, list_offsets, marks_of, offsets_for_time, partitions_all,
-    partitions_of, read_range, watermarks, watermarks_all,
+    partitions_of, read_behind_cursor, read_behind_cursor_async, read_range, watermarks,
+    watermarks_all,
 };
 
 use crate::broker;
@@ -84,8 +87,6 @@ pub enum KafkaError {
         #[source]
         source: rdkafka::error::KafkaError,
     },
-    #[error(transparent)]
-    Abandoned(#[from] crate::runner::deadletter::Abandoned),
     #[error("cannot grow topic `{topic}` from {from} to {to} partitions")]
     GrowRefused {
         topic: String,
@@ -126,8 +127,7 @@ impl KafkaError {
             ),
             KafkaError::Call { .. }
             | KafkaError::Refused { .. }
-            | KafkaError::Task { .. }
-            | KafkaError::Abandoned(_) => None,
+            | KafkaError::Task { .. } => None,
         }
     }
 }
@@ -319,8 +319,8 @@ impl KeptReader {
 /// A reader made when first asked for and then kept, shared by whoever
 /// reads watermarks often (the console's overview, replays): making one
 /// costs ~10 ms of CPU and a new connection to the broker.
-#[derive(Default)]
-pub struct LazyReader(std::sync::OnceLock<KeptReader>);
+#[derive(Default, Clone)]
+pub struct LazyReader(Arc<std::sync::OnceLock<KeptReader>>);
 
 impl LazyReader {
     /// The reader, made now if it is not yet (blocking).
@@ -330,6 +330,23 @@ impl LazyReader {
         }
         let made = conn.reader("kept")?;
         Ok(self.0.get_or_init(|| KeptReader::new(made)))
+    }
+
+    /// Where a replay moves `partitions` of `topic`, asked through this
+    /// reader on a blocking thread.
+    pub async fn replay_targets(
+        &self,
+        conn: &Connection,
+        topic: &str,
+        partitions: Vec<i32>,
+        from: ReplayFrom,
+    ) -> Result<Vec<crate::events::PartitionMove>, KafkaError> {
+        let (reader, conn, topic) = (self.clone(), conn.clone(), topic.to_string());
+        tokio::task::spawn_blocking(move || {
+            groups::replay_targets(reader.get(&conn)?, &topic, &partitions, from)
+        })
+        .await
+        .map_err(|e| task("finding where to move", e))?
     }
 }
 
@@ -351,6 +368,12 @@ impl Drop for KeptReader {
     }
 }
 
+/// Closes a consumer on a thread of its own without waiting for it (see
+/// `close_consumer`).
+pub fn close_later<C: Send + 'static>(consumer: C) {
+    std::thread::spawn(move || close_consumer(consumer));
+}
+
 /// Closes a consumer off the async executor and with a deadline: librdkafka's
 /// close blocks, and was seen to hang on the test broker.
 pub fn close_consumer<C: Send + 'static>(consumer: C) {
@@ -360,78 +383,6 @@ pub fn close_consumer<C: Send + 'static>(consumer: C) {
         let _ = tx.send(());
     });
     let _ = rx.recv_timeout(Duration::from_secs(10));
-}
-
-/// The part of a subscription's `batch` a check is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BatchField {
-    Min,
-    Default,
-    MaxWait,
-}
-
-/// librdkafka's `message.max.bytes` unless `runner.consumer` sets it.
-pub const MESSAGE_MAX_BYTES: u64 = 1_000_000;
-/// Upper bounds librdkafka 2.12 puts on the fetch settings a `batch` becomes
-/// (`rdkafka_conf.c`): `fetch.min.bytes`, `max.partition.fetch.bytes`,
-/// `fetch.wait.max.ms`.
-const FETCH_MIN_BYTES_MAX: u64 = 100_000_000;
-const PARTITION_FETCH_BYTES_MAX: u64 = 1_000_000_000;
-const FETCH_WAIT_MAX: Duration = Duration::from_secs(300);
-
-/// What librdkafka would refuse in a subscription's `batch`, checked before
-/// anything starts: (field, problem, hint). `overrides` are
-/// `runner.consumer`, which may raise or lower `message.max.bytes`.
-pub fn batch_problems(
-    batch: &Batch,
-    overrides: &BTreeMap<String, String>,
-) -> Vec<(BatchField, String, String)> {
-    let message_max = overrides
-        .get("message.max.bytes")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(MESSAGE_MAX_BYTES);
-    let mut out = Vec::new();
-    if batch.min > FETCH_MIN_BYTES_MAX {
-        out.push((
-            BatchField::Min,
-            format!(
-                "`batch.min` of {} bytes is more than the Kafka client allows ({FETCH_MIN_BYTES_MAX} bytes, `fetch.min.bytes`)",
-                batch.min
-            ),
-            "use at most 95MB".to_string(),
-        ));
-    }
-    if batch.default < message_max {
-        out.push((
-            BatchField::Default,
-            format!(
-                "`batch.default` of {} bytes is below the Kafka client's `message.max.bytes` ({message_max} bytes): its consumer would be refused",
-                batch.default
-            ),
-            format!("use at least {}KB (the default is 1MB)", message_max.div_ceil(1024)),
-        ));
-    }
-    if batch.default > PARTITION_FETCH_BYTES_MAX {
-        out.push((
-            BatchField::Default,
-            format!(
-                "`batch.default` of {} bytes is more than the Kafka client allows ({PARTITION_FETCH_BYTES_MAX} bytes, `max.partition.fetch.bytes`)",
-                batch.default
-            ),
-            "use at most 953MB".to_string(),
-        ));
-    }
-    if batch.max_wait > FETCH_WAIT_MAX {
-        out.push((
-            BatchField::MaxWait,
-            format!(
-                "`batch.max_wait` of {} is longer than a fetch may wait (5m, `fetch.wait.max.ms`)",
-                crate::units::format_duration(batch.max_wait)
-            ),
-            "use at most 5m; the seed's default is 250ms".to_string(),
-        ));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -446,58 +397,5 @@ mod tests {
         assert!(!is_partition_eof(&E::Global(
             RDKafkaErrorCode::BrokerTransportFailure
         )));
-    }
-
-    #[test]
-    fn batch_settings_librdkafka_refuses_are_found_before_start() {
-        let none = BTreeMap::new();
-        let ok = Batch::default();
-        assert!(batch_problems(&ok, &none).is_empty());
-        let cases: [(Batch, Vec<BatchField>); 4] = [
-            (
-                Batch {
-                    default: 64 * 1024,
-                    min: 1,
-                    ..ok
-                },
-                vec![BatchField::Default],
-            ),
-            (
-                Batch {
-                    min: 200_000_000,
-                    default: 300_000_000,
-                    ..ok
-                },
-                vec![BatchField::Min],
-            ),
-            (
-                Batch {
-                    default: 2_000_000_000,
-                    ..ok
-                },
-                vec![BatchField::Default],
-            ),
-            (
-                Batch {
-                    max_wait: Duration::from_secs(301),
-                    ..ok
-                },
-                vec![BatchField::MaxWait],
-            ),
-        ];
-        for (batch, want) in cases {
-            let got: Vec<BatchField> = batch_problems(&batch, &none)
-                .into_iter()
-                .map(|(f, _, _)| f)
-                .collect();
-            assert_eq!(got, want, "{batch:?}");
-        }
-        // A lower `message.max.bytes` in runner.consumer allows a smaller fetch.
-        let lower = BTreeMap::from([("message.max.bytes".to_string(), "65536".to_string())]);
-        let small = Batch {
-            default: 64 * 1024,
-            ..ok
-        };
-        assert!(batch_problems(&small, &lower).is_empty());
     }
 }

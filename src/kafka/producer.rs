@@ -1,6 +1,7 @@
 //! A producer that can be replaced while in use.
 
 use rdkafka::producer::FutureProducer;
+use tokio::sync::watch;
 
 use super::{Connection, KafkaError};
 
@@ -11,7 +12,7 @@ use super::{Connection, KafkaError};
 /// take a clone for each send; no lock is held across an `.await`.
 pub struct RenewableProducer {
     connection: Connection,
-    current: std::sync::RwLock<FutureProducer>,
+    current: watch::Sender<FutureProducer>,
 }
 
 impl RenewableProducer {
@@ -19,16 +20,13 @@ impl RenewableProducer {
         let producer = connection.producer()?;
         Ok(RenewableProducer {
             connection,
-            current: std::sync::RwLock::new(producer),
+            current: watch::Sender::new(producer),
         })
     }
 
     /// The producer to send with now.
     pub fn get(&self) -> FutureProducer {
-        match self.current.read() {
-            Ok(p) => p.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.current.borrow().clone()
     }
 
     /// Replaces the producer; sends in flight on the old one finish or fail
@@ -36,12 +34,23 @@ impl RenewableProducer {
     /// of its own.
     pub fn renew(&self) -> Result<(), KafkaError> {
         let fresh = self.connection.producer()?;
-        let old = match self.current.write() {
-            Ok(mut p) => std::mem::replace(&mut *p, fresh),
-            Err(p) => std::mem::replace(&mut *p.into_inner(), fresh),
-        };
+        let old = self.current.send_replace(fresh);
         std::thread::spawn(move || drop(old));
         Ok(())
+    }
+
+    /// Asks the broker for its metadata through the producer now (on a
+    /// blocking thread): whether the broker answers, without a Kafka client
+    /// of its own.
+    pub async fn probe(&self, timeout: std::time::Duration) -> Result<(), KafkaError> {
+        use rdkafka::producer::Producer;
+        let producer = self.get();
+        let bootstrap = self.connection.bootstrap.clone();
+        tokio::task::spawn_blocking(move || producer.client().fetch_metadata(None, timeout))
+            .await
+            .map_err(|e| super::task("asking the broker for its metadata", e))?
+            .map(|_| ())
+            .map_err(|source| KafkaError::Unreachable { bootstrap, source })
     }
 
     /// Renews the producer if librdkafka says it hit a fatal error.

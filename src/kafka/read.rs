@@ -8,7 +8,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{call, KafkaError};
+use super::{call, close_consumer, task, Connection, KafkaError};
 
 /// Low and high watermarks of a partition.
 pub fn watermarks<C: ConsumerContext, K: Consumer<C>>(
@@ -273,4 +273,57 @@ pub fn header_map<H: Headers>(headers: Option<&H>) -> BTreeMap<String, String> {
         }
     }
     out
+}
+
+/// The records of a topic read through a cursor group (dead letters): from
+/// the group's committed position, or from the start with `all`, each with
+/// whether the cursor is past it already. Blocking.
+pub fn read_behind_cursor(
+    connection: &Connection,
+    topic: &str,
+    cursor_group: &str,
+    all: bool,
+    limit: Option<u64>,
+) -> Result<Vec<(OwnedMessage, bool)>, KafkaError> {
+    let reader = connection.reader("deadletters")?;
+    let cursor_consumer = connection.group_committer(cursor_group)?;
+    let partitions = partitions_of(&reader, topic)?;
+    let cursor = committed(&cursor_consumer, topic, &partitions)?;
+    let mut ranges = Vec::new();
+    let mut cursors = HashMap::new();
+    for p in &partitions {
+        let (low, high) = watermarks(&reader, topic, *p)?;
+        let c = cursor.get(p).copied().flatten().unwrap_or(low).max(low);
+        cursors.insert(*p, c);
+        ranges.push((*p, if all { low } else { c }, high));
+    }
+    let msgs = read_range(&reader, topic, &ranges, limit)?;
+    close_consumer(reader);
+    close_consumer(cursor_consumer);
+    Ok(msgs
+        .into_iter()
+        .map(|m| {
+            let behind = m.offset() < cursors.get(&m.partition()).copied().unwrap_or(0);
+            (m, behind)
+        })
+        .collect())
+}
+
+/// `read_behind_cursor` on a blocking thread.
+pub async fn read_behind_cursor_async(
+    connection: &Connection,
+    topic: &str,
+    cursor_group: &str,
+    all: bool,
+    limit: Option<u64>,
+) -> Result<Vec<(OwnedMessage, bool)>, KafkaError> {
+    let action = format!("reading {topic}");
+    let (connection, topic, group) = (
+        connection.clone(),
+        topic.to_string(),
+        cursor_group.to_string(),
+    );
+    tokio::task::spawn_blocking(move || read_behind_cursor(&connection, &topic, &group, all, limit))
+        .await
+        .map_err(|e| task(action, e))?
 }

@@ -6,9 +6,10 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 
 mod batch;
+mod progress;
 pub use batch::DataBatch;
 
 use crate::cli::ColorChoice;
@@ -22,6 +23,8 @@ pub struct Printer {
     color_out: bool,
     color_err: bool,
     progress: bool,
+    /// The bars and spinner on the terminal now.
+    drawn: progress::Shared,
 }
 
 pub const GREEN: Style = AnsiColor::Green.on_default();
@@ -46,6 +49,7 @@ impl Printer {
             color_out: decide(std::io::stdout().is_terminal()),
             color_err: decide(std::io::stderr().is_terminal()),
             progress: std::io::stderr().is_terminal() && !quiet && !json,
+            drawn: Default::default(),
         }
     }
 
@@ -91,6 +95,7 @@ impl Printer {
     }
 
     pub fn warn(&self, msg: &str, hint: Option<&str>) {
+        self.clear_progress();
         eprintln!("{} {msg}", self.err_style(YELLOW, "warning:"));
         if let Some(h) = hint {
             eprintln!("{} {h}", self.err_style(BOLD, "hint:"));
@@ -98,6 +103,7 @@ impl Printer {
     }
 
     pub fn error(&self, msg: &str, hint: Option<&str>) {
+        self.clear_progress();
         eprintln!("{} {msg}", self.err_style(RED, "error:"));
         if let Some(h) = hint {
             eprintln!("{} {h}", self.err_style(BOLD, "hint:"));
@@ -106,21 +112,16 @@ impl Printer {
 
     /// An error as `Error::render` shapes it, with colour on a terminal.
     pub fn report(&self, e: &crate::error::Error) {
-        if let crate::error::Error::Config(crate::config::ConfigError::Invalid(d)) = e {
-            eprintln!("{d}");
-            return;
-        }
-        let mut text = format!("{} {e}\n", self.err_style(RED, "error:"));
-        for cause in e.causes() {
-            text.push_str(&format!(
-                "  {} {cause}\n",
-                self.err_style(DIM, "caused by:")
-            ));
-        }
-        if let Some(h) = e.hint() {
-            text.push_str(&format!("{} {h}\n", self.err_style(BOLD, "hint:")));
-        }
-        eprint!("{text}");
+        self.clear_progress();
+        use crate::error::Part;
+        eprint!(
+            "{}",
+            e.render_styled(|part, label| match part {
+                Part::Error => self.err_style(RED, label),
+                Part::Cause => self.err_style(DIM, label),
+                Part::Hint => self.err_style(BOLD, label),
+            })
+        );
     }
 
     /// A spinner on a terminal; a plain line otherwise.
@@ -137,15 +138,6 @@ impl Printer {
         pb.set_message(msg.to_string());
         pb.enable_steady_tick(Duration::from_millis(100));
         pb
-    }
-
-    /// A group of progress bars (image layers); hidden when not on a terminal.
-    pub fn multi_progress(&self) -> MultiProgress {
-        if self.progress {
-            MultiProgress::new()
-        } else {
-            MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
-        }
     }
 
     pub fn confirm(&self, question: &str) -> bool {
@@ -225,12 +217,9 @@ fn write_json(out: &mut String, v: &serde_json::Value, indent: usize, color: boo
 
 // ------------------------------------------------------------ runner events
 
-/// How a rendered event is shown.
-/// Where a runner listening on `listen` serves its console.
-pub fn console_url(listen: &str) -> String {
-    format!("http://{listen}/")
-}
+pub use crate::session::console_url;
 
+/// How a rendered event is shown.
 enum Shown {
     /// A line on stderr, hidden by `-q`.
     Info(String),
@@ -303,10 +292,25 @@ impl Printer {
             return;
         }
         let mut text = String::new();
+        let flush = |text: &mut String| {
+            if !text.is_empty() {
+                let mut err = std::io::stderr().lock();
+                let _ = err.write_all(text.as_bytes());
+                text.clear();
+            }
+        };
         for e in batch {
             // The bulk of the stream, hidden by -q: not even rendered.
             if self.quiet && matches!(&**e, Event::Delivery(_)) {
                 continue;
+            }
+            if self.shows_progress() {
+                // Lines so far first, so bars and spinners come after them.
+                flush(&mut text);
+                self.draw(e);
+                if self.draws(e) {
+                    continue;
+                }
             }
             let Some(shown) = self.render_event(e) else {
                 continue;
@@ -330,10 +334,7 @@ impl Printer {
             }
             text.push('\n');
         }
-        if !text.is_empty() {
-            let mut err = std::io::stderr().lock();
-            let _ = err.write_all(text.as_bytes());
-        }
+        flush(&mut text);
     }
 
     fn render_event(&self, e: &Event) -> Option<Shown> {
@@ -365,6 +366,26 @@ impl Printer {
                 Some(c) => format!("broker: {c} ({kind}) ready on {address} in {ms} ms ({how})"),
                 None => format!("broker: external at {address}, ready in {ms} ms"),
             }),
+            Event::ImagePulling { image } => info(format!("pulling {image}")),
+            Event::ImageLayer { .. } | Event::ImagePulled { .. } | Event::BrokerContainer { .. } => {
+                None
+            }
+            Event::BrokerKindMismatch {
+                container,
+                running,
+                asked,
+            } => Some(Shown::Warn(
+                format!("the broker container `{container}` runs `{running}`, the project asks for `{asked}`; using the running one"),
+                Some(format!(
+                    "to keep it, say `kind: {running}` once for all projects in ~/.config/ftl/config.yaml (`pubsub: {{broker: {{kind: {running}, image: ...}}}}`) or in ftl-project.yaml; `ftl pubsub broker reset` removes it so the next start creates the kind asked for"
+                )),
+            )),
+            Event::BrokerWaiting {
+                container,
+                kind,
+                address,
+                how,
+            } => info(progress::waiting_text(container, kind, address, how)),
             Event::TopicCreated { topic, partitions } => info(format!(
                 "topic {topic}: created with {}",
                 counted(*partitions as usize, "partition")
@@ -594,7 +615,10 @@ impl Printer {
     }
 }
 
-/// "1 topic", "3 topics".
-pub fn counted(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+impl crate::events::Report for Printer {
+    fn report(&self, event: Event) {
+        self.event(event);
+    }
 }
+
+pub use crate::units::counted;

@@ -62,8 +62,8 @@ fn request_key(metadata: &tonic::metadata::MetadataMap) -> Result<Option<String>
 /// UNAVAILABLE, bad input INVALID_ARGUMENT; the message carries the hint.
 fn grpc_status(e: &PublishError) -> tonic::Status {
     let msg = match e.hint() {
-        Some(h) => format!("{} (hint: {h})", crate::error::one_line(e)),
-        None => crate::error::one_line(e),
+        Some(h) => format!("{} (hint: {h})", crate::text::one_line(e)),
+        None => crate::text::one_line(e),
     };
     match e {
         PublishError::UnknownTopic { .. } => tonic::Status::not_found(msg),

@@ -1,10 +1,10 @@
-//! Publishing (DESIGN §5): the one path every event takes into a topic, used
+//! Publishing (docs/design.md, "Publishing"): the one path every event takes into a topic, used
 //! by `ftl pubsub publish`, the runner's gRPC `Publisher.Publish` and
 //! `POST /topics/<module>.<topic>`. The body must be JSON; an empty key is
 //! taken from the topic's `key` pointer; the call returns once the broker
 //! acknowledged (acks=all).
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -15,6 +15,7 @@ use axum::routing::post;
 use axum::Json;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
+use tokio::sync::watch;
 
 use crate::kafka::headers::{check_request_key, BadRequestKey, Stamp, REQUEST_ID_HEADER};
 use crate::schema::{Lookup, Project, Topic};
@@ -380,7 +381,7 @@ pub async fn publish_all(
 /// replace it) and the shared producer.
 #[derive(Clone)]
 pub struct Publisher {
-    pub project: Arc<RwLock<Arc<Project>>>,
+    pub project: watch::Receiver<Arc<Project>>,
     pub producer: Arc<crate::kafka::RenewableProducer>,
     /// Where each publish is told (request traces, OpenTelemetry).
     pub hub: crate::events::Hub,
@@ -393,10 +394,7 @@ pub const BY_GRPC: &str = "grpc";
 
 impl Publisher {
     fn current(&self) -> Arc<Project> {
-        match self.project.read() {
-            Ok(p) => p.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.project.borrow().clone()
     }
 
     /// Publishes to the topic named `name`; `request_key` is the caller's
@@ -428,7 +426,7 @@ impl Publisher {
                 topic: name.to_string(),
                 request_key: stamp.request_key.clone(),
                 by: by.to_string(),
-                error: crate::error::one_line(e),
+                error: crate::text::one_line(e),
             }),
         }
         result
@@ -485,25 +483,18 @@ pub(crate) fn query_key(query: Option<&str>) -> Result<Option<String>, String> {
         if name != "key" {
             continue;
         }
-        let bytes = value.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len()
-                    && bytes[i + 1].is_ascii_hexdigit()
-                    && bytes[i + 2].is_ascii_hexdigit() =>
-                {
-                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("0");
-                    out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
-                    i += 2;
-                }
-                b'%' => return Err(format!("`{value}` is not a valid query value")),
-                b => out.push(b),
-            }
-            i += 1;
+        // percent-encoding leaves a `%` without two hex digits as it is;
+        // such a value is refused instead.
+        let malformed = value.match_indices('%').any(|(i, _)| {
+            !value
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+        });
+        if malformed {
+            return Err(format!("`{value}` is not a valid query value"));
         }
+        // `+` is a space in a query; an encoded plus is `%2B`.
+        let out: Vec<u8> = percent_encoding::percent_decode_str(&value.replace('+', " ")).collect();
         return String::from_utf8(out)
             .map(Some)
             .map_err(|_| format!("the key `{value}` is not UTF-8 text; keys are stored as text"));
@@ -546,7 +537,7 @@ async fn http_publish(
         Ok(p) => (StatusCode::OK, Json(serde_json::json!(p))).into_response(),
         Err(e) => {
             let status = e.status();
-            let body = serde_json::json!({"error": crate::error::one_line(&e), "hint": e.hint()});
+            let body = serde_json::json!({"error": crate::text::one_line(&e), "hint": e.hint()});
             (status, Json(body)).into_response()
         }
     }

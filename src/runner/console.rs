@@ -19,12 +19,13 @@ use axum::Json;
 use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc};
 
-use super::server::{runner_status, AdminState, Refusal};
+use super::state::{runner_status, AdminState, Refusal};
 use crate::admin::{self, EventBatch, RecordLine, ReplaySummary};
+use crate::deadletter::DeadLetter;
 use crate::events::{Event, Outcome};
 use crate::kafka::tail::{Next, Tail, TailError, TailFrom};
 use crate::kafka::{groups, ReplayFrom};
-use crate::runner::deadletter::{self, DeadLetter};
+use crate::runner::deadletter;
 use crate::schema::Lookup;
 
 const INDEX: &str = include_str!("console/index.html");
@@ -238,7 +239,7 @@ impl Sampler {
 fn failed(what: &str, e: &dyn std::error::Error) -> Refusal {
     Refusal(
         StatusCode::BAD_GATEWAY,
-        format!("{what}: {}", crate::error::one_line(e)),
+        format!("{what}: {}", crate::text::one_line(e)),
     )
 }
 
@@ -358,13 +359,11 @@ async fn deadletters(
             ),
         ));
     }
-    let conn = state.shared.connection.clone();
-    let items: Vec<DeadLetter> = blocking(move || {
-        deadletter::read(&conn, &sub, q.all, Some(MAX_ROWS))
+    let items: Vec<DeadLetter> =
+        deadletter::read_async(&state.shared.connection, &sub, q.all, Some(MAX_ROWS))
+            .await
             .map(|items| items.into_iter().map(|(d, _)| d).collect())
-            .map_err(|e| failed("cannot read the dead letters", &e))
-    })
-    .await?;
+            .map_err(|e| failed("cannot read the dead letters", &e))?;
     Ok(Json(items).into_response())
 }
 

@@ -8,8 +8,7 @@ use std::time::{Instant, SystemTime};
 use rdkafka::message::{Message, OwnedMessage};
 use tokio_util::sync::CancellationToken;
 
-use super::consumer::SubSpec;
-use super::{deadletter, verb, Shared};
+use super::{deadletter, verb, Shared, SubSpec};
 use crate::events::{Delivery, Event, InFlight, Outcome};
 use crate::kafka::headers;
 use crate::schema::VerbCall;
@@ -72,7 +71,7 @@ pub(super) async fn deliver(
     // attempt: a server that starts late burns no retries.
     if let VerbCall::Grpc(addr) = &spec.verb.call {
         let mut waited = false;
-        let ready = super::grpc::wait_ready(addr, abandon, |why| {
+        let ready = super::verb::grpc::wait_ready(addr, abandon, |why| {
             waited = true;
             hub.emit(Event::VerbWaiting {
                 subscription: name.clone(),
@@ -94,7 +93,7 @@ pub(super) async fn deliver(
         }
     }
     loop {
-        let d = verb::Delivery {
+        let d = verb::Invocation {
             topic: msg.topic(),
             subscription: &name,
             partition: msg.partition(),
@@ -161,7 +160,7 @@ pub(super) async fn deliver(
             });
             return true;
         }
-        let info = deadletter::Failure {
+        let info = deadletter::FailureRecord {
             source_topic: msg.topic(),
             source_partition: msg.partition(),
             source_offset: msg.offset(),
@@ -180,7 +179,7 @@ pub(super) async fn deliver(
             published_by: headers::BY_DEADLETTER.to_string(),
         };
         let headers = stamp.apply(Some(&deadletter::headers(msg.headers(), &info)));
-        let payload = deadletter::failed_event(body, &failure.message);
+        let payload = crate::deadletter::failed_event(body, &failure.message);
         let dlq = sub.deadletter_kafka_name();
         let published = deadletter::publish(
             &shared.producer,

@@ -9,11 +9,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::consumer::Control;
 use super::{Routes, Shared};
 use crate::events::Event;
+use crate::kafka::KafkaError;
 
 const PROBE_EVERY: Duration = Duration::from_secs(2);
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -21,8 +23,8 @@ const FAILURES_TO_LOSE: u32 = 2;
 
 pub fn watch_broker(
     shared: Arc<Shared>,
-    project: Arc<std::sync::RwLock<Arc<crate::schema::Project>>>,
-    routes: tokio::sync::watch::Receiver<Routes>,
+    project: watch::Receiver<Arc<crate::schema::Project>>,
+    routes: watch::Receiver<Routes>,
     stop: CancellationToken,
 ) {
     tokio::spawn(async move {
@@ -36,18 +38,10 @@ pub fn watch_broker(
             }
             // The runner's producer asks: no extra Kafka client (threads,
             // buffers) just for this.
-            let producer = shared.producer.get();
-            let probe = tokio::task::spawn_blocking(move || {
-                use rdkafka::producer::Producer;
-                producer
-                    .client()
-                    .fetch_metadata(None, PROBE_TIMEOUT)
-                    .map(|_| ())
-            })
-            .await;
-            match probe {
-                Err(_) => return,
-                Ok(Ok(())) => {
+            match shared.producer.probe(PROBE_TIMEOUT).await {
+                // The runtime is going away.
+                Err(KafkaError::Task { .. }) => return,
+                Ok(()) => {
                     failures = 0;
                     if let Some(t) = lost_at.take() {
                         // A broker that restarted may not know the
@@ -61,10 +55,7 @@ pub fn watch_broker(
                         });
                         // A broker that lost its data (memory-only, or a
                         // new volume) gets the project's topics back.
-                        let current = match project.read() {
-                            Ok(p) => p.clone(),
-                            Err(p) => p.into_inner().clone(),
-                        };
+                        let current = project.borrow().clone();
                         match crate::provision::provision(&current, &shared.connection, &shared.hub)
                             .await
                         {
@@ -78,13 +69,13 @@ pub fn watch_broker(
                         }
                     }
                 }
-                Ok(Err(e)) => {
+                Err(e) => {
                     failures += 1;
                     if failures == FAILURES_TO_LOSE && lost_at.is_none() {
                         lost_at = Some(Instant::now());
                         shared.hub.emit(Event::BrokerLost {
                             address: address.clone(),
-                            reason: e.to_string(),
+                            reason: crate::text::one_line(&e),
                         });
                     }
                 }
@@ -95,7 +86,7 @@ pub fn watch_broker(
 
 /// Tells every running subscription which topics were created again; those
 /// on one of them start over.
-async fn start_over(routes: &tokio::sync::watch::Receiver<Routes>, topics: Arc<[String]>) {
+async fn start_over(routes: &watch::Receiver<Routes>, topics: Arc<[String]>) {
     // Copied out: a watch borrow is a lock, never held across a send.
     let senders: Vec<_> = routes.borrow().values().cloned().collect();
     for tx in senders {

@@ -1,4 +1,4 @@
-//! The runner (DESIGN §4, §5): every subscription of every module in this
+//! The runner (docs/design.md, "Delivery" and "Publishing"): every subscription of every module in this
 //! one process, each its own consumer group member, plus the Publisher and
 //! the admin API on `runner.listen`. Hot reloads restart only the
 //! subscriptions whose definition changed.
@@ -11,28 +11,30 @@ mod console;
 mod consumer;
 pub mod deadletter;
 mod deliver;
-mod grpc;
+pub mod error;
 mod health;
 mod offsets;
 mod server;
+mod state;
 mod trace_api;
 pub mod verb;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use consumer::{Control, SubSpec, SubTask};
+use consumer::{Control, SubTask};
 
 use crate::error::{Error, Result};
 use crate::events::{Event, Hub, StopReason};
 use crate::kafka::{Connection, RenewableProducer};
 use crate::publisher::Publisher;
-use crate::schema::Project;
+use crate::schema::{Project, Subscription, Verb};
 
 /// What every subscription of the runner shares.
 pub struct Shared {
@@ -43,6 +45,15 @@ pub struct Shared {
     pub hub: Hub,
     /// A reader for watermarks and offsets (the console, replays).
     pub reader: crate::kafka::LazyReader,
+}
+
+/// Everything that defines a running subscription; a change restarts it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubSpec {
+    pub sub: Subscription,
+    pub verb: Verb,
+    pub module_dir: PathBuf,
+    pub consumer_overrides: BTreeMap<String, String>,
 }
 
 /// Each running subscription's control channel, by qualified name.
@@ -71,7 +82,9 @@ impl ReconcileReport {
 
 pub struct Runner {
     shared: Arc<Shared>,
-    project: Arc<RwLock<Arc<Project>>>,
+    /// The project as last reconciled; the Publisher, the admin API and the
+    /// broker watch read it.
+    project: watch::Sender<Arc<Project>>,
     tasks: HashMap<String, SubTask>,
     /// Subscriptions whose consumer could not start; retried on reload.
     failed: HashSet<String>,
@@ -125,21 +138,21 @@ impl Runner {
             hub,
             reader: Default::default(),
         });
-        let current = Arc::new(RwLock::new(Arc::new(project.clone())));
+        let current = watch::Sender::new(Arc::new(project.clone()));
         let (routes, routes_rx) = watch::channel(Routes::new());
         let server = server::serve(
             project.runner.listen,
             Publisher {
-                project: current.clone(),
+                project: current.subscribe(),
                 producer,
                 hub: shared.hub.clone(),
             },
-            server::AdminState {
+            state::AdminState {
                 listen: None,
                 routes: routes_rx,
-                project: current.clone(),
+                project: current.subscribe(),
                 shared: shared.clone(),
-                broker: Arc::new(std::sync::Mutex::new(server::SeenBroker::new(broker))),
+                broker: Arc::new(std::sync::Mutex::new(state::SeenBroker::new(broker))),
                 kept: Default::default(),
             },
         )
@@ -147,7 +160,7 @@ impl Runner {
         let health = CancellationToken::new();
         health::watch_broker(
             shared.clone(),
-            current.clone(),
+            current.subscribe(),
             routes.subscribe(),
             health.clone(),
         );
@@ -177,9 +190,7 @@ impl Runner {
 
     /// Starts, stops and restarts subscriptions so they match `project`.
     pub async fn reconcile(&mut self, project: &Project) -> ReconcileReport {
-        if let Ok(mut p) = self.project.write() {
-            *p = Arc::new(project.clone());
-        }
+        self.project.send_replace(Arc::new(project.clone()));
         self.grace = project.runner.grace;
         let wanted = specs(project);
         let hub = self.shared.hub.clone();
@@ -253,7 +264,8 @@ impl Runner {
                         report.started.push(name);
                     }
                 }
-                Err(reason) => {
+                Err(e) => {
+                    let reason = crate::text::one_line(&e);
                     hub.emit(Event::ConsumerFailed {
                         subscription: name.clone(),
                         reason: reason.clone(),

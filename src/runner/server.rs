@@ -4,8 +4,7 @@
 //! (sharing the groups), and the first runner keeps serving.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -13,19 +12,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Json;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::consumer::Control;
-use super::{deadletter, Routes, Shared};
-use crate::admin::{
-    self, ApiError, DeadletterProgress, DeadletterReplayRequest, ReplayRequest, RunnerStatus,
-};
+use super::deadletter;
+use super::state::{error, runner_status, AdminState, Refusal};
+use crate::admin::{self, DeadletterProgress, DeadletterReplayRequest, ReplayRequest};
 use crate::events::Event;
-use crate::provision::BrokerStatus;
 use crate::publisher::Publisher;
-use crate::schema::{Lookup, Project, Subscription};
 
 pub struct Server {
     pub address: SocketAddr,
@@ -37,80 +33,6 @@ impl Server {
     pub async fn stop(self) {
         self.cancel.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(2), self.handle).await;
-    }
-}
-
-#[derive(Clone)]
-pub struct AdminState {
-    /// The address actually listened on (`runner.listen` may say port 0).
-    pub listen: Option<SocketAddr>,
-    pub routes: watch::Receiver<Routes>,
-    pub project: Arc<RwLock<Arc<Project>>>,
-    pub shared: Arc<Shared>,
-    /// The broker as last read from Docker, and when.
-    pub broker: Arc<std::sync::Mutex<SeenBroker>>,
-    /// What the overview keeps between reads.
-    pub kept: Arc<std::sync::Mutex<crate::inspect::Kept>>,
-}
-
-/// The broker as read from Docker, when, and after how many comebacks
-/// (`Snapshot::broker.regained`): one that came back is read again, since a
-/// restarted container has a new up-time.
-pub struct SeenBroker {
-    pub status: BrokerStatus,
-    pub at: Instant,
-    pub regained: u32,
-}
-
-impl SeenBroker {
-    pub fn new(status: BrokerStatus) -> SeenBroker {
-        SeenBroker {
-            status,
-            at: Instant::now(),
-            regained: 0,
-        }
-    }
-}
-
-impl AdminState {
-    pub(super) fn project(&self) -> Arc<Project> {
-        match self.project.read() {
-            Ok(p) => p.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
-    }
-
-    /// The broker now: its up-time moved on since it was read, and it is
-    /// read again from Docker after it came back (a restart). `regained` is
-    /// the snapshot's count of comebacks, from the caller's snapshot.
-    pub(super) async fn broker_status(&self, regained: u32) -> BrokerStatus {
-        let stale = {
-            let seen = self.broker.lock().unwrap_or_else(|p| p.into_inner());
-            seen.regained != regained
-        };
-        if stale {
-            // On failure the old reading stays, and is tried again next time.
-            if let Ok(handle) = crate::provision::running_broker(&self.project()).await {
-                *self.broker.lock().unwrap_or_else(|p| p.into_inner()) = SeenBroker {
-                    regained,
-                    ..SeenBroker::new(handle.status())
-                };
-            }
-        }
-        let seen = self.broker.lock().unwrap_or_else(|p| p.into_inner());
-        let mut b = seen.status.clone();
-        b.uptime_s = b.uptime_s.map(|s| s + seen.at.elapsed().as_secs());
-        b
-    }
-
-    pub(super) fn subscription(&self, name: &str) -> Result<Subscription, Refusal> {
-        match self.project().find_subscription(name) {
-            Lookup::Found(s) => Ok(s.clone()),
-            _ => Err(Refusal(
-                StatusCode::NOT_FOUND,
-                format!("unknown subscription `{name}`"),
-            )),
-        }
     }
 }
 
@@ -136,10 +58,10 @@ pub async fn serve(
         .route(admin::STATUS_PATH, get(status))
         .route(crate::trace::TRACE_PATH, get(super::trace_api::trace))
         .route(admin::PROJECT_PATH, get(running_project))
-        .route("/admin/subscriptions/{sub}/replay", post(replay))
+        .route("/admin/subscriptions/{sub}/replay", post(replay_route))
         .route(
             "/admin/subscriptions/{sub}/replay-deadletter",
-            post(replay_deadletter),
+            post(replay_deadletter_route),
         )
         .with_state(admin.clone());
     let app = publisher
@@ -260,41 +182,17 @@ async fn guard(
     next.run(req).await
 }
 
-fn error(status: StatusCode, message: String) -> Response {
-    (status, Json(ApiError { error: message })).into_response()
-}
-
-/// A refused request: its status and what to tell the caller.
-pub(super) struct Refusal(pub StatusCode, pub String);
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        error(self.0, self.1)
-    }
-}
-
 /// A JSON request body; anything else is refused with a JSON error.
 fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Refusal> {
     serde_json::from_slice(bytes)
         .map_err(|e| Refusal(StatusCode::BAD_REQUEST, format!("bad request body: {e}")))
 }
 
-/// What `GET /admin/status` answers.
-pub(super) fn runner_status(state: &AdminState) -> RunnerStatus {
-    let project = state.project();
-    RunnerStatus {
-        project: project.name.clone(),
-        pid: std::process::id(),
-        listen: state.listen.unwrap_or(project.runner.listen).to_string(),
-        runner: state.shared.hub.snapshot(),
-    }
-}
-
 async fn status(State(state): State<AdminState>) -> Response {
     Json(runner_status(&state)).into_response()
 }
 
-async fn replay(
+async fn replay_route(
     State(state): State<AdminState>,
     Path(sub): Path<String>,
     bytes: Bytes,
@@ -320,7 +218,7 @@ async fn replay(
     }
     match tokio::time::timeout(Duration::from_secs(60), rx).await {
         Ok(Ok(Ok(summary))) => Ok(Json(summary).into_response()),
-        Ok(Ok(Err(e))) => Err(Refusal(StatusCode::CONFLICT, e)),
+        Ok(Ok(Err(e))) => Err(Refusal(StatusCode::CONFLICT, crate::text::one_line(&e))),
         _ => Err(Refusal(
             StatusCode::GATEWAY_TIMEOUT,
             format!("subscription `{name}` did not answer"),
@@ -330,7 +228,7 @@ async fn replay(
 
 /// Hands dead letters back to the verb with the runner's connection,
 /// producer and HTTP client, streaming progress as NDJSON.
-async fn replay_deadletter(
+async fn replay_deadletter_route(
     State(state): State<AdminState>,
     Path(sub): Path<String>,
     bytes: Bytes,
@@ -351,27 +249,20 @@ async fn replay_deadletter(
         },
         Some(at) => {
             // Refused up front with the reason; the replay itself checks again.
-            let (conn, s) = (state.shared.connection.clone(), sub.clone());
-            let pending =
-                tokio::task::spawn_blocking(move || deadletter::read(&conn, &s, false, None))
-                    .await
-                    .map_err(|e| {
-                        Refusal(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            format!("internal task failed: {e}"),
-                        )
-                    })?
-                    .map_err(|e| {
-                        Refusal(
-                            StatusCode::BAD_GATEWAY,
-                            format!(
-                                "cannot read the dead letters: {}",
-                                crate::error::one_line(&e)
-                            ),
-                        )
-                    })?;
-            let positions: Vec<deadletter::At> = pending.iter().map(|(d, _)| d.at()).collect();
-            deadletter::next_in_partition(&positions, at)
+            let pending = deadletter::read_async(&state.shared.connection, &sub, false, None)
+                .await
+                .map_err(|e| {
+                    Refusal(
+                        StatusCode::BAD_GATEWAY,
+                        format!(
+                            "cannot read the dead letters: {}",
+                            crate::text::one_line(&e)
+                        ),
+                    )
+                })?;
+            let positions: Vec<crate::deadletter::At> =
+                pending.iter().map(|(d, _)| d.at()).collect();
+            crate::deadletter::next_in_partition(&positions, at)
                 .map_err(|why| Refusal(StatusCode::CONFLICT, why.to_string()))?;
             deadletter::Pick::Next(at)
         }
@@ -396,7 +287,7 @@ async fn replay_deadletter(
             module_dir: &module_dir,
         };
         let (items_tx, mut items) = mpsc::unbounded_channel();
-        let job = deadletter::replay(&target, pick, request.dry_run, |r| {
+        let job = deadletter::replay_deadletters(&target, pick, request.dry_run, |r| {
             let _ = items_tx.send(r.clone());
         });
         tokio::pin!(job);
@@ -433,7 +324,7 @@ async fn replay_deadletter(
                 DeadletterProgress::Done
             }
             Err(e) => DeadletterProgress::Failed {
-                error: crate::error::one_line(&e),
+                error: crate::text::one_line(&e),
             },
         };
         let _ = tx.send(last).await;

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::server::{AdminState, Refusal};
+use super::state::{AdminState, Refusal};
 use crate::trace::{At, Trace};
 
 #[derive(Debug, serde::Deserialize)]
@@ -80,7 +80,7 @@ async fn key_on_broker(state: &AdminState, at: At) -> Result<String, Refusal> {
     .map_err(|e| {
         Refusal(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("cannot read {at}: {}", crate::error::one_line(&e)),
+            format!("cannot read {at}: {}", crate::text::one_line(&e)),
         )
     })?;
     let Some(msg) = read.first() else {

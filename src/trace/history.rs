@@ -539,7 +539,7 @@ fn delivery_node(
         .iter()
         .map(|a| AttemptNode {
             attempt: a.attempt,
-            started_at: crate::runner::deadletter::rfc3339(
+            started_at: crate::text::rfc3339(
                 std::time::UNIX_EPOCH
                     + std::time::Duration::from_millis(a.started_ms.max(0) as u64),
             ),

@@ -68,6 +68,35 @@ fn samples() -> Vec<Event> {
             how: "created".into(),
             ms: 1,
         },
+        Event::ImagePulling { image: "i".into() },
+        Event::ImageLayer {
+            image: "i".into(),
+            layer: "l".into(),
+            status: "Downloading".into(),
+            current: Some(1),
+            total: Some(2),
+        },
+        Event::ImagePulled {
+            image: "i".into(),
+            ms: 1,
+        },
+        Event::BrokerContainer {
+            container: "ftl-p-broker".into(),
+            kind: "tansu".into(),
+            image: "i".into(),
+            how: "created".into(),
+        },
+        Event::BrokerKindMismatch {
+            container: "ftl-p-broker".into(),
+            running: "tansu".into(),
+            asked: "redpanda".into(),
+        },
+        Event::BrokerWaiting {
+            container: "ftl-p-broker".into(),
+            kind: "tansu".into(),
+            address: "127.0.0.1:1".into(),
+            how: "created".into(),
+        },
         Event::TopicCreated {
             topic: "shop.t".into(),
             partitions: 1,
@@ -215,6 +244,12 @@ fn samples() -> Vec<Event> {
         match e {
             Event::Starting { .. }
             | Event::BrokerReady { .. }
+            | Event::ImagePulling { .. }
+            | Event::ImageLayer { .. }
+            | Event::ImagePulled { .. }
+            | Event::BrokerContainer { .. }
+            | Event::BrokerKindMismatch { .. }
+            | Event::BrokerWaiting { .. }
             | Event::TopicCreated { .. }
             | Event::TopicGrown { .. }
             | Event::TopicProblem { .. }

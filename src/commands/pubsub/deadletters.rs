@@ -2,14 +2,13 @@
 //! failed events, and hand them back to its verb (through the running
 //! `ftl dev` when it holds the subscription).
 
-use crate::admin::{AdminClient, DeadletterProgress, DeadletterReplayRequest};
+use crate::access::{self, Through};
+use crate::deadletter::{DeadLetter, ReplayOutcome, Replayed};
 use crate::error::{Error, Result};
 use crate::output::{counted, pretty_json, Printer, CYAN, DIM, GREEN, RED, YELLOW};
-use crate::provision;
-use crate::runner::deadletter::{self, DeadLetter, ReplayOutcome, Replayed};
 use crate::schema::{Project, Subscription};
 
-use super::{blocking, sub_arg};
+use super::sub_arg;
 
 fn deadletter_sub<'p>(project: &'p Project, name: &str) -> Result<&'p Subscription> {
     let sub = sub_arg(project, name)?;
@@ -29,13 +28,10 @@ pub async fn list(
     limit: Option<u64>,
     all: bool,
 ) -> Result<()> {
-    let sub = deadletter_sub(project, name)?.clone();
-    let broker = provision::running_broker(project).await?;
-    let conn = broker.connection.clone();
-    let s = sub.clone();
-    let items = blocking(move || Ok(deadletter::read(&conn, &s, all, limit)?)).await?;
-    let pending = items.iter().filter(|(d, _)| !d.replayed).count();
-    for (dl, _) in &items {
+    let sub = deadletter_sub(project, name)?;
+    let items = access::dead_letters(project, sub, all, limit).await?;
+    let pending = items.iter().filter(|d| !d.replayed).count();
+    for dl in &items {
         let ok = if printer.json {
             printer.json_line(&serde_json::to_value(dl).unwrap_or_default())
         } else {
@@ -67,11 +63,7 @@ pub async fn replay(
     dry_run: bool,
     limit: Option<u64>,
 ) -> Result<()> {
-    let sub = deadletter_sub(project, name)?.clone();
-    let live = AdminClient::find(project)
-        .await
-        .filter(|l| l.runs(&sub.qualified()));
-    let mut items: Vec<Replayed> = Vec::new();
+    let sub = deadletter_sub(project, name)?;
     let show = |r: &Replayed| {
         if printer.json {
             printer.json_line(&serde_json::to_value(r).unwrap_or_default());
@@ -79,41 +71,18 @@ pub async fn replay(
             printer.data(&render(printer, &r.dead_letter, Some(r)));
         }
     };
-    let through = match &live {
-        Some(l) => {
-            let request = DeadletterReplayRequest {
-                limit,
-                dry_run,
-                only: None,
-            };
-            l.replay_deadletter(&sub.qualified(), &request, |p| {
-                if let DeadletterProgress::Item { replayed } = p {
-                    show(&replayed);
-                    items.push(*replayed);
-                }
-            })
-            .await?;
-            format!("the running ftl dev (pid {})", l.status().pid)
-        }
-        None => {
-            let broker = provision::running_broker(project).await?;
-            let report =
-                deadletter::replay_here(&broker.connection, project, &sub, limit, dry_run, |r| {
-                    show(r)
-                })
-                .await?;
-            items = report.items;
-            "this command".to_string()
-        }
+    let replayed = access::replay_dead_letters(project, sub, limit, dry_run, show).await?;
+    let items = replayed.items;
+    let through = match replayed.through {
+        Through::Runner(pid) => format!("the running ftl dev (pid {pid})"),
+        Through::Here => "this command".to_string(),
     };
     let count = |o: ReplayOutcome| items.iter().filter(|r| r.outcome == o).count();
     let (ok, failed) = (count(ReplayOutcome::Ok), count(ReplayOutcome::Failed));
     // Those that failed again are pending once more, beside any the limit
     // left out: asked from the broker, so the count is what is there.
     let pending = if failed > 0 {
-        let broker = provision::running_broker(project).await?;
-        let (conn, s) = (broker.connection.clone(), sub.clone());
-        Some(blocking(move || Ok(deadletter::read(&conn, &s, false, None)?.len())).await?)
+        Some(access::dead_letters(project, sub, false, None).await?.len())
     } else {
         None
     };

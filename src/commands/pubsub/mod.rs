@@ -24,7 +24,7 @@ pub async fn pubsub(ctx: &Context<'_>, command: PubsubCommand) -> Result<()> {
     // warning.
     let live = ctx.read_project_live().await?;
     let printer = ctx.printer;
-    live.warn(printer);
+    crate::commands::live::warn(&live, printer);
     let (project, skipped) = (live.project, live.left_out);
     needs_skipped(&project, &skipped, &command)?;
     match command {
@@ -125,12 +125,4 @@ fn sub_arg<'p>(project: &'p Project, name: &str) -> Result<&'p Subscription> {
     Ok(project
         .find_subscription(name)
         .found("subscription", name)?)
-}
-
-/// Runs blocking library work (rdkafka's synchronous calls, stdin) off the
-/// async executor.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::failed(format!("internal task failed: {e}"), None))?
 }

@@ -1,15 +1,13 @@
 //! `ftl pubsub publish TOPIC [JSON|-] [--key K]`: one event, or NDJSON lines
 //! from stdin; nothing is published unless every event is valid.
 
-use std::io::BufRead;
-
 use crate::error::{Error, Result};
 use crate::output::{counted, Printer};
 use crate::provision;
 use crate::publisher::{self, BatchError};
 use crate::schema::Project;
 
-use super::{blocking, topic_arg};
+use super::topic_arg;
 
 pub async fn publish(
     project: &Project,
@@ -38,7 +36,7 @@ pub async fn publish(
                     Some("pass the event as JSON (`ftl pubsub publish pizza.orders '{\"id\":1}'`) or pipe NDJSON with `-`".to_string()),
                 ));
             }
-            blocking(read_stdin_lines).await?
+            crate::load::stdin_lines().await?
         }
     };
     let invalid = |e: BatchError| batch_error(e, from_stdin);
@@ -107,7 +105,7 @@ fn batch_error(e: BatchError, from_stdin: bool) -> Error {
                 .into_iter()
                 .take(10)
                 .map(|(line, e)| {
-                    let e = crate::error::one_line(&e);
+                    let e = crate::text::one_line(&e);
                     if from_stdin {
                         format!("stdin line {line}: {e}")
                     } else {
@@ -144,7 +142,7 @@ fn batch_error(e: BatchError, from_stdin: bool) -> Error {
             let problems = failed
                 .iter()
                 .take(10)
-                .map(|(line, e)| format!("line {line}: {}", crate::error::one_line(e)))
+                .map(|(line, e)| format!("line {line}: {}", crate::text::one_line(e)))
                 .collect::<Vec<_>>()
                 .join("\n  ");
             Error::failed(
@@ -159,16 +157,4 @@ fn batch_error(e: BatchError, from_stdin: bool) -> Error {
             )
         }
     }
-}
-
-/// NDJSON from stdin: (line number, text) of every non-blank line.
-fn read_stdin_lines() -> Result<Vec<(usize, String)>> {
-    let mut v = Vec::new();
-    for (i, line) in std::io::stdin().lock().lines().enumerate() {
-        let line = line.map_err(|e| Error::failed(format!("cannot read stdin: {e}"), None))?;
-        if !line.trim().is_empty() {
-            v.push((i + 1, line));
-        }
-    }
-    Ok(v)
 }

@@ -3,29 +3,13 @@
 
 use std::time::Duration;
 
-use crate::admin::AdminClient;
-use crate::error::{Error, Result};
-use crate::inspect::{self, StatusReport};
+use crate::error::Result;
+use crate::inspect::StatusReport;
 use crate::output::{counted, Printer, BOLD, DIM, GREEN, RED, YELLOW};
-use crate::provision;
 use crate::schema::Project;
 
-use super::blocking;
-
 pub async fn status(project: &Project, printer: &Printer) -> Result<()> {
-    let broker = provision::running_broker(project).await?;
-    let live: Vec<_> = AdminClient::find_all(project)
-        .await
-        .iter()
-        .map(|l| l.status().clone())
-        .collect();
-    let conn = broker.connection.clone();
-    let project2 = project.clone();
-    let broker_status = broker.status();
-    let report = blocking(move || {
-        inspect::status(&conn, &project2, broker_status, &live).map_err(Error::from)
-    })
-    .await?;
+    let report = crate::access::status(project).await?;
     if printer.json {
         printer.json_line(&serde_json::to_value(&report).unwrap_or_default());
         return Ok(());

@@ -107,7 +107,7 @@ fn kept_text(t: &Trace) -> String {
         .map(|ms| {
             format!(
                 " since {}",
-                crate::runner::deadletter::rfc3339(
+                crate::text::rfc3339(
                     std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
                 )
             )

@@ -3,8 +3,7 @@
 //! offset order; partitions run concurrently), retries, dead-letters, and
 //! commits through `Offsets`.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::path::PathBuf;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,14 +18,14 @@ use tokio_util::sync::CancellationToken;
 
 mod moves;
 
-use moves::{replay, try_start_over, StartOver};
+use moves::{move_positions, try_start_over, StartOver};
 
+use super::error::RunnerError;
 use super::offsets::{Assignment, Offsets};
-use super::Shared;
+use super::{Shared, SubSpec};
 use crate::admin::ReplaySummary;
 use crate::events::{Event, Hub};
 use crate::kafka::ReplayFrom;
-use crate::schema::{Subscription, Verb};
 
 /// Events buffered per partition worker before the partition is paused.
 /// Resuming a paused partition costs a fresh fetch (tens of ms on the test
@@ -46,19 +45,10 @@ const JOIN_WAIT: Duration = Duration::from_secs(5);
 /// over (it waits for partitions while its member rejoins the group).
 const START_OVER_RETRY: Duration = Duration::from_millis(200);
 
-/// Everything that defines a running subscription; a change restarts it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SubSpec {
-    pub sub: Subscription,
-    pub verb: Verb,
-    pub module_dir: PathBuf,
-    pub consumer_overrides: BTreeMap<String, String>,
-}
-
 pub enum Control {
     Replay {
         from: ReplayFrom,
-        reply: oneshot::Sender<Result<ReplaySummary, String>>,
+        reply: oneshot::Sender<Result<ReplaySummary, RunnerError>>,
     },
     /// The broker came back without these topics (Kafka names) and they
     /// were created again: a subscription of one of them starts over.
@@ -77,7 +67,11 @@ type GroupConsumer = StreamConsumer<SubContext>;
 /// Creates the subscription's consumer and subscribes it (on a blocking
 /// thread: librdkafka's constructor is synchronous), then runs it. An error
 /// says why the consumer could not be created; nothing runs then.
-pub async fn start(spec: SubSpec, shared: Arc<Shared>, grace: Duration) -> Result<SubTask, String> {
+pub async fn start(
+    spec: SubSpec,
+    shared: Arc<Shared>,
+    grace: Duration,
+) -> Result<SubTask, RunnerError> {
     let name = spec.sub.qualified();
     let topic = spec.sub.topic_kafka_name();
     let abort = CancellationToken::new();
@@ -93,17 +87,7 @@ pub async fn start(spec: SubSpec, shared: Arc<Shared>, grace: Duration) -> Resul
         name: name.clone(),
         hub: shared.hub.clone(),
     };
-    let consumer = tokio::task::spawn_blocking(move || -> Result<GroupConsumer, String> {
-        let consumer: GroupConsumer = config
-            .create_with_context(context)
-            .map_err(|e| format!("the Kafka client refused its settings: {e}"))?;
-        consumer
-            .subscribe(&[&topic])
-            .map_err(|e| format!("cannot subscribe to {topic}: {e}"))?;
-        Ok(consumer)
-    })
-    .await
-    .map_err(|e| format!("creating its consumer failed: {e}"))??;
+    let consumer: GroupConsumer = crate::kafka::groups::join(config, context, &topic).await?;
     let stop = CancellationToken::new();
     let (tx, rx) = mpsc::channel(8);
     let member = Member {
@@ -259,10 +243,10 @@ async fn run(
             Some(ctrl) = control.recv() => match ctrl {
                 Control::Replay { from, reply } => {
                     shared.hub.emit(Event::ReplayStarted { subscription: name.clone(), from: from.to_string() });
-                    let r = replay(&shared, &consumer, &offsets, &mut workers, &spec, from).await;
+                    let r = move_positions(&shared, &consumer, &offsets, &mut workers, &spec, from).await;
                     shared.hub.emit(match &r {
                         Ok(s) => Event::ReplayDone { subscription: name.clone(), redelivered: s.redelivered, partitions: s.partitions.clone() },
-                        Err(reason) => Event::ReplayFailed { subscription: name.clone(), reason: reason.clone() },
+                        Err(e) => Event::ReplayFailed { subscription: name.clone(), reason: crate::text::one_line(e) },
                     });
                     let _ = reply.send(r);
                 }
@@ -280,8 +264,8 @@ async fn run(
                     // holds nothing and would learn of the topic only at the
                     // next periodic metadata refresh: ask for it now.
                     let (c, t) = (consumer.clone(), topic.clone());
-                    tokio::task::spawn_blocking(move || {
-                        if let Err(e) = c.fetch_metadata(Some(&t), Duration::from_secs(5)) {
+                    tokio::spawn(async move {
+                        if let Err(e) = crate::kafka::groups::refresh_metadata(c, &t).await {
                             tracing::debug!("metadata of {t} after it was created again: {e}");
                         }
                     });

@@ -7,16 +7,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::Consumer;
-use rdkafka::{Offset, TopicPartitionList};
-
-use super::{resume, GroupConsumer, SubSpec, Worker};
+use super::{resume, GroupConsumer, Worker};
 use crate::admin::ReplaySummary;
 use crate::events::Event;
-use crate::kafka::groups::{commit_moves, replay_targets};
+use crate::kafka::groups::seek_and_commit;
 use crate::kafka::ReplayFrom;
+use crate::runner::error::RunnerError;
 use crate::runner::offsets::Offsets;
-use crate::runner::Shared;
+use crate::runner::{Shared, SubSpec};
 
 /// Starting over that fails for this long is reported.
 const START_OVER_PATIENCE: Duration = Duration::from_secs(30);
@@ -42,7 +40,7 @@ pub(super) async fn try_start_over(
     pending: &mut StartOver,
 ) -> bool {
     let name = spec.sub.qualified();
-    match replay(
+    match move_positions(
         shared,
         consumer,
         offsets,
@@ -60,7 +58,8 @@ pub(super) async fn try_start_over(
             });
             true
         }
-        Err(reason) => {
+        Err(e) => {
+            let reason = crate::text::one_line(&e);
             if !pending.warned && pending.since.elapsed() >= START_OVER_PATIENCE {
                 pending.warned = true;
                 tracing::warn!("{name}: cannot yet start over on its topic created again: {reason}; still trying");
@@ -75,34 +74,27 @@ pub(super) async fn try_start_over(
 /// Moves every assigned partition of the subscription, commits the new
 /// positions (and tells the snapshot) and lets delivery continue from
 /// there. The broker calls run on blocking threads.
-pub(super) async fn replay(
+pub(super) async fn move_positions(
     shared: &Arc<Shared>,
     consumer: &Arc<GroupConsumer>,
     offsets: &Offsets,
     workers: &mut HashMap<i32, Worker>,
     spec: &SubSpec,
     from: ReplayFrom,
-) -> Result<ReplaySummary, String> {
+) -> Result<ReplaySummary, RunnerError> {
     let group = spec.sub.group_id();
     let topic = offsets.topic().to_string();
     let assigned = offsets.assigned();
     if assigned.is_empty() {
-        return Err(
-            "this runner holds no partition of the subscription yet (still joining the group?)"
-                .into(),
-        );
+        return Err(RunnerError::NoPartitions);
     }
     // Asked through the runner's reader: the group consumer's connection is
     // held by its fetch (up to `max_wait`) for each of these requests, which
     // made a replay of 8 idle partitions take ~1.9 s.
-    let (s, t) = (shared.clone(), topic.clone());
-    let targets = tokio::task::spawn_blocking(move || {
-        let reader = s.reader.get(&s.connection)?;
-        replay_targets(reader, &t, &assigned, from)
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| crate::error::one_line(&e))?;
+    let targets = shared
+        .reader
+        .replay_targets(&shared.connection, &topic, assigned, from)
+        .await?;
     for m in &targets {
         // Abandon work in hand (its events come again) and drop what was queued.
         offsets.reset(m.partition, m.offset);
@@ -112,32 +104,7 @@ pub(super) async fn replay(
             }
         }
     }
-    let (c, moves) = (consumer.clone(), targets.clone());
-    tokio::task::spawn_blocking(move || -> Result<(), String> {
-        // All partitions in one request: a seek waits for the fetch in
-        // progress (up to `max_wait`), so one per partition took 8 × 250 ms
-        // on an idle topic.
-        let mut tpl = TopicPartitionList::new();
-        for m in &moves {
-            tpl.add_partition_offset(&topic, m.partition, Offset::Offset(m.offset))
-                .map_err(|e| format!("moving {topic}[{}] to {}: {e}", m.partition, m.offset))?;
-        }
-        let done = c
-            .seek_partitions(tpl, Duration::from_secs(10))
-            .map_err(|e| format!("moving {topic}'s partitions: {e}"))?;
-        for e in done.elements() {
-            if let Err(err) = e.error() {
-                return Err(format!(
-                    "moving {topic}[{}] to {:?}: {err}",
-                    e.partition(),
-                    e.offset()
-                ));
-            }
-        }
-        commit_moves(&*c, &topic, &group, &moves).map_err(|e| crate::error::one_line(&e))
-    })
-    .await
-    .map_err(|e| e.to_string())??;
+    seek_and_commit(consumer.clone(), &topic, &group, targets.clone()).await?;
     shared
         .hub
         .committed(&spec.sub.qualified(), offsets.committed_positions());

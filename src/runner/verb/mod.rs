@@ -1,4 +1,4 @@
-//! Calling a verb (DESIGN §4): `http` POSTs the event, `exec` runs a command
+//! Calling a verb (docs/design.md, "Delivery"): `http` POSTs the event, `exec` runs a command
 //! without a shell with the event on stdin. Both say success, a retryable
 //! failure, or "this event will never succeed" (HTTP 4xx other than 408 and
 //! 429; exit code 65, EX_DATAERR).
@@ -12,12 +12,14 @@ use tokio::io::AsyncWriteExt;
 use crate::kafka::headers::{REQUEST_ID_ENV, REQUEST_ID_HEADER};
 use crate::schema::{Verb, VerbCall};
 
+pub(super) mod grpc;
+
 /// Exit code with which an exec verb says "never retry this event".
 pub const EX_DATAERR: i32 = 65;
 
 /// What the verb is told about the event.
 #[derive(Debug, Clone)]
-pub struct Delivery<'a> {
+pub struct Invocation<'a> {
     pub topic: &'a str,
     pub subscription: &'a str,
     pub partition: i32,
@@ -31,7 +33,7 @@ pub struct Delivery<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
+pub struct VerbFailure {
     pub message: String,
     /// Retrying cannot help: dead-letter at once.
     pub permanent: bool,
@@ -46,16 +48,16 @@ pub async fn call(
     verb: &Verb,
     module_dir: &Path,
     http: &reqwest::Client,
-    d: &Delivery<'_>,
-) -> Result<Output, Failure> {
+    d: &Invocation<'_>,
+) -> Result<Output, VerbFailure> {
     match &verb.call {
         VerbCall::Http(url) => call_http(url, verb.timeout, http, d).await,
         VerbCall::Exec(argv) => call_exec(argv, verb.timeout, module_dir, d).await,
-        VerbCall::Grpc(addr) => super::grpc::call(addr, verb, d).await,
+        VerbCall::Grpc(addr) => grpc::call(addr, verb, d).await,
     }
 }
 
-fn key_text(d: &Delivery<'_>) -> String {
+fn key_text(d: &Invocation<'_>) -> String {
     d.key
         .map(|k| String::from_utf8_lossy(k).into_owned())
         .unwrap_or_default()
@@ -70,8 +72,8 @@ async fn call_http(
     url: &str,
     timeout: Duration,
     http: &reqwest::Client,
-    d: &Delivery<'_>,
-) -> Result<Output, Failure> {
+    d: &Invocation<'_>,
+) -> Result<Output, VerbFailure> {
     let response = http
         .post(url)
         .timeout(timeout)
@@ -89,7 +91,7 @@ async fn call_http(
     let response = match response {
         Ok(r) => r,
         Err(e) if e.is_timeout() => {
-            return Err(Failure {
+            return Err(VerbFailure {
                 message: format!(
                     "POST {url} timed out after {}",
                     crate::units::format_duration(timeout)
@@ -99,8 +101,8 @@ async fn call_http(
             })
         }
         Err(e) => {
-            return Err(Failure {
-                message: format!("POST {url} failed: {}", crate::error::one_line(&e)),
+            return Err(VerbFailure {
+                message: format!("POST {url} failed: {}", crate::text::one_line(&e)),
                 permanent: false,
                 stack: None,
             })
@@ -114,7 +116,7 @@ async fn call_http(
     let text = String::from_utf8_lossy(&body[..body.len().min(300)])
         .trim()
         .to_string();
-    Err(Failure {
+    Err(VerbFailure {
         message: if text.is_empty() {
             format!("HTTP {status}")
         } else {
@@ -226,10 +228,10 @@ async fn call_exec(
     argv: &[String],
     timeout: Duration,
     dir: &Path,
-    d: &Delivery<'_>,
-) -> Result<Output, Failure> {
+    d: &Invocation<'_>,
+) -> Result<Output, VerbFailure> {
     let Some((program, args)) = argv.split_first() else {
-        return Err(Failure {
+        return Err(VerbFailure {
             message: "exec verb has no command".into(),
             permanent: true,
             stack: None,
@@ -253,7 +255,7 @@ async fn call_exec(
     // Its own process group, so a timeout reaches what it started too.
     #[cfg(unix)]
     command.process_group(0);
-    let mut child = command.spawn().map_err(|e| Failure {
+    let mut child = command.spawn().map_err(|e| VerbFailure {
         message: format!("cannot run `{program}` in {}: {e}", dir.display()),
         permanent: false,
         stack: None,
@@ -282,7 +284,7 @@ async fn call_exec(
         match tokio::time::timeout(timeout, run).await {
             Ok(Ok(o)) => o,
             Ok(Err(e)) => {
-                return Err(Failure {
+                return Err(VerbFailure {
                     message: format!("`{program}` failed: {e}"),
                     permanent: false,
                     stack: None,
@@ -290,7 +292,7 @@ async fn call_exec(
             }
             // `group` kills the process group as it goes.
             Err(_) => {
-                return Err(Failure {
+                return Err(VerbFailure {
                     message: format!(
                         "`{program}` timed out after {} and was killed",
                         crate::units::format_duration(timeout)
@@ -323,7 +325,7 @@ async fn call_exec(
         Some(c) => format!("exit code {c}"),
         None => "killed by a signal".to_string(),
     };
-    Err(Failure {
+    Err(VerbFailure {
         message: if tail.is_empty() {
             what
         } else {
@@ -362,7 +364,7 @@ mod tests {
             ]),
             timeout: Duration::from_secs(5),
         };
-        let d = Delivery {
+        let d = Invocation {
             topic: "m.t",
             subscription: "m.s",
             partition: 0,
@@ -377,7 +379,7 @@ mod tests {
             call(&verb, Path::new("."), &http, &d).await,
             Ok(Some("ok req-ingress-t-1".into()))
         );
-        let d1 = Delivery { attempt: 1, ..d };
+        let d1 = Invocation { attempt: 1, ..d };
         let err = call(&verb, Path::new("."), &http, &d1).await.unwrap_err();
         assert!(err.permanent, "{err:?}");
     }
@@ -391,8 +393,8 @@ mod tests {
         }
     }
 
-    fn delivery() -> Delivery<'static> {
-        Delivery {
+    fn delivery() -> Invocation<'static> {
+        Invocation {
             topic: "m.t",
             subscription: "m.s",
             partition: 0,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tonic::transport::Channel;
 
-use super::verb::{Delivery, Failure, Output};
+use super::{Invocation, Output, VerbFailure};
 use crate::ftl_proto::v1::verb_service_client::VerbServiceClient;
 use crate::ftl_proto::v1::{call_response, CallRequest, Metadata, PingRequest, Ref};
 use crate::schema::Verb;
@@ -29,12 +29,12 @@ fn ready() -> &'static Mutex<HashSet<String>> {
 }
 
 /// The one connection to `addr` (made lazily; it reconnects by itself).
-fn channel(addr: &str) -> Result<Channel, Failure> {
+fn channel(addr: &str) -> Result<Channel, VerbFailure> {
     let mut all = channels().lock().unwrap_or_else(|p| p.into_inner());
     if let Some(c) = all.get(addr) {
         return Ok(c.clone());
     }
-    let endpoint = Channel::from_shared(addr.to_string()).map_err(|e| Failure {
+    let endpoint = Channel::from_shared(addr.to_string()).map_err(|e| VerbFailure {
         message: format!("`{addr}` is not a gRPC address: {e}"),
         permanent: true,
         stack: None,
@@ -120,7 +120,7 @@ fn permanent(code: tonic::Code) -> bool {
     )
 }
 
-pub async fn call(addr: &str, verb: &Verb, d: &Delivery<'_>) -> Result<Output, Failure> {
+pub async fn call(addr: &str, verb: &Verb, d: &Invocation<'_>) -> Result<Output, VerbFailure> {
     let mut client = VerbServiceClient::new(channel(addr)?);
     let facts = [
         ("ftl-topic", d.topic.to_string()),
@@ -167,7 +167,7 @@ pub async fn call(addr: &str, verb: &Verb, d: &Delivery<'_>) -> Result<Output, F
     let answer = tokio::time::timeout(verb.timeout, client.call(request)).await;
     let response = match answer {
         Err(_) => {
-            return Err(Failure {
+            return Err(VerbFailure {
                 message: format!(
                     "{}.{} at {addr} timed out after {}",
                     verb.module,
@@ -179,7 +179,7 @@ pub async fn call(addr: &str, verb: &Verb, d: &Delivery<'_>) -> Result<Output, F
             })
         }
         Ok(Err(status)) => {
-            return Err(Failure {
+            return Err(VerbFailure {
                 message: format!("gRPC {:?}: {}", status.code(), status.message()),
                 permanent: permanent(status.code()),
                 stack: None,
@@ -188,7 +188,7 @@ pub async fn call(addr: &str, verb: &Verb, d: &Delivery<'_>) -> Result<Output, F
         Ok(Ok(r)) => r.into_inner(),
     };
     match response.response {
-        Some(call_response::Response::Error(e)) => Err(Failure {
+        Some(call_response::Response::Error(e)) => Err(VerbFailure {
             message: e.message,
             permanent: false,
             stack: e.stack.filter(|s| !s.is_empty()),
