@@ -150,6 +150,12 @@ pub struct RecordLine {
     /// The first way the event differs from its topic's type, if it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid: Option<String>,
+    /// `ftl.request_key`, when the event has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_key: Option<String>,
+    /// `ftl.created_at`: when it was published, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<String>,
 }
 
 impl RecordLine {
@@ -183,6 +189,8 @@ impl RecordLine {
                 )
             }),
             key: r.key,
+            request_key: r.headers.get(crate::kafka::headers::REQUEST_KEY).cloned(),
+            published_at: r.headers.get(crate::kafka::headers::CREATED_AT).cloned(),
             headers: r.headers,
             event,
             invalid: None,
@@ -218,6 +226,13 @@ pub enum AdminError {
     Silent,
     #[error("the running `ftl dev` answered something unexpected: {0}")]
     Garbled(String),
+}
+
+/// What `ftl pubsub trace` starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceOf {
+    Key(String),
+    Event(crate::trace::At),
 }
 
 /// A running `ftl dev` of this project, found at `runner.listen`.
@@ -362,6 +377,36 @@ impl AdminClient {
         })
     }
 
+    /// One request's tree (`what`: a request key, or an event as
+    /// `TOPIC@PARTITION:OFFSET`).
+    pub async fn trace(&self, what: &TraceOf) -> Result<crate::trace::Trace, AdminError> {
+        let (name, value) = match what {
+            TraceOf::Key(k) => ("key", k.clone()),
+            TraceOf::Event(at) => (
+                "event",
+                format!("{}@{}:{}", at.topic, at.partition, at.offset),
+            ),
+        };
+        let r = self
+            .http
+            .get(format!("{}{}", self.base, crate::trace::TRACE_PATH))
+            .query(&[(name, value)])
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(AdminError::Unreachable)?;
+        let ok = r.status().is_success();
+        let bytes = r.bytes().await.map_err(AdminError::Unreachable)?;
+        if !ok {
+            return Err(AdminError::Refused(
+                serde_json::from_slice::<ApiError>(&bytes)
+                    .map(|e| e.error)
+                    .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned()),
+            ));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| AdminError::Garbled(e.to_string()))
+    }
+
     /// Streams the replay's progress to `on` until it is done.
     pub async fn replay_deadletter(
         &self,
@@ -484,6 +529,10 @@ mod tests {
                     key: None,
                     attempt: 2,
                     since_ms: 1,
+                    topic: None,
+                    request_key: None,
+                    published_at: None,
+                    published_by: None,
                 }),
             );
         }

@@ -167,6 +167,10 @@ pub enum PubsubCommand {
         /// Partition key (default: from the topic's `key` pointer)
         #[arg(long)]
         key: Option<String>,
+        /// The request the events belong to (`ftl.request_key`); default: a
+        /// new request per event
+        #[arg(long, value_name = "KEY")]
+        request_key: Option<String>,
     },
     /// Print events as they arrive
     Tail {
@@ -195,6 +199,14 @@ pub enum PubsubCommand {
         /// Do not ask for confirmation
         #[arg(long, short = 'y')]
         yes: bool,
+    },
+    /// Show one request's way through every topic, as the running `ftl dev` saw it
+    Trace {
+        /// A request key (`ftl.request_key`), or an event as TOPIC@PARTITION:OFFSET
+        request: String,
+        /// Keep printing the tree as the request goes on
+        #[arg(long, short = 'f')]
+        follow: bool,
     },
     /// List a subscription's failed events
     Deadletters {

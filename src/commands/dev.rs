@@ -38,7 +38,15 @@ pub async fn dev(
         let done = done.clone();
         async move { printer.follow_events(events, done).await }
     });
+    // OpenTelemetry out, when the standard variables ask for it.
+    let telemetry = crate::telemetry::start(
+        &hub,
+        &crate::telemetry::Config::from_env(|k| std::env::var(k).ok()),
+    );
     let result = run(ctx, request, open, hub).await;
+    if let Some(t) = telemetry {
+        t.shutdown().await;
+    }
     // Every event emitted so far is printed before `ftl dev` returns.
     done.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(5), printing).await;

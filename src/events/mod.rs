@@ -153,6 +153,16 @@ pub enum Event {
     },
     /// One attempt to hand an event to its verb, and how it ended.
     Delivery(Delivery),
+    /// The runner published an event (the Publisher, a dead letter) and the
+    /// broker acknowledged it.
+    Published(Published),
+    /// A publish through the Publisher failed (bad input or the broker).
+    PublishFailed {
+        topic: String,
+        request_key: String,
+        by: String,
+        error: String,
+    },
     ReplayStarted {
         subscription: String,
         from: String,
@@ -336,6 +346,45 @@ pub struct Delivery {
     /// What the verb printed (exec verbs' stdout).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// The request the event belongs to (`ftl.request_key`, or the key the
+    /// runner gave an event published without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_key: Option<String>,
+    /// When the event was published (`ftl.created_at`), if it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<String>,
+    /// Milliseconds from the publish to the end of this attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_published_ms: Option<u64>,
+    /// Who published the event (`ftl.published_by`), if it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_by: Option<String>,
+}
+
+/// An event the runner published, as the broker stored it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Published {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<String>,
+    pub request_key: String,
+    /// `ftl.created_at` as written.
+    pub created_at: String,
+    /// `cli`, `http`, `grpc`, a verb (`module.verb`), or `deadletter`.
+    pub by: String,
+    /// For a dead letter: the delivery that failed into it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<Source>,
+}
+
+/// An event of a subscription (where a dead letter came from).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub subscription: String,
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
 }
 
 /// Where a replay moved one partition.
@@ -371,6 +420,10 @@ pub(crate) fn delivery(outcome: Outcome) -> Event {
         retry_in_ms: None,
         deadletter_topic: None,
         output: None,
+        request_key: None,
+        published_at: None,
+        since_published_ms: None,
+        published_by: None,
     })
 }
 

@@ -8,6 +8,7 @@
 
 mod admin;
 pub mod groups;
+pub mod headers;
 mod producer;
 mod read;
 pub mod tail;

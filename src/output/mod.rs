@@ -462,6 +462,9 @@ impl Printer {
                 address,
             } => info(format!("{subscription}: verb {verb} at {address} is ready")),
             Event::Delivery(d) => info(self.render_delivery(d)),
+            // The caller hears of its publish; `--json` and `ftl pubsub
+            // trace` show them.
+            Event::Published(_) | Event::PublishFailed { .. } => None,
             Event::ReplayStarted { subscription, from } => {
                 info(format!("{subscription}: replaying from {from}"))
             }

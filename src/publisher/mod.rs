@@ -17,7 +17,12 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::kafka::headers::{check_request_key, BadRequestKey, Stamp, REQUEST_ID_HEADER};
 use crate::schema::{Lookup, Project, Topic};
+
+/// How to send a request key that was refused.
+pub const REQUEST_KEY_HINT: &str =
+    "send the key of the request being handled as it came (FTL-Request-ID), or none for a new request";
 
 mod grpc;
 mod unary;
@@ -198,6 +203,10 @@ pub struct Published {
     pub partition: i32,
     pub offset: i64,
     pub key: Option<String>,
+    /// `ftl.request_key`: the caller's, or a new one.
+    pub request_key: String,
+    /// `ftl.created_at`.
+    pub created_at: String,
 }
 
 /// The largest event (body and key) `ftl` publishes: the Kafka client's
@@ -217,12 +226,14 @@ fn check_size(topic: &Topic, body: &[u8], key: Option<&str>) -> Result<(), Publi
     Ok(())
 }
 
-/// Validates and publishes one event; returns after the broker acknowledged.
+/// Validates and publishes one event with FTL's headers from `stamp`;
+/// returns after the broker acknowledged.
 pub async fn publish(
     producer: &FutureProducer,
     topic: &Topic,
     body: &[u8],
     key: Option<&str>,
+    stamp: &Stamp,
 ) -> Result<Published, PublishError> {
     let event: Value = serde_json::from_slice(body).map_err(|source| PublishError::NotJson {
         topic: topic.kafka_name(),
@@ -231,18 +242,22 @@ pub async fn publish(
     check_type(topic, &event)?;
     let key = event_key(topic, &event, key)?;
     check_size(topic, body, key.as_deref())?;
-    send(producer, topic, body, key).await
+    send(producer, topic, body, key, stamp).await
 }
 
-/// Publishes one event that was checked already, with its partition key.
+/// Publishes one event that was checked already, with its partition key
+/// and FTL's headers.
 async fn send(
     producer: &FutureProducer,
     topic: &Topic,
     body: &[u8],
     key: Option<String>,
+    stamp: &Stamp,
 ) -> Result<Published, PublishError> {
     let name = topic.kafka_name();
-    let mut record = FutureRecord::<str, [u8]>::to(&name).payload(body);
+    let mut record = FutureRecord::<str, [u8]>::to(&name)
+        .payload(body)
+        .headers(stamp.headers());
     if let Some(k) = &key {
         record = record.key(k.as_str());
     }
@@ -266,6 +281,8 @@ async fn send(
         partition: delivery.partition,
         offset: delivery.offset,
         key,
+        request_key: stamp.request_key.clone(),
+        created_at: crate::kafka::headers::format_time(stamp.created_at),
     })
 }
 
@@ -329,6 +346,7 @@ pub async fn publish_all(
     topic: &Topic,
     events: &[(usize, String)],
     key: Option<&str>,
+    request_key: Option<&str>,
     mut on_done: impl FnMut(&Published),
 ) -> Result<usize, BatchError> {
     use futures_util::StreamExt;
@@ -372,7 +390,13 @@ pub async fn publish_all(
         let mut results = futures_util::stream::iter(events.iter().zip(keys))
             .map(|((line, text), key)| {
                 let producer = &producer;
-                async move { (*line, send(producer, topic, text.as_bytes(), key).await) }
+                // Each event is a request of its own unless the caller names one.
+                let stamp =
+                    Stamp::now(request_key.map(str::to_string), BY_CLI, &topic.kafka_name());
+                async move {
+                    let r = send(producer, topic, text.as_bytes(), key, &stamp).await;
+                    (*line, r)
+                }
             })
             .buffered(1000);
         while let Some((line, r)) = results.next().await {
@@ -411,18 +435,61 @@ pub async fn publish_all(
 pub struct Publisher {
     pub project: watch::Receiver<Arc<Project>>,
     pub producer: Arc<crate::kafka::RenewableProducer>,
+    /// Where each publish is told (request traces, OpenTelemetry).
+    pub hub: crate::events::Hub,
 }
+
+/// Who published, as `ftl.published_by` says.
+pub const BY_CLI: &str = "cli";
+pub const BY_HTTP: &str = "http";
+pub const BY_GRPC: &str = "grpc";
 
 impl Publisher {
     fn current(&self) -> Arc<Project> {
         self.project.borrow().clone()
     }
 
+    /// Publishes to the topic named `name`; `request_key` is the caller's
+    /// (checked already), `by` says who called.
     async fn publish_named(
         &self,
         name: &str,
         body: &[u8],
         key: Option<&str>,
+        request_key: Option<String>,
+        by: &str,
+    ) -> Result<Published, PublishError> {
+        let stamp = Stamp::now(request_key, by, name);
+        let result = self.publish_stamped(name, body, key, &stamp).await;
+        match &result {
+            Ok(p) => self
+                .hub
+                .emit(crate::events::Event::Published(crate::events::Published {
+                    topic: p.topic.clone(),
+                    partition: p.partition,
+                    offset: p.offset,
+                    key: p.key.clone(),
+                    request_key: p.request_key.clone(),
+                    created_at: p.created_at.clone(),
+                    by: by.to_string(),
+                    failed: None,
+                })),
+            Err(e) => self.hub.emit(crate::events::Event::PublishFailed {
+                topic: name.to_string(),
+                request_key: stamp.request_key.clone(),
+                by: by.to_string(),
+                error: crate::text::one_line(e),
+            }),
+        }
+        result
+    }
+
+    async fn publish_stamped(
+        &self,
+        name: &str,
+        body: &[u8],
+        key: Option<&str>,
+        stamp: &Stamp,
     ) -> Result<Published, PublishError> {
         let project = self.current();
         let topic = find_topic(&project, name)?.clone();
@@ -434,11 +501,11 @@ impl Publisher {
                 waited: PUBLISH_WAIT,
             });
         }
-        let result = publish(&self.producer.get(), &topic, body, key).await;
+        let result = publish(&self.producer.get(), &topic, body, key, stamp).await;
         // A fatal producer error is recovered from only by a new producer
         // (librdkafka's rule); the event is sent once more with it.
         if matches!(result, Err(PublishError::Broker { .. })) && self.producer.renew_if_fatal() {
-            return publish(&self.producer.get(), &topic, body, key).await;
+            return publish(&self.producer.get(), &topic, body, key, stamp).await;
         }
         result
     }
@@ -510,8 +577,23 @@ async fn http_publish(
     State(publisher): State<Publisher>,
     Path(topic): Path<String>,
     RawQuery(query): RawQuery,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
+    let request_key = match headers.get(REQUEST_ID_HEADER) {
+        None => None,
+        Some(v) => match v
+            .to_str()
+            .map_err(|_| BadRequestKey::NotVisible(String::from_utf8_lossy(v.as_bytes()).into()))
+            .and_then(|k| check_request_key(k).map(|()| k.to_string()))
+        {
+            Ok(k) => Some(k),
+            Err(e) => {
+                let body = serde_json::json!({"error": format!("{REQUEST_ID_HEADER}: {e}"), "hint": REQUEST_KEY_HINT});
+                return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+            }
+        },
+    };
     let key = match query_key(query.as_deref()) {
         Ok(k) => k,
         Err(message) => {
@@ -519,7 +601,10 @@ async fn http_publish(
             return (StatusCode::BAD_REQUEST, Json(body)).into_response();
         }
     };
-    match publisher.publish_named(&topic, &body, key.as_deref()).await {
+    match publisher
+        .publish_named(&topic, &body, key.as_deref(), request_key, BY_HTTP)
+        .await
+    {
         Ok(p) => (StatusCode::OK, Json(serde_json::json!(p))).into_response(),
         Err(e) => {
             let status = e.status();

@@ -44,6 +44,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("topics.js", JS, include_str!("console/topics.js")),
     ("deadletters.js", JS, include_str!("console/deadletters.js")),
     ("publish.js", JS, include_str!("console/publish.js")),
+    ("trace.js", JS, include_str!("console/trace.js")),
 ];
 
 /// How often the event stream sends what happened.
@@ -200,6 +201,11 @@ struct Sampler {
 
 impl Sampler {
     fn offer(&mut self, e: Arc<Event>) {
+        // The page reads a request's publishes through its trace; one line
+        // per publish would crowd out the rest.
+        if matches!(&*e, Event::Published(_)) {
+            return;
+        }
         let is_ok = matches!(&*e, Event::Delivery(d) if d.outcome == Outcome::Ok);
         let kept = if is_ok {
             self.ok < OK_PER_FLUSH

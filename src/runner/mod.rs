@@ -18,6 +18,7 @@ mod offsets;
 mod reconcile;
 mod server;
 mod state;
+mod trace_api;
 pub mod verb;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -155,6 +156,7 @@ impl Runner {
             Publisher {
                 project: current.subscribe(),
                 producer,
+                hub: shared.hub.clone(),
             },
             state::AdminState {
                 listen: None,

@@ -56,6 +56,7 @@ pub async fn serve(
     admin.listen = Some(address);
     let routes = axum::Router::new()
         .route(admin::STATUS_PATH, get(status))
+        .route(crate::trace::TRACE_PATH, get(super::trace_api::trace))
         .route(admin::PROJECT_PATH, get(running_project))
         .route("/admin/subscriptions/{sub}/replay", post(replay_route))
         .route(

@@ -49,6 +49,10 @@ fn samples() -> Vec<Event> {
         retry_in_ms: Some(100),
         deadletter_topic: Some("shop.sFailed".into()),
         output: Some("cooked".into()),
+        request_key: Some("req-ingress-shop-t-1".into()),
+        published_at: Some("2026-12-05T17:00:00.000000001Z".into()),
+        since_published_ms: Some(5),
+        published_by: Some("cli".into()),
     };
     let all = vec![
         Event::Starting {
@@ -151,6 +155,27 @@ fn samples() -> Vec<Event> {
             address: "127.0.0.1:1".into(),
         },
         Event::Delivery(delivery),
+        Event::Published(ftl::events::Published {
+            topic: "shop.sFailed".into(),
+            partition: 0,
+            offset: 1,
+            key: Some("k".into()),
+            request_key: "req-ingress-shop-t-1".into(),
+            created_at: "2026-12-05T17:00:00.000000001Z".into(),
+            by: "deadletter".into(),
+            failed: Some(ftl::events::Source {
+                subscription: s(),
+                topic: "shop.t".into(),
+                partition: 0,
+                offset: 7,
+            }),
+        }),
+        Event::PublishFailed {
+            topic: "shop.t".into(),
+            request_key: "req-ingress-shop-t-2".into(),
+            by: "http".into(),
+            error: "e".into(),
+        },
         Event::ReplayStarted {
             subscription: s(),
             from: "beginning".into(),
@@ -263,6 +288,8 @@ fn samples() -> Vec<Event> {
             | Event::VerbWaiting { .. }
             | Event::VerbReady { .. }
             | Event::Delivery(_)
+            | Event::Published(_)
+            | Event::PublishFailed { .. }
             | Event::ReplayStarted { .. }
             | Event::ReplayDone { .. }
             | Event::ReplayFailed { .. }

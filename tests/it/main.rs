@@ -26,3 +26,4 @@ mod shutdown;
 mod skeleton;
 mod time_lookup;
 mod typed;
+mod trace;

@@ -9,6 +9,7 @@ mod publish;
 mod replay;
 mod status;
 mod tail;
+mod trace;
 
 use crate::cli::PubsubCommand;
 use crate::error::{Error, Result};
@@ -28,9 +29,15 @@ pub async fn pubsub(ctx: &Context<'_>, command: PubsubCommand) -> Result<()> {
     needs_skipped(&project, &skipped, &command)?;
     match command {
         PubsubCommand::Status { check } => status::status(&project, printer, check).await,
-        PubsubCommand::Publish { topic, event, key } => {
-            publish::publish(&project, printer, &topic, event, key).await
+        PubsubCommand::Trace { request, follow } => {
+            trace::trace(&project, printer, &request, follow).await
         }
+        PubsubCommand::Publish {
+            topic,
+            event,
+            key,
+            request_key,
+        } => publish::publish(&project, printer, &topic, event, key, request_key).await,
         PubsubCommand::Tail {
             topic,
             from,

@@ -15,8 +15,17 @@ pub async fn publish(
     topic: &str,
     event: Option<String>,
     key: Option<String>,
+    request_key: Option<String>,
 ) -> Result<()> {
     let topic = topic_arg(project, topic)?.clone();
+    if let Some(k) = &request_key {
+        crate::kafka::headers::check_request_key(k).map_err(|e| {
+            Error::usage(
+                format!("--request-key: {e}"),
+                Some(crate::publisher::REQUEST_KEY_HINT.to_string()),
+            )
+        })?;
+    }
     let from_stdin = matches!(event.as_deref(), None | Some("-"));
     let events: Vec<(usize, String)> = match event {
         Some(e) if e != "-" => vec![(1, e)],
@@ -42,8 +51,13 @@ pub async fn publish(
         ))
     });
     let mut done = 0;
-    let published =
-        publisher::publish_all(&broker.connection, &topic, &events, key.as_deref(), |p| {
+    let published = publisher::publish_all(
+        &broker.connection,
+        &topic,
+        &events,
+        key.as_deref(),
+        request_key.as_deref(),
+        |p| {
             done += 1;
             if let Some(s) = &spinner {
                 s.set_message(format!("published {done}/{total} to {}", p.topic));
@@ -54,19 +68,21 @@ pub async fn publish(
                 printer.json_line(&serde_json::to_value(p).unwrap_or_default());
             } else {
                 printer.data(&format!(
-                    "{} {}@{}{}",
+                    "{} {}@{}{} request={}",
                     p.topic,
                     p.partition,
                     p.offset,
                     p.key
                         .as_ref()
                         .map(|k| format!(" key={k}"))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    p.request_key
                 ));
             }
-        })
-        .await
-        .map_err(invalid);
+        },
+    )
+    .await
+    .map_err(invalid);
     if let Some(s) = spinner {
         s.finish_and_clear();
     }

@@ -84,6 +84,12 @@ fn render_record(printer: &Printer, r: Record, ty: &TopicType) -> String {
             .map(|k| format!(" key={}", escape_controls(k)))
             .unwrap_or_default()
     );
+    if let Some(k) = &line.request_key {
+        text.push_str(&format!(" request={k}"));
+    }
+    if let Some(t) = &line.published_at {
+        text.push_str(&format!(" published={t}"));
+    }
     if printer.verbose > 0 {
         for (k, v) in &line.headers {
             text.push_str(&format!(

@@ -2,6 +2,7 @@
 // and replay (one, the next of its partition; or all pending) to that
 // subscription's verb only, as `ftl pubsub replay-deadletter` does.
 import { $, h, api, fillSelect, post, pretty, seg, store } from "./dom.js";
+import { openTrace } from "./trace.js";
 
 let loaded = null;
 
@@ -85,7 +86,7 @@ async function load() {
           h("td", { title: d.failed_at }, d.failed_at),
           h("td", { title: d.source_topic }, `${d.source_partition ?? "?"}@${d.source_offset ?? "?"}`),
           h("td", { title: d.key ?? "" }, d.key ?? "-"),
-          h("td", {}, toggle, " ", button)),
+          h("td", {}, toggle, " ", button, " ", h("button", { type: "button", class: "trace-open", onclick: () => openTrace({ event: `${d.topic}@${d.partition}:${d.offset}` }) }, "Trace"))),
         detail,
       ];
     }));

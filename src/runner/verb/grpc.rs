@@ -130,6 +130,12 @@ pub async fn call(addr: &str, verb: &Verb, d: &Invocation<'_>) -> Result<Output,
         ("ftl-offset", d.offset.to_string()),
         ("ftl-key", key),
         ("ftl-attempt", d.attempt.to_string()),
+        // As FTL's runner sends it: a verb that publishes with it continues
+        // the request.
+        (
+            crate::kafka::headers::REQUEST_ID_METADATA,
+            d.request_key.to_string(),
+        ),
     ];
     if let Some(e) = encoding {
         facts.push(("ftl-key-encoding", e.to_string()));

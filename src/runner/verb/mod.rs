@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
+use crate::kafka::headers::{REQUEST_ID_ENV, REQUEST_ID_HEADER};
 use crate::schema::{Verb, VerbCall};
 
 pub(super) mod grpc;
@@ -26,6 +27,9 @@ pub struct Invocation<'a> {
     pub key: Option<&'a [u8]>,
     pub attempt: u32,
     pub body: &'a [u8],
+    /// The request the event belongs to: `FTL-Request-ID` (HTTP header,
+    /// gRPC metadata) or `FTL_REQUEST_ID` (exec).
+    pub request_key: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +118,7 @@ async fn call_http(
         .header("Ftl-Offset", d.offset.to_string())
         .header("Ftl-Key", key)
         .header("Ftl-Attempt", d.attempt.to_string())
+        .header(REQUEST_ID_HEADER, d.request_key)
         .body(d.body.to_vec())
         .send()
         .await;
@@ -292,6 +297,7 @@ async fn call_exec(
         .env("FTL_OFFSET", d.offset.to_string())
         .env("FTL_KEY", &key)
         .env("FTL_ATTEMPT", d.attempt.to_string())
+        .env(REQUEST_ID_ENV, d.request_key)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -422,7 +428,7 @@ mod tests {
             call: VerbCall::Exec(vec![
                 "sh".into(),
                 "-c".into(),
-                "read x; [ \"$x\" = '{\"a\":1}' ] && [ \"$FTL_ATTEMPT\" = 2 ] || exit 65; echo ok"
+                "read x; [ \"$x\" = '{\"a\":1}' ] && [ \"$FTL_ATTEMPT\" = 2 ] || exit 65; echo ok $FTL_REQUEST_ID"
                     .into(),
             ]),
             timeout: Duration::from_secs(5),
@@ -436,11 +442,12 @@ mod tests {
             key: None,
             attempt: 2,
             body: b"{\"a\":1}\n",
+            request_key: "req-ingress-t-1",
         };
         let http = reqwest::Client::new();
         assert_eq!(
             call(&verb, Path::new("."), &http, &d).await,
-            Ok(Some("ok".into()))
+            Ok(Some("ok req-ingress-t-1".into()))
         );
         let d1 = Invocation { attempt: 1, ..d };
         let err = call(&verb, Path::new("."), &http, &d1).await.unwrap_err();
@@ -489,6 +496,7 @@ mod tests {
             key: None,
             attempt: 1,
             body: b"{}",
+            request_key: "req-ingress-t-1",
         }
     }
 
