@@ -25,5 +25,5 @@ mod settings;
 mod shutdown;
 mod skeleton;
 mod time_lookup;
-mod typed;
 mod trace;
+mod typed;
