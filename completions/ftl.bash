@@ -88,6 +88,9 @@ _ftl() {
             ftl__subcmd__help__subcmd__pubsub,tail)
                 cmd="ftl__subcmd__help__subcmd__pubsub__subcmd__tail"
                 ;;
+            ftl__subcmd__help__subcmd__pubsub,trace)
+                cmd="ftl__subcmd__help__subcmd__pubsub__subcmd__trace"
+                ;;
             ftl__subcmd__help__subcmd__pubsub__subcmd__broker,logs)
                 cmd="ftl__subcmd__help__subcmd__pubsub__subcmd__broker__subcmd__logs"
                 ;;
@@ -135,6 +138,9 @@ _ftl() {
                 ;;
             ftl__subcmd__pubsub,tail)
                 cmd="ftl__subcmd__pubsub__subcmd__tail"
+                ;;
+            ftl__subcmd__pubsub,trace)
+                cmd="ftl__subcmd__pubsub__subcmd__trace"
                 ;;
             ftl__subcmd__pubsub__subcmd__broker,help)
                 cmd="ftl__subcmd__pubsub__subcmd__broker__subcmd__help"
@@ -189,6 +195,9 @@ _ftl() {
                 ;;
             ftl__subcmd__pubsub__subcmd__help,tail)
                 cmd="ftl__subcmd__pubsub__subcmd__help__subcmd__tail"
+                ;;
+            ftl__subcmd__pubsub__subcmd__help,trace)
+                cmd="ftl__subcmd__pubsub__subcmd__help__subcmd__trace"
                 ;;
             ftl__subcmd__pubsub__subcmd__help__subcmd__broker,logs)
                 cmd="ftl__subcmd__pubsub__subcmd__help__subcmd__broker__subcmd__logs"
@@ -413,7 +422,7 @@ _ftl() {
             return 0
             ;;
         ftl__subcmd__help__subcmd__pubsub)
-            opts="status publish tail replay deadletters replay-deadletter broker"
+            opts="status publish tail replay trace deadletters replay-deadletter broker"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -567,6 +576,20 @@ _ftl() {
             return 0
             ;;
         ftl__subcmd__help__subcmd__pubsub__subcmd__tail)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ftl__subcmd__help__subcmd__pubsub__subcmd__trace)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -761,7 +784,7 @@ _ftl() {
             return 0
             ;;
         ftl__subcmd__pubsub)
-            opts="-C -v -q -h -V --project --json --verbose --quiet --color --broker-kind --broker-image --help --version status publish tail replay deadletters replay-deadletter broker help"
+            opts="-C -v -q -h -V --project --json --verbose --quiet --color --broker-kind --broker-image --help --version status publish tail replay trace deadletters replay-deadletter broker help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1095,7 +1118,7 @@ _ftl() {
             return 0
             ;;
         ftl__subcmd__pubsub__subcmd__help)
-            opts="status publish tail replay deadletters replay-deadletter broker help"
+            opts="status publish tail replay trace deadletters replay-deadletter broker help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1276,14 +1299,32 @@ _ftl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ftl__subcmd__pubsub__subcmd__help__subcmd__trace)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ftl__subcmd__pubsub__subcmd__publish)
-            opts="-C -v -q -h -V --key --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
+            opts="-C -v -q -h -V --key --request-key --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1395,7 +1436,7 @@ _ftl() {
             return 0
             ;;
         ftl__subcmd__pubsub__subcmd__status)
-            opts="-C -v -q -h -V --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
+            opts="-C -v -q -h -V --check --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1455,6 +1496,40 @@ _ftl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --broker-kind)
+                    COMPREPLY=($(compgen -W "redpanda kafka tansu external" -- "${cur}"))
+                    return 0
+                    ;;
+                --broker-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ftl__subcmd__pubsub__subcmd__trace)
+            opts="-f -C -v -q -h -V --follow --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --project)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -127,28 +127,29 @@ complete -c ftl -n "__fish_ftl_using_subcommand schema" -s v -l verbose -d 'More
 complete -c ftl -n "__fish_ftl_using_subcommand schema" -s q -l quiet -d 'Only errors and data'
 complete -c ftl -n "__fish_ftl_using_subcommand schema" -s h -l help -d 'Print help'
 complete -c ftl -n "__fish_ftl_using_subcommand schema" -s V -l version -d 'Print version'
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -s C -l project -d 'Project directory (holding ftl-project.yaml)' -r -F
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -l color -d 'When to color output' -r -f -a "auto\t''
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -s C -l project -d 'Project directory (holding ftl-project.yaml)' -r -F
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -l broker-kind -d 'Broker kind, overriding `pubsub.broker.kind` of the project' -r -f -a "redpanda\t''
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -l broker-kind -d 'Broker kind, overriding `pubsub.broker.kind` of the project' -r -f -a "redpanda\t''
 kafka\t''
 tansu\t''
 external\t''"
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -l broker-image -d 'Broker image, overriding `pubsub.broker.image` and the preset\'s default' -r
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -l json -d 'Machine-readable output: one JSON object per line'
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -s v -l verbose -d 'More output (-v debug, -vv trace)'
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -s q -l quiet -d 'Only errors and data'
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -s h -l help -d 'Print help'
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -s V -l version -d 'Print version'
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -f -a "status" -d 'Broker, topics with end offsets, subscriptions with lag, dead letters'
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -f -a "publish" -d 'Publish one event, or NDJSON lines from stdin with `-`'
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -f -a "tail" -d 'Print events as they arrive'
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -f -a "replay" -d 'Move a subscription\'s offsets so its verb processes events again'
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -f -a "deadletters" -d 'List a subscription\'s failed events'
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -f -a "replay-deadletter" -d 'Hand failed events back to the subscription\'s verb'
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -f -a "broker" -d 'Manage the broker container'
-complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay deadletters replay-deadletter broker help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -l broker-image -d 'Broker image, overriding `pubsub.broker.image` and the preset\'s default' -r
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -l json -d 'Machine-readable output: one JSON object per line'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -s v -l verbose -d 'More output (-v debug, -vv trace)'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -s q -l quiet -d 'Only errors and data'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -s h -l help -d 'Print help'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -s V -l version -d 'Print version'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -f -a "status" -d 'Broker, topics with end offsets, subscriptions with lag, dead letters'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -f -a "publish" -d 'Publish one event, or NDJSON lines from stdin with `-`'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -f -a "tail" -d 'Print events as they arrive'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -f -a "replay" -d 'Move a subscription\'s offsets so its verb processes events again'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -f -a "trace" -d 'Show one request\'s way through every topic, as the running `ftl dev` saw it'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -f -a "deadletters" -d 'List a subscription\'s failed events'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -f -a "replay-deadletter" -d 'Hand failed events back to the subscription\'s verb'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -f -a "broker" -d 'Manage the broker container'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and not __fish_seen_subcommand_from status publish tail replay trace deadletters replay-deadletter broker help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from status" -s C -l project -d 'Project directory (holding ftl-project.yaml)' -r -F
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from status" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
@@ -158,12 +159,14 @@ kafka\t''
 tansu\t''
 external\t''"
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from status" -l broker-image -d 'Broker image, overriding `pubsub.broker.image` and the preset\'s default' -r
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from status" -l check -d 'Also read each typed topic from its beginning and count the events that do not match its type'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from status" -l json -d 'Machine-readable output: one JSON object per line'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More output (-v debug, -vv trace)'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Only errors and data'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from publish" -l key -d 'Partition key (default: from the topic\'s `key` pointer)' -r
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from publish" -l request-key -d 'The request the events belong to (`ftl.request_key`); default: a new request per event' -r
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from publish" -s C -l project -d 'Project directory (holding ftl-project.yaml)' -r -F
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from publish" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
@@ -212,6 +215,21 @@ complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcomma
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from replay" -s q -l quiet -d 'Only errors and data'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from replay" -s V -l version -d 'Print version'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from trace" -s C -l project -d 'Project directory (holding ftl-project.yaml)' -r -F
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from trace" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from trace" -l broker-kind -d 'Broker kind, overriding `pubsub.broker.kind` of the project' -r -f -a "redpanda\t''
+kafka\t''
+tansu\t''
+external\t''"
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from trace" -l broker-image -d 'Broker image, overriding `pubsub.broker.image` and the preset\'s default' -r
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from trace" -s f -l follow -d 'Keep printing the tree as the request goes on'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from trace" -l json -d 'Machine-readable output: one JSON object per line'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from trace" -s v -l verbose -d 'More output (-v debug, -vv trace)'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from trace" -s q -l quiet -d 'Only errors and data'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from trace" -s h -l help -d 'Print help'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from trace" -s V -l version -d 'Print version'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from deadletters" -s n -l limit -d 'At most N events' -r
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from deadletters" -s C -l project -d 'Project directory (holding ftl-project.yaml)' -r -F
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from deadletters" -l color -d 'When to color output' -r -f -a "auto\t''
@@ -268,6 +286,7 @@ complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcomma
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from help" -f -a "publish" -d 'Publish one event, or NDJSON lines from stdin with `-`'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from help" -f -a "tail" -d 'Print events as they arrive'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from help" -f -a "replay" -d 'Move a subscription\'s offsets so its verb processes events again'
+complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from help" -f -a "trace" -d 'Show one request\'s way through every topic, as the running `ftl dev` saw it'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from help" -f -a "deadletters" -d 'List a subscription\'s failed events'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from help" -f -a "replay-deadletter" -d 'Hand failed events back to the subscription\'s verb'
 complete -c ftl -n "__fish_ftl_using_subcommand pubsub; and __fish_seen_subcommand_from help" -f -a "broker" -d 'Manage the broker container'
@@ -313,6 +332,7 @@ complete -c ftl -n "__fish_ftl_using_subcommand help; and __fish_seen_subcommand
 complete -c ftl -n "__fish_ftl_using_subcommand help; and __fish_seen_subcommand_from pubsub" -f -a "publish" -d 'Publish one event, or NDJSON lines from stdin with `-`'
 complete -c ftl -n "__fish_ftl_using_subcommand help; and __fish_seen_subcommand_from pubsub" -f -a "tail" -d 'Print events as they arrive'
 complete -c ftl -n "__fish_ftl_using_subcommand help; and __fish_seen_subcommand_from pubsub" -f -a "replay" -d 'Move a subscription\'s offsets so its verb processes events again'
+complete -c ftl -n "__fish_ftl_using_subcommand help; and __fish_seen_subcommand_from pubsub" -f -a "trace" -d 'Show one request\'s way through every topic, as the running `ftl dev` saw it'
 complete -c ftl -n "__fish_ftl_using_subcommand help; and __fish_seen_subcommand_from pubsub" -f -a "deadletters" -d 'List a subscription\'s failed events'
 complete -c ftl -n "__fish_ftl_using_subcommand help; and __fish_seen_subcommand_from pubsub" -f -a "replay-deadletter" -d 'Hand failed events back to the subscription\'s verb'
 complete -c ftl -n "__fish_ftl_using_subcommand help; and __fish_seen_subcommand_from pubsub" -f -a "broker" -d 'Manage the broker container'

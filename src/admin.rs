@@ -80,6 +80,9 @@ pub struct RunnerStatus {
 
 /// `POST /admin/subscriptions/{sub}/replay`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+// A field it does not know is refused, never ignored: a typo such as
+// `dryRun` once did a real replay.
+#[serde(deny_unknown_fields)]
 pub struct ReplayRequest {
     pub from: ReplayFrom,
 }
@@ -92,6 +95,9 @@ pub struct ReplaySummary {
 
 /// `POST /admin/subscriptions/{sub}/replay-deadletter`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+// A field it does not know is refused, never ignored: a typo such as
+// `dryRun` once did a real replay.
+#[serde(deny_unknown_fields)]
 pub struct DeadletterReplayRequest {
     pub limit: Option<u64>,
     #[serde(default)]
@@ -141,11 +147,35 @@ pub struct RecordLine {
     pub headers: std::collections::BTreeMap<String, String>,
     /// The payload as JSON, or as a string when it is not JSON.
     pub event: serde_json::Value,
+    /// The first way the event differs from its topic's type, if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<String>,
+    /// `ftl.request_key`, when the event has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_key: Option<String>,
+    /// `ftl.created_at`: when it was published, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<String>,
 }
 
-impl From<crate::kafka::tail::Record> for RecordLine {
-    fn from(r: crate::kafka::tail::Record) -> RecordLine {
-        let event = serde_json::from_slice(&r.payload).unwrap_or_else(|_| {
+impl RecordLine {
+    /// The record, checked against its topic's type.
+    pub fn typed(r: crate::kafka::tail::Record, ty: &crate::types::TopicType) -> RecordLine {
+        let parsed = serde_json::from_slice::<serde_json::Value>(&r.payload).ok();
+        let invalid = match &parsed {
+            _ if ty.is_any() => None,
+            Some(event) => ty.check(event).err().map(|m| m.to_string()),
+            None => Some("not JSON".into()),
+        };
+        RecordLine {
+            invalid,
+            ..RecordLine::with_event(r, parsed)
+        }
+    }
+
+    /// The record with its payload parsed already (`None`: not JSON).
+    fn with_event(r: crate::kafka::tail::Record, parsed: Option<serde_json::Value>) -> RecordLine {
+        let event = parsed.unwrap_or_else(|| {
             serde_json::Value::String(String::from_utf8_lossy(&r.payload).into_owned())
         });
         RecordLine {
@@ -159,9 +189,19 @@ impl From<crate::kafka::tail::Record> for RecordLine {
                 )
             }),
             key: r.key,
+            request_key: r.headers.get(crate::kafka::headers::REQUEST_KEY).cloned(),
+            published_at: r.headers.get(crate::kafka::headers::CREATED_AT).cloned(),
             headers: r.headers,
             event,
+            invalid: None,
         }
+    }
+}
+
+impl From<crate::kafka::tail::Record> for RecordLine {
+    fn from(r: crate::kafka::tail::Record) -> RecordLine {
+        let parsed = serde_json::from_slice(&r.payload).ok();
+        RecordLine::with_event(r, parsed)
     }
 }
 
@@ -186,6 +226,13 @@ pub enum AdminError {
     Silent,
     #[error("the running `ftl dev` answered something unexpected: {0}")]
     Garbled(String),
+}
+
+/// What `ftl pubsub trace` starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceOf {
+    Key(String),
+    Event(crate::trace::At),
 }
 
 /// A running `ftl dev` of this project, found at `runner.listen`.
@@ -330,6 +377,36 @@ impl AdminClient {
         })
     }
 
+    /// One request's tree (`what`: a request key, or an event as
+    /// `TOPIC@PARTITION:OFFSET`).
+    pub async fn trace(&self, what: &TraceOf) -> Result<crate::trace::Trace, AdminError> {
+        let (name, value) = match what {
+            TraceOf::Key(k) => ("key", k.clone()),
+            TraceOf::Event(at) => (
+                "event",
+                format!("{}@{}:{}", at.topic, at.partition, at.offset),
+            ),
+        };
+        let r = self
+            .http
+            .get(format!("{}{}", self.base, crate::trace::TRACE_PATH))
+            .query(&[(name, value)])
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(AdminError::Unreachable)?;
+        let ok = r.status().is_success();
+        let bytes = r.bytes().await.map_err(AdminError::Unreachable)?;
+        if !ok {
+            return Err(AdminError::Refused(
+                serde_json::from_slice::<ApiError>(&bytes)
+                    .map(|e| e.error)
+                    .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned()),
+            ));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| AdminError::Garbled(e.to_string()))
+    }
+
     /// Streams the replay's progress to `on` until it is done.
     pub async fn replay_deadletter(
         &self,
@@ -452,6 +529,10 @@ mod tests {
                     key: None,
                     attempt: 2,
                     since_ms: 1,
+                    topic: None,
+                    request_key: None,
+                    published_at: None,
+                    published_by: None,
                 }),
             );
         }

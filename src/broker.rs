@@ -94,6 +94,10 @@ pub fn container_spec(project: &str, settings: &BrokerSettings, host_port: u16) 
                 &format!("0.0.0.0:{CONTAINER_PORT}"),
                 "--advertise-kafka-addr",
                 &advertised,
+                // Topics are made by `ftl dev` with their declared
+                // partitions, never by the broker when a client asks.
+                "--set",
+                "redpanda.auto_create_topics_enabled=false",
             ]
             .iter()
             .map(|s| s.to_string())
@@ -118,6 +122,7 @@ pub fn container_spec(project: &str, settings: &BrokerSettings, host_port: u16) 
                 "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR=1".into(),
                 "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR=1".into(),
                 "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS=0".into(),
+                "KAFKA_AUTO_CREATE_TOPICS_ENABLE=false".into(),
                 "KAFKA_LOG_DIRS=/var/lib/kafka/data".into(),
             ],
             "/var/lib/kafka/data",
@@ -191,7 +196,8 @@ mod tests {
         assert_eq!(
             spec.cmd.join(" "),
             "redpanda start --mode dev-container --smp 1 --default-log-level=info \
-             --kafka-addr 0.0.0.0:9092 --advertise-kafka-addr 127.0.0.1:19092"
+             --kafka-addr 0.0.0.0:9092 --advertise-kafka-addr 127.0.0.1:19092 \
+             --set redpanda.auto_create_topics_enabled=false"
         );
         assert_eq!((spec.container_port, spec.host_port), (9092, 19092));
         assert_eq!(spec.volume, "ftl-pizzashop-broker-data");

@@ -152,7 +152,12 @@ pub enum SchemaFormat {
 #[derive(Debug, Subcommand)]
 pub enum PubsubCommand {
     /// Broker, topics with end offsets, subscriptions with lag, dead letters
-    Status,
+    Status {
+        /// Also read each typed topic from its beginning and count the
+        /// events that do not match its type
+        #[arg(long)]
+        check: bool,
+    },
     /// Publish one event, or NDJSON lines from stdin with `-`
     Publish {
         /// Topic: module.topic, or a unique bare name
@@ -162,6 +167,10 @@ pub enum PubsubCommand {
         /// Partition key (default: from the topic's `key` pointer)
         #[arg(long)]
         key: Option<String>,
+        /// The request the events belong to (`ftl.request_key`); default: a
+        /// new request per event
+        #[arg(long, value_name = "KEY")]
+        request_key: Option<String>,
     },
     /// Print events as they arrive
     Tail {
@@ -190,6 +199,14 @@ pub enum PubsubCommand {
         /// Do not ask for confirmation
         #[arg(long, short = 'y')]
         yes: bool,
+    },
+    /// Show one request's way through every topic, as the running `ftl dev` saw it
+    Trace {
+        /// A request key (`ftl.request_key`), or an event as TOPIC@PARTITION:OFFSET
+        request: String,
+        /// Keep printing the tree as the request goes on
+        #[arg(long, short = 'f')]
+        follow: bool,
     },
     /// List a subscription's failed events
     Deadletters {
@@ -230,7 +247,11 @@ pub enum BrokerCommand {
     Start,
     /// Stop the broker container (its data is kept, except with `tansu`,
     /// whose test preset keeps it in memory)
-    Stop,
+    Stop {
+        /// Do not ask for confirmation when a running `ftl dev` uses the broker
+        #[arg(long)]
+        yes: bool,
+    },
     /// Print the broker's logs
     Logs {
         /// Keep printing new lines

@@ -23,6 +23,8 @@ pub enum Error {
     Lookup(#[from] crate::schema::LookupError),
     #[error(transparent)]
     Admin(#[from] crate::admin::AdminError),
+    #[error(transparent)]
+    Watch(#[from] crate::watch::WatchError),
     #[error("{message}")]
     Usage {
         message: String,
@@ -77,6 +79,9 @@ impl Error {
             Error::Lookup(e) => Some(e.hint()),
             Error::Admin(_) => Some(
                 "`ftl pubsub status` shows whether `ftl dev` runs; its output says more".into(),
+            ),
+            Error::Watch(_) => Some(
+                "on Linux, raise fs.inotify.max_user_watches or max_user_instances (sysctl)".into(),
             ),
             Error::Usage { hint, .. } | Error::Failed { hint, .. } => hint.clone(),
         }

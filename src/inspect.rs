@@ -37,6 +37,9 @@ pub struct TopicStatus {
     pub partitions: usize,
     pub events: i64,
     pub end_offsets: Vec<i64>,
+    /// With `--check`: its retained events against its type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub type_check: Option<crate::retained::RetainedCheck>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -244,6 +247,7 @@ fn read_status(
                 events: m.iter().map(|(_, l, h)| h - l).sum(),
                 end_offsets: m.iter().map(|(_, _, h)| *h).collect(),
                 name,
+                type_check: None,
             },
             None => TopicStatus {
                 name,
@@ -251,6 +255,7 @@ fn read_status(
                 partitions: 0,
                 events: 0,
                 end_offsets: Vec::new(),
+                type_check: None,
             },
         })
         .collect();
@@ -346,7 +351,7 @@ fn live_in_flight(live: &[RunnerStatus], name: &str) -> BTreeMap<i32, u32> {
 fn live_state(live: &[RunnerStatus], name: &str) -> (String, Option<String>) {
     let rank = |s: &State| match s {
         State::Running => 0,
-        State::Starting => 1,
+        State::Starting | State::Waiting => 1,
         State::Failed { .. } => 2,
         State::Stopped => 3,
     };

@@ -6,6 +6,7 @@
 //! topics and dead-letter topics, and runs every subscription in one runner.
 //! docs/design.md describes what it does; `run` is the whole program.
 
+pub mod access;
 pub mod admin;
 pub mod broker;
 pub mod cli;
@@ -22,14 +23,21 @@ mod fuzz;
 pub mod inspect;
 pub mod kafka;
 pub mod limits;
+pub mod load;
 pub mod output;
 pub mod provision;
 pub mod publisher;
+pub mod retained;
 pub mod runner;
 pub mod runtime;
 pub mod schema;
+pub mod session;
+pub mod telemetry;
 pub mod text;
+pub mod trace;
+pub mod types;
 pub mod units;
+pub mod watch;
 
 use std::process::ExitCode;
 

@@ -5,11 +5,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::docker::{BrokerContainer, Docker, DockerError, Outcome};
+use crate::docker::{BrokerContainer, Docker, DockerError};
 use crate::error::{Error, Result};
-use crate::events::{Event, Hub, Severity};
+use crate::events::{Event, Hub, Report, Severity};
 use crate::kafka::{Connection, KafkaError, TopicInfo};
-use crate::output::Printer;
 use crate::schema::{BrokerKind, Project};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
@@ -78,13 +77,11 @@ impl BrokerHandle {
             kind: self.connection.kind.name().to_string(),
             address: self.connection.bootstrap.clone(),
             container: self.container.as_ref().map(|c| c.name.clone()),
-            how: match self.container.as_ref().map(|c| &c.outcome) {
-                None => "external",
-                Some(Outcome::Reused) => "reused",
-                Some(Outcome::Started) => "started",
-                Some(Outcome::Created) => "created",
-            }
-            .to_string(),
+            how: self
+                .container
+                .as_ref()
+                .map_or("external", |c| c.outcome.name())
+                .to_string(),
             ms: started.elapsed().as_millis() as u64,
         }
     }
@@ -140,8 +137,9 @@ fn connection_for(project: &Project, container: Option<&BrokerContainer>) -> Con
     }
 }
 
-/// Starts the broker if needed and waits until Kafka answers.
-pub async fn ensure_broker(project: &Project, printer: &Printer) -> Result<BrokerHandle> {
+/// Starts the broker if needed and waits until Kafka answers; what it does
+/// (pulling, the container, the wait) is told to `report`.
+pub async fn ensure_broker(project: &Project, report: &dyn Report) -> Result<BrokerHandle> {
     if project.broker.kind == BrokerKind::External {
         let connection = connection_for(project, None);
         connection
@@ -155,22 +153,16 @@ pub async fn ensure_broker(project: &Project, printer: &Printer) -> Result<Broke
     }
     let docker = Docker::connect().await?;
     let container = docker
-        .ensure_broker(&project.name, &project.broker, printer)
+        .ensure_broker(&project.name, &project.broker, report)
         .await?;
     let connection = connection_for(project, Some(&container));
-    let verb = match container.outcome {
-        Outcome::Reused => "reusing",
-        Outcome::Started => "started",
-        Outcome::Created => "created",
-    };
-    let spinner = printer.spinner(&format!(
-        "broker: {verb} {} ({}) on {}, waiting for Kafka to answer",
-        container.name,
-        connection.kind.name(),
-        connection.bootstrap
-    ));
+    report.report(Event::BrokerWaiting {
+        container: container.name.clone(),
+        kind: connection.kind.name().to_string(),
+        address: connection.bootstrap.clone(),
+        how: container.outcome.name().to_string(),
+    });
     let ready = connection.admin()?.wait_ready(READY_TIMEOUT).await;
-    spinner.finish_and_clear();
     if let Err(e) = ready {
         let logs = docker.last_logs(&container.name, 20).await;
         return Err(Error::failed(
@@ -250,6 +242,15 @@ pub struct Provisioned {
     pub problems: Vec<KafkaError>,
 }
 
+/// Every declared topic (dead-letter topics included) with its partitions,
+/// by Kafka name.
+pub fn declared(project: &Project) -> Vec<(String, i32)> {
+    project
+        .topics()
+        .map(|t| (t.kafka_name(), t.partitions))
+        .collect()
+}
+
 /// Creates missing topics, grows partitions, warns about topics with more
 /// partitions than declared.
 pub async fn provision(
@@ -257,12 +258,42 @@ pub async fn provision(
     connection: &Connection,
     hub: &Hub,
 ) -> Result<Provisioned> {
+    provision_with(project, connection, hub, false).await
+}
+
+/// As [`provision`], for a broker that came back: a topic with fewer
+/// partitions than declared was not made by ftl (the broker created it when
+/// a client asked for it) and holds nothing of the project's, so where the
+/// broker cannot grow it, it is deleted and created again as declared.
+pub async fn provision_again(
+    project: &Project,
+    connection: &Connection,
+    hub: &Hub,
+) -> Result<Provisioned> {
+    provision_with(project, connection, hub, true).await
+}
+
+async fn provision_with(
+    project: &Project,
+    connection: &Connection,
+    hub: &Hub,
+    recreate_smaller: bool,
+) -> Result<Provisioned> {
     let admin = connection.admin()?;
+    let done = provision_by(&admin, project, connection, hub, recreate_smaller).await;
+    admin.close();
+    done
+}
+
+async fn provision_by(
+    admin: &crate::kafka::Admin,
+    project: &Project,
+    connection: &Connection,
+    hub: &Hub,
+    recreate_smaller: bool,
+) -> Result<Provisioned> {
     let existing = admin.topics(Duration::from_secs(10)).await?;
-    let declared: Vec<(String, i32)> = project
-        .topics()
-        .map(|t| (t.kafka_name(), t.partitions))
-        .collect();
+    let declared = declared(project);
     let replication = if connection.kind == BrokerKind::External {
         -1
     } else {
@@ -289,6 +320,21 @@ pub async fn provision(
         match a {
             Action::Grow { topic, from, to } => match admin.grow_partitions(topic, *from, *to).await {
                 Ok(()) => hub.emit(Event::TopicGrown { topic: topic.clone(), from: *from, to: *to }),
+                Err(e) if recreate_smaller => match recreate(admin, topic, *to, replication).await {
+                    Ok(()) => {
+                        created.push(topic.clone());
+                        hub.emit(Event::TopicRecreated { topic: topic.clone(), had: *from, partitions: *to });
+                    }
+                    Err(again) => {
+                        hub.emit(Event::TopicProblem {
+                            topic: topic.clone(),
+                            severity: Severity::Error,
+                            message: format!("{}; deleting it to create it again failed: {}", crate::text::one_line(&e), crate::text::one_line(&again)),
+                            hint: e.hint(),
+                        });
+                        problems.push(e);
+                    }
+                },
                 Err(e) => {
                     hub.emit(Event::TopicProblem {
                         topic: topic.clone(),
@@ -309,6 +355,31 @@ pub async fn provision(
         }
     }
     Ok(Provisioned { created, problems })
+}
+
+/// Deletes `topic` and creates it with `partitions`; the broker may take a
+/// moment to forget the deleted one.
+async fn recreate(
+    admin: &crate::kafka::Admin,
+    topic: &str,
+    partitions: i32,
+    replication: i32,
+) -> std::result::Result<(), KafkaError> {
+    admin.delete_topics(&[topic.to_string()]).await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let gone = !admin
+            .topics(Duration::from_secs(5))
+            .await?
+            .contains_key(topic);
+        if gone || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    admin
+        .create_topics(&[(topic.to_string(), partitions)], replication)
+        .await
 }
 
 fn indent(text: &str) -> String {

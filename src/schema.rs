@@ -26,6 +26,8 @@ pub struct Project {
     pub broker: BrokerSettings,
     pub runner: RunnerSettings,
     pub modules: Vec<Module>,
+    /// Every module's data and enum declarations.
+    pub types: std::sync::Arc<crate::types::Types>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -112,6 +114,39 @@ pub struct Verb {
     pub call: VerbCall,
     #[serde(serialize_with = "ser_duration", deserialize_with = "de_duration")]
     pub timeout: Duration,
+    /// The environment an exec verb runs with.
+    #[serde(default, skip_serializing_if = "ExecEnv::is_default")]
+    pub env: ExecEnv,
+}
+
+/// What an exec verb's environment holds besides the `FTL_*` variables:
+/// by default all of `ftl dev`'s (what a developer expects of a local
+/// tool); with `inherit_env: false` only the `pass_env` names of it; plus
+/// `env`, set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExecEnv {
+    pub inherit_env: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pass_env: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+}
+
+impl Default for ExecEnv {
+    fn default() -> Self {
+        ExecEnv {
+            inherit_env: true,
+            pass_env: Vec::new(),
+            env: BTreeMap::new(),
+        }
+    }
+}
+
+impl ExecEnv {
+    pub fn is_default(&self) -> bool {
+        *self == ExecEnv::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +170,9 @@ pub struct Topic {
     pub key: Option<String>,
     /// Set on generated dead-letter topics: the subscription they belong to.
     pub deadletter_of: Option<String>,
+    /// What its events must be (`event` is its name).
+    #[serde(default)]
+    pub ty: crate::types::TopicType,
 }
 
 impl Topic {
@@ -396,7 +434,7 @@ impl Project {
                 out.push('\n');
             }
             let _ = writeln!(out, "module {} {{", m.name);
-            let mut blocks: Vec<String> = Vec::new();
+            let mut blocks: Vec<String> = self.types.ftl_blocks(&m.name);
             for t in &m.topics {
                 let mut b = String::new();
                 let export = if t.export { "export " } else { "" };
@@ -466,7 +504,8 @@ impl Project {
         out
     }
 
-    /// The resolved schema as one JSON document, Kafka names included.
+    /// The resolved schema as one JSON document, Kafka names included;
+    /// `types` holds a JSON Schema (2020-12) per data type.
     pub fn to_json(&self) -> serde_json::Value {
         let modules: Vec<serde_json::Value> = self
             .modules
@@ -477,6 +516,9 @@ impl Project {
                     .iter()
                     .map(|t| {
                         let mut v = serde_json::to_value(t).unwrap_or_default();
+                        if let Some(o) = v.as_object_mut() {
+                            o.remove("ty"); // the schema gives `types` once
+                        }
                         v["kafka_topic"] = t.kafka_name().into();
                         v
                     })
@@ -505,7 +547,11 @@ impl Project {
                 })
             })
             .collect();
-        serde_json::json!({ "project": self.name, "modules": modules })
+        serde_json::json!({
+            "project": self.name,
+            "modules": modules,
+            "types": crate::types::data_schemas(&self.types),
+        })
     }
 }
 

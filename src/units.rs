@@ -156,6 +156,11 @@ pub fn epoch_millis(t: std::time::SystemTime) -> i64 {
         .unwrap_or(0)
 }
 
+/// "1 topic", "3 topics".
+pub fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,13 +56,12 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
         let file = p.path().join("events.ndjson");
         let text: String = lines.iter().map(|(_, v)| format!("{v}\n")).collect();
         std::fs::write(&file, text).unwrap();
-        let (mut base, mut ftl) = (vec![], vec![]);
-        for _ in 0..plan.reps {
-            base.push(loops::raw_publish(bootstrap, "bench.pub", &lines));
+        let (mut base, mut ftl, mut typed) = (vec![], vec![], vec![]);
+        let publish = |topic: &str| {
             let t = Instant::now();
             let out = p
                 .cmd()
-                .args(["-q", "pubsub", "publish", "bench.pub", "-"])
+                .args(["-q", "pubsub", "publish", topic, "-"])
                 .stdin(std::fs::File::open(&file).unwrap())
                 .output()
                 .unwrap();
@@ -71,13 +70,29 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            ftl.push(t.elapsed().as_secs_f64());
+            t.elapsed().as_secs_f64()
+        };
+        for _ in 0..plan.reps {
+            base.push(loops::raw_publish(bootstrap, "bench.pub", &lines));
+            ftl.push(publish("bench.pub"));
+            typed.push(publish("bench.typed"));
             eprintln!(
-                "  publish: raw {:.2}s, ftl {:.2}s",
+                "  publish: raw {:.2}s, ftl {:.2}s, typed {:.2}s",
                 base.last().unwrap(),
-                ftl.last().unwrap()
+                ftl.last().unwrap(),
+                typed.last().unwrap()
             );
         }
+        rows.push(row(
+            format!(
+                "publish - typed topic (baseline: the same {n} lines to an `event: Any` topic)"
+            ),
+            "s",
+            Better::Lower,
+            typed,
+            Some(ftl.clone()),
+            Target::Ratio(0.9),
+        ));
         rows.push(row(
             format!("publish - with {n} NDJSON lines of 1 KB"),
             "s",
@@ -101,6 +116,8 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
         let mut runs: Vec<Samples> = vec![
             ("HTTP", vec![], vec![], vec![]),
             ("gRPC", vec![], vec![], vec![]),
+            ("HTTP typed", vec![], vec![], vec![]),
+            ("gRPC typed", vec![], vec![], vec![]),
             ("raw", vec![], vec![], vec![]),
         ];
         for _ in 0..plan.reps {
@@ -108,6 +125,8 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
                 let (r, lat) = match *kind {
                     "HTTP" => parts::publisher_http(&p.listen, "bench.pub", 8, plan.each),
                     "gRPC" => parts::publisher_grpc(&p.listen, "bench.pub", 8, plan.each),
+                    "HTTP typed" => parts::publisher_http(&p.listen, "bench.typed", 8, plan.each),
+                    "gRPC typed" => parts::publisher_grpc(&p.listen, "bench.typed", 8, plan.each),
                     _ => loops::raw_acks(bootstrap, "bench.pub", 8, plan.each),
                 };
                 rate.push(r);
@@ -122,6 +141,18 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
         }
         dev.stop();
         let raw = runs.pop().unwrap();
+        // Typed against `event: Any`, measured in the same repetitions.
+        let typed_runs = runs.split_off(2);
+        for ((kind, rate, _, _), (_, any_rate, _, _)) in typed_runs.iter().zip(&runs) {
+            rows.push(row(
+                format!("Publisher {kind}, 8 clients, events/s (baseline: the `event: Any` topic)"),
+                "ev/s",
+                Better::Higher,
+                rate.clone(),
+                Some(any_rate.clone()),
+                Target::Ratio(0.9),
+            ));
+        }
         for (kind, rate, p50, p99) in runs {
             rows.push(row(
                 format!("Publisher {kind}, 8 clients, events/s (baseline: raw producer, 8 tasks)"),

@@ -62,7 +62,12 @@ pub struct Plan {
     latency_samples: usize,
 }
 
-const TOPICS: &str = "  t1: {partitions: 1, key: /k}\n  t8: {partitions: 8, key: /k}\n  t32: {partitions: 32, key: /k}\n  fan10: {partitions: 8, key: /k}\n  fan50: {partitions: 8, key: /k}\n  k256: {partitions: 8, key: /k}\n  k8: {partitions: 8, key: /k}\n  ex: {partitions: 8, key: /k}\n  lat: {}\n  pub: {partitions: 8, key: /k}\n  idle: {}\n";
+/// Untyped topics (`event: Any`), and `typed` for the typed-against-`Any`
+/// publish rows: its type accepts the events of both `events` and the
+/// Publisher clients.
+const TOPICS: &str = "  t1: {event: Any, partitions: 1, key: /k}\n  t8: {event: Any, partitions: 8, key: /k}\n  t32: {event: Any, partitions: 32, key: /k}\n  fan10: {event: Any, partitions: 8, key: /k}\n  fan50: {event: Any, partitions: 8, key: /k}\n  k256: {event: Any, partitions: 8, key: /k}\n  k8: {event: Any, partitions: 8, key: /k}\n  ex: {event: Any, partitions: 8, key: /k}\n  lat: {event: Any}\n  pub: {event: Any, partitions: 8, key: /k}\n  typed: {event: Ev, partitions: 8, key: /k}\n  idle: {event: Any}\n";
+
+const TYPES: &str = "data:\n  Ev: {k: String, id: Int?, i: Int?, pad: String?}\n";
 
 /// The module file: verb `v` (the sink), `verbs` and `subs` more.
 fn module(sink: &Sink, verbs: &str, subs: &str) -> String {
@@ -72,7 +77,7 @@ fn module(sink: &Sink, verbs: &str, subs: &str) -> String {
         format!("subscriptions:\n{subs}")
     };
     format!(
-        "module: bench\nverbs:\n  v: {{http: \"{}\"}}\n{verbs}topics:\n{TOPICS}{subs}",
+        "module: bench\n{TYPES}verbs:\n  v: {{http: \"{}\"}}\n{verbs}topics:\n{TOPICS}{subs}",
         sink.url()
     )
 }

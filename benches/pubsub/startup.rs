@@ -14,7 +14,9 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
     // ---- start-up: ftl dev to ready with the broker up, 10 topics and 10
     // subscriptions (the first run creates the topics and is not counted).
     if wanted("startup") {
-        let topics: String = (0..10).map(|i| format!("  r{i}: {{}}\n")).collect();
+        let topics: String = (0..10)
+            .map(|i| format!("  r{i}: {{event: Any}}\n"))
+            .collect();
         let subs: String = (0..10)
             .map(|i| format!("  r{i}: {{topic: r{i}, verb: v{i}}}\n"))
             .collect();

@@ -25,7 +25,8 @@ pub async fn broker(ctx: &Context<'_>, command: BrokerCommand) -> Result<()> {
             let broker = provision::ensure_broker(&project, printer).await?;
             printer.event(broker.ready_event(started));
         }
-        BrokerCommand::Stop => {
+        BrokerCommand::Stop { yes } => {
+            confirm_in_use(ctx, &project, "stop", yes).await?;
             if let Some(c) = provision::stop_broker(&project).await? {
                 let kept = BrokerKind::parse(&c.kind).is_none_or(crate::broker::persists);
                 printer.info(&if kept {
@@ -52,7 +53,8 @@ pub async fn broker(ctx: &Context<'_>, command: BrokerCommand) -> Result<()> {
         }
         BrokerCommand::Reset { yes } => {
             let name = container_name(&project.name);
-            if !yes {
+            let asked = confirm_in_use(ctx, &project, "reset", yes).await?;
+            if !yes && !asked {
                 if !printer.can_ask() {
                     return Err(Error::usage(
                         format!(
@@ -100,4 +102,57 @@ pub async fn broker(ctx: &Context<'_>, command: BrokerCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A running `ftl dev` of the project uses the broker: say so, and go on
+/// only with `--yes` or the user's answer. True if the user was asked (and
+/// said yes).
+async fn confirm_in_use(
+    ctx: &Context<'_>,
+    project: &crate::schema::Project,
+    what: &str,
+    yes: bool,
+) -> Result<bool> {
+    let runners = crate::admin::AdminClient::find_all(project).await;
+    if runners.is_empty() {
+        return Ok(false);
+    }
+    let who = runners
+        .iter()
+        .map(|r| format!("pid {} on {}", r.status().pid, r.status().listen))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let what_then = if what == "reset" {
+        "it loses every topic and event; it creates the topics again when the broker is started (`ftl pubsub broker start`)"
+    } else {
+        "its deliveries and publishes wait until the broker is started again"
+    };
+    let printer = ctx.printer;
+    if yes {
+        printer.warn(
+            &format!("`ftl dev` ({who}) uses this broker: {what_then}"),
+            None,
+        );
+        return Ok(false);
+    }
+    if !printer.can_ask() {
+        return Err(Error::usage(
+            format!("`ftl dev` ({who}) uses this broker; `{what}` would take it away from it"),
+            Some(format!("stop `ftl dev` first, or pass --yes ({what_then})")),
+        ));
+    }
+    if !printer.confirm(&format!(
+        "`ftl dev` ({who}) uses this broker: {what_then}. {} it anyway?",
+        if what == "reset" {
+            "Delete it with every topic, group and event,"
+        } else {
+            "Stop"
+        }
+    )) {
+        return Err(Error::failed(
+            format!("{what} cancelled; nothing was changed"),
+            None,
+        ));
+    }
+    Ok(true)
 }

@@ -95,26 +95,7 @@ impl Context<'_> {
     /// The project without its invalid module files (and which those are),
     /// read on a blocking thread.
     pub async fn read_project_partial(&self) -> Result<(Project, Vec<config::SkippedModule>)> {
-        let overrides = self.overrides.clone();
-        let dir = self.project_dir.clone();
-        tokio::task::spawn_blocking(move || config::load_partial(&dir, &overrides))
-            .await
-            .map_err(|e| {
-                crate::error::Error::failed(format!("reading the project failed: {e}"), None)
-            })?
-            .map_err(Into::into)
-    }
-
-    /// Reads and validates the project in `dir` on a blocking thread, for
-    /// async commands.
-    pub async fn read_project(&self, dir: &Path) -> Result<Project> {
-        let loader = self.loader();
-        let dir = dir.to_path_buf();
-        tokio::task::spawn_blocking(move || loader.load(&dir))
-            .await
-            .map_err(|e| {
-                crate::error::Error::failed(format!("reading the project failed: {e}"), None)
-            })?
+        crate::load::project_partial(&self.project_dir, &self.overrides).await
     }
 }
 

@@ -1,27 +1,14 @@
 //! `ftl settings`: every resolved setting, its value and where it came from
 //! (a flag, the environment, a file position, or the default).
 
-use crate::config::{self, ConfigError, Entry};
+use crate::config::Entry;
 use crate::error::Result;
 use crate::output::{Printer, BOLD, DIM};
 
 use super::Context;
 
 pub async fn settings(ctx: &Context<'_>) -> Result<()> {
-    let dir = ctx.project_dir.clone();
-    let overrides = ctx.overrides.clone();
-    let (entries, project) =
-        tokio::task::spawn_blocking(move || match config::load_with_settings(&dir, &overrides) {
-            Ok((p, entries)) => Ok((entries, Some(p.name))),
-            Err(ConfigError::NotFound { .. }) => {
-                config::settings_without_project(&overrides).map(|e| (e, None))
-            }
-            Err(e) => Err(e),
-        })
-        .await
-        .map_err(|e| {
-            crate::error::Error::failed(format!("reading settings failed: {e}"), None)
-        })??;
+    let (entries, project) = crate::load::settings(&ctx.project_dir, &ctx.overrides).await?;
     render(
         ctx.printer,
         &entries,

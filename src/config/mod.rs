@@ -18,10 +18,12 @@ use marked_yaml::{LoaderOptions, Node, Span};
 use crate::diag::{suggest, Diagnostic, Diagnostics};
 use crate::limits::BatchField;
 use crate::schema::{
-    kafka_name_problem, Batch, BrokerKind, BrokerSettings, Module, Project, Retry, RunnerSettings,
-    StartFrom, Subscription, Topic, Verb, VerbCall, DEADLETTER_SUFFIX,
+    kafka_name_problem, Batch, BrokerKind, BrokerSettings, ExecEnv, Module, Project, Retry,
+    RunnerSettings, StartFrom, Subscription, Topic, Verb, VerbCall, DEADLETTER_SUFFIX,
 };
 use crate::units::{parse_duration, parse_size};
+
+pub use files::{read as read_file, Unusable};
 
 pub const PROJECT_FILE: &str = "ftl-project.yaml";
 pub const MODULE_FILE: &str = "ftl.yaml";
@@ -112,7 +114,14 @@ pub fn module_files(root: &Path) -> Vec<PathBuf> {
     if let Ok(entries) = std::fs::read_dir(root) {
         for e in entries.flatten() {
             let p = e.path().join(MODULE_FILE);
-            if p.is_file() {
+            // Whatever is there (a dangling symlink, a FIFO, a folder we
+            // may not look into) is a module file the loader names as
+            // unusable, not one silently left out.
+            let there = match std::fs::symlink_metadata(&p) {
+                Ok(_) => true,
+                Err(err) => err.kind() == std::io::ErrorKind::PermissionDenied && e.path().is_dir(),
+            };
+            if there {
                 files.push(p);
             }
         }
@@ -299,7 +308,11 @@ fn load_inner(
             continue;
         }
         let full = root.join(&rel);
-        if !full.is_file() {
+        if let Err(why) = files::check(&full) {
+            if why != files::Unusable::Missing {
+                loader.unusable(rel, &why);
+                continue;
+            }
             if let Some(span) = span {
                 loader.error(
                     project_src,
@@ -322,7 +335,7 @@ fn load_inner(
             raw_modules.push(m);
         }
     }
-    let modules = loader.resolve(raw_modules);
+    let (modules, types) = loader.resolve(raw_modules);
 
     let bad_files: Vec<PathBuf> = {
         let mut v: Vec<PathBuf> = loader
@@ -381,23 +394,29 @@ fn load_inner(
         broker,
         runner: header.runner,
         modules,
+        types,
     };
     Ok((project, entries))
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path).map_err(|source| ConfigError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
 impl Loader {
-    /// Reads a file into a new source. A file that is not UTF-8 is a
-    /// problem at its first bad byte, and is not parsed (`None`).
+    /// Reads a file into a new source. A file that cannot be used, is not
+    /// UTF-8, or holds characters YAML does not allow (where the parser
+    /// would stop, reading the file cut short) is a problem, and is not
+    /// parsed (`None`).
     fn add_file(&mut self, rel: PathBuf, full: &Path) -> Result<Option<usize>, ConfigError> {
-        let bytes = read(full)?;
+        let bytes = match files::read(full) {
+            Ok(b) => b,
+            Err(why) => {
+                self.unusable(rel, &why);
+                return Ok(None);
+            }
+        };
         match String::from_utf8(bytes) {
+            Ok(text) if files::disallowed(&text).next().is_some() => {
+                self.disallowed(rel, &text);
+                Ok(None)
+            }
             Ok(text) => Ok(Some(self.add_source(rel, text))),
             Err(e) => {
                 let bytes = e.as_bytes();
@@ -423,6 +442,47 @@ impl Loader {
                 );
                 Ok(None)
             }
+        }
+    }
+}
+
+impl Loader {
+    /// A project file that cannot be used: a problem naming it and why.
+    fn unusable(&mut self, rel: PathBuf, why: &files::Unusable) {
+        let src = self.add_source(rel, String::new());
+        let message = format!(
+            "`{}` cannot be used: {why}",
+            self.display_path(src).display()
+        );
+        self.error_at(src, 1, 1, 1, message, Some(why.hint().to_string()));
+    }
+
+    /// Each character of `text` YAML does not allow, as a problem at its
+    /// line and column; the source lines shown have them replaced.
+    fn disallowed(&mut self, rel: PathBuf, text: &str) {
+        let found: Vec<(usize, char)> = files::disallowed(text).collect();
+        let src = self.add_source(rel, files::shown(text));
+        for (at, c) in found {
+            let starts = &self.sources[src].line_starts;
+            let line = starts.partition_point(|s| *s <= at);
+            let line_start = starts[line - 1];
+            let column = text[line_start..at].chars().count() + 1;
+            self.error_at(
+                src,
+                line,
+                column,
+                1,
+                format!(
+                    "the file holds {}, which YAML does not allow{}",
+                    files::name(c),
+                    if c == '\0' {
+                        " (the file would be read as if it ended here)"
+                    } else {
+                        ""
+                    }
+                ),
+                Some("remove it; write control characters in a double-quoted string as escapes, like \"\\u0007\"".into()),
+            );
         }
     }
 }
@@ -459,7 +519,16 @@ struct RawModule {
     name_span: Span,
     verbs: Vec<Verb>,
     topics: Vec<(Topic, Span)>,
+    /// Each topic's `event` and `key` as written, by topic name.
+    events: HashMap<String, RawEvent>,
+    types: types::RawTypes,
     subs: Vec<RawSubscription>,
+}
+
+/// A topic's `event` (text and where) and where its `key` is written.
+struct RawEvent {
+    event: Option<(String, Span)>,
+    key: Option<Span>,
 }
 
 struct RawSubscription {
@@ -476,8 +545,23 @@ const PROJECT_KEYS: &[&str] = &["name", "modules", "pubsub", "runner"];
 const PUBSUB_KEYS: &[&str] = &["broker"];
 const BROKER_KEYS: &[&str] = &["kind", "image", "port", "bootstrap", "properties"];
 const RUNNER_KEYS: &[&str] = &["listen", "consumer", "grace"];
-const MODULE_KEYS: &[&str] = &["module", "verbs", "topics", "subscriptions"];
-const VERB_KEYS: &[&str] = &["http", "exec", "grpc", "timeout"];
+const MODULE_KEYS: &[&str] = &[
+    "module",
+    "data",
+    "enums",
+    "verbs",
+    "topics",
+    "subscriptions",
+];
+const VERB_KEYS: &[&str] = &[
+    "http",
+    "exec",
+    "grpc",
+    "timeout",
+    "env",
+    "inherit_env",
+    "pass_env",
+];
 const TOPIC_KEYS: &[&str] = &["event", "export", "partitions", "key"];
 const SUB_KEYS: &[&str] = &[
     "topic",
@@ -494,8 +578,13 @@ const BATCH_KEYS: &[&str] = &["min", "default", "max_wait"];
 
 mod concurrency;
 mod cursor;
+mod files;
 mod module_file;
 mod project_file;
 mod resolve;
 #[cfg(test)]
 mod tests;
+mod type_resolve;
+mod types;
+#[cfg(test)]
+mod types_tests;

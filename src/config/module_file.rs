@@ -29,6 +29,8 @@ impl Loader {
             name_span,
             verbs: Vec::new(),
             topics: Vec::new(),
+            events: HashMap::new(),
+            types: self.type_sections(src, &root),
             subs: Vec::new(),
         };
 
@@ -53,7 +55,8 @@ impl Loader {
                 if !self.check_name(src, key, "topic") {
                     continue;
                 }
-                if let Some(t) = self.topic(src, &name, key, node) {
+                if let Some((t, raw)) = self.topic(src, &name, key, node) {
+                    m.events.insert(t.name.clone(), raw);
                     m.topics.push((t, *key.span()));
                 }
             }
@@ -191,12 +194,127 @@ impl Loader {
             },
             None => Duration::from_secs(30),
         };
+        let env = self.exec_env(src, map, &what, matches!(call, VerbCall::Exec(_)))?;
         Some(Verb {
             module: module.into(),
             name: key.as_str().into(),
             call,
             timeout,
+            env,
         })
+    }
+
+    /// `env`, `inherit_env` and `pass_env` of an exec verb.
+    fn exec_env(
+        &mut self,
+        src: usize,
+        map: &MarkedMappingNode,
+        what: &str,
+        exec: bool,
+    ) -> Option<ExecEnv> {
+        let mut out = ExecEnv::default();
+        let mut ok = true;
+        if !exec {
+            for k in ["env", "inherit_env", "pass_env"] {
+                if let Some(n) = map.get_node(k) {
+                    self.error(
+                        src,
+                        n.span(),
+                        format!("`{k}` of {what} applies to exec verbs only"),
+                        Some("an HTTP or gRPC verb runs on its own; set its environment where it starts".into()),
+                    );
+                    ok = false;
+                }
+            }
+            return ok.then_some(out);
+        }
+        if let Some(n) = map.get_node("inherit_env") {
+            match self.boolean(src, n, &format!("`inherit_env` of {what}")) {
+                Some(b) => out.inherit_env = b,
+                None => ok = false,
+            }
+        }
+        if let Some(n) = map.get_node("pass_env") {
+            match n {
+                Node::Sequence(seq) => {
+                    for item in seq.iter() {
+                        match item.as_scalar() {
+                            Some(s) if env_name_problem(s.as_str()).is_none() => {
+                                out.pass_env.push(s.as_str().to_string())
+                            }
+                            Some(s) => {
+                                let why = env_name_problem(s.as_str()).unwrap_or_default();
+                                self.scalar_error(
+                                    src,
+                                    s,
+                                    format!("`pass_env` of {what}: {why}"),
+                                    None,
+                                );
+                                ok = false;
+                            }
+                            None => {
+                                self.error(
+                                    src,
+                                    item.span(),
+                                    format!(
+                                        "each item of `pass_env` of {what} must be a variable name"
+                                    ),
+                                    None,
+                                );
+                                ok = false;
+                            }
+                        }
+                    }
+                    if out.inherit_env {
+                        self.error(
+                            src,
+                            n.span(),
+                            format!("`pass_env` of {what} needs `inherit_env: false`"),
+                            Some("the verb inherits the whole environment unless `inherit_env: false`; `pass_env` then says which variables it keeps".into()),
+                        );
+                        ok = false;
+                    }
+                }
+                other => {
+                    self.error(
+                        src,
+                        other.span(),
+                        format!(
+                            "`pass_env` of {what} must be a list of names, like `[PATH, HOME]`"
+                        ),
+                        None,
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if let Some(n) = map.get_node("env") {
+            let m = self.mapping(src, n, &format!("`env` of {what}"))?;
+            for (k, v) in m.iter() {
+                if let Some(why) = env_name_problem(k.as_str()) {
+                    self.scalar_error(src, k, format!("`env` of {what}: {why}"), None);
+                    ok = false;
+                    continue;
+                }
+                let Some(value) = self.scalar(
+                    src,
+                    v,
+                    &format!("`env` `{}` of {what}", k.as_str()),
+                    "a string",
+                ) else {
+                    ok = false;
+                    continue;
+                };
+                if value.as_str().contains('\0') {
+                    self.scalar_error(src, value, format!("`env` `{}` of {what} holds a NUL character, which no environment value can", k.as_str()), None);
+                    ok = false;
+                    continue;
+                }
+                out.env
+                    .insert(k.as_str().to_string(), value.as_str().to_string());
+            }
+        }
+        ok.then_some(out)
     }
 
     pub(super) fn topic(
@@ -205,20 +323,31 @@ impl Loader {
         module: &str,
         key: &MarkedScalarNode,
         node: &Node,
-    ) -> Option<Topic> {
+    ) -> Option<(Topic, RawEvent)> {
         let what = format!("topic `{}`", key.as_str());
         let empty = MarkedMappingNode::new_empty(*node.span());
         let map = self.mapping(src, node, &what).unwrap_or(&empty);
         self.check_keys(src, map, TOPIC_KEYS, &what);
-        let event = map
-            .get_node("event")
-            .and_then(|n| self.string(src, n, &format!("`event` of {what}")))
-            .unwrap_or_else(|| upper_first(key.as_str()));
-        let event = if event.contains('.') {
-            event
-        } else {
-            format!("{module}.{event}")
+        // The type is resolved once every module's types are known.
+        let event = match map.get_node("event") {
+            Some(n) => self
+                .string(src, n, &format!("`event` of {what}"))
+                .map(|e| (e, super::types::node_span(n))),
+            None => {
+                self.scalar_error(
+                    src,
+                    key,
+                    format!("{what} has no `event` type"),
+                    Some(format!(
+                        "name the type of its events, like `event: {}` with `{}` declared under `data:`, or write `event: Any` to accept any JSON",
+                        upper_first(key.as_str()),
+                        upper_first(key.as_str())
+                    )),
+                );
+                None
+            }
         };
+        let event_text = event.as_ref().map(|(e, _)| e.clone()).unwrap_or_default();
         let export = map
             .get_node("export")
             .and_then(|n| self.boolean(src, n, "`export`"))
@@ -263,15 +392,23 @@ impl Loader {
         // Kept even when invalid (the load fails anyway) so references to it
         // do not cascade into "unknown topic" errors.
         let _ = ok;
-        Some(Topic {
-            module: module.into(),
-            name: key.as_str().into(),
-            event,
-            export,
-            partitions,
-            key: key_ptr,
-            deadletter_of: None,
-        })
+        let key_span = map.get_node("key").map(super::types::node_span);
+        Some((
+            Topic {
+                module: module.into(),
+                name: key.as_str().into(),
+                event: event_text,
+                export,
+                partitions,
+                key: key_ptr,
+                deadletter_of: None,
+                ty: Default::default(),
+            },
+            RawEvent {
+                event,
+                key: key_span,
+            },
+        ))
     }
 
     pub(super) fn subscription(
@@ -502,4 +639,23 @@ fn http_url_problem(url: &str) -> Option<String> {
         Ok(u) if u.host_str().is_none_or(str::is_empty) => Some("it names no host".into()),
         Ok(_) => None,
     }
+}
+
+/// Why `name` cannot be an environment variable of a verb, if it cannot.
+fn env_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("a variable name cannot be empty".into());
+    }
+    if name.contains(['=', '\0']) || name.chars().any(char::is_control) {
+        return Some(format!(
+            "`{}` is not a variable name (no `=` or control characters)",
+            name.escape_debug()
+        ));
+    }
+    if name.starts_with("FTL_") {
+        return Some(format!(
+            "`{name}` is set by ftl for each call (the `FTL_` names are its own)"
+        ));
+    }
+    None
 }

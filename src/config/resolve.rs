@@ -5,7 +5,10 @@ use super::*;
 
 impl Loader {
     /// Cross-file checks: duplicate modules, references, Kafka names.
-    pub(super) fn resolve(&mut self, raw: Vec<RawModule>) -> Vec<Module> {
+    pub(super) fn resolve(
+        &mut self,
+        raw: Vec<RawModule>,
+    ) -> (Vec<Module>, std::sync::Arc<crate::types::Types>) {
         let mut seen_modules: HashMap<String, usize> = HashMap::new();
         let mut raw_kept = Vec::new();
         for m in raw {
@@ -24,6 +27,7 @@ impl Loader {
             seen_modules.insert(m.name.clone(), m.src);
             raw_kept.push(m);
         }
+        let types = self.resolve_types(&mut raw_kept);
         // Every topic, generated dead-letter topics included, by (module, name).
         let mut topics: HashMap<(String, String), Topic> = HashMap::new();
         for m in &raw_kept {
@@ -167,14 +171,19 @@ impl Loader {
             // Generated dead-letter topics.
             let mut generated = Vec::new();
             for s in out.subscriptions.iter().filter(|s| s.deadletter) {
-                let source_event = topics
+                let source = topics
                     .get(&s.topic)
-                    .map(|t| t.event.clone())
-                    .unwrap_or_else(|| "builtin.Any".into());
+                    .map(|t| t.ty.clone())
+                    .unwrap_or_default();
+                let ty = crate::types::TopicType {
+                    types: types.clone(),
+                    event: crate::types::EventType::Failed(Box::new(source.event)),
+                };
                 generated.push(Topic {
                     module: m.name.clone(),
                     name: s.deadletter_topic(),
-                    event: format!("builtin.FailedEvent<{source_event}>"),
+                    event: ty.name(),
+                    ty,
                     export: false,
                     partitions: 1,
                     key: None,
@@ -195,7 +204,7 @@ impl Loader {
             out.topics.extend(generated);
             modules.push(out);
         }
-        modules
+        (modules, types)
     }
 }
 

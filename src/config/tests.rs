@@ -15,7 +15,7 @@ fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Result<Project, Config
 fn resolves_names_defaults_and_dead_letter_topics() {
     let (_d, r) = project(&[
             ("ftl-project.yaml", "name: shop\n"),
-            ("pizza/ftl.yaml", "module: pizza\nverbs:\n  cook: {exec: [\"true\"]}\n  failed: {http: \"http://127.0.0.1:1/x\"}\ntopics:\n  orders: {partitions: 8, key: /userId, event: Order}\nsubscriptions:\n  cookSub: {topic: orders, verb: cook, deadletter: true}\n  failedSub: {topic: cookSubFailed, verb: failed}\n"),
+            ("pizza/ftl.yaml", "module: pizza\ndata:\n  Order: {userId: String}\nverbs:\n  cook: {exec: [\"true\"]}\n  failed: {http: \"http://127.0.0.1:1/x\"}\ntopics:\n  orders: {partitions: 8, key: /userId, event: Order}\nsubscriptions:\n  cookSub: {topic: orders, verb: cook, deadletter: true}\n  failedSub: {topic: cookSubFailed, verb: failed}\n"),
         ]);
     let p = r.unwrap();
     assert_eq!(p.broker.kind, BrokerKind::Redpanda);
@@ -53,7 +53,7 @@ fn problems(r: Result<Project, ConfigError>) -> Vec<String> {
 fn reports_every_problem_with_positions() {
     let (_d, r) = project(&[
             ("ftl-project.yaml", "name: shop\n"),
-            ("a/ftl.yaml", "module: a\nverbs:\n  v: {exec: [\"x\"]}\ntopics:\n  t: {partitions: 0, colour: red}\nsubscriptions:\n  s: {topic: nope, verb: v, batch: {max_wait: 5 minutes}}\n"),
+            ("a/ftl.yaml", "module: a\nverbs:\n  v: {exec: [\"x\"]}\ntopics:\n  t: {partitions: 0, colour: red, event: Any}\nsubscriptions:\n  s: {topic: nope, verb: v, batch: {max_wait: 5 minutes}}\n"),
         ]);
     let got = problems(r);
     assert_eq!(got.len(), 4, "{got:#?}");
@@ -73,7 +73,7 @@ fn reports_every_problem_with_positions() {
 fn a_bad_field_of_a_subscription_does_not_make_its_dead_letter_topic_dangling() {
     let (_d, r) = project(&[
             ("ftl-project.yaml", "name: shop\n"),
-            ("a/ftl.yaml", "module: a\nverbs:\n  v: {exec: [\"x\"]}\n  w: {exec: [\"x\"]}\ntopics:\n  t: {}\nsubscriptions:\n  s: {topic: t, verb: v, deadletter: true, batch: {default: 64KB}}\n  f: {topic: sFailed, verb: w}\n"),
+            ("a/ftl.yaml", "module: a\nverbs:\n  v: {exec: [\"x\"]}\n  w: {exec: [\"x\"]}\ntopics:\n  t: {event: Any}\nsubscriptions:\n  s: {topic: t, verb: v, deadletter: true, batch: {default: 64KB}}\n  f: {topic: sFailed, verb: w}\n"),
         ]);
     let got = problems(r);
     assert_eq!(got.len(), 1, "{got:#?}");
@@ -87,7 +87,7 @@ fn a_bad_field_of_a_subscription_does_not_make_its_dead_letter_topic_dangling() 
 fn key_concurrency_is_read_with_its_default_max() {
     let (_d, r) = project(&[
             ("ftl-project.yaml", "name: shop\n"),
-            ("a/ftl.yaml", "module: a\nverbs:\n  a: {exec: [\"x\"]}\n  b: {exec: [\"x\"]}\n  c: {exec: [\"x\"]}\n  d: {exec: [\"x\"]}\n  e: {exec: [\"x\"]}\ntopics:\n  t: {}\nsubscriptions:\n  s: {topic: t, verb: a, concurrency: {per: key, max: 8}}\n  d: {topic: t, verb: b, concurrency: {per: key}}\n  p: {topic: t, verb: c, concurrency: {per: partition}}\n  n: {topic: t, verb: d}\n"),
+            ("a/ftl.yaml", "module: a\nverbs:\n  a: {exec: [\"x\"]}\n  b: {exec: [\"x\"]}\n  c: {exec: [\"x\"]}\n  d: {exec: [\"x\"]}\n  e: {exec: [\"x\"]}\ntopics:\n  t: {event: Any}\nsubscriptions:\n  s: {topic: t, verb: a, concurrency: {per: key, max: 8}}\n  d: {topic: t, verb: b, concurrency: {per: key}}\n  p: {topic: t, verb: c, concurrency: {per: partition}}\n  n: {topic: t, verb: d}\n"),
         ]);
     let p = r.unwrap();
     let of = |name: &str| match p.find_subscription(name) {
@@ -105,7 +105,7 @@ fn key_concurrency_is_read_with_its_default_max() {
 fn bad_concurrency_settings_are_reported_where_they_are() {
     let (_d, r) = project(&[
             ("ftl-project.yaml", "name: shop\n"),
-            ("a/ftl.yaml", "module: a\nverbs:\n  a: {exec: [\"x\"]}\n  b: {exec: [\"x\"]}\n  c: {exec: [\"x\"]}\n  d: {exec: [\"x\"]}\n  e: {exec: [\"x\"]}\n  f: {exec: [\"x\"]}\ntopics:\n  t: {}\nsubscriptions:\n  a: {topic: t, verb: a, concurrency: {per: user, max: 2}}\n  b: {topic: t, verb: b, concurrency: {per: key, max: 0}}\n  c: {topic: t, verb: c, concurrency: {max: 4}}\n  d: {topic: t, verb: d, concurrency: {per: key, width: 2}}\n  e: {topic: t, verb: e, concurrency: key}\n  f: {topic: t, verb: f, concurrency: {per: keys, max: 0}}\n"),
+            ("a/ftl.yaml", "module: a\nverbs:\n  a: {exec: [\"x\"]}\n  b: {exec: [\"x\"]}\n  c: {exec: [\"x\"]}\n  d: {exec: [\"x\"]}\n  e: {exec: [\"x\"]}\n  f: {exec: [\"x\"]}\ntopics:\n  t: {event: Any}\nsubscriptions:\n  a: {topic: t, verb: a, concurrency: {per: user, max: 2}}\n  b: {topic: t, verb: b, concurrency: {per: key, max: 0}}\n  c: {topic: t, verb: c, concurrency: {max: 4}}\n  d: {topic: t, verb: d, concurrency: {per: key, width: 2}}\n  e: {topic: t, verb: e, concurrency: key}\n  f: {topic: t, verb: f, concurrency: {per: keys, max: 0}}\n"),
         ]);
     let got = problems(r);
     assert_eq!(got.len(), 7, "{got:#?}");
@@ -129,4 +129,89 @@ fn bad_concurrency_settings_are_reported_where_they_are() {
     // Both fields of one setting are reported.
     assert!(got[5].starts_with("17:45 `concurrency.per`"), "{got:#?}");
     assert!(got[6].starts_with("17:56 `concurrency.max`"), "{got:#?}");
+}
+
+#[test]
+fn a_nul_byte_is_a_problem_at_its_position_not_the_end_of_the_file() {
+    let (_d, r) = project(&[
+        ("ftl-project.yaml", "name: shop\n"),
+        (
+            "m/ftl.yaml",
+            "module: m\nverbs:\n  v: {exec: [\"true\"]}\ntopics:\n  t: {}\n  \0\nsubscriptions:\n  s: {topic: t, verb: v}\n",
+        ),
+    ]);
+    assert_eq!(
+        problems(r),
+        vec!["6:3 the file holds a NUL byte (U+0000), which YAML does not allow (the file would be read as if it ended here)"]
+    );
+    let (_d, r) = project(&[("ftl-project.yaml", "name: shop\nmodules: [\u{1b}]\n")]);
+    let got = problems(r);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].starts_with("2:11 the file holds an escape character (U+001B)"),
+        "{got:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_module_file_that_cannot_be_used_is_a_problem_naming_it() {
+    use std::os::unix::fs::symlink;
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    std::fs::write(root.join(PROJECT_FILE), "name: shop\n").unwrap();
+    for m in ["loop", "dangling", "dir", "dev"] {
+        std::fs::create_dir(root.join(m)).unwrap();
+    }
+    symlink("ftl.yaml", root.join("loop/ftl.yaml")).unwrap();
+    symlink("gone.yaml", root.join("dangling/ftl.yaml")).unwrap();
+    std::fs::create_dir(root.join("dir/ftl.yaml")).unwrap();
+    symlink("/dev/zero", root.join("dev/ftl.yaml")).unwrap();
+    let Err(ConfigError::Invalid(d)) = load(root, &Overrides::none()) else {
+        panic!("expected problems")
+    };
+    let got: Vec<String> = d.0.iter().map(|d| d.message.clone()).collect();
+    let root = root.display();
+    assert_eq!(
+        got,
+        vec![
+            format!("`{root}/dangling/ftl.yaml` cannot be used: it is a symlink to `gone.yaml`, which does not exist"),
+            format!("`{root}/dev/ftl.yaml` cannot be used: it is a device, not a file; it was not opened"),
+            format!("`{root}/dir/ftl.yaml` cannot be used: it is a folder, not a file"),
+            format!("`{root}/loop/ftl.yaml` cannot be used: it is a symlink loop (it points back at itself, through `ftl.yaml`)"),
+        ]
+    );
+}
+
+#[test]
+fn an_exec_verb_says_what_environment_it_gets_and_mistakes_have_positions() {
+    let (_d, r) = project(&[
+        ("ftl-project.yaml", "name: shop\n"),
+        (
+            "m/ftl.yaml",
+            "module: m\nverbs:\n  v: {exec: [\"true\"], env: {A: \"1\"}, inherit_env: false, pass_env: [PATH]}\n",
+        ),
+    ]);
+    let p = r.unwrap();
+    let env = &p.modules[0].verbs[0].env;
+    assert!(!env.inherit_env);
+    assert_eq!(env.pass_env, vec!["PATH"]);
+    assert_eq!(env.env.get("A").map(String::as_str), Some("1"));
+    let (_d, r) = project(&[
+        ("ftl-project.yaml", "name: shop\n"),
+        (
+            "m/ftl.yaml",
+            "module: m\nverbs:\n  a: {exec: [\"true\"], pass_env: [PATH]}\n  b: {http: \"http://127.0.0.1:1/x\", env: {A: \"1\"}}\n  c: {exec: [\"true\"], env: {FTL_KEY: x, \"A=B\": y}, inherit_env: maybe}\n",
+        ),
+    ]);
+    assert_eq!(
+        problems(r),
+        vec![
+            "3:33 `pass_env` of verb `a` needs `inherit_env: false`",
+            "4:42 `env` of verb `b` applies to exec verbs only",
+            "5:29 `env` of verb `c`: `FTL_KEY` is set by ftl for each call (the `FTL_` names are its own)",
+            "5:41 `env` of verb `c`: `A=B` is not a variable name (no `=` or control characters)",
+            "5:65 `inherit_env` of verb `c` must be true or false, not `maybe`",
+        ]
+    );
 }

@@ -3,7 +3,7 @@
 //! types stay inside this module.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, HostConfig, Mount, MountType, PortBinding,
@@ -14,15 +14,16 @@ use bollard::query_parameters::{
     RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::broker::{self, ContainerSpec, LABEL_KIND, LABEL_MANAGED, LABEL_PROJECT};
-use crate::output::Printer;
+use crate::events::{Event, Report};
 use crate::schema::BrokerSettings;
 
 mod error;
+mod events;
 mod guard;
 pub use error::{ConnectFailure, DockerError, PortHolder, PullFailure};
+pub use events::ContainerChange;
 
 fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> DockerError {
     let action = action.into();
@@ -51,10 +52,49 @@ pub struct Removed {
 
 /// How the broker container was made ready.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum ContainerOutcome {
     Reused,
     Started,
     Created,
+}
+
+impl ContainerOutcome {
+    /// The word events use: `reused`, `started`, `created`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ContainerOutcome::Reused => "reused",
+            ContainerOutcome::Started => "started",
+            ContainerOutcome::Created => "created",
+        }
+    }
+}
+
+/// A layer's byte counts are reported at most this often; a change of its
+/// status always is.
+const LAYER_REPORT_EVERY: Duration = Duration::from_millis(250);
+
+/// Which of an image pull's layer updates are reported: Docker sends one
+/// every few kilobytes, far more than a reader wants.
+#[derive(Debug, Default)]
+struct LayerThrottle {
+    /// Per layer: the last status reported, and when.
+    last: HashMap<String, (String, Instant)>,
+}
+
+impl LayerThrottle {
+    /// Whether the update of `layer` to `status` at `now` is reported (and
+    /// if so, it counts as reported).
+    fn due(&mut self, layer: &str, status: &str, now: Instant) -> bool {
+        let due = match self.last.get(layer) {
+            None => true,
+            Some((last, at)) => last != status || now.duration_since(*at) >= LAYER_REPORT_EVERY,
+        };
+        if due {
+            self.last
+                .insert(layer.to_string(), (status.to_string(), now));
+        }
+        due
+    }
 }
 
 /// A running broker container.
@@ -67,7 +107,7 @@ pub struct BrokerContainer {
     pub image: String,
     pub started_at: Option<String>,
     pub running: bool,
-    pub outcome: Outcome,
+    pub outcome: ContainerOutcome,
 }
 
 impl BrokerContainer {
@@ -190,34 +230,43 @@ impl Docker {
                 .unwrap_or_default(),
             started_at: state.started_at.clone(),
             running: state.running.unwrap_or(false),
-            outcome: Outcome::Reused,
+            outcome: ContainerOutcome::Reused,
         }))
     }
 
     /// Get-or-create: reuse a running container, start a stopped one, create
     /// (pulling the image) an absent one. Readiness (Kafka answers) is the
-    /// caller's next step.
+    /// caller's next step. What happens is told to `report`.
     pub async fn ensure_broker(
         &self,
         project: &str,
         settings: &BrokerSettings,
-        printer: &Printer,
+        report: &dyn Report,
+    ) -> Result<BrokerContainer, DockerError> {
+        let c = self.get_or_create_broker(project, settings, report).await?;
+        report.report(Event::BrokerContainer {
+            container: c.name.clone(),
+            kind: c.kind.clone(),
+            image: c.image.clone(),
+            how: c.outcome.name().to_string(),
+        });
+        Ok(c)
+    }
+
+    async fn get_or_create_broker(
+        &self,
+        project: &str,
+        settings: &BrokerSettings,
+        report: &dyn Report,
     ) -> Result<BrokerContainer, DockerError> {
         for _ in 0..3 {
             if let Some(mut c) = self.find_broker(project).await? {
                 if c.kind != settings.kind.name() {
-                    printer.warn(
-                        &format!(
-                            "the broker container `{}` runs `{}`, the project asks for `{}`; using the running one",
-                            c.name,
-                            c.kind,
-                            settings.kind.name()
-                        ),
-                        Some(&format!(
-                            "to keep it, say `kind: {}` once for all projects in ~/.config/ftl/config.yaml (`pubsub: {{broker: {{kind: {}, image: ...}}}}`) or in ftl-project.yaml; `ftl pubsub broker reset` removes it so the next start creates the kind asked for",
-                            c.kind, c.kind
-                        )),
-                    );
+                    report.report(Event::BrokerKindMismatch {
+                        container: c.name.clone(),
+                        running: c.kind.clone(),
+                        asked: settings.kind.name().to_string(),
+                    });
                 }
                 if c.running {
                     return Ok(c);
@@ -229,7 +278,7 @@ impl Docker {
                         .ok_or_else(|| DockerError::NoContainer {
                             name: c.name.clone(),
                         })?;
-                started.outcome = Outcome::Started;
+                started.outcome = ContainerOutcome::Started;
                 c = started;
                 return Ok(c);
             }
@@ -241,7 +290,7 @@ impl Docker {
                 Err(e) => return Err(e),
             };
             let spec = broker::container_spec(project, settings, port);
-            self.ensure_image(&spec.image, printer).await?;
+            self.ensure_image(&spec.image, report).await?;
             match self.create(&spec).await {
                 Ok(()) => {}
                 // Someone else created it first: take theirs.
@@ -257,7 +306,7 @@ impl Docker {
                     .ok_or_else(|| DockerError::NoContainer {
                         name: spec.name.clone(),
                     })?;
-            c.outcome = Outcome::Created;
+            c.outcome = ContainerOutcome::Created;
             return Ok(c);
         }
         Err(DockerError::Contended)
@@ -276,19 +325,17 @@ impl Docker {
             .map_err(api(format!("start container `{name}`")))
     }
 
-    async fn ensure_image(&self, image: &str, printer: &Printer) -> Result<(), DockerError> {
+    async fn ensure_image(&self, image: &str, report: &dyn Report) -> Result<(), DockerError> {
         match self.inner.inspect_image(image).await {
             Ok(_) => return Ok(()),
             Err(e) if status_of(&e) == Some(NOT_FOUND) => {}
             Err(e) => return Err(api(format!("inspect image `{image}`"))(e)),
         }
-        printer.info(&format!("pulling {image}"));
-        let multi = printer.multi_progress();
-        let style =
-            ProgressStyle::with_template("{prefix:.dim} {msg:12} [{bar:30}] {bytes}/{total_bytes}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> ");
-        let mut layers: HashMap<String, ProgressBar> = HashMap::new();
+        let started = Instant::now();
+        report.report(Event::ImagePulling {
+            image: image.to_string(),
+        });
+        let mut throttle = LayerThrottle::default();
         let options = CreateImageOptionsBuilder::new().from_image(image).build();
         let mut stream = self.inner.create_image(Some(options), None, None);
         while let Some(item) = stream.next().await {
@@ -302,26 +349,30 @@ impl Docker {
                     source: PullFailure::Said(detail.message.unwrap_or_default()),
                 });
             }
-            let Some(id) = info.id else { continue };
-            let bar = layers.entry(id.clone()).or_insert_with(|| {
-                let b = multi.add(ProgressBar::new(0));
-                b.set_style(style.clone());
-                b.set_prefix(id.clone());
-                b
+            let Some(layer) = info.id else { continue };
+            let status = info.status.unwrap_or_default();
+            let (current, total) = match info.progress_detail {
+                Some(p) => (
+                    p.current.map(|n| n.max(0) as u64),
+                    p.total.map(|n| n.max(0) as u64),
+                ),
+                None => (None, None),
+            };
+            if !throttle.due(&layer, &status, Instant::now()) {
+                continue;
+            }
+            report.report(Event::ImageLayer {
+                image: image.to_string(),
+                layer,
+                status,
+                current,
+                total,
             });
-            if let Some(status) = info.status {
-                bar.set_message(status);
-            }
-            if let Some(p) = info.progress_detail {
-                if let (Some(cur), Some(total)) = (p.current, p.total) {
-                    bar.set_length(total.max(0) as u64);
-                    bar.set_position(cur.max(0) as u64);
-                }
-            }
         }
-        for b in layers.values() {
-            b.finish();
-        }
+        report.report(Event::ImagePulled {
+            image: image.to_string(),
+            ms: started.elapsed().as_millis() as u64,
+        });
         Ok(())
     }
 
@@ -523,5 +574,26 @@ fn choose_port(port: u16) -> Result<u16, DockerError> {
                 source,
             }),
         Err(_) => Err(DockerError::PortTaken { port, holder: None }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_layers_bytes_are_reported_at_most_every_quarter_second_and_each_new_status_at_once() {
+        let mut t = LayerThrottle::default();
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        assert!(t.due("a", "Downloading", at(0)));
+        assert!(!t.due("a", "Downloading", at(100)));
+        // Another layer has its own clock.
+        assert!(t.due("b", "Downloading", at(100)));
+        assert!(!t.due("a", "Downloading", at(249)));
+        assert!(t.due("a", "Downloading", at(250)));
+        assert!(t.due("a", "Download complete", at(260)));
+        assert!(t.due("a", "Extracting", at(270)));
+        assert!(!t.due("a", "Extracting", at(300)));
     }
 }

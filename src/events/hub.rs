@@ -28,6 +28,9 @@ pub struct Recent {
 pub struct Hub {
     tx: broadcast::Sender<Arc<Event>>,
     state: Arc<watch::Sender<Snapshot>>,
+    /// Recent requests, fed here so no event is missed (a slow reader of
+    /// the stream would lag).
+    history: Arc<std::sync::Mutex<crate::trace::History>>,
     /// The latest events but deliveries, oldest first; at most [`RECENT`].
     recent: Arc<Mutex<VecDeque<Recent>>>,
 }
@@ -45,16 +48,32 @@ impl Hub {
         Hub {
             tx,
             state: Arc::new(state),
+            history: Arc::new(std::sync::Mutex::new(crate::trace::History::new(
+                crate::trace::Budget::default(),
+            ))),
             recent: Arc::new(Mutex::new(VecDeque::with_capacity(RECENT))),
         }
     }
 
     pub fn emit(&self, event: Event) {
         self.state.send_if_modified(|s| s.apply(&event));
+        if matches!(
+            event,
+            Event::Delivery(_) | Event::Published(_) | Event::PublishFailed { .. }
+        ) {
+            self.history().record(&event);
+        }
         let event = Arc::new(event);
-        // Deliveries are counted in the snapshot, not kept: at thousands a
-        // second they would push out everything else.
-        if !matches!(*event, Event::Delivery(_) | Event::Lagged { .. }) {
+        // Deliveries and publishes are counted in the snapshot or kept in
+        // the request history, not here: at thousands a second they would
+        // push out everything else.
+        if !matches!(
+            *event,
+            Event::Delivery(_)
+                | Event::Published(_)
+                | Event::PublishFailed { .. }
+                | Event::Lagged { .. }
+        ) {
             let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
             if recent.len() == RECENT {
                 recent.pop_front();
@@ -79,6 +98,30 @@ impl Hub {
         self.tx.subscribe()
     }
 
+    fn history(&self) -> std::sync::MutexGuard<'_, crate::trace::History> {
+        self.history.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The tree of one request as the history holds it (see
+    /// [`crate::trace::History::trace`]).
+    pub fn trace(
+        &self,
+        key: &str,
+        subscribers: &dyn Fn(&str) -> Vec<(String, String)>,
+    ) -> crate::trace::Trace {
+        self.history().trace(key, subscribers)
+    }
+
+    /// The request an event belongs to, if the history holds it.
+    pub fn request_of(&self, at: &crate::trace::At) -> Option<String> {
+        self.history().key_of(at)
+    }
+
+    /// What the history keeps.
+    pub fn kept(&self) -> crate::trace::Kept {
+        self.history().kept()
+    }
+
     /// The state now.
     pub fn snapshot(&self) -> Snapshot {
         self.state.borrow().clone()
@@ -99,6 +142,9 @@ impl Hub {
     /// leave). Kept in the snapshot only: an event per attempt start would
     /// double the stream for no reader's benefit.
     pub fn in_flight(&self, subscription: &str, partition: i32, now: Option<InFlight>) {
+        if let Some(f) = &now {
+            self.history().attempt_started(subscription, f);
+        }
         self.state.send_if_modified(|s| {
             s.apply(Update::InFlight {
                 subscription,
@@ -167,6 +213,10 @@ mod tests {
                 key: None,
                 attempt,
                 since_ms: 1,
+                topic: None,
+                request_key: None,
+                published_at: None,
+                published_by: None,
             })
         };
         for (p, o) in [(1, 9), (1, 7), (0, 3), (1, 8)] {

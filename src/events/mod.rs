@@ -39,6 +39,49 @@ pub enum Event {
         how: String,
         ms: u64,
     },
+    /// The broker's image is not on this machine: Docker pulls it.
+    ImagePulling {
+        image: String,
+    },
+    /// Progress of one layer of the image being pulled: each change of
+    /// `status`, and the bytes at most every quarter second per layer.
+    ImageLayer {
+        image: String,
+        layer: String,
+        /// Docker's word for the step (`Downloading`, `Extracting`, ...).
+        status: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        current: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total: Option<u64>,
+    },
+    /// The image is on this machine now.
+    ImagePulled {
+        image: String,
+        ms: u64,
+    },
+    /// The broker's container was found running (`reused`), started again
+    /// (`started`) or made (`created`).
+    BrokerContainer {
+        container: String,
+        kind: String,
+        image: String,
+        how: String,
+    },
+    /// The broker container runs another kind than the project asks for;
+    /// the running one is used.
+    BrokerKindMismatch {
+        container: String,
+        running: String,
+        asked: String,
+    },
+    /// Waiting for the broker to answer Kafka requests.
+    BrokerWaiting {
+        container: String,
+        kind: String,
+        address: String,
+        how: String,
+    },
     TopicCreated {
         topic: String,
         partitions: i32,
@@ -111,6 +154,16 @@ pub enum Event {
     },
     /// One attempt to hand an event to its verb, and how it ended.
     Delivery(Delivery),
+    /// The runner published an event (the Publisher, a dead letter) and the
+    /// broker acknowledged it.
+    Published(Published),
+    /// A publish through the Publisher failed (bad input or the broker).
+    PublishFailed {
+        topic: String,
+        request_key: String,
+        by: String,
+        error: String,
+    },
     ReplayStarted {
         subscription: String,
         from: String,
@@ -145,12 +198,47 @@ pub enum Event {
         address: String,
         down_ms: u64,
     },
+    /// A topic with fewer partitions than declared, which the broker had
+    /// made by itself after it lost the project's, was deleted and created
+    /// again as declared.
+    TopicRecreated {
+        topic: String,
+        had: i32,
+        partitions: i32,
+    },
+    /// The broker's container was paused (`docker pause`): nothing is
+    /// delivered or acknowledged until it is unpaused; nothing is lost.
+    BrokerPaused {
+        address: String,
+    },
+    BrokerUnpaused {
+        address: String,
+        paused_ms: u64,
+    },
+    /// The broker came back at another address (its container was created
+    /// again): every Kafka client of the runner now dials `address`.
+    BrokerMoved {
+        from: String,
+        address: String,
+    },
     /// A valid edit of the project files was applied.
     ReloadApplied {
         started: Vec<String>,
         restarted: Vec<String>,
         stopped: Vec<String>,
         failed: Vec<String>,
+    },
+    /// A reload changed a topic's type: what its retained events are
+    /// against the new type (a bounded read from the beginning).
+    TypeChanged {
+        topic: String,
+        ty: String,
+        read: u64,
+        invalid: u64,
+        /// The first three that do not match: `partition@offset: problem`.
+        first: Vec<String>,
+        /// False when the read stopped at its bound.
+        complete: bool,
     },
     /// An edit was refused; the last good configuration keeps running.
     ReloadRejected {
@@ -188,6 +276,20 @@ pub enum Event {
     },
 }
 
+/// Where a library step tells what it is doing, as it happens (the way
+/// uv's resolver calls a reporter its CLI implements): the [`Hub`] in
+/// `ftl dev`, so the printer, `--json` and the console see it; the printer
+/// itself in one-shot commands.
+pub trait Report: Send + Sync {
+    fn report(&self, event: Event);
+}
+
+impl Report for Hub {
+    fn report(&self, event: Event) {
+        self.emit(event);
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
@@ -203,6 +305,9 @@ pub enum StopReason {
     /// It is no longer declared.
     Removed,
     Shutdown,
+    /// The broker went away: its Kafka client was closed at once (nothing
+    /// more could be committed); it starts again when the broker is back.
+    BrokerLost,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -242,6 +347,45 @@ pub struct Delivery {
     /// What the verb printed (exec verbs' stdout).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// The request the event belongs to (`ftl.request_key`, or the key the
+    /// runner gave an event published without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_key: Option<String>,
+    /// When the event was published (`ftl.created_at`), if it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<String>,
+    /// Milliseconds from the publish to the end of this attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_published_ms: Option<u64>,
+    /// Who published the event (`ftl.published_by`), if it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_by: Option<String>,
+}
+
+/// An event the runner published, as the broker stored it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Published {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<String>,
+    pub request_key: String,
+    /// `ftl.created_at` as written.
+    pub created_at: String,
+    /// `cli`, `http`, `grpc`, a verb (`module.verb`), or `deadletter`.
+    pub by: String,
+    /// For a dead letter: the delivery that failed into it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<Source>,
+}
+
+/// An event of a subscription (where a dead letter came from).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub subscription: String,
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
 }
 
 /// Where a replay moved one partition.
@@ -277,6 +421,10 @@ pub(crate) fn delivery(outcome: Outcome) -> Event {
         retry_in_ms: None,
         deadletter_topic: None,
         output: None,
+        request_key: None,
+        published_at: None,
+        since_published_ms: None,
+        published_by: None,
     })
 }
 
@@ -381,6 +529,30 @@ mod tests {
         assert!(line.contains(r#""outcome":"dead_lettered""#), "{line}");
         let back: Event = serde_json::from_str(&line).unwrap();
         assert_eq!(back, delivery(Outcome::DeadLettered));
+        let layer = Event::ImageLayer {
+            image: "i".into(),
+            layer: "l".into(),
+            status: "Waiting".into(),
+            current: None,
+            total: None,
+        };
+        let line = serde_json::to_string(&layer).unwrap();
+        assert_eq!(
+            line,
+            r#"{"type":"image_layer","image":"i","layer":"l","status":"Waiting"}"#
+        );
+        assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), layer);
+        let waiting = serde_json::to_string(&Event::BrokerWaiting {
+            container: "c".into(),
+            kind: "tansu".into(),
+            address: "127.0.0.1:1".into(),
+            how: "reused".into(),
+        })
+        .unwrap();
+        assert!(
+            waiting.starts_with(r#"{"type":"broker_waiting","#),
+            "{waiting}"
+        );
         let state = serde_json::to_value(State::Failed { reason: "x".into() }).unwrap();
         assert_eq!(state, serde_json::json!({"state": "failed", "reason": "x"}));
     }

@@ -22,6 +22,9 @@ pub struct BrokerHealth {
     /// How many times it came back (each `broker_regained`).
     #[serde(default)]
     pub regained: u32,
+    /// Its container is paused (`docker pause`).
+    #[serde(default)]
+    pub paused: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,8 +66,13 @@ pub struct Committed {
 pub enum State {
     Starting,
     Running,
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
     Stopped,
+    /// Its consumer was closed when the broker went away; it starts again
+    /// when the broker is back.
+    Waiting,
 }
 
 impl State {
@@ -75,6 +83,7 @@ impl State {
             State::Running => "running".into(),
             State::Failed { reason } => format!("failed: {reason}"),
             State::Stopped => "stopped".into(),
+            State::Waiting => "waiting for the broker".into(),
         }
     }
 }
@@ -87,6 +96,15 @@ pub struct InFlight {
     pub attempt: u32,
     /// When this attempt began, milliseconds since the epoch.
     pub since_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_key: Option<String>,
+    /// When the event was published (`ftl.created_at`), if it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,14 +255,30 @@ impl Snapshot {
                     address: Some(address.clone()),
                     reachable: true,
                     regained: self.broker.regained,
+                    paused: false,
                 };
                 return true;
             }
             Event::BrokerLost { .. } => {
                 self.broker.reachable = false;
+                self.broker.paused = false;
                 return true;
             }
-            Event::BrokerRegained { .. } => {
+            Event::BrokerPaused { .. } => {
+                self.broker.paused = true;
+                return true;
+            }
+            Event::BrokerUnpaused { .. } => {
+                self.broker.paused = false;
+                return true;
+            }
+            Event::BrokerMoved { address, .. } => {
+                self.broker.address = Some(address.clone());
+                return true;
+            }
+            Event::BrokerRegained { address, .. } => {
+                self.broker.address = Some(address.clone());
+                self.broker.paused = false;
                 self.broker.reachable = true;
                 self.broker.regained += 1;
                 return true;
@@ -312,9 +346,13 @@ impl Snapshot {
                 s.in_flight_per_partition.clear();
                 s.committed.clear();
             }
-            Event::ConsumerStopped { .. } => {
+            Event::ConsumerStopped { why, .. } => {
                 s.waiting_for_verb = None;
-                s.state = State::Stopped;
+                s.state = if *why == StopReason::BrokerLost {
+                    State::Waiting
+                } else {
+                    State::Stopped
+                };
                 s.partitions.clear();
                 s.in_flight.clear();
                 s.in_flight_per_partition.clear();

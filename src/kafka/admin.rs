@@ -23,6 +23,12 @@ pub struct TopicInfo {
 }
 
 impl Admin {
+    /// Closes the client on a thread of its own (librdkafka's destroy
+    /// blocks).
+    pub fn close(self) {
+        std::thread::spawn(move || drop(self));
+    }
+
     /// Every topic and its partition count (one metadata request).
     pub async fn topics(
         &self,

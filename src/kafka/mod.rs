@@ -8,9 +8,11 @@
 
 mod admin;
 pub mod groups;
+pub mod headers;
 mod producer;
 mod read;
 pub mod tail;
+mod time_lookup;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -27,10 +29,10 @@ pub use admin::{topic_exists_via, topic_names_via, Admin, TopicInfo};
 pub use groups::{PartitionLag, ReplayFrom};
 pub use producer::RenewableProducer;
 pub use read::{
-    committed, header_map, knows_all, list_offsets, marks_of, offsets_for_time, partitions_all,
-    partitions_of, read_behind_cursor, read_behind_cursor_async, read_range, watermarks,
-    watermarks_all,
+    committed, header_map, knows_all, list_offsets, marks_of, partitions_all, partitions_of,
+    read_behind_cursor, read_behind_cursor_async, read_range, watermarks, watermarks_all,
 };
+pub use time_lookup::offsets_at_time;
 
 use crate::broker;
 use crate::schema::{Batch, BrokerKind, StartFrom};
@@ -163,7 +165,10 @@ impl Connection {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.bootstrap)
             .set("client.id", "ftl")
-            .set("socket.keepalive.enable", "true");
+            .set("socket.keepalive.enable", "true")
+            // Topics are created by `ftl dev` with their declared partitions,
+            // never as a side effect of a client asking about them.
+            .set("allow.auto.create.topics", "false");
         if self.kind != BrokerKind::External {
             // The container publishes on 127.0.0.1 only.
             c.set("broker.address.family", "v4");
@@ -323,7 +328,7 @@ fn is_partition_eof(error: &rdkafka::error::KafkaError) -> bool {
 
 /// The reader a [`LazyReader`] keeps. Dropped on a thread of
 /// its own, wherever its owner goes away: librdkafka's destroy blocks.
-struct KeptReader(Option<Reader>);
+pub struct KeptReader(Option<Reader>);
 
 impl KeptReader {
     fn new(reader: Reader) -> KeptReader {
@@ -333,18 +338,30 @@ impl KeptReader {
 
 /// A reader made when first asked for and then kept, shared by whoever
 /// reads watermarks often (the console's overview, replays): making one
-/// costs ~10 ms of CPU and a new connection to the broker.
+/// costs ~10 ms of CPU and a new connection to the broker. Dropped when the
+/// broker goes away or moves ([`LazyReader::reset`]): a client that knew the
+/// old broker's topics must never see them come back with a new identity.
 #[derive(Default, Clone)]
-pub struct LazyReader(Arc<std::sync::OnceLock<KeptReader>>);
+pub struct LazyReader(Arc<std::sync::Mutex<Option<Arc<KeptReader>>>>);
 
 impl LazyReader {
     /// The reader, made now if it is not yet (blocking).
-    pub fn get(&self, conn: &Connection) -> Result<&Reader, KafkaError> {
-        if let Some(r) = self.0.get() {
-            return Ok(r);
+    pub fn get(&self, conn: &Connection) -> Result<Arc<KeptReader>, KafkaError> {
+        if let Some(r) = self.lock().as_ref() {
+            return Ok(r.clone());
         }
-        let made = conn.reader("kept")?;
-        Ok(self.0.get_or_init(|| KeptReader::new(made)))
+        let made = Arc::new(KeptReader::new(conn.reader("kept")?));
+        Ok(self.lock().get_or_insert(made).clone())
+    }
+
+    /// Forgets the reader; it is closed (on a thread of its own) when its
+    /// last user is done with it.
+    pub fn reset(&self) {
+        self.lock().take();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<KeptReader>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Where a replay moves `partitions` of `topic`, asked through this
@@ -358,10 +375,37 @@ impl LazyReader {
     ) -> Result<Vec<crate::events::PartitionMove>, KafkaError> {
         let (reader, conn, topic) = (self.clone(), conn.clone(), topic.to_string());
         tokio::task::spawn_blocking(move || {
-            groups::replay_targets(reader.get(&conn)?, &topic, &partitions, from)
+            let reader = reader.get(&conn)?;
+            groups::replay_targets(&**reader, &topic, &partitions, from)
         })
         .await
         .map_err(|e| task("finding where to move", e))?
+    }
+}
+
+/// The broker's address as it is now: the broker container may be created
+/// again on another port (`ftl pubsub broker reset` then `start`), and every
+/// client made afterwards dials the new one.
+#[derive(Debug)]
+pub struct LiveConnection(std::sync::RwLock<Connection>);
+
+impl LiveConnection {
+    pub fn new(connection: Connection) -> LiveConnection {
+        LiveConnection(std::sync::RwLock::new(connection))
+    }
+
+    pub fn get(&self) -> Connection {
+        match self.0.read() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    pub fn set(&self, connection: Connection) {
+        match self.0.write() {
+            Ok(mut c) => *c = connection,
+            Err(p) => *p.into_inner() = connection,
+        }
     }
 }
 

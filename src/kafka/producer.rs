@@ -11,16 +11,21 @@ use super::{Connection, KafkaError};
 /// error, which librdkafka says only a new producer recovers from. Callers
 /// take a clone for each send; no lock is held across an `.await`.
 pub struct RenewableProducer {
-    connection: Connection,
+    connection: std::sync::RwLock<Connection>,
     current: watch::Sender<FutureProducer>,
+    /// False while the broker is away (or being reconciled): a publish then
+    /// waits for it, within its timeout, rather than reach a broker whose
+    /// topics are not there yet.
+    available: watch::Sender<bool>,
 }
 
 impl RenewableProducer {
     pub fn new(connection: Connection) -> Result<RenewableProducer, KafkaError> {
         let producer = connection.producer()?;
         Ok(RenewableProducer {
-            connection,
+            connection: std::sync::RwLock::new(connection),
             current: watch::Sender::new(producer),
+            available: watch::Sender::new(true),
         })
     }
 
@@ -33,24 +38,43 @@ impl RenewableProducer {
     /// on their own. Closing the old one blocks, so it happens on a thread
     /// of its own.
     pub fn renew(&self) -> Result<(), KafkaError> {
-        let fresh = self.connection.producer()?;
+        let connection = match self.connection.read() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        let fresh = connection.producer()?;
         let old = self.current.send_replace(fresh);
         std::thread::spawn(move || drop(old));
         Ok(())
     }
 
-    /// Asks the broker for its metadata through the producer now (on a
-    /// blocking thread): whether the broker answers, without a Kafka client
-    /// of its own.
-    pub async fn probe(&self, timeout: std::time::Duration) -> Result<(), KafkaError> {
-        use rdkafka::producer::Producer;
-        let producer = self.get();
-        let bootstrap = self.connection.bootstrap.clone();
-        tokio::task::spawn_blocking(move || producer.client().fetch_metadata(None, timeout))
-            .await
-            .map_err(|e| super::task("asking the broker for its metadata", e))?
-            .map(|_| ())
-            .map_err(|source| KafkaError::Unreachable { bootstrap, source })
+    /// The broker went away: the producer that knew it is closed now (a
+    /// memory-only broker that comes back has the same topic names under new
+    /// identities, which librdkafka's metadata cache does not survive), and
+    /// publishes wait until [`RenewableProducer::reopen`].
+    pub fn close(&self) -> Result<(), KafkaError> {
+        self.available.send_replace(false);
+        self.renew()
+    }
+
+    /// The broker is back (at `connection`, which may be a new address) and
+    /// its topics are in place: a new producer, and publishes go on.
+    pub fn reopen(&self, connection: Connection) -> Result<(), KafkaError> {
+        match self.connection.write() {
+            Ok(mut c) => *c = connection,
+            Err(p) => *p.into_inner() = connection,
+        }
+        let renewed = self.renew();
+        self.available.send_replace(true);
+        renewed
+    }
+
+    /// Waits, at most `timeout`, until the broker is there to publish to;
+    /// false if it is not by then.
+    pub async fn wait_available(&self, timeout: std::time::Duration) -> bool {
+        let mut rx = self.available.subscribe();
+        let up = tokio::time::timeout(timeout, rx.wait_for(|up| *up)).await;
+        matches!(up, Ok(Ok(_)))
     }
 
     /// Renews the producer if librdkafka says it hit a fatal error.

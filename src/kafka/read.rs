@@ -158,33 +158,6 @@ pub fn committed<C: ConsumerContext>(
         .collect())
 }
 
-/// The first offset at or after `millis` in each partition (the end when
-/// no record is that recent).
-pub fn offsets_for_time<C: ConsumerContext, K: Consumer<C>>(
-    consumer: &K,
-    topic: &str,
-    partitions: &[(i32, i64)],
-    millis: i64,
-) -> Result<HashMap<i32, i64>, KafkaError> {
-    let mut tpl = TopicPartitionList::new();
-    for (p, _) in partitions {
-        let _ = tpl.add_partition_offset(topic, *p, Offset::Offset(millis));
-    }
-    let found = consumer
-        .offsets_for_times(tpl, Duration::from_secs(10))
-        .map_err(|e| call(format!("looking up offsets by time in {topic}"), e))?;
-    Ok(partitions
-        .iter()
-        .map(|(p, high)| {
-            let o = match found.find_partition(topic, *p).map(|e| e.offset()) {
-                Some(Offset::Offset(o)) => o,
-                _ => *high,
-            };
-            (*p, o)
-        })
-        .collect())
-}
-
 /// Reads the records of `ranges` (partition, from, to-exclusive), at most
 /// `limit`, in partition then offset order. Assigns partitions directly:
 /// no group is joined and nothing is committed.

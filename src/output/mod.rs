@@ -6,10 +6,14 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 
 mod batch;
+mod escape;
+mod progress;
+mod typed;
 pub use batch::DataBatch;
+pub use escape::{escape_controls, json_string};
 
 use crate::cli::ColorChoice;
 use crate::events::{Delivery, Event, Outcome, Severity, StopReason};
@@ -22,6 +26,8 @@ pub struct Printer {
     color_out: bool,
     color_err: bool,
     progress: bool,
+    /// The bars and spinner on the terminal now.
+    drawn: progress::Shared,
 }
 
 pub const GREEN: Style = AnsiColor::Green.on_default();
@@ -46,6 +52,7 @@ impl Printer {
             color_out: decide(std::io::stdout().is_terminal()),
             color_err: decide(std::io::stderr().is_terminal()),
             progress: std::io::stderr().is_terminal() && !quiet && !json,
+            drawn: Default::default(),
         }
     }
 
@@ -91,6 +98,7 @@ impl Printer {
     }
 
     pub fn warn(&self, msg: &str, hint: Option<&str>) {
+        self.clear_progress();
         eprintln!("{} {msg}", self.err_style(YELLOW, "warning:"));
         if let Some(h) = hint {
             eprintln!("{} {h}", self.err_style(BOLD, "hint:"));
@@ -98,6 +106,7 @@ impl Printer {
     }
 
     pub fn error(&self, msg: &str, hint: Option<&str>) {
+        self.clear_progress();
         eprintln!("{} {msg}", self.err_style(RED, "error:"));
         if let Some(h) = hint {
             eprintln!("{} {h}", self.err_style(BOLD, "hint:"));
@@ -106,6 +115,7 @@ impl Printer {
 
     /// An error as `Error::render` shapes it, with colour on a terminal.
     pub fn report(&self, e: &crate::error::Error) {
+        self.clear_progress();
         use crate::error::Part;
         eprint!(
             "{}",
@@ -131,15 +141,6 @@ impl Printer {
         pb.set_message(msg.to_string());
         pb.enable_steady_tick(Duration::from_millis(100));
         pb
-    }
-
-    /// A group of progress bars (image layers); hidden when not on a terminal.
-    pub fn multi_progress(&self) -> MultiProgress {
-        if self.progress {
-            MultiProgress::new()
-        } else {
-            MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
-        }
     }
 
     pub fn confirm(&self, question: &str) -> bool {
@@ -183,7 +184,7 @@ fn write_json(out: &mut String, v: &serde_json::Value, indent: usize, color: boo
             for (i, (k, val)) in map.iter().enumerate() {
                 out.push_str(&pad(indent + 1));
                 out.push_str(&scalar(
-                    serde_json::Value::String(k.clone()).to_string(),
+                    json_string(&serde_json::Value::String(k.clone())),
                     CYAN,
                 ));
                 out.push_str(": ");
@@ -209,7 +210,7 @@ fn write_json(out: &mut String, v: &serde_json::Value, indent: usize, color: boo
             out.push_str(&pad(indent));
             out.push(']');
         }
-        Value::String(_) => out.push_str(&scalar(v.to_string(), GREEN)),
+        Value::String(_) => out.push_str(&scalar(json_string(v), GREEN)),
         Value::Number(_) | Value::Bool(_) | Value::Null => {
             out.push_str(&scalar(v.to_string(), YELLOW))
         }
@@ -219,12 +220,9 @@ fn write_json(out: &mut String, v: &serde_json::Value, indent: usize, color: boo
 
 // ------------------------------------------------------------ runner events
 
-/// How a rendered event is shown.
-/// Where a runner listening on `listen` serves its console.
-pub fn console_url(listen: &str) -> String {
-    format!("http://{listen}/")
-}
+pub use crate::session::console_url;
 
+/// How a rendered event is shown.
 enum Shown {
     /// A line on stderr, hidden by `-q`.
     Info(String),
@@ -297,10 +295,25 @@ impl Printer {
             return;
         }
         let mut text = String::new();
+        let flush = |text: &mut String| {
+            if !text.is_empty() {
+                let mut err = std::io::stderr().lock();
+                let _ = err.write_all(text.as_bytes());
+                text.clear();
+            }
+        };
         for e in batch {
             // The bulk of the stream, hidden by -q: not even rendered.
             if self.quiet && matches!(&**e, Event::Delivery(_)) {
                 continue;
+            }
+            if self.shows_progress() {
+                // Lines so far first, so bars and spinners come after them.
+                flush(&mut text);
+                self.draw(e);
+                if self.draws(e) {
+                    continue;
+                }
             }
             let Some(shown) = self.render_event(e) else {
                 continue;
@@ -324,10 +337,7 @@ impl Printer {
             }
             text.push('\n');
         }
-        if !text.is_empty() {
-            let mut err = std::io::stderr().lock();
-            let _ = err.write_all(text.as_bytes());
-        }
+        flush(&mut text);
     }
 
     fn render_event(&self, e: &Event) -> Option<Shown> {
@@ -359,6 +369,26 @@ impl Printer {
                 Some(c) => format!("broker: {c} ({kind}) ready on {address} in {ms} ms ({how})"),
                 None => format!("broker: external at {address}, ready in {ms} ms"),
             }),
+            Event::ImagePulling { image } => info(format!("pulling {image}")),
+            Event::ImageLayer { .. } | Event::ImagePulled { .. } | Event::BrokerContainer { .. } => {
+                None
+            }
+            Event::BrokerKindMismatch {
+                container,
+                running,
+                asked,
+            } => Some(Shown::Warn(
+                format!("the broker container `{container}` runs `{running}`, the project asks for `{asked}`; using the running one"),
+                Some(format!(
+                    "to keep it, say `kind: {running}` once for all projects in ~/.config/ftl/config.yaml (`pubsub: {{broker: {{kind: {running}, image: ...}}}}`) or in ftl-project.yaml; `ftl pubsub broker reset` removes it so the next start creates the kind asked for"
+                )),
+            )),
+            Event::BrokerWaiting {
+                container,
+                kind,
+                address,
+                how,
+            } => info(progress::waiting_text(container, kind, address, how)),
             Event::TopicCreated { topic, partitions } => info(format!(
                 "topic {topic}: created with {}",
                 counted(*partitions as usize, "partition")
@@ -405,6 +435,9 @@ impl Printer {
                 }
                 StopReason::Removed => info(format!("{subscription}: removed; stopped")),
                 StopReason::Shutdown => None,
+                StopReason::BrokerLost => info(format!(
+                    "{subscription}: its Kafka client is closed until the broker is back"
+                )),
             },
             Event::PartitionsAssigned {
                 subscription,
@@ -429,6 +462,9 @@ impl Printer {
                 address,
             } => info(format!("{subscription}: verb {verb} at {address} is ready")),
             Event::Delivery(d) => info(self.render_delivery(d)),
+            // The caller hears of its publish; `--json` and `ftl pubsub
+            // trace` show them.
+            Event::Published(_) | Event::PublishFailed { .. } => None,
             Event::ReplayStarted { subscription, from } => {
                 info(format!("{subscription}: replaying from {from}"))
             }
@@ -462,6 +498,21 @@ impl Printer {
             Event::BrokerLost { address, reason } => Some(Shown::Warn(
                 format!("the broker at {address} does not answer ({reason}); deliveries wait until it is back"),
                 Some("`ftl pubsub broker start` starts a stopped broker; `ftl pubsub broker logs` shows why it went away".into()),
+            )),
+            Event::TopicRecreated { topic, had, partitions } => Some(Shown::Warn(
+                format!("topic {topic} had {had} partitions (the broker made it by itself); deleted and created again with {partitions}"),
+                None,
+            )),
+            Event::BrokerPaused { address } => Some(Shown::Warn(
+                format!("the broker at {address} is paused; deliveries and publishes wait until it is unpaused"),
+                Some("`docker unpause` its container; nothing is lost meanwhile".into()),
+            )),
+            Event::BrokerUnpaused { address, paused_ms } => info(format!(
+                "broker: {address} unpaused after {}",
+                crate::units::format_duration(std::time::Duration::from_millis(*paused_ms))
+            )),
+            Event::BrokerMoved { from, address } => info(format!(
+                "broker: its container was created again; every client moves from {from} to {address}"
             )),
             Event::BrokerRegained { address, down_ms } => info(format!(
                 "broker: {address} answers again after {}",
@@ -500,6 +551,14 @@ impl Printer {
                     ))
                 }
             }
+            Event::TypeChanged {
+                topic,
+                ty,
+                read,
+                invalid,
+                first,
+                complete,
+            } => Some(typed::type_changed(topic, ty, *read, *invalid, first, *complete)),
             Event::ReloadRejected { problems, running } => {
                 let mut text = problems.trim_end().to_string();
                 text.push('\n');
@@ -549,6 +608,7 @@ impl Printer {
     }
 
     fn render_delivery(&self, d: &Delivery) -> String {
+        let error = d.error.as_deref().map(escape_controls).unwrap_or_default();
         let status = match d.outcome {
             Outcome::Ok => self.err_style(GREEN, "ok"),
             Outcome::Retry => format!(
@@ -557,18 +617,18 @@ impl Printer {
                 crate::units::format_duration(std::time::Duration::from_millis(
                     d.retry_in_ms.unwrap_or(0)
                 )),
-                d.error.as_deref().unwrap_or_default()
+                error
             ),
             Outcome::DeadLettered => format!(
                 "{} to {}: {}",
                 self.err_style(RED, "dead-lettered"),
                 d.deadletter_topic.as_deref().unwrap_or_default(),
-                d.error.as_deref().unwrap_or_default()
+                error
             ),
             Outcome::Dropped => format!(
                 "{} (no dead-letter topic; skipped): {}",
                 self.err_style(RED, "failed"),
-                d.error.as_deref().unwrap_or_default()
+                error
             ),
             Outcome::Abandoned => self.err_style(YELLOW, "abandoned"),
         };
@@ -585,7 +645,10 @@ impl Printer {
     }
 }
 
-/// "1 topic", "3 topics".
-pub fn counted(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+impl crate::events::Report for Printer {
+    fn report(&self, event: Event) {
+        self.event(event);
+    }
 }
+
+pub use crate::units::counted;

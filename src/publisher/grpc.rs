@@ -9,6 +9,7 @@ impl proto::publisher_server::Publisher for Publisher {
         &self,
         request: tonic::Request<proto::PublishRequest>,
     ) -> Result<tonic::Response<proto::PublishResponse>, tonic::Status> {
+        let request_key = request_key(request.metadata())?;
         let req = request.into_inner();
         let Some(topic) = req.topic else {
             return Err(tonic::Status::invalid_argument(
@@ -25,7 +26,10 @@ impl proto::publisher_server::Publisher for Publisher {
             text("PublishRequest.topic.name", topic.name)?
         );
         let key = text("PublishRequest.key", req.key)?;
-        match self.publish_named(&name, &req.body, Some(&key)).await {
+        match self
+            .publish_named(&name, &req.body, Some(&key), request_key, super::BY_GRPC)
+            .await
+        {
             Ok(p) => Ok(tonic::Response::new(proto::PublishResponse {
                 partition: p.partition,
                 offset: p.offset,
@@ -33,6 +37,25 @@ impl proto::publisher_server::Publisher for Publisher {
             Err(e) => Err(grpc_status(&e)),
         }
     }
+}
+
+/// The caller's request key from the call's metadata (`ftl-request-id`),
+/// refused with INVALID_ARGUMENT if it cannot travel on as a header.
+fn request_key(metadata: &tonic::metadata::MetadataMap) -> Result<Option<String>, tonic::Status> {
+    use crate::kafka::headers::{check_request_key, REQUEST_ID_METADATA};
+    let Some(value) = metadata.get(REQUEST_ID_METADATA) else {
+        return Ok(None);
+    };
+    let key = value.to_str().map_err(|_| {
+        tonic::Status::invalid_argument(format!("{REQUEST_ID_METADATA} is not visible ASCII text"))
+    })?;
+    check_request_key(key).map_err(|e| {
+        tonic::Status::invalid_argument(format!(
+            "{REQUEST_ID_METADATA}: {e} (hint: {})",
+            super::REQUEST_KEY_HINT
+        ))
+    })?;
+    Ok(Some(key.to_string()))
 }
 
 /// A publish error as a gRPC status: unknown topic NOT_FOUND, the broker
@@ -44,7 +67,9 @@ fn grpc_status(e: &PublishError) -> tonic::Status {
     };
     match e {
         PublishError::UnknownTopic { .. } => tonic::Status::not_found(msg),
-        PublishError::Broker { .. } => tonic::Status::unavailable(msg),
+        PublishError::Broker { .. } | PublishError::Unavailable { .. } => {
+            tonic::Status::unavailable(msg)
+        }
         _ => tonic::Status::invalid_argument(msg),
     }
 }
@@ -67,6 +92,7 @@ impl crate::ftl_proto::pubsub::v1::publish_service_server::PublishService for Pu
         request: tonic::Request<crate::ftl_proto::pubsub::v1::PublishEventRequest>,
     ) -> Result<tonic::Response<crate::ftl_proto::pubsub::v1::PublishEventResponse>, tonic::Status>
     {
+        let request_key = request_key(request.metadata())?;
         let req = request.into_inner();
         let Some(topic) = req.topic else {
             return Err(tonic::Status::invalid_argument(
@@ -74,7 +100,16 @@ impl crate::ftl_proto::pubsub::v1::publish_service_server::PublishService for Pu
             ));
         };
         let name = format!("{}.{}", topic.module, topic.name);
-        match self.publish_named(&name, &req.body, Some(&req.key)).await {
+        // FTL's SDKs name the publishing verb in `caller`.
+        let by = if req.caller.is_empty() {
+            super::BY_GRPC.to_string()
+        } else {
+            req.caller.clone()
+        };
+        match self
+            .publish_named(&name, &req.body, Some(&req.key), request_key, &by)
+            .await
+        {
             Ok(p) => {
                 tracing::debug!(
                     "{} published {}@{} for {}",

@@ -17,9 +17,15 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::kafka::headers::{check_request_key, BadRequestKey, Stamp, REQUEST_ID_HEADER};
 use crate::schema::{Lookup, Project, Topic};
 
+/// How to send a request key that was refused.
+pub const REQUEST_KEY_HINT: &str =
+    "send the key of the request being handled as it came (FTL-Request-ID), or none for a new request";
+
 mod grpc;
+mod unary;
 
 pub mod proto {
     tonic::include_proto!("ftl.v1");
@@ -39,6 +45,12 @@ pub enum PublishError {
         topic: String,
         #[source]
         source: serde_json::Error,
+    },
+    #[error("the event for `{topic}` is not a {ty}: {mismatch}")]
+    Mismatch {
+        topic: String,
+        ty: String,
+        mismatch: crate::types::Mismatch,
     },
     #[error(
         "the event for `{topic}` has no partition key: nothing at `{pointer}` and no key given"
@@ -62,7 +74,12 @@ pub enum PublishError {
         #[source]
         source: rdkafka::error::KafkaError,
     },
+    #[error("the broker was away for {}s, the event for `{topic}` was not published", waited.as_secs())]
+    Unavailable { topic: String, waited: Duration },
 }
+
+/// How long a publish waits for a broker that went away to come back.
+const PUBLISH_WAIT: Duration = Duration::from_secs(30);
 
 impl PublishError {
     pub fn hint(&self) -> Option<String> {
@@ -77,6 +94,9 @@ impl PublishError {
             PublishError::NotJson { .. } => {
                 Some("events are JSON documents, e.g. '{\"id\": 1}'".into())
             }
+            PublishError::Mismatch { .. } => Some(
+                "fix the event, or its type in the module's ftl.yaml (`ftl schema` prints the types)".into(),
+            ),
             PublishError::MissingKey { pointer, .. } => Some(format!(
                 "add a value at `{pointer}` to the event, or pass a key (--key K, or ?key=K)"
             )),
@@ -86,7 +106,7 @@ impl PublishError {
             PublishError::TooLarge { .. } => Some(
                 "send a reference to the data (a URL, an id) instead of the data itself, or split the event".into(),
             ),
-            PublishError::Broker { .. } => {
+            PublishError::Broker { .. } | PublishError::Unavailable { .. } => {
                 Some("is the broker running? `ftl pubsub status` tells".into())
             }
         }
@@ -96,7 +116,9 @@ impl PublishError {
         match self {
             PublishError::UnknownTopic { .. } => StatusCode::NOT_FOUND,
             PublishError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            PublishError::Broker { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            PublishError::Broker { .. } | PublishError::Unavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -105,7 +127,10 @@ impl PublishError {
 impl PublishError {
     /// Bad input (exit code 2), or the broker failing us (1).
     pub fn is_usage(&self) -> bool {
-        !matches!(self, PublishError::Broker { .. })
+        !matches!(
+            self,
+            PublishError::Broker { .. } | PublishError::Unavailable { .. }
+        )
     }
 }
 
@@ -156,6 +181,21 @@ pub fn event_key(
     }
 }
 
+/// The event against the topic's type (nothing to do for `event: Any`).
+pub fn check_type(topic: &Topic, event: &Value) -> Result<(), PublishError> {
+    if topic.ty.is_any() {
+        return Ok(());
+    }
+    topic
+        .ty
+        .check(event)
+        .map_err(|mismatch| PublishError::Mismatch {
+            topic: topic.kafka_name(),
+            ty: topic.event.clone(),
+            mismatch,
+        })
+}
+
 /// Where the broker stored an event.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Published {
@@ -163,6 +203,10 @@ pub struct Published {
     pub partition: i32,
     pub offset: i64,
     pub key: Option<String>,
+    /// `ftl.request_key`: the caller's, or a new one.
+    pub request_key: String,
+    /// `ftl.created_at`.
+    pub created_at: String,
 }
 
 /// The largest event (body and key) `ftl` publishes: the Kafka client's
@@ -182,21 +226,38 @@ fn check_size(topic: &Topic, body: &[u8], key: Option<&str>) -> Result<(), Publi
     Ok(())
 }
 
-/// Validates and publishes one event; returns after the broker acknowledged.
+/// Validates and publishes one event with FTL's headers from `stamp`;
+/// returns after the broker acknowledged.
 pub async fn publish(
     producer: &FutureProducer,
     topic: &Topic,
     body: &[u8],
     key: Option<&str>,
+    stamp: &Stamp,
 ) -> Result<Published, PublishError> {
-    let name = topic.kafka_name();
     let event: Value = serde_json::from_slice(body).map_err(|source| PublishError::NotJson {
-        topic: name.clone(),
+        topic: topic.kafka_name(),
         source,
     })?;
+    check_type(topic, &event)?;
     let key = event_key(topic, &event, key)?;
     check_size(topic, body, key.as_deref())?;
-    let mut record = FutureRecord::<str, [u8]>::to(&name).payload(body);
+    send(producer, topic, body, key, stamp).await
+}
+
+/// Publishes one event that was checked already, with its partition key
+/// and FTL's headers.
+async fn send(
+    producer: &FutureProducer,
+    topic: &Topic,
+    body: &[u8],
+    key: Option<String>,
+    stamp: &Stamp,
+) -> Result<Published, PublishError> {
+    let name = topic.kafka_name();
+    let mut record = FutureRecord::<str, [u8]>::to(&name)
+        .payload(body)
+        .headers(stamp.headers());
     if let Some(k) = &key {
         record = record.key(k.as_str());
     }
@@ -220,6 +281,8 @@ pub async fn publish(
         partition: delivery.partition,
         offset: delivery.offset,
         key,
+        request_key: stamp.request_key.clone(),
+        created_at: crate::kafka::headers::format_time(stamp.created_at),
     })
 }
 
@@ -246,27 +309,30 @@ pub enum BatchError {
 }
 
 /// Checks numbered events (line, JSON text) for `topic` without publishing:
-/// each must be JSON with a partition key where the topic needs one.
+/// each must be JSON of the topic's type, with a partition key where the
+/// topic needs one.
 pub fn check_events(
     topic: &Topic,
     events: &[(usize, String)],
     key: Option<&str>,
-) -> Result<(), BatchError> {
+) -> Result<Vec<Option<String>>, BatchError> {
     let mut problems = Vec::new();
+    let mut keys = Vec::with_capacity(events.len());
     for (line, text) in events {
         let check = serde_json::from_str::<Value>(text)
             .map_err(|source| PublishError::NotJson {
                 topic: topic.kafka_name(),
                 source,
             })
-            .and_then(|v| event_key(topic, &v, key))
-            .and_then(|k| check_size(topic, text.as_bytes(), k.as_deref()));
-        if let Err(e) = check {
-            problems.push((*line, e));
+            .and_then(|v| check_type(topic, &v).and_then(|()| event_key(topic, &v, key)))
+            .and_then(|k| check_size(topic, text.as_bytes(), k.as_deref()).map(|()| k));
+        match check {
+            Ok(k) => keys.push(k),
+            Err(e) => problems.push((*line, e)),
         }
     }
     if problems.is_empty() {
-        Ok(())
+        Ok(keys)
     } else {
         Err(BatchError::Invalid(problems))
     }
@@ -280,10 +346,12 @@ pub async fn publish_all(
     topic: &Topic,
     events: &[(usize, String)],
     key: Option<&str>,
+    request_key: Option<&str>,
     mut on_done: impl FnMut(&Published),
 ) -> Result<usize, BatchError> {
     use futures_util::StreamExt;
-    check_events(topic, events, key)?;
+    // Each event is parsed and checked once, here; then only sent.
+    let keys = check_events(topic, events, key)?;
     let producer = connection.producer_never_creating_topics()?;
     let name = topic.kafka_name();
     let exists = crate::kafka::topic_exists_via(
@@ -325,10 +393,16 @@ pub async fn publish_all(
     {
         let mut published = Vec::new();
         let mut failed = Vec::new();
-        let mut results = futures_util::stream::iter(events.iter())
-            .map(|(line, text)| {
+        let mut results = futures_util::stream::iter(events.iter().zip(keys))
+            .map(|((line, text), key)| {
                 let producer = &producer;
-                async move { (*line, publish(producer, topic, text.as_bytes(), key).await) }
+                // Each event is a request of its own unless the caller names one.
+                let stamp =
+                    Stamp::now(request_key.map(str::to_string), BY_CLI, &topic.kafka_name());
+                async move {
+                    let r = send(producer, topic, text.as_bytes(), key, &stamp).await;
+                    (*line, r)
+                }
             })
             .buffered(1000);
         while let Some((line, r)) = results.next().await {
@@ -367,26 +441,77 @@ pub async fn publish_all(
 pub struct Publisher {
     pub project: watch::Receiver<Arc<Project>>,
     pub producer: Arc<crate::kafka::RenewableProducer>,
+    /// Where each publish is told (request traces, OpenTelemetry).
+    pub hub: crate::events::Hub,
 }
+
+/// Who published, as `ftl.published_by` says.
+pub const BY_CLI: &str = "cli";
+pub const BY_HTTP: &str = "http";
+pub const BY_GRPC: &str = "grpc";
 
 impl Publisher {
     fn current(&self) -> Arc<Project> {
         self.project.borrow().clone()
     }
 
+    /// Publishes to the topic named `name`; `request_key` is the caller's
+    /// (checked already), `by` says who called.
     async fn publish_named(
         &self,
         name: &str,
         body: &[u8],
         key: Option<&str>,
+        request_key: Option<String>,
+        by: &str,
+    ) -> Result<Published, PublishError> {
+        let stamp = Stamp::now(request_key, by, name);
+        let result = self.publish_stamped(name, body, key, &stamp).await;
+        match &result {
+            Ok(p) => self
+                .hub
+                .emit(crate::events::Event::Published(crate::events::Published {
+                    topic: p.topic.clone(),
+                    partition: p.partition,
+                    offset: p.offset,
+                    key: p.key.clone(),
+                    request_key: p.request_key.clone(),
+                    created_at: p.created_at.clone(),
+                    by: by.to_string(),
+                    failed: None,
+                })),
+            Err(e) => self.hub.emit(crate::events::Event::PublishFailed {
+                topic: name.to_string(),
+                request_key: stamp.request_key.clone(),
+                by: by.to_string(),
+                error: crate::text::one_line(e),
+            }),
+        }
+        result
+    }
+
+    async fn publish_stamped(
+        &self,
+        name: &str,
+        body: &[u8],
+        key: Option<&str>,
+        stamp: &Stamp,
     ) -> Result<Published, PublishError> {
         let project = self.current();
         let topic = find_topic(&project, name)?.clone();
-        let result = publish(&self.producer.get(), &topic, body, key).await;
+        // While the broker is away or its topics are being created again,
+        // the event waits (within the publish timeout) instead of failing.
+        if !self.producer.wait_available(PUBLISH_WAIT).await {
+            return Err(PublishError::Unavailable {
+                topic: topic.kafka_name(),
+                waited: PUBLISH_WAIT,
+            });
+        }
+        let result = publish(&self.producer.get(), &topic, body, key, stamp).await;
         // A fatal producer error is recovered from only by a new producer
         // (librdkafka's rule); the event is sent once more with it.
         if matches!(result, Err(PublishError::Broker { .. })) && self.producer.renew_if_fatal() {
-            return publish(&self.producer.get(), &topic, body, key).await;
+            return publish(&self.producer.get(), &topic, body, key, stamp).await;
         }
         result
     }
@@ -405,7 +530,10 @@ impl Publisher {
             )
             .max_decoding_message_size(MAX_EVENT_BYTES + 64 * 1024),
         )
-        .into_axum_router();
+        .into_axum_router()
+        .layer(axum::middleware::from_fn(|req, next| {
+            unary::one_message(MAX_EVENT_BYTES + 64 * 1024, req, next)
+        }));
         let http = axum::Router::new()
             .route("/topics/{topic}", post(http_publish))
             .with_state(self);
@@ -419,10 +547,18 @@ pub(crate) fn query_key(query: Option<&str>) -> Result<Option<String>, String> {
     let Some(query) = query else {
         return Ok(None);
     };
-    for pair in query.split('&') {
+    let mut found = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // A parameter it does not know is refused, never ignored: `?kye=a`
+        // would otherwise publish without the key the caller meant.
         if name != "key" {
-            continue;
+            return Err(format!(
+                "unknown query parameter `{name}`: the only one is `key`"
+            ));
+        }
+        if found.is_some() {
+            return Err("`key` is given twice".to_string());
         }
         // percent-encoding leaves a `%` without two hex digits as it is;
         // such a value is refused instead.
@@ -436,27 +572,45 @@ pub(crate) fn query_key(query: Option<&str>) -> Result<Option<String>, String> {
         }
         // `+` is a space in a query; an encoded plus is `%2B`.
         let out: Vec<u8> = percent_encoding::percent_decode_str(&value.replace('+', " ")).collect();
-        return String::from_utf8(out)
-            .map(Some)
-            .map_err(|_| format!("the key `{value}` is not UTF-8 text; keys are stored as text"));
+        found = Some(String::from_utf8(out).map_err(|_| {
+            format!("the key `{value}` is not UTF-8 text; keys are stored as text")
+        })?);
     }
-    Ok(None)
+    Ok(found)
 }
 
 async fn http_publish(
     State(publisher): State<Publisher>,
     Path(topic): Path<String>,
     RawQuery(query): RawQuery,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
+    let request_key = match headers.get(REQUEST_ID_HEADER) {
+        None => None,
+        Some(v) => match v
+            .to_str()
+            .map_err(|_| BadRequestKey::NotVisible(String::from_utf8_lossy(v.as_bytes()).into()))
+            .and_then(|k| check_request_key(k).map(|()| k.to_string()))
+        {
+            Ok(k) => Some(k),
+            Err(e) => {
+                let body = serde_json::json!({"error": format!("{REQUEST_ID_HEADER}: {e}"), "hint": REQUEST_KEY_HINT});
+                return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+            }
+        },
+    };
     let key = match query_key(query.as_deref()) {
         Ok(k) => k,
         Err(message) => {
-            let body = serde_json::json!({"error": message, "hint": "pass the key as UTF-8, percent-encoded"});
+            let body = serde_json::json!({"error": message, "hint": "the only query parameter is `key`: UTF-8 text, percent-encoded"});
             return (StatusCode::BAD_REQUEST, Json(body)).into_response();
         }
     };
-    match publisher.publish_named(&topic, &body, key.as_deref()).await {
+    match publisher
+        .publish_named(&topic, &body, key.as_deref(), request_key, BY_HTTP)
+        .await
+    {
         Ok(p) => (StatusCode::OK, Json(serde_json::json!(p))).into_response(),
         Err(e) => {
             let status = e.status();
@@ -479,13 +633,19 @@ mod tests {
             partitions,
             key: key.map(String::from),
             deadletter_of: None,
+            ty: Default::default(),
         }
     }
 
     #[test]
     fn query_keys_are_decoded_and_non_utf8_keys_refused() {
         assert_eq!(query_key(None), Ok(None));
-        assert_eq!(query_key(Some("x=1")), Ok(None));
+        assert_eq!(query_key(Some("")), Ok(None));
+        assert_eq!(
+            query_key(Some("kye=a")),
+            Err("unknown query parameter `kye`: the only one is `key`".into())
+        );
+        assert!(query_key(Some("key=a&key=b")).is_err());
         assert_eq!(query_key(Some("key=u%201+x")), Ok(Some("u 1 x".into())));
         assert_eq!(query_key(Some("key=%C3%A9")), Ok(Some("é".into())));
         assert!(query_key(Some("key=%ff%fe"))

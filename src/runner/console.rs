@@ -23,7 +23,7 @@ use super::state::{runner_status, AdminState, Refusal};
 use crate::admin::{self, EventBatch, RecordLine, ReplaySummary};
 use crate::deadletter::DeadLetter;
 use crate::events::{Event, Outcome};
-use crate::kafka::tail::{Next, Tail, TailError, TailFrom};
+use crate::kafka::tail::{past_end, Next, Tail, TailError, TailFrom};
 use crate::kafka::{groups, ReplayFrom};
 use crate::runner::deadletter;
 use crate::schema::Lookup;
@@ -44,6 +44,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("topics.js", JS, include_str!("console/topics.js")),
     ("deadletters.js", JS, include_str!("console/deadletters.js")),
     ("publish.js", JS, include_str!("console/publish.js")),
+    ("trace.js", JS, include_str!("console/trace.js")),
 ];
 
 /// How often the event stream sends what happened.
@@ -200,6 +201,11 @@ struct Sampler {
 
 impl Sampler {
     fn offer(&mut self, e: Arc<Event>) {
+        // The page reads a request's publishes through its trace; one line
+        // per publish would crowd out the rest.
+        if matches!(&*e, Event::Published(_)) {
+            return;
+        }
         let is_ok = matches!(&*e, Event::Delivery(d) if d.outcome == Outcome::Ok);
         let kept = if is_ok {
             self.ok < OK_PER_FLUSH
@@ -252,7 +258,7 @@ async fn blocking<T: Send + 'static>(
 /// end offsets, each subscription's lag and pending dead letters).
 async fn overview(State(state): State<AdminState>) -> Result<Response, Refusal> {
     let project = state.project();
-    let conn = state.shared.connection.clone();
+    let conn = state.shared.connection.get();
     let live = vec![runner_status(&state)];
     let broker = state.broker_status(live[0].runner.broker.regained).await;
     let (shared, kept) = (state.shared.clone(), state.kept.clone());
@@ -269,7 +275,7 @@ async fn overview(State(state): State<AdminState>) -> Result<Response, Refusal> 
             std::mem::take(&mut *k)
         };
         let report =
-            crate::inspect::status_with(&conn, reader, &project, broker, &live, &mut known);
+            crate::inspect::status_with(&conn, &reader, &project, broker, &live, &mut known);
         *kept.lock().unwrap_or_else(|p| p.into_inner()) = known;
         report.map_err(|e| failed("cannot read the broker", &e))
     })
@@ -278,6 +284,7 @@ async fn overview(State(state): State<AdminState>) -> Result<Response, Refusal> 
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct BrowseQuery {
     /// As `tail --from`: beginning, latest, an offset, -N, a time.
     from: Option<String>,
@@ -293,8 +300,8 @@ async fn browse(
     Query(q): Query<BrowseQuery>,
 ) -> Result<Response, Refusal> {
     let project = state.project();
-    let name = match project.find_topic(&topic) {
-        Lookup::Found(t) => t.kafka_name(),
+    let (name, ty) = match project.find_topic(&topic) {
+        Lookup::Found(t) => (t.kafka_name(), t.ty.clone()),
         _ => {
             return Err(Refusal(
                 StatusCode::NOT_FOUND,
@@ -307,7 +314,7 @@ async fn browse(
         .map_err(|e| Refusal(StatusCode::BAD_REQUEST, format!("bad from `{text}`: {e}")))?;
     let limit = q.limit.unwrap_or(100).min(MAX_ROWS);
     let partitions: Vec<i32> = q.partition.into_iter().collect();
-    let conn = state.shared.connection.clone();
+    let conn = state.shared.connection.get();
     let lines = blocking(move || {
         let tail = Tail::open(&conn, &name, from, &partitions).map_err(|e| match e {
             TailError::NoPartition { .. } => Refusal(StatusCode::NOT_FOUND, e.to_string()),
@@ -318,9 +325,12 @@ async fn browse(
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while (lines.len() as u64) < limit && std::time::Instant::now() < deadline {
             match merged.next(Duration::from_millis(200)) {
-                Next::Record(r) => lines.push(RecordLine::from(r)),
+                Next::Record(r) => lines.push(RecordLine::typed(r, &ty)),
                 Next::AtEnd => break,
                 Next::Idle => {}
+                Next::PastEnd { from, ends } => {
+                    return Err(Refusal(StatusCode::BAD_REQUEST, past_end(from, &ends)))
+                }
             }
         }
         Ok(lines)
@@ -330,6 +340,7 @@ async fn browse(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct DeadletterQuery {
     /// Replayed ones too.
     #[serde(default)]
@@ -353,15 +364,32 @@ async fn deadletters(
             ),
         ));
     }
+    // Each dead letter's event against its source topic's type.
+    let ty = state
+        .project()
+        .topic(&sub.topic.0, &sub.topic.1)
+        .map(|t| t.ty.clone())
+        .unwrap_or_default();
     let items: Vec<DeadLetter> =
-        deadletter::read_async(&state.shared.connection, &sub, q.all, Some(MAX_ROWS))
+        deadletter::read_async(&state.shared.connection.get(), &sub, q.all, Some(MAX_ROWS))
             .await
             .map(|items| items.into_iter().map(|(d, _)| d).collect())
             .map_err(|e| failed("cannot read the dead letters", &e))?;
+    let items: Vec<serde_json::Value> = items
+        .iter()
+        .map(|d| {
+            let mut v = serde_json::to_value(d).unwrap_or_default();
+            if let Some(m) = (!ty.is_any()).then(|| ty.check(&d.event).err()).flatten() {
+                v["invalid"] = m.to_string().into();
+            }
+            v
+        })
+        .collect();
     Ok(Json(items).into_response())
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PreviewQuery {
     /// `beginning`, `latest`, or milliseconds since the epoch.
     from: String,
@@ -386,15 +414,18 @@ async fn replay_preview(
             )
         })?),
     };
+    if let Some(why) = from.problem() {
+        return Err(Refusal(StatusCode::BAD_REQUEST, format!("bad from: {why}")));
+    }
     let shared = state.shared.clone();
     let topic = sub.topic_kafka_name();
     let summary = blocking(move || {
         let reader = shared
             .reader
-            .get(&shared.connection)
+            .get(&shared.connection.get())
             .map_err(|e| failed("cannot read the topic", &e))?;
-        let moves = crate::kafka::partitions_of(reader, &topic)
-            .and_then(|parts| groups::replay_targets(reader, &topic, &parts, from));
+        let moves = crate::kafka::partitions_of(&**reader, &topic)
+            .and_then(|parts| groups::replay_targets(&**reader, &topic, &parts, from));
         let partitions = moves.map_err(|e| failed("cannot read the topic", &e))?;
         Ok(ReplaySummary {
             redelivered: partitions.iter().map(|m| m.redelivered()).sum(),

@@ -264,6 +264,17 @@ pub async fn replay_deadletters(
     for (dl, msg) in pending {
         use rdkafka::message::Message;
         let body = serde_json::to_vec(&dl.event).unwrap_or_default();
+        // The dead letter carries the request on (an older one, written
+        // before dead letters had it, gets the key of its source event).
+        let request_key = crate::kafka::headers::read(msg.headers())
+            .request_key
+            .unwrap_or_else(|| {
+                crate::kafka::headers::key_for_event(
+                    &dl.source_topic,
+                    dl.source_partition.unwrap_or(0),
+                    dl.source_offset.unwrap_or(-1),
+                )
+            });
         let d = super::verb::Invocation {
             topic: &dl.source_topic,
             subscription: &name,
@@ -272,6 +283,7 @@ pub async fn replay_deadletters(
             key: msg.key(),
             attempt: dl.attempts + 1,
             body: &body,
+            request_key: &request_key,
         };
         let result = super::verb::call(t.verb, t.module_dir, t.http, &d).await;
         let (outcome, new_error) = match result {
@@ -291,7 +303,12 @@ pub async fn replay_deadletters(
                     failed_at: now,
                     stack: f.stack.as_deref(),
                 };
-                let headers = headers(msg.headers(), &info);
+                let stamp = crate::kafka::headers::Stamp {
+                    request_key: request_key.clone(),
+                    created_at: now,
+                    published_by: crate::kafka::headers::BY_DEADLETTER.to_string(),
+                };
+                let headers = stamp.apply(Some(&headers(msg.headers(), &info)));
                 let payload = failed_event(&body, &f.message);
                 publish(t.producer, &dl.topic, msg.key(), &payload, headers, &never).await?;
                 (ReplayOutcome::Failed, Some(f.message))

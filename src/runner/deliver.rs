@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{deadletter, verb, Shared, SubSpec};
 use crate::events::{Delivery, Event, InFlight, Outcome};
+use crate::kafka::headers;
 use crate::schema::VerbCall;
 
 /// Delivers one event with retries and, when they run out, a dead letter.
@@ -41,6 +42,23 @@ async fn attempts(
     let name = sub.qualified();
     let body = msg.payload().unwrap_or_default();
     let key = msg.key().map(|k| String::from_utf8_lossy(k).into_owned());
+    // The request it belongs to: its `ftl.request_key`, or (another client
+    // published it) a key derived from where it sits, the same for every
+    // subscription.
+    let seen = headers::read(msg.headers());
+    let request_key = seen
+        .request_key
+        .clone()
+        .unwrap_or_else(|| headers::key_for_event(msg.topic(), msg.partition(), msg.offset()));
+    let published = seen.created();
+    let since_published = || {
+        published.and_then(|p| {
+            SystemTime::now()
+                .duration_since(p)
+                .ok()
+                .map(|d| d.as_millis() as u64)
+        })
+    };
     let mut attempt: u32 = 1;
     let mut first_failed_at: Option<SystemTime> = None;
     let hub = &shared.hub;
@@ -58,6 +76,10 @@ async fn attempts(
         retry_in_ms: None,
         deadletter_topic: None,
         output: None,
+        request_key: Some(request_key.clone()),
+        published_at: seen.created_at.clone(),
+        since_published_ms: since_published(),
+        published_by: seen.published_by.clone(),
     };
     let finish = |d: Delivery| hub.emit(Event::Delivery(d));
     // A gRPC module server is asked whether it is ready before the first
@@ -94,6 +116,7 @@ async fn attempts(
             key: msg.key(),
             attempt,
             body,
+            request_key: &request_key,
         };
         hub.in_flight(
             &name,
@@ -104,6 +127,10 @@ async fn attempts(
                 key: key.clone(),
                 attempt,
                 since_ms: crate::units::epoch_millis(SystemTime::now()),
+                topic: Some(msg.topic().to_string()),
+                request_key: Some(request_key.clone()),
+                published_at: seen.created_at.clone(),
+                published_by: seen.published_by.clone(),
             }),
         );
         let started = Instant::now();
@@ -160,7 +187,13 @@ async fn attempts(
             failed_at: now,
             stack: failure.stack.as_deref(),
         };
-        let headers = deadletter::headers(msg.headers(), &info);
+        // A dead letter is a publish of the same request.
+        let stamp = headers::Stamp {
+            request_key: request_key.clone(),
+            created_at: SystemTime::now(),
+            published_by: headers::BY_DEADLETTER.to_string(),
+        };
+        let headers = stamp.apply(Some(&deadletter::headers(msg.headers(), &info)));
         let payload = crate::deadletter::failed_event(body, &failure.message);
         let dlq = sub.deadletter_kafka_name();
         let published = deadletter::publish(
@@ -173,7 +206,22 @@ async fn attempts(
         )
         .await;
         return match published {
-            Ok(_) => {
+            Ok((partition, offset)) => {
+                hub.emit(Event::Published(crate::events::Published {
+                    topic: dlq.clone(),
+                    partition,
+                    offset,
+                    key: key.clone(),
+                    request_key: stamp.request_key.clone(),
+                    created_at: headers::format_time(stamp.created_at),
+                    by: stamp.published_by.clone(),
+                    failed: Some(crate::events::Source {
+                        subscription: name.clone(),
+                        topic: msg.topic().to_string(),
+                        partition: msg.partition(),
+                        offset: msg.offset(),
+                    }),
+                }));
                 finish(Delivery {
                     error: Some(failure.message),
                     deadletter_topic: Some(dlq),

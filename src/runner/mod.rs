@@ -12,11 +12,14 @@ mod consumer;
 pub mod deadletter;
 mod deliver;
 pub mod error;
-mod health;
+mod follow;
 mod keyed;
+mod listen;
 mod offsets;
+mod reconcile;
 mod server;
 mod state;
+mod trace_api;
 pub mod verb;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -32,19 +35,23 @@ use consumer::{Control, SubTask};
 
 use crate::error::{Error, Result};
 use crate::events::{Event, Hub, StopReason};
-use crate::kafka::{Connection, RenewableProducer};
+use crate::kafka::{Connection, LiveConnection, RenewableProducer};
 use crate::publisher::Publisher;
 use crate::schema::{Project, Subscription, Verb};
+pub use follow::BrokerChange;
 
 /// What every subscription of the runner shares.
 pub struct Shared {
-    pub connection: Connection,
+    /// Where the broker is now (it may move: a container created again).
+    pub connection: crate::kafka::LiveConnection,
     /// The Publisher's and the dead letters' producer.
     pub producer: Arc<RenewableProducer>,
     pub http: reqwest::Client,
     pub hub: Hub,
     /// A reader for watermarks and offsets (the console, replays).
     pub reader: crate::kafka::LazyReader,
+    /// Someone saw a topic missing on the broker: the follower checks now.
+    pub hint: Arc<tokio::sync::Notify>,
 }
 
 /// Everything that defines a running subscription; a change restarts it.
@@ -92,6 +99,10 @@ pub struct Runner {
     grace: Duration,
     server: Option<server::Server>,
     health: CancellationToken,
+    /// What the follower sees of the broker.
+    broker: mpsc::Receiver<BrokerChange>,
+    /// The broker is away: every Kafka client is closed until it is back.
+    suspended: bool,
 }
 
 fn specs(project: &Project) -> BTreeMap<String, SubSpec> {
@@ -132,11 +143,12 @@ impl Runner {
             .build()
             .map_err(|e| Error::failed(format!("cannot create the HTTP client: {e}"), None))?;
         let shared = Arc::new(Shared {
-            connection,
+            connection: LiveConnection::new(connection.clone()),
             producer: producer.clone(),
             http,
             hub,
             reader: Default::default(),
+            hint: Default::default(),
         });
         let current = watch::Sender::new(Arc::new(project.clone()));
         let (routes, routes_rx) = watch::channel(Routes::new());
@@ -145,6 +157,7 @@ impl Runner {
             Publisher {
                 project: current.subscribe(),
                 producer,
+                hub: shared.hub.clone(),
             },
             state::AdminState {
                 listen: None,
@@ -157,12 +170,13 @@ impl Runner {
         )
         .await;
         let health = CancellationToken::new();
-        health::watch_broker(
-            shared.clone(),
-            current.subscribe(),
-            routes.subscribe(),
-            health.clone(),
-        );
+        let broker_changes = follow::Follower {
+            connection,
+            project: current.subscribe(),
+            hint: shared.hint.clone(),
+            stop: health.clone(),
+        }
+        .spawn();
         let mut runner = Runner {
             shared,
             project: current,
@@ -172,6 +186,8 @@ impl Runner {
             grace: project.runner.grace,
             server,
             health,
+            broker: broker_changes,
+            suspended: false,
         };
         let report = runner.reconcile(project).await;
         Ok((runner, report))
@@ -191,6 +207,11 @@ impl Runner {
     pub async fn reconcile(&mut self, project: &Project) -> ReconcileReport {
         self.project.send_replace(Arc::new(project.clone()));
         self.grace = project.runner.grace;
+        if self.suspended {
+            // Nothing can start without the broker; it all starts when it is
+            // back, with the project as it is then.
+            return ReconcileReport::default();
+        }
         let wanted = specs(project);
         let hub = self.shared.hub.clone();
         let grace = self.grace;

@@ -56,6 +56,7 @@ pub async fn serve(
     admin.listen = Some(address);
     let routes = axum::Router::new()
         .route(admin::STATUS_PATH, get(status))
+        .route(crate::trace::TRACE_PATH, get(super::trace_api::trace))
         .route(admin::PROJECT_PATH, get(running_project))
         .route("/admin/subscriptions/{sub}/replay", post(replay_route))
         .route(
@@ -71,11 +72,7 @@ pub async fn serve(
         .layer(axum::middleware::from_fn_with_state(address, guard));
     let cancel = CancellationToken::new();
     let c = cancel.clone();
-    let handle = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { c.cancelled().await })
-            .await;
-    });
+    let handle = tokio::spawn(super::listen::serve(listener, app, c));
     hub.emit(Event::Listening {
         address: address.to_string(),
     });
@@ -127,6 +124,37 @@ async fn guard(
     next: axum::middleware::Next,
 ) -> Response {
     let port = address.port();
+    // Two of them: which one a check reads is a guess; refuse.
+    for name in [axum::http::header::HOST, axum::http::header::ORIGIN] {
+        if req.headers().get_all(&name).iter().nth(1).is_some() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("refused: the request has more than one `{name}` header"),
+            );
+        }
+    }
+    // Refused before a byte of it is read, and the connection closed: the
+    // rest of the body is not worth reading.
+    let length = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if length.is_some_and(|n| n > MAX_BODY as u64) {
+        let mut r = error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "refused: a body of {} bytes; the runner takes at most {MAX_BODY} bytes (an event is at most {} bytes)",
+                length.unwrap_or_default(),
+                crate::publisher::MAX_EVENT_BYTES
+            ),
+        );
+        r.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        return r;
+    }
     let local = |authority: &str| {
         ["127.0.0.1", "localhost", "[::1]"]
             .iter()
@@ -181,6 +209,10 @@ async fn guard(
     next.run(req).await
 }
 
+/// The largest request body the runner reads (axum's own default limit
+/// for bodies read whole).
+const MAX_BODY: usize = 2 * 1024 * 1024;
+
 /// A JSON request body; anything else is refused with a JSON error.
 fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Refusal> {
     serde_json::from_slice(bytes)
@@ -197,6 +229,9 @@ async fn replay_route(
     bytes: Bytes,
 ) -> Result<Response, Refusal> {
     let request: ReplayRequest = body(&bytes)?;
+    if let Some(why) = request.from.problem() {
+        return Err(Refusal(StatusCode::BAD_REQUEST, format!("bad from: {why}")));
+    }
     let name = state.subscription(&sub)?.qualified();
     let Some(tx) = state.routes.borrow().get(&name).cloned() else {
         return Err(Refusal(
@@ -248,7 +283,7 @@ async fn replay_deadletter_route(
         },
         Some(at) => {
             // Refused up front with the reason; the replay itself checks again.
-            let pending = deadletter::read_async(&state.shared.connection, &sub, false, None)
+            let pending = deadletter::read_async(&state.shared.connection.get(), &sub, false, None)
                 .await
                 .map_err(|e| {
                     Refusal(
@@ -277,8 +312,9 @@ async fn replay_deadletter_route(
                 .unwrap_or_else(|p| p.into_inner())
                 .forget_cursors()
         };
+        let connection = shared.connection.get();
         let target = deadletter::ReplayTarget {
-            connection: &shared.connection,
+            connection: &connection,
             producer: &shared.producer,
             http: &shared.http,
             sub: &sub,

@@ -49,6 +49,10 @@ fn samples() -> Vec<Event> {
         retry_in_ms: Some(100),
         deadletter_topic: Some("shop.sFailed".into()),
         output: Some("cooked".into()),
+        request_key: Some("req-ingress-shop-t-1".into()),
+        published_at: Some("2026-12-05T17:00:00.000000001Z".into()),
+        since_published_ms: Some(5),
+        published_by: Some("cli".into()),
     };
     let all = vec![
         Event::Starting {
@@ -63,6 +67,35 @@ fn samples() -> Vec<Event> {
             container: Some("ftl-p-broker".into()),
             how: "created".into(),
             ms: 1,
+        },
+        Event::ImagePulling { image: "i".into() },
+        Event::ImageLayer {
+            image: "i".into(),
+            layer: "l".into(),
+            status: "Downloading".into(),
+            current: Some(1),
+            total: Some(2),
+        },
+        Event::ImagePulled {
+            image: "i".into(),
+            ms: 1,
+        },
+        Event::BrokerContainer {
+            container: "ftl-p-broker".into(),
+            kind: "tansu".into(),
+            image: "i".into(),
+            how: "created".into(),
+        },
+        Event::BrokerKindMismatch {
+            container: "ftl-p-broker".into(),
+            running: "tansu".into(),
+            asked: "redpanda".into(),
+        },
+        Event::BrokerWaiting {
+            container: "ftl-p-broker".into(),
+            kind: "tansu".into(),
+            address: "127.0.0.1:1".into(),
+            how: "created".into(),
         },
         Event::TopicCreated {
             topic: "shop.t".into(),
@@ -122,6 +155,27 @@ fn samples() -> Vec<Event> {
             address: "127.0.0.1:1".into(),
         },
         Event::Delivery(delivery),
+        Event::Published(ftl::events::Published {
+            topic: "shop.sFailed".into(),
+            partition: 0,
+            offset: 1,
+            key: Some("k".into()),
+            request_key: "req-ingress-shop-t-1".into(),
+            created_at: "2026-12-05T17:00:00.000000001Z".into(),
+            by: "deadletter".into(),
+            failed: Some(ftl::events::Source {
+                subscription: s(),
+                topic: "shop.t".into(),
+                partition: 0,
+                offset: 7,
+            }),
+        }),
+        Event::PublishFailed {
+            topic: "shop.t".into(),
+            request_key: "req-ingress-shop-t-2".into(),
+            by: "http".into(),
+            error: "e".into(),
+        },
         Event::ReplayStarted {
             subscription: s(),
             from: "beginning".into(),
@@ -157,11 +211,35 @@ fn samples() -> Vec<Event> {
             address: "127.0.0.1:1".into(),
             down_ms: 1,
         },
+        Event::TopicRecreated {
+            topic: "m.t".into(),
+            had: 4,
+            partitions: 8,
+        },
+        Event::BrokerPaused {
+            address: "127.0.0.1:1".into(),
+        },
+        Event::BrokerUnpaused {
+            address: "127.0.0.1:1".into(),
+            paused_ms: 1,
+        },
+        Event::BrokerMoved {
+            from: "127.0.0.1:1".into(),
+            address: "127.0.0.1:2".into(),
+        },
         Event::ReloadApplied {
             started: vec![s()],
             restarted: vec![s()],
             stopped: vec![s()],
             failed: vec![s()],
+        },
+        Event::TypeChanged {
+            topic: "shop.t".into(),
+            ty: "shop.Order".into(),
+            read: 1,
+            invalid: 1,
+            first: vec!["0@0: /id: missing".into()],
+            complete: true,
         },
         Event::ReloadRejected {
             problems: "p".into(),
@@ -190,6 +268,12 @@ fn samples() -> Vec<Event> {
         match e {
             Event::Starting { .. }
             | Event::BrokerReady { .. }
+            | Event::ImagePulling { .. }
+            | Event::ImageLayer { .. }
+            | Event::ImagePulled { .. }
+            | Event::BrokerContainer { .. }
+            | Event::BrokerKindMismatch { .. }
+            | Event::BrokerWaiting { .. }
             | Event::TopicCreated { .. }
             | Event::TopicGrown { .. }
             | Event::TopicProblem { .. }
@@ -204,6 +288,8 @@ fn samples() -> Vec<Event> {
             | Event::VerbWaiting { .. }
             | Event::VerbReady { .. }
             | Event::Delivery(_)
+            | Event::Published(_)
+            | Event::PublishFailed { .. }
             | Event::ReplayStarted { .. }
             | Event::ReplayDone { .. }
             | Event::ReplayFailed { .. }
@@ -211,7 +297,12 @@ fn samples() -> Vec<Event> {
             | Event::StartedOver { .. }
             | Event::BrokerLost { .. }
             | Event::BrokerRegained { .. }
+            | Event::TopicRecreated { .. }
+            | Event::BrokerPaused { .. }
+            | Event::BrokerUnpaused { .. }
+            | Event::BrokerMoved { .. }
             | Event::ReloadApplied { .. }
+            | Event::TypeChanged { .. }
             | Event::ReloadRejected { .. }
             | Event::ReloadValid { .. }
             | Event::Ready { .. }

@@ -19,7 +19,7 @@ fn commands_work_while_an_unrelated_module_file_is_invalid() {
     // `ev/ftl.yaml` breaks mid-edit.
     p.write(
         "ev/ftl.yaml",
-        "module: ev\ntopics:\n  events: {partitions: [\n",
+        "module: ev\ntopics:\n  events: {event: Any, partitions: [\n",
     );
     let (problems, running) = dev.wait(
         on!(Event::ReloadRejected { problems, running } => (problems.clone(), *running)),

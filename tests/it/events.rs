@@ -96,7 +96,18 @@ fn the_json_stream_has_one_typed_object_per_event_with_its_type_first() {
             "partition": 0, "offset": 0, "key": "k1", "verb": "v", "attempt": 1,
             "ms": deliveries[0]["ms"], "outcome": "retry",
             "error": "HTTP 500: warming up", "retry_in_ms": 100,
+            // Published by another client without FTL's headers: the key
+            // the runner gave it.
+            "request_key": deliveries[0]["request_key"],
         })
+    );
+    assert!(
+        deliveries[0]["request_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("req-pubsub-shop-t-"),
+        "{}",
+        deliveries[0]
     );
     assert_eq!(deliveries[1]["outcome"], "ok");
     assert_eq!(deliveries[1]["attempt"], 2);

@@ -48,7 +48,7 @@ fn fault_suite() {
     });
     let module = |extra: &str| {
         format!(
-            "module: shop\nverbs:\n  v: {{http: \"{}\", timeout: 1s}}\n  w: {{http: \"{}\", timeout: 1s}}\ntopics:\n  t: {{partitions: 8, key: /u}}\nsubscriptions:\n  s: {{topic: t, verb: v, retry: {{count: 5, min_backoff: 10ms, max_backoff: 50ms}}}}\n  k: {{topic: t, verb: w, retry: {{count: 5, min_backoff: 10ms, max_backoff: 50ms}}, concurrency: {{per: key, max: 16}}}}\n{extra}",
+            "module: shop\nverbs:\n  v: {{http: \"{}\", timeout: 1s}}\n  w: {{http: \"{}\", timeout: 1s}}\ntopics:\n  t: {{event: Any, partitions: 8, key: /u}}\nsubscriptions:\n  s: {{topic: t, verb: v, retry: {{count: 5, min_backoff: 10ms, max_backoff: 50ms}}}}\n  k: {{topic: t, verb: w, retry: {{count: 5, min_backoff: 10ms, max_backoff: 50ms}}, concurrency: {{per: key, max: 16}}}}\n{extra}",
             server.url("/v"),
             server.url("/w")
         )

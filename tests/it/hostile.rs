@@ -122,7 +122,7 @@ fn a_file_with_very_many_problems_lists_the_first_and_counts_the_rest() {
     let p = Project::new().without_broker();
     let mut text = String::from("module: m\ntopics:\n");
     for i in 0..40_000 {
-        text.push_str(&format!("  t{i}: {{colour: red}}\n"));
+        text.push_str(&format!("  t{i}: {{event: Any, colour: red}}\n"));
     }
     p.write("m/ftl.yaml", &text);
     let out = p.run(&["schema"]);

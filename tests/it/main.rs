@@ -3,6 +3,7 @@
 //! in the README). One binary, modules per area.
 #![allow(clippy::unwrap_used)]
 
+mod broker_follow;
 mod cli;
 mod console;
 mod contract;
@@ -16,6 +17,7 @@ mod first_hour_2;
 mod grpc_verbs;
 mod harness;
 mod hostile;
+mod hostile_input;
 mod keyed;
 mod publisher_api;
 mod pubsub;
@@ -23,3 +25,6 @@ mod runner;
 mod settings;
 mod shutdown;
 mod skeleton;
+mod time_lookup;
+mod trace;
+mod typed;

@@ -11,7 +11,7 @@ fn the_publisher_accepts_grpc_and_http_and_rejects_bad_events() {
     let p = Project::new();
     p.write(
         "shop/ftl.yaml",
-        "module: shop\nverbs:\n  v: {exec: [\"true\"]}\ntopics:\n  orders: {partitions: 8, key: /userId}\n  single: {}\n",
+        "module: shop\nverbs:\n  v: {exec: [\"true\"]}\ntopics:\n  orders: {event: Any, partitions: 8, key: /userId}\n  single: {event: Any}\n",
     );
     let dev = p.dev();
     dev.wait(on!(Event::Listening { .. }), Duration::from_secs(60));

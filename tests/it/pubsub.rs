@@ -18,7 +18,7 @@ pub(crate) fn provisioned(server: &VerbServer, extra_sub: &str) -> Project {
     p.write(
         "shop/ftl.yaml",
         &format!(
-            "module: shop\nverbs:\n  v: {{http: \"{}\"}}\n  w: {{http: \"{}\"}}\ntopics:\n  t: {{partitions: 2, key: /k}}\nsubscriptions:\n  s: {{topic: t, verb: v, deadletter: true}}\n{extra_sub}",
+            "module: shop\nverbs:\n  v: {{http: \"{}\"}}\n  w: {{http: \"{}\"}}\ntopics:\n  t: {{event: Any, partitions: 2, key: /k}}\nsubscriptions:\n  s: {{topic: t, verb: v, deadletter: true}}\n{extra_sub}",
             server.url("/v"),
             server.url("/w"),
         ),
@@ -433,7 +433,7 @@ fn ambiguous_and_unknown_names_list_the_candidates() {
     for m in ["a", "b"] {
         p.write(
             &format!("{m}/ftl.yaml"),
-            &format!("module: {m}\nverbs:\n  v: {{exec: [\"true\"]}}\ntopics:\n  orders: {{}}\nsubscriptions:\n  s: {{topic: orders, verb: v}}\n"),
+            &format!("module: {m}\nverbs:\n  v: {{exec: [\"true\"]}}\ntopics:\n  orders: {{event: Any}}\nsubscriptions:\n  s: {{topic: orders, verb: v}}\n"),
         );
     }
     let out = p.run(&["pubsub", "tail", "orders"]);
@@ -504,7 +504,10 @@ fn publish_to_a_topic_the_broker_lacks_says_so_and_does_not_create_it() {
     // Declared after `ftl dev` ran: the broker does not have it. The test
     // broker creates a topic a client asks metadata for, unless the client
     // says not to.
-    p.write("late/ftl.yaml", "module: late\ntopics:\n  u: {}\n");
+    p.write(
+        "late/ftl.yaml",
+        "module: late\ntopics:\n  u: {event: Any}\n",
+    );
     let out = p.run(&["pubsub", "publish", "late.u", "{}"]);
     assert_ne!(out.code, 0, "{}", out.stdout);
     assert!(

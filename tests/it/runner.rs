@@ -20,7 +20,7 @@ fn http_and_exec_verbs_get_the_exact_bytes_headers_and_env_in_key_order() {
     p.write(
         "shop/ftl.yaml",
         &format!(
-            "module: shop\nverbs:\n  viaHttp: {{http: \"{}\"}}\n  viaExec:\n    exec: [\"sh\", \"-c\", {}]\ntopics:\n  orders: {{partitions: 8, key: /k}}\nsubscriptions:\n  h: {{topic: orders, verb: viaHttp}}\n  e: {{topic: orders, verb: viaExec}}\n",
+            "module: shop\nverbs:\n  viaHttp: {{http: \"{}\"}}\n  viaExec:\n    exec: [\"sh\", \"-c\", {}]\ntopics:\n  orders: {{event: Any, partitions: 8, key: /k}}\nsubscriptions:\n  h: {{topic: orders, verb: viaHttp}}\n  e: {{topic: orders, verb: viaExec}}\n",
             server.url("/h"),
             serde_json::to_string(&script).unwrap()
         ),
@@ -190,7 +190,7 @@ fn exhausted_and_final_failures_are_dead_lettered_before_the_next_event() {
     p.write(
         "shop/ftl.yaml",
         &format!(
-            "module: shop\nverbs:\n  v: {{http: \"{}\"}}\n  x: {{exec: [\"sh\", \"-c\", \"cat >/dev/null; echo unparseable >&2; exit 65\"]}}\ntopics:\n  t: {{key: /u}}\nsubscriptions:\n  s: {{topic: t, verb: v, deadletter: true, retry: {{count: 2, min_backoff: 100ms, max_backoff: 100ms}}}}\n  q: {{topic: t, verb: x, deadletter: true, retry: {{count: 5, min_backoff: 1s, max_backoff: 1s}}}}\n",
+            "module: shop\nverbs:\n  v: {{http: \"{}\"}}\n  x: {{exec: [\"sh\", \"-c\", \"cat >/dev/null; echo unparseable >&2; exit 65\"]}}\ntopics:\n  t: {{event: Any, key: /u}}\nsubscriptions:\n  s: {{topic: t, verb: v, deadletter: true, retry: {{count: 2, min_backoff: 100ms, max_backoff: 100ms}}}}\n  q: {{topic: t, verb: x, deadletter: true, retry: {{count: 5, min_backoff: 1s, max_backoff: 1s}}}}\n",
             server.url("/v")
         ),
     );
@@ -278,7 +278,7 @@ fn from_latest_skips_earlier_events_and_from_beginning_gets_them() {
     let server = VerbServer::start(ok);
     let p = Project::new();
     let verbs = format!(
-        "module: shop\nverbs:\n  early: {{http: \"{}\"}}\n  late: {{http: \"{}\"}}\ntopics:\n  t: {{partitions: 2, key: /k}}\n",
+        "module: shop\nverbs:\n  early: {{http: \"{}\"}}\n  late: {{http: \"{}\"}}\ntopics:\n  t: {{event: Any, partitions: 2, key: /k}}\n",
         server.url("/early"),
         server.url("/late")
     );
@@ -345,7 +345,7 @@ fn a_reload_restarts_only_the_changed_subscription_and_quiet_hides_deliveries() 
     let server = VerbServer::start(ok);
     let p = Project::new();
     let module = format!(
-        "module: shop\nverbs:\n  v: {{http: \"{}\"}}\n  w: {{http: \"{}\"}}\ntopics:\n  t: {{}}\nsubscriptions:\n  a: {{topic: t, verb: v}}\n  b: {{topic: t, verb: w}}\n",
+        "module: shop\nverbs:\n  v: {{http: \"{}\"}}\n  w: {{http: \"{}\"}}\ntopics:\n  t: {{event: Any}}\nsubscriptions:\n  a: {{topic: t, verb: v}}\n  b: {{topic: t, verb: w}}\n",
         server.url("/v"),
         server.url("/w")
     );

@@ -8,7 +8,7 @@ const MODULE_NO_TOPICS: &str = "module: shop\nverbs:\n  noop: {exec: [\"true\"]}
 
 fn module_with_topic(partitions: i32) -> String {
     format!(
-        "module: shop\nverbs:\n  noop: {{exec: [\"true\"]}}\ntopics:\n  orders: {{partitions: {partitions}, key: /id}}\nsubscriptions:\n  audit: {{topic: orders, verb: noop, deadletter: true}}\n"
+        "module: shop\nverbs:\n  noop: {{exec: [\"true\"]}}\ntopics:\n  orders: {{event: Any, partitions: {partitions}, key: /id}}\nsubscriptions:\n  audit: {{topic: orders, verb: noop, deadletter: true}}\n"
     )
 }
 
@@ -222,11 +222,11 @@ fn ten_planted_mistakes_are_all_reported_with_positions() {
     );
     p.write(
         "pizza/ftl.yaml",
-        "module: pizza\nverbs:\n  cook:\n    http: http://127.0.0.1:1/cook\n    exec: [\"true\"]\n  bake: {exec: [\"true\"], timeout: 5 minutes}\n  box: {}\ntopics:\n  orders: {partitions: 8}\n  \"bad topic\": {}\n  menu: {partitons: 2}\nsubscriptions:\n  a: {topic: kitchen.tickets, verb: bake, batch: {min: 1XB}}\n  b: {topic: orders, verb: bake}\n",
+        "module: pizza\nverbs:\n  cook:\n    http: http://127.0.0.1:1/cook\n    exec: [\"true\"]\n  bake: {exec: [\"true\"], timeout: 5 minutes}\n  box: {}\ntopics:\n  orders: {partitions: 8, event: Any}\n  \"bad topic\": {}\n  menu: {partitons: 2, event: Any}\nsubscriptions:\n  a: {topic: kitchen.tickets, verb: bake, batch: {min: 1XB}}\n  b: {topic: orders, verb: bake}\n",
     );
     p.write(
         "kitchen/ftl.yaml",
-        "module: kitchen\nverbs:\n  v: {exec: [\"true\"]}\ntopics:\n  tickets: {}\n",
+        "module: kitchen\nverbs:\n  v: {exec: [\"true\"]}\ntopics:\n  tickets: {event: Any}\n",
     );
     let out = p.run(&["schema"]);
     assert_eq!(out.code, 2);
@@ -329,7 +329,7 @@ fn a_batch_the_kafka_client_would_refuse_is_invalid_at_its_line() {
     let p = Project::new().without_broker();
     p.write(
         "shop/ftl.yaml",
-        "module: shop\nverbs:\n  v: {exec: [\"true\"]}\ntopics:\n  t: {}\nsubscriptions:\n  s:\n    topic: t\n    verb: v\n    batch: {min: 1B, default: 64KB, max_wait: 6m}\n",
+        "module: shop\nverbs:\n  v: {exec: [\"true\"]}\ntopics:\n  t: {event: Any}\nsubscriptions:\n  s:\n    topic: t\n    verb: v\n    batch: {min: 1B, default: 64KB, max_wait: 6m}\n",
     );
     let out = p.run(&["dev"]);
     assert_eq!(out.code, 2, "{}", out.stderr);

@@ -2,15 +2,33 @@
 //! failed events, and hand them back to its verb (through the running
 //! `ftl dev` when it holds the subscription).
 
-use crate::admin::{AdminClient, DeadletterProgress, DeadletterReplayRequest};
+use crate::access::{self, Through};
 use crate::deadletter::{DeadLetter, ReplayOutcome, Replayed};
 use crate::error::{Error, Result};
-use crate::output::{counted, pretty_json, Printer, CYAN, DIM, GREEN, RED, YELLOW};
-use crate::provision;
-use crate::runner::deadletter;
+use crate::output::{
+    counted, escape_controls, pretty_json, Printer, CYAN, DIM, GREEN, RED, YELLOW,
+};
 use crate::schema::{Project, Subscription};
+use crate::types::TopicType;
 
-use super::{blocking, sub_arg};
+use super::sub_arg;
+
+/// The type of the events a subscription's dead letters carry: its
+/// topic's.
+fn source_type(project: &Project, sub: &Subscription) -> TopicType {
+    project
+        .topic(&sub.topic.0, &sub.topic.1)
+        .map(|t| t.ty.clone())
+        .unwrap_or_default()
+}
+
+/// How a dead letter's event differs from its type, if it does.
+fn invalid(ty: &TopicType, dl: &DeadLetter) -> Option<String> {
+    if ty.is_any() {
+        return None;
+    }
+    ty.check(&dl.event).err().map(|m| m.to_string())
+}
 
 fn deadletter_sub<'p>(project: &'p Project, name: &str) -> Result<&'p Subscription> {
     let sub = sub_arg(project, name)?;
@@ -30,17 +48,20 @@ pub async fn list(
     limit: Option<u64>,
     all: bool,
 ) -> Result<()> {
-    let sub = deadletter_sub(project, name)?.clone();
-    let broker = provision::running_broker(project).await?;
-    let conn = broker.connection.clone();
-    let s = sub.clone();
-    let items = blocking(move || Ok(deadletter::read(&conn, &s, all, limit)?)).await?;
-    let pending = items.iter().filter(|(d, _)| !d.replayed).count();
-    for (dl, _) in &items {
+    let sub = deadletter_sub(project, name)?;
+    let items = access::dead_letters(project, sub, all, limit).await?;
+    let pending = items.iter().filter(|d| !d.replayed).count();
+    let ty = source_type(project, sub);
+    for dl in &items {
+        let invalid = invalid(&ty, dl);
         let ok = if printer.json {
-            printer.json_line(&serde_json::to_value(dl).unwrap_or_default())
+            let mut v = serde_json::to_value(dl).unwrap_or_default();
+            if let Some(problem) = &invalid {
+                v["invalid"] = problem.as_str().into();
+            }
+            printer.json_line(&v)
         } else {
-            printer.data(&render(printer, dl, None))
+            printer.data(&render(printer, dl, None, invalid.as_deref()))
         };
         if !ok {
             return Ok(());
@@ -68,53 +89,33 @@ pub async fn replay(
     dry_run: bool,
     limit: Option<u64>,
 ) -> Result<()> {
-    let sub = deadletter_sub(project, name)?.clone();
-    let live = AdminClient::find(project)
-        .await
-        .filter(|l| l.runs(&sub.qualified()));
-    let mut items: Vec<Replayed> = Vec::new();
+    let sub = deadletter_sub(project, name)?;
+    let ty = source_type(project, sub);
     let show = |r: &Replayed| {
         if printer.json {
             printer.json_line(&serde_json::to_value(r).unwrap_or_default());
         } else {
-            printer.data(&render(printer, &r.dead_letter, Some(r)));
+            let invalid = invalid(&ty, &r.dead_letter);
+            printer.data(&render(
+                printer,
+                &r.dead_letter,
+                Some(r),
+                invalid.as_deref(),
+            ));
         }
     };
-    let through = match &live {
-        Some(l) => {
-            let request = DeadletterReplayRequest {
-                limit,
-                dry_run,
-                only: None,
-            };
-            l.replay_deadletter(&sub.qualified(), &request, |p| {
-                if let DeadletterProgress::Item { replayed } = p {
-                    show(&replayed);
-                    items.push(*replayed);
-                }
-            })
-            .await?;
-            format!("the running ftl dev (pid {})", l.status().pid)
-        }
-        None => {
-            let broker = provision::running_broker(project).await?;
-            let report =
-                deadletter::replay_here(&broker.connection, project, &sub, limit, dry_run, |r| {
-                    show(r)
-                })
-                .await?;
-            items = report.items;
-            "this command".to_string()
-        }
+    let replayed = access::replay_dead_letters(project, sub, limit, dry_run, show).await?;
+    let items = replayed.items;
+    let through = match replayed.through {
+        Through::Runner(pid) => format!("the running ftl dev (pid {pid})"),
+        Through::Here => "this command".to_string(),
     };
     let count = |o: ReplayOutcome| items.iter().filter(|r| r.outcome == o).count();
     let (ok, failed) = (count(ReplayOutcome::Ok), count(ReplayOutcome::Failed));
     // Those that failed again are pending once more, beside any the limit
     // left out: asked from the broker, so the count is what is there.
     let pending = if failed > 0 {
-        let broker = provision::running_broker(project).await?;
-        let (conn, s) = (broker.connection.clone(), sub.clone());
-        Some(blocking(move || Ok(deadletter::read(&conn, &s, false, None)?.len())).await?)
+        Some(access::dead_letters(project, sub, false, None).await?.len())
     } else {
         None
     };
@@ -153,11 +154,16 @@ pub async fn replay(
     Ok(())
 }
 
-fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> String {
+fn render(
+    printer: &Printer,
+    dl: &DeadLetter,
+    outcome: Option<&Replayed>,
+    invalid: Option<&str>,
+) -> String {
     let mut text = format!(
         "{} from {} {}@{}  attempts {}  first failed {}  last failed {}{}",
         printer.out_style(CYAN, &format!("{}@{}", dl.partition, dl.offset)),
-        dl.source_topic,
+        escape_controls(&dl.source_topic),
         dl.source_partition
             .map(|p| p.to_string())
             .unwrap_or_else(|| "?".into()),
@@ -165,11 +171,11 @@ fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> Str
             .map(|p| p.to_string())
             .unwrap_or_else(|| "?".into()),
         dl.attempts,
-        dl.first_failed_at,
-        dl.failed_at,
+        escape_controls(&dl.first_failed_at),
+        escape_controls(&dl.failed_at),
         dl.key
             .as_ref()
-            .map(|k| format!("  key={k}"))
+            .map(|k| format!("  key={}", escape_controls(k)))
             .unwrap_or_default(),
     );
     if dl.replayed {
@@ -178,7 +184,7 @@ fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> Str
     text.push_str(&format!(
         "\n  {} {}",
         printer.out_style(RED, "error:"),
-        dl.error
+        escape_controls(&dl.error)
     ));
     if let Some(r) = outcome {
         let o = match r.outcome {
@@ -187,12 +193,18 @@ fn render(printer: &Printer, dl: &DeadLetter, outcome: Option<&Replayed>) -> Str
                 RED,
                 &format!(
                     "replayed: failed again: {}",
-                    r.new_error.as_deref().unwrap_or_default()
+                    escape_controls(r.new_error.as_deref().unwrap_or_default())
                 ),
             ),
             ReplayOutcome::DryRun => printer.out_style(YELLOW, "would replay (dry-run)"),
         };
         text.push_str(&format!("\n  {o}"));
+    }
+    if let Some(problem) = invalid {
+        text.push_str(&format!(
+            "\n  {} {problem}",
+            printer.out_style(RED, "✗ the event does not match its type:")
+        ));
     }
     let color = printer.colors_stdout();
     for line in pretty_json(&dl.event, color).lines() {

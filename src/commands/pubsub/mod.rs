@@ -9,6 +9,7 @@ mod publish;
 mod replay;
 mod status;
 mod tail;
+mod trace;
 
 use crate::cli::PubsubCommand;
 use crate::error::{Error, Result};
@@ -23,14 +24,20 @@ pub async fn pubsub(ctx: &Context<'_>, command: PubsubCommand) -> Result<()> {
     // warning.
     let live = ctx.read_project_live().await?;
     let printer = ctx.printer;
-    live.warn(printer);
+    crate::commands::live::warn(&live, printer);
     let (project, skipped) = (live.project, live.left_out);
     needs_skipped(&project, &skipped, &command)?;
     match command {
-        PubsubCommand::Status => status::status(&project, printer).await,
-        PubsubCommand::Publish { topic, event, key } => {
-            publish::publish(&project, printer, &topic, event, key).await
+        PubsubCommand::Status { check } => status::status(&project, printer, check).await,
+        PubsubCommand::Trace { request, follow } => {
+            trace::trace(&project, printer, &request, follow).await
         }
+        PubsubCommand::Publish {
+            topic,
+            event,
+            key,
+            request_key,
+        } => publish::publish(&project, printer, &topic, event, key, request_key).await,
         PubsubCommand::Tail {
             topic,
             from,
@@ -118,12 +125,4 @@ fn sub_arg<'p>(project: &'p Project, name: &str) -> Result<&'p Subscription> {
     Ok(project
         .find_subscription(name)
         .found("subscription", name)?)
-}
-
-/// Runs blocking library work (rdkafka's synchronous calls, stdin) off the
-/// async executor.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::failed(format!("internal task failed: {e}"), None))?
 }

@@ -1,15 +1,13 @@
 //! `ftl pubsub publish TOPIC [JSON|-] [--key K]`: one event, or NDJSON lines
 //! from stdin; nothing is published unless every event is valid.
 
-use std::io::BufRead;
-
 use crate::error::{Error, Result};
 use crate::output::{counted, Printer};
 use crate::provision;
 use crate::publisher::{self, BatchError};
 use crate::schema::Project;
 
-use super::{blocking, topic_arg};
+use super::topic_arg;
 
 pub async fn publish(
     project: &Project,
@@ -17,8 +15,17 @@ pub async fn publish(
     topic: &str,
     event: Option<String>,
     key: Option<String>,
+    request_key: Option<String>,
 ) -> Result<()> {
     let topic = topic_arg(project, topic)?.clone();
+    if let Some(k) = &request_key {
+        crate::kafka::headers::check_request_key(k).map_err(|e| {
+            Error::usage(
+                format!("--request-key: {e}"),
+                Some(crate::publisher::REQUEST_KEY_HINT.to_string()),
+            )
+        })?;
+    }
     let from_stdin = matches!(event.as_deref(), None | Some("-"));
     let events: Vec<(usize, String)> = match event {
         Some(e) if e != "-" => vec![(1, e)],
@@ -29,7 +36,7 @@ pub async fn publish(
                     Some("pass the event as JSON (`ftl pubsub publish pizza.orders '{\"id\":1}'`) or pipe NDJSON with `-`".to_string()),
                 ));
             }
-            blocking(read_stdin_lines).await?
+            crate::load::stdin_lines().await?
         }
     };
     let invalid = |e: BatchError| batch_error(e, from_stdin);
@@ -44,8 +51,13 @@ pub async fn publish(
         ))
     });
     let mut done = 0;
-    let published =
-        publisher::publish_all(&broker.connection, &topic, &events, key.as_deref(), |p| {
+    let published = publisher::publish_all(
+        &broker.connection,
+        &topic,
+        &events,
+        key.as_deref(),
+        request_key.as_deref(),
+        |p| {
             done += 1;
             if let Some(s) = &spinner {
                 s.set_message(format!("published {done}/{total} to {}", p.topic));
@@ -56,19 +68,21 @@ pub async fn publish(
                 printer.json_line(&serde_json::to_value(p).unwrap_or_default());
             } else {
                 printer.data(&format!(
-                    "{} {}@{}{}",
+                    "{} {}@{}{} request={}",
                     p.topic,
                     p.partition,
                     p.offset,
                     p.key
                         .as_ref()
                         .map(|k| format!(" key={k}"))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    p.request_key
                 ));
             }
-        })
-        .await
-        .map_err(invalid);
+        },
+    )
+    .await
+    .map_err(invalid);
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
@@ -143,16 +157,4 @@ fn batch_error(e: BatchError, from_stdin: bool) -> Error {
             )
         }
     }
-}
-
-/// NDJSON from stdin: (line number, text) of every non-blank line.
-fn read_stdin_lines() -> Result<Vec<(usize, String)>> {
-    let mut v = Vec::new();
-    for (i, line) in std::io::stdin().lock().lines().enumerate() {
-        let line = line.map_err(|e| Error::failed(format!("cannot read stdin: {e}"), None))?;
-        if !line.trim().is_empty() {
-            v.push((i + 1, line));
-        }
-    }
-    Ok(v)
 }

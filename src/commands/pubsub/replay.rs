@@ -4,27 +4,13 @@
 
 use std::time::SystemTime;
 
-use serde::Serialize;
-
-use crate::admin::AdminClient;
 use crate::error::{Error, Result};
-use crate::events::PartitionMove;
-use crate::kafka::{groups, ReplayFrom};
+use crate::kafka::ReplayFrom;
 use crate::output::{counted, Printer};
-use crate::provision;
 use crate::schema::Project;
 use crate::units::{epoch_millis, parse_time};
 
-use super::{blocking, sub_arg};
-
-#[derive(Debug, Serialize)]
-struct ReplayReport {
-    subscription: String,
-    redelivered: i64,
-    /// `runner` or `idle group`.
-    through: &'static str,
-    partitions: Vec<PartitionMove>,
-}
+use super::sub_arg;
 
 pub async fn replay(
     project: &Project,
@@ -68,41 +54,13 @@ pub async fn replay(
             return Err(Error::failed("replay cancelled; nothing was moved", None));
         }
     }
-    // Each running `ftl dev` moves the partitions it holds.
-    let live: Vec<AdminClient> = AdminClient::find_all(project)
-        .await
-        .into_iter()
-        .filter(|l| l.runs(&sub.qualified()))
-        .collect();
-    let (partitions, through) = if live.is_empty() {
-        let broker = provision::running_broker(project).await?;
-        let conn = broker.connection.clone();
-        let (topic, group) = (sub.topic_kafka_name(), sub.group_id());
-        let moves = blocking(move || {
-            groups::move_idle_group(&conn, &topic, &group, from).map_err(Error::from)
-        })
-        .await?;
-        (moves, "idle group")
-    } else {
-        let mut partitions = Vec::new();
-        for l in &live {
-            partitions.extend(l.replay(&sub.qualified(), from).await?.partitions);
-        }
-        partitions.sort_by_key(|m| m.partition);
-        (partitions, "runner")
-    };
-    let report = ReplayReport {
-        subscription: sub.qualified(),
-        redelivered: partitions.iter().map(PartitionMove::redelivered).sum(),
-        through,
-        partitions,
-    };
+    let report = crate::access::replay(project, sub, from).await?;
     if printer.json {
         printer.json_line(&serde_json::to_value(&report).unwrap_or_default());
         return Ok(());
     }
     let events = counted(report.redelivered.max(0) as usize, "event");
-    let pids: Vec<String> = live.iter().map(|l| l.status().pid.to_string()).collect();
+    let pids: Vec<String> = report.runners.iter().map(u32::to_string).collect();
     printer.data(&match pids.len() {
         0 => format!(
             "{}: moved to {label}; {events} will be delivered when `ftl dev` starts",

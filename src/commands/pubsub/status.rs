@@ -3,29 +3,13 @@
 
 use std::time::Duration;
 
-use crate::admin::AdminClient;
-use crate::error::{Error, Result};
-use crate::inspect::{self, StatusReport};
+use crate::error::Result;
+use crate::inspect::StatusReport;
 use crate::output::{counted, Printer, BOLD, DIM, GREEN, RED, YELLOW};
-use crate::provision;
 use crate::schema::Project;
 
-use super::blocking;
-
-pub async fn status(project: &Project, printer: &Printer) -> Result<()> {
-    let broker = provision::running_broker(project).await?;
-    let live: Vec<_> = AdminClient::find_all(project)
-        .await
-        .iter()
-        .map(|l| l.status().clone())
-        .collect();
-    let conn = broker.connection.clone();
-    let project2 = project.clone();
-    let broker_status = broker.status();
-    let report = blocking(move || {
-        inspect::status(&conn, &project2, broker_status, &live).map_err(Error::from)
-    })
-    .await?;
+pub async fn status(project: &Project, printer: &Printer, check: bool) -> Result<()> {
+    let report = crate::access::status(project, check).await?;
     if printer.json {
         printer.json_line(&serde_json::to_value(&report).unwrap_or_default());
         return Ok(());
@@ -91,6 +75,15 @@ fn render(report: &StatusReport, printer: &Printer) -> Vec<String> {
             counted(t.events.max(0) as usize, "event"),
             ends.join(" ")
         ));
+        if let Some(c) = &t.type_check {
+            let style = if c.invalid > 0 { RED } else { GREEN };
+            let mark = if c.invalid > 0 { "✗" } else { "✓" };
+            lines.push(format!(
+                "    {} {}",
+                printer.out_style(style, mark),
+                check_summary(c)
+            ));
+        }
     }
     lines.push(printer.out_style(BOLD, "subscriptions"));
     for s in &report.subscriptions {
@@ -145,4 +138,31 @@ fn render(report: &StatusReport, printer: &Printer) -> Vec<String> {
         lines.push(format!("  {:<40} {state}  {lag}  {dl}{flight}", s.name));
     }
     lines
+}
+
+/// `2 of 120 retained events do not match pizza.Order; first: 0@4: ...`.
+fn check_summary(c: &crate::retained::RetainedCheck) -> String {
+    let read = format!(
+        "{}{}",
+        counted(c.read as usize, "retained event"),
+        if c.complete {
+            ""
+        } else {
+            " (read up to the bound)"
+        }
+    );
+    if c.invalid == 0 {
+        return format!("{read}, all of type {}", c.ty);
+    }
+    let first: Vec<String> = c
+        .first
+        .iter()
+        .map(|i| format!("{}@{}: {}", i.partition, i.offset, i.problem))
+        .collect();
+    format!(
+        "{} of {read} do not match {}; first: {}",
+        c.invalid,
+        c.ty,
+        first.join("; ")
+    )
 }

@@ -1,18 +1,17 @@
 //! `ftl pubsub tail TOPIC`: print events as they arrive (partition, offset,
 //! time, key, pretty JSON), or NDJSON with `--json`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
+use crate::access::{self, TailRequest, Tailed};
 use crate::admin::RecordLine;
 use crate::error::{Error, Result};
-use crate::kafka::tail::{Next, Record, Tail, TailError, TailFrom};
-use crate::output::{pretty_json, DataBatch, Printer, CYAN, DIM};
-use crate::provision;
+use crate::kafka::tail::{Record, TailFrom};
+use crate::output::{escape_controls, pretty_json, DataBatch, Printer, CYAN, DIM, RED};
 use crate::schema::Project;
+use crate::types::TopicType;
 
-use super::{blocking, topic_arg};
+use super::topic_arg;
 
 pub struct TailArgs {
     pub from: String,
@@ -22,78 +21,40 @@ pub struct TailArgs {
 }
 
 pub async fn tail(project: &Project, printer: &Printer, topic: &str, args: TailArgs) -> Result<()> {
-    let topic = topic_arg(project, topic)?.kafka_name();
-    let topic_name = topic.clone();
-    let printer_for_summary = printer.clone();
-    let from = parse_from(&args.from)?;
-    let broker = provision::running_broker(project).await?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        s.store(true, Ordering::SeqCst);
-    });
-    let printer = printer.clone();
-    let conn = broker.connection.clone();
-    let described = args.from.clone();
-    let (shown, followed) = blocking(move || {
-        let tail = Tail::open(&conn, &topic, from, &args.partitions).map_err(|e| match e {
-            TailError::NoPartition {
-                topic,
-                partition,
-                count,
-            } => Error::usage(
-                format!("topic `{topic}` has no partition {partition}"),
-                Some(format!(
-                    "its partitions are 0 to {}",
-                    count.saturating_sub(1)
-                )),
-            ),
-            TailError::Kafka(k) => k.into(),
-        })?;
-        // Following: as events arrive. Not following: everything up to the
-        // end, partitions merged in timestamp order.
-        let mut next: Box<dyn FnMut(Duration) -> Next> = if args.follow {
-            let mut tail = tail;
-            Box::new(move |wait| tail.next(wait))
-        } else {
-            let mut merged = tail.merged();
-            Box::new(move |wait| merged.next(wait))
-        };
-        let mut shown: u64 = 0;
-        let mut batch = DataBatch::new();
-        while !stop.load(Ordering::SeqCst) && args.limit.is_none_or(|n| shown < n) {
-            match next(Duration::from_millis(200)) {
-                Next::Record(r) => {
-                    shown += 1;
-                    let written = if printer.json {
-                        printer.json_batched(&mut batch, &RecordLine::from(r))
-                    } else {
-                        printer.data_batched(&mut batch, &render_record(&printer, r))
-                    };
-                    if !written {
-                        return Ok((shown, args.follow)); // stdout closed (`| head`): not an error
-                    }
-                }
-                Next::AtEnd if !args.follow => break,
-                // Nothing more right now: show what is there.
-                Next::AtEnd | Next::Idle => {
-                    if !printer.flush_data(&mut batch) {
-                        return Ok((shown, args.follow));
-                    }
-                }
+    let declared = topic_arg(project, topic)?;
+    let ty = declared.ty.clone();
+    let topic = declared.kafka_name();
+    let request = TailRequest {
+        topic: topic.clone(),
+        from: parse_from(&args.from)?,
+        partitions: args.partitions,
+        limit: args.limit,
+        follow: args.follow,
+    };
+    // Following: as events arrive. Not following: everything up to the
+    // end, partitions merged in timestamp order.
+    let out = printer.clone();
+    let mut batch = DataBatch::new();
+    let shown = access::tail(project, request, move |t| match t {
+        Tailed::Record(r) => {
+            if out.json {
+                out.json_batched(&mut batch, &RecordLine::typed(r, &ty))
+            } else {
+                let text = render_record(&out, r, &ty);
+                out.data_batched(&mut batch, &text)
             }
         }
-        printer.flush_data(&mut batch);
-        Ok((shown, args.follow))
+        // Nothing more right now: show what is there. False when stdout
+        // is closed (`| head`): the end, not an error.
+        Tailed::Idle => out.flush_data(&mut batch),
     })
     .await?;
-    if shown == 0 && !followed {
-        printer_for_summary.info(&match described.as_str() {
+    if shown == 0 && !args.follow {
+        printer.info(&match args.from.as_str() {
             "latest" => "no events: `--from latest` (the default) shows only events published from now on; \
                  `--from beginning` or `--from -10` shows earlier ones, and without --no-follow tail waits for new ones"
                 .to_string(),
-            other => format!("no events in {topic_name} from `{other}`"),
+            other => format!("no events in {topic} from `{other}`"),
         });
     }
     Ok(())
@@ -110,9 +71,9 @@ fn parse_from(text: &str) -> Result<TailFrom> {
 
 /// One event as `tail` shows it: a JSON line with `--json`.
 /// A record as text (`--json` writes [`RecordLine`] instead).
-fn render_record(printer: &Printer, r: Record) -> String {
+fn render_record(printer: &Printer, r: Record, ty: &TopicType) -> String {
     let (partition, offset) = (r.partition, r.offset);
-    let line = RecordLine::from(r);
+    let line = RecordLine::typed(r, ty);
     let (time, event) = (line.time, line.event);
     let mut text = format!(
         "{} {}{}",
@@ -120,17 +81,30 @@ fn render_record(printer: &Printer, r: Record) -> String {
         printer.out_style(DIM, time.as_deref().unwrap_or("-")),
         line.key
             .as_ref()
-            .map(|k| format!(" key={k}"))
+            .map(|k| format!(" key={}", escape_controls(k)))
             .unwrap_or_default()
     );
+    if let Some(k) = &line.request_key {
+        text.push_str(&format!(" request={k}"));
+    }
+    if let Some(t) = &line.published_at {
+        text.push_str(&format!(" published={t}"));
+    }
     if printer.verbose > 0 {
         for (k, v) in &line.headers {
             text.push_str(&format!(
-                "\n  {} {k}={}",
+                "\n  {} {}={}",
                 printer.out_style(DIM, "header"),
-                v
+                escape_controls(k),
+                escape_controls(v)
             ));
         }
+    }
+    if let Some(problem) = &line.invalid {
+        text.push_str(&format!(
+            "\n  {} {problem}",
+            printer.out_style(RED, &format!("✗ not a {}:", ty.name()))
+        ));
     }
     text.push('\n');
     text.push_str(&pretty_json(&event, printer.colors_stdout()));

@@ -6,6 +6,7 @@ import * as deliveries from "./deliveries.js";
 import * as topics from "./topics.js";
 import * as deadletters from "./deadletters.js";
 import * as publish from "./publish.js";
+import * as trace from "./trace.js";
 
 const views = { overview, deliveries, topics, deadletters, publish };
 const tabs = [...document.querySelectorAll('[role="tab"]')];
@@ -88,6 +89,7 @@ async function poll() {
 }
 
 for (const v of Object.values(views)) v.init?.();
+trace.init();
 connect();
 poll();
 setInterval(poll, 1000);

@@ -2,6 +2,7 @@
 // and replay (one, the next of its partition; or all pending) to that
 // subscription's verb only, as `ftl pubsub replay-deadletter` does.
 import { $, h, api, fillSelect, post, pretty, seg, store } from "./dom.js";
+import { openTrace } from "./trace.js";
 
 let loaded = null;
 
@@ -69,7 +70,9 @@ async function load() {
         title: d.replayed ? "replayed already" : first ? "hand this one back to the verb" : `replay in order: ${d.partition}@${next.get(d.partition)} comes first`,
         onclick: () => replay({ only: { partition: d.partition, offset: d.offset } }),
       }, d.replayed ? "replayed" : "Replay");
-      const detail = h("tr", { hidden: true }, h("td", { colspan: 8 }, h("pre", {}, pretty(d.event))));
+      const detail = h("tr", { hidden: true }, h("td", { colspan: 8 },
+        d.invalid ? h("p", { class: "bad" }, `the event does not match its type: ${d.invalid}`) : null,
+        h("pre", {}, pretty(d.event))));
       const toggle = h("button", { type: "button", "aria-expanded": "false", onclick: (e) => {
         detail.hidden = !detail.hidden;
         e.target.setAttribute("aria-expanded", String(!detail.hidden));
@@ -83,7 +86,7 @@ async function load() {
           h("td", { title: d.failed_at }, d.failed_at),
           h("td", { title: d.source_topic }, `${d.source_partition ?? "?"}@${d.source_offset ?? "?"}`),
           h("td", { title: d.key ?? "" }, d.key ?? "-"),
-          h("td", {}, toggle, " ", button)),
+          h("td", {}, toggle, " ", button, " ", h("button", { type: "button", class: "trace-open", onclick: () => openTrace({ event: `${d.topic}@${d.partition}:${d.offset}` }) }, "Trace"))),
         detail,
       ];
     }));

@@ -2,6 +2,7 @@
 // filtered; a bounded number kept. A row opens the event as the topic holds
 // it, its headers and what the verb said.
 import { $, h, api, clock, outcomeClass, pretty, seg, store } from "./dom.js";
+import { openTrace } from "./trace.js";
 
 const KEPT = 1000; // outcomes remembered
 const SHOWN = 200; // rows in the table
@@ -61,6 +62,7 @@ function row(d) {
     h("td", { title: d.verb }, d.verb),
     h("td", {}, d.attempt),
     h("td", {}, d.ms),
+    h("td", { title: d.published_at ?? "" }, d.since_published_ms != null ? `${d.since_published_ms} ms` : "-"),
     h("td", { class: outcomeClass(d.outcome), title: d.error ?? "" }, d.outcome));
 }
 
@@ -97,6 +99,10 @@ async function open(tr) {
     h("h3", {}, `${d.subscription} · ${d.partition}@${d.offset} · attempt ${d.attempt}`),
     h("p", { class: outcomeClass(d.outcome) }, `${d.outcome} in ${d.ms} ms${d.retry_in_ms != null ? `, next attempt in ${d.retry_in_ms} ms` : ""}${d.deadletter_topic ? `, to ${d.deadletter_topic}` : ""}`),
   ];
+  if (d.request_key) {
+    parts.push(h("h3", {}, "request"), h("p", {}, h("code", {}, d.request_key), " ",
+      h("button", { type: "button", class: "trace-open", onclick: () => openTrace({ key: d.request_key }) }, "Trace")));
+  }
   if (d.error) parts.push(h("h3", {}, "error"), h("pre", { class: "bad" }, d.error));
   if (d.output) parts.push(h("h3", {}, "verb output"), h("pre", {}, d.output));
   const eventBox = h("pre", { class: "muted" }, "reading the event…");
@@ -108,6 +114,7 @@ async function open(tr) {
     if (!rec || rec.offset !== d.offset) { eventBox.textContent = "no longer in the topic"; return; }
     eventBox.className = "";
     eventBox.textContent = pretty(rec.event);
+    if (rec.invalid) eventBox.before(h("p", { class: "bad" }, `does not match its type: ${rec.invalid}`));
     pane.append(h("h3", {}, "key"), h("pre", {}, rec.key ?? "(none)"),
       h("h3", {}, "headers"), h("pre", {}, Object.keys(rec.headers).length ? pretty(rec.headers) : "(none)"),
       h("h3", {}, "time"), h("pre", {}, rec.time ?? "-"));

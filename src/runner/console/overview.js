@@ -177,6 +177,7 @@ export function sentence(e) {
     case "abandoned": return `${e.subscription}: an event still in hand after ${ago(e.grace_ms)} was abandoned; it comes again`;
     case "stopped": return "ftl dev stopped";
     case "lagged": return `The page missed ${plural(e.missed, "event")}`;
+    case "publish_failed": return `A publish to ${e.topic} (by ${e.by}) failed: ${e.error}`;
     default: return e.type.replaceAll("_", " ");
   }
 }

@@ -1,6 +1,7 @@
 // Topic browser: `ftl pubsub tail --no-follow` in the page, from the
 // beginning, the latest, an offset, the last N or a time; one partition or all.
 import { $, h, api, fillSelect, pretty, seg, store } from "./dom.js";
+import { openTrace } from "./trace.js";
 
 export function init() {
   const f = $("#browse-form");
@@ -56,8 +57,10 @@ async function read() {
     const records = await api(`/admin/topics/${seg(topic)}/events?${q}`);
     stats.textContent = `${records.length} event${records.length === 1 ? "" : "s"}`;
     list.replaceChildren(...records.map((r) => h("li", {},
-      h("div", { class: "meta" }, `${r.partition}@${r.offset}  ${r.time ?? "-"}${r.key != null ? `  key=${r.key}` : ""}`),
+      h("div", { class: "meta" }, `${r.partition}@${r.offset}  ${r.time ?? "-"}${r.key != null ? `  key=${r.key}` : ""}${r.request_key ? `  request=${r.request_key}` : ""}`,
+        " ", h("button", { type: "button", class: "trace-open", onclick: () => openTrace({ event: `${r.topic}@${r.partition}:${r.offset}` }) }, "Trace")),
       Object.keys(r.headers).length ? h("details", {}, h("summary", {}, `${Object.keys(r.headers).length} headers`), h("pre", {}, pretty(r.headers))) : null,
+      r.invalid ? h("div", { class: "bad" }, `does not match its type: ${r.invalid}`) : null,
       h("pre", {}, pretty(r.event)))));
   } catch (e) {
     stats.textContent = "";

@@ -60,6 +60,8 @@ pub enum Control {
 pub struct SubTask {
     pub spec: SubSpec,
     pub stop: CancellationToken,
+    /// The broker went away: close the consumer at once, committing nothing.
+    pub gone: CancellationToken,
     pub control: mpsc::Sender<Control>,
     pub handle: JoinHandle<()>,
 }
@@ -78,7 +80,7 @@ pub async fn start(
     let topic = spec.sub.topic_kafka_name();
     let abort = CancellationToken::new();
     let offsets = Arc::new(Offsets::new(topic.clone(), abort.clone()));
-    let config = shared.connection.group_consumer_config(
+    let config = shared.connection.get().group_consumer_config(
         &spec.sub.group_id(),
         spec.sub.from,
         &spec.sub.batch,
@@ -91,6 +93,7 @@ pub async fn start(
     };
     let consumer: GroupConsumer = crate::kafka::groups::join(config, context, &topic).await?;
     let stop = CancellationToken::new();
+    let gone = CancellationToken::new();
     let (tx, rx) = mpsc::channel(8);
     let member = Member {
         spec: Arc::new(spec.clone()),
@@ -99,9 +102,9 @@ pub async fn start(
         abort,
     };
     let hub = shared.hub.clone();
-    let s = stop.clone();
+    let (s, g) = (stop.clone(), gone.clone());
     let handle = tokio::spawn(async move {
-        let run = tokio::spawn(run(member, shared, s.clone(), rx, grace));
+        let run = tokio::spawn(run(member, shared, s.clone(), g, rx, grace));
         // A task that ends while nobody stopped it, or panics, is a
         // subscription that no longer runs: say so.
         let reason = match run.await {
@@ -120,6 +123,7 @@ pub async fn start(
     Ok(SubTask {
         spec,
         stop,
+        gone,
         control: tx,
         handle,
     })
@@ -205,6 +209,7 @@ async fn run(
     member: Member,
     shared: Arc<Shared>,
     stop: CancellationToken,
+    gone: CancellationToken,
     mut control: mpsc::Receiver<Control>,
     grace: Duration,
 ) {
@@ -241,6 +246,7 @@ async fn run(
         };
         tokio::select! {
             biased;
+            _ = gone.cancelled() => return close_now(consumer, offsets, workers, &stop, &abort).await,
             _ = stop.cancelled() => break,
             Some(ctrl) = control.recv() => match ctrl {
                 Control::Replay { from, reply } => {
@@ -275,6 +281,11 @@ async fn run(
             },
             msg = consumer.recv() => match msg {
                 Ok(m) => {
+                    // Its topic was created again: what it fetches before
+                    // starting over is fetched again from the first event.
+                    if start_over.is_some() {
+                        continue;
+                    }
                     let p = m.partition();
                     // An event of a partition no longer ours: its new owner
                     // delivers it.
@@ -305,6 +316,10 @@ async fn run(
                     }
                 }
                 Err(e) => {
+                    if is_unknown_topic(&e) {
+                        // The broker lost the topic: the follower checks now.
+                        shared.hint.notify_one();
+                    }
                     if last_error.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
                         tracing::warn!("{name}: {e}");
                         last_error = Some(Instant::now());
@@ -374,6 +389,35 @@ async fn run(
         crate::kafka::close_consumer(consumer);
     })
     .await;
+}
+
+/// The broker went away: nothing can be committed, and the consumer must
+/// not live to see the broker come back (its topics may come back with new
+/// identities, which librdkafka's metadata cache does not survive). Events
+/// in hand are abandoned uncommitted (delivered again), the consumer is
+/// closed without a commit.
+async fn close_now(
+    consumer: Arc<GroupConsumer>,
+    offsets: Arc<Offsets>,
+    workers: HashMap<i32, Worker>,
+    stop: &CancellationToken,
+    abort: &CancellationToken,
+) {
+    offsets.lose_all();
+    stop.cancel();
+    abort.cancel();
+    for w in workers.into_values() {
+        w.join.abort();
+    }
+    let _ = tokio::task::spawn_blocking(move || crate::kafka::close_consumer(consumer)).await;
+}
+
+fn is_unknown_topic(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(C::UnknownTopicOrPartition | C::UnknownTopic | C::UnknownTopicId)
+    )
 }
 
 /// Leaving a group in the middle of its join left the test broker (Tansu)

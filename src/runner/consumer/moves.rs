@@ -93,7 +93,7 @@ pub(super) async fn move_positions(
     // made a replay of 8 idle partitions take ~1.9 s.
     let targets = shared
         .reader
-        .replay_targets(&shared.connection, &topic, assigned, from)
+        .replay_targets(&shared.connection.get(), &topic, assigned, from)
         .await?;
     for m in &targets {
         // Abandon work in hand (its events come again) and drop what was queued.

@@ -122,19 +122,24 @@ fn permanent(code: tonic::Code) -> bool {
 
 pub async fn call(addr: &str, verb: &Verb, d: &Invocation<'_>) -> Result<Output, VerbFailure> {
     let mut client = VerbServiceClient::new(channel(addr)?);
-    let facts = [
+    let (key, encoding) = super::key_for_verb(d.key);
+    let mut facts = vec![
         ("ftl-topic", d.topic.to_string()),
         ("ftl-subscription", d.subscription.to_string()),
         ("ftl-partition", d.partition.to_string()),
         ("ftl-offset", d.offset.to_string()),
-        (
-            "ftl-key",
-            d.key
-                .map(|k| String::from_utf8_lossy(k).into_owned())
-                .unwrap_or_default(),
-        ),
+        ("ftl-key", key),
         ("ftl-attempt", d.attempt.to_string()),
+        // As FTL's runner sends it: a verb that publishes with it continues
+        // the request.
+        (
+            crate::kafka::headers::REQUEST_ID_METADATA,
+            d.request_key.to_string(),
+        ),
     ];
+    if let Some(e) = encoding {
+        facts.push(("ftl-key-encoding", e.to_string()));
+    }
     let body = CallRequest {
         metadata: Some(Metadata {
             values: facts

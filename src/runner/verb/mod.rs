@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
+use crate::kafka::headers::{REQUEST_ID_ENV, REQUEST_ID_HEADER};
 use crate::schema::{Verb, VerbCall};
 
 pub(super) mod grpc;
@@ -26,6 +27,9 @@ pub struct Invocation<'a> {
     pub key: Option<&'a [u8]>,
     pub attempt: u32,
     pub body: &'a [u8],
+    /// The request the event belongs to: `FTL-Request-ID` (HTTP header,
+    /// gRPC metadata) or `FTL_REQUEST_ID` (exec).
+    pub request_key: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,16 +52,46 @@ pub async fn call(
 ) -> Result<Output, VerbFailure> {
     match &verb.call {
         VerbCall::Http(url) => call_http(url, verb.timeout, http, d).await,
-        VerbCall::Exec(argv) => call_exec(argv, verb.timeout, module_dir, d).await,
+        VerbCall::Exec(argv) => call_exec(argv, verb, module_dir, d).await,
         VerbCall::Grpc(addr) => grpc::call(addr, verb, d).await,
     }
 }
 
-fn key_text(d: &Invocation<'_>) -> String {
-    d.key
-        .map(|k| String::from_utf8_lossy(k).into_owned())
-        .unwrap_or_default()
+/// The key as a verb is given it: as it is, or percent-encoded (RFC 3986:
+/// every byte but `A-Z a-z 0-9 - . _ ~` as `%XX`) when it cannot be carried
+/// as it is: not UTF-8, a control character (an HTTP header or gRPC
+/// metadata value cannot hold one, an environment value cannot hold NUL),
+/// or a space at either end (HTTP drops it). `Some("percent")` says it was
+/// encoded (`Ftl-Key-Encoding`, `FTL_KEY_ENCODING`, `ftl-key-encoding`).
+/// An event is never failed because of its key.
+pub fn key_for_verb(key: Option<&[u8]>) -> (String, Option<&'static str>) {
+    let Some(key) = key else {
+        return (String::new(), None);
+    };
+    match std::str::from_utf8(key) {
+        Ok(text)
+            if !text.chars().any(char::is_control)
+                && !text.starts_with(' ')
+                && !text.ends_with(' ') =>
+        {
+            (text.to_string(), None)
+        }
+        _ => {
+            let mut out = String::with_capacity(key.len() * 3);
+            for b in key {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(b) {
+                    out.push(char::from(*b));
+                } else {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+            (out, Some(KEY_ENCODING))
+        }
+    }
 }
+
+/// What `Ftl-Key-Encoding` says of a percent-encoded key.
+pub const KEY_ENCODING: &str = "percent";
 
 /// HTTP status → outcome: 2xx ok; 408, 429 and 5xx retried; other 4xx final.
 pub fn http_status_permanent(status: u16) -> bool {
@@ -70,16 +104,21 @@ async fn call_http(
     http: &reqwest::Client,
     d: &Invocation<'_>,
 ) -> Result<Output, VerbFailure> {
-    let response = http
-        .post(url)
+    let (key, encoding) = key_for_verb(d.key);
+    let mut request = http.post(url);
+    if let Some(e) = encoding {
+        request = request.header("Ftl-Key-Encoding", e);
+    }
+    let response = request
         .timeout(timeout)
         .header("Content-Type", "application/json")
         .header("Ftl-Topic", d.topic)
         .header("Ftl-Subscription", d.subscription)
         .header("Ftl-Partition", d.partition.to_string())
         .header("Ftl-Offset", d.offset.to_string())
-        .header("Ftl-Key", key_text(d))
+        .header("Ftl-Key", key)
         .header("Ftl-Attempt", d.attempt.to_string())
+        .header(REQUEST_ID_HEADER, d.request_key)
         .body(d.body.to_vec())
         .send()
         .await;
@@ -221,10 +260,11 @@ async fn read_capped(
 
 async fn call_exec(
     argv: &[String],
-    timeout: Duration,
+    verb: &Verb,
     dir: &Path,
     d: &Invocation<'_>,
 ) -> Result<Output, VerbFailure> {
+    let timeout = verb.timeout;
     let Some((program, args)) = argv.split_first() else {
         return Err(VerbFailure {
             message: "exec verb has no command".into(),
@@ -232,7 +272,22 @@ async fn call_exec(
             stack: None,
         });
     };
+    let (key, encoding) = key_for_verb(d.key);
     let mut command = tokio::process::Command::new(program);
+    if !verb.env.inherit_env {
+        command.env_clear();
+        for name in &verb.env.pass_env {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
+            }
+        }
+    }
+    command.envs(&verb.env.env);
+    match encoding {
+        Some(e) => command.env("FTL_KEY_ENCODING", e),
+        // Not one inherited from `ftl dev`'s own environment either.
+        None => command.env_remove("FTL_KEY_ENCODING"),
+    };
     command
         .args(args)
         .current_dir(dir)
@@ -240,8 +295,9 @@ async fn call_exec(
         .env("FTL_SUBSCRIPTION", d.subscription)
         .env("FTL_PARTITION", d.partition.to_string())
         .env("FTL_OFFSET", d.offset.to_string())
-        .env("FTL_KEY", key_text(d))
+        .env("FTL_KEY", &key)
         .env("FTL_ATTEMPT", d.attempt.to_string())
+        .env(REQUEST_ID_ENV, d.request_key)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -335,6 +391,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_key_no_header_or_environment_can_hold_is_percent_encoded_and_says_so() {
+        assert_eq!(key_for_verb(None), (String::new(), None));
+        assert_eq!(
+            key_for_verb(Some("user 42/é".as_bytes())),
+            ("user 42/é".into(), None)
+        );
+        for (key, sent) in [
+            (&b"a\nb"[..], "a%0Ab"),
+            (b"\x7f", "%7F"),
+            (b"\x01", "%01"),
+            (b"\0", "%00"),
+            (b"\xff%", "%FF%25"),
+            (b" a", "%20a"),
+        ] {
+            assert_eq!(key_for_verb(Some(key)), (sent.into(), Some("percent")));
+        }
+    }
+
+    #[test]
     fn only_client_errors_other_than_timeout_and_throttling_are_final() {
         assert!(http_status_permanent(400));
         assert!(http_status_permanent(404));
@@ -353,10 +428,11 @@ mod tests {
             call: VerbCall::Exec(vec![
                 "sh".into(),
                 "-c".into(),
-                "read x; [ \"$x\" = '{\"a\":1}' ] && [ \"$FTL_ATTEMPT\" = 2 ] || exit 65; echo ok"
+                "read x; [ \"$x\" = '{\"a\":1}' ] && [ \"$FTL_ATTEMPT\" = 2 ] || exit 65; echo ok $FTL_REQUEST_ID"
                     .into(),
             ]),
             timeout: Duration::from_secs(5),
+            env: Default::default(),
         };
         let d = Invocation {
             topic: "m.t",
@@ -366,15 +442,39 @@ mod tests {
             key: None,
             attempt: 2,
             body: b"{\"a\":1}\n",
+            request_key: "req-ingress-t-1",
         };
         let http = reqwest::Client::new();
         assert_eq!(
             call(&verb, Path::new("."), &http, &d).await,
-            Ok(Some("ok".into()))
+            Ok(Some("ok req-ingress-t-1".into()))
         );
         let d1 = Invocation { attempt: 1, ..d };
         let err = call(&verb, Path::new("."), &http, &d1).await.unwrap_err();
         assert!(err.permanent, "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn an_exec_verb_gets_the_environment_it_says() {
+        // Any variable of this process stands for a secret of `ftl dev`'s.
+        let (secret, value) = std::env::vars()
+            .find(|(k, _)| {
+                k != "HOME" && !k.starts_with("FTL_") && !k.contains(['-', '.']) && !k.is_empty()
+            })
+            .expect("a variable in the test's environment");
+        let script = format!("printf '%s|%s|%s|%s' \"${{{secret}-unset}}\" \"$GREETING\" \"$FTL_TOPIC\" \"${{HOME-unset}}\"");
+        let script = script.as_str();
+        let mut verb = exec(script, Duration::from_secs(5));
+        verb.call = VerbCall::Exec(vec!["/bin/sh".into(), "-c".into(), script.into()]);
+        verb.env.env.insert("GREETING".into(), "hi".into());
+        let http = reqwest::Client::new();
+        let home = std::env::var("HOME").unwrap_or_else(|_| "unset".into());
+        let got = call(&verb, Path::new("."), &http, &delivery()).await;
+        assert_eq!(got, Ok(Some(format!("{value}|hi|m.t|{home}"))));
+        verb.env.inherit_env = false;
+        verb.env.pass_env = vec!["HOME".into()];
+        let got = call(&verb, Path::new("."), &http, &delivery()).await;
+        assert_eq!(got, Ok(Some(format!("unset|hi|m.t|{home}"))));
     }
 
     fn exec(script: &str, timeout: Duration) -> Verb {
@@ -383,6 +483,7 @@ mod tests {
             name: "v".into(),
             call: VerbCall::Exec(vec!["sh".into(), "-c".into(), script.into()]),
             timeout,
+            env: Default::default(),
         }
     }
 
@@ -395,6 +496,7 @@ mod tests {
             key: None,
             attempt: 1,
             body: b"{}",
+            request_key: "req-ingress-t-1",
         }
     }
 

@@ -273,7 +273,14 @@ impl ModuleBuilder<'_> {
         self
     }
 
+    /// A topic given as YAML attributes; its events are untyped
+    /// (`event: Any`) unless the attributes name an `event`.
     pub fn topic(mut self, name: &str, attrs: &str) -> Self {
+        let attrs = match attrs {
+            a if a.contains("event:") => a.to_string(),
+            "" => "event: Any".to_string(),
+            a => format!("event: Any, {a}"),
+        };
         self.topics.push(format!("{name}: {{{attrs}}}"));
         self
     }
