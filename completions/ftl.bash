@@ -1042,7 +1042,7 @@ _ftl() {
             return 0
             ;;
         ftl__subcmd__pubsub__subcmd__broker__subcmd__stop)
-            opts="-C -v -q -h -V --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
+            opts="-C -v -q -h -V --yes --project --json --verbose --quiet --color --broker-kind --broker-image --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -101,6 +101,16 @@ fn batch_error(e: BatchError, from_stdin: bool) -> Error {
     match e {
         BatchError::Invalid(problems) => {
             let n = problems.len();
+            // Events that are JSON but not of the topic's type want the
+            // type, not advice on quoting.
+            let types: Vec<String> = problems
+                .iter()
+                .filter_map(|(_, e)| match e {
+                    crate::publisher::PublishError::Mismatch { ty, .. } => Some(ty.clone()),
+                    _ => None,
+                })
+                .collect();
+            let all_types = !types.is_empty() && types.len() == n;
             let mut msg = problems
                 .into_iter()
                 .take(10)
@@ -118,12 +128,17 @@ fn batch_error(e: BatchError, from_stdin: bool) -> Error {
                 msg.push_str(&format!("\n  ... and {} more", n - 10));
             }
             Error::usage(
-                format!("nothing was published; {}:\n  {msg}", counted(n, "invalid event")),
-                Some(if from_stdin {
-                    "each event is one JSON document per line; multi-partition topics need their key field or --key"
+                format!(
+                    "nothing was published; {}:\n  {msg}",
+                    counted(n, "invalid event")
+                ),
+                Some(if all_types {
+                    format!("`ftl schema` shows {} and its fields; `event: Any` on the topic accepts any JSON", types[0])
+                } else if from_stdin {
+                    "each event is one JSON document per line; multi-partition topics need their key field or --key".to_string()
                 } else {
-                    "give the event as one JSON document in single quotes (`'{\"userId\":\"u1\"}'`); multi-partition topics need their key field or --key"
-                }.to_string()),
+                    "give the event as one JSON document in single quotes (`'{\"userId\":\"u1\"}'`); multi-partition topics need their key field or --key".to_string()
+                }),
             )
         }
         BatchError::NoTopic(name) => Error::failed(
