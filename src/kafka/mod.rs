@@ -25,7 +25,7 @@ use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::FutureProducer;
 
-pub use admin::{topic_exists_via, topic_names_via, Admin, TopicInfo};
+pub use admin::{topic_exists_via, Admin, TopicInfo};
 pub use groups::{PartitionLag, ReplayFrom};
 pub use producer::RenewableProducer;
 pub use read::{
@@ -191,16 +191,6 @@ impl Connection {
     /// hashing so every client agrees where a key lives.
     pub fn producer(&self) -> Result<FutureProducer, KafkaError> {
         self.producer_config()
-            .create()
-            .map_err(|e| refused_settings("a producer", e))
-    }
-
-    /// A producer whose metadata requests never create a topic: asking a
-    /// broker that auto-creates topics (the test broker does) whether one
-    /// exists must not make it exist.
-    pub fn producer_never_creating_topics(&self) -> Result<FutureProducer, KafkaError> {
-        self.producer_config()
-            .set("allow.auto.create.topics", "false")
             .create()
             .map_err(|e| refused_settings("a producer", e))
     }

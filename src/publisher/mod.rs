@@ -352,7 +352,7 @@ pub async fn publish_all(
     use futures_util::StreamExt;
     // Each event is parsed and checked once, here; then only sent.
     let keys = check_events(topic, events, key)?;
-    let producer = connection.producer_never_creating_topics()?;
+    let producer = connection.producer()?;
     let name = topic.kafka_name();
     let exists = crate::kafka::topic_exists_via(
         &producer,
