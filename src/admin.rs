@@ -32,7 +32,7 @@ pub const RECENT_PATH: &str = "/admin/recent";
 /// `GET /admin/recent`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecentEvents {
-    pub events: Vec<crate::events::Recent>,
+    pub events: Vec<crate::hub::Recent>,
 }
 
 /// `GET /admin/project`: the modules the runner runs now (its last valid
@@ -452,7 +452,8 @@ impl AdminClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{Event, Hub, InFlight};
+    use crate::events::{Event, InFlight};
+    use crate::hub::Hub;
 
     fn module(file: &str, name: &str) -> crate::schema::Module {
         crate::schema::Module {

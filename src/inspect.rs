@@ -375,7 +375,8 @@ mod tests {
 
     #[test]
     fn a_subscription_waiting_for_its_grpc_verb_is_not_just_running() {
-        use crate::events::{Event, Hub};
+        use crate::events::Event;
+        use crate::hub::Hub;
         let hub = Hub::new();
         hub.emit(Event::ConsumerStarting {
             subscription: "k.s".into(),

@@ -20,6 +20,7 @@ pub mod events;
 pub mod ftl_proto;
 #[cfg(test)]
 mod fuzz;
+pub mod hub;
 pub mod inspect;
 pub mod kafka;
 pub mod limits;

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::docker::{BrokerContainer, Docker, DockerError};
 use crate::error::{Error, Result};
-use crate::events::{Event, Hub, Report, Severity};
+use crate::events::{Event, Report, Severity};
+use crate::hub::Hub;
 use crate::kafka::{Connection, KafkaError, TopicInfo};
 use crate::schema::{BrokerKind, Project};
 

@@ -91,7 +91,7 @@ pub fn report_type_changes(
     old: &crate::schema::Project,
     new: &crate::schema::Project,
     conn: &Connection,
-    hub: &crate::events::Hub,
+    hub: &crate::hub::Hub,
 ) {
     for t in new.topics().filter(|t| !t.ty.is_any()) {
         let before = old.topics().find(|o| o.kafka_name() == t.kafka_name());

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::events::Hub;
+use crate::hub::Hub;
 use crate::session::{DevRequest, Session};
 
 use super::Context;

@@ -1,5 +1,5 @@
 //! What happens in `ftl dev`, as typed data. The runner and `ftl dev` emit
-//! [`Event`]s on one [`Hub`]; every consumer (the printer, the `--json`
+//! [`Event`]s on one hub (`crate::hub`); every consumer (the printer, the `--json`
 //! stream, the admin API, tests) reads them from there and nothing else
 //! decides what happened. The hub also folds the events into a
 //! [`Snapshot`] (each subscription's state, assignment, in-flight events and
@@ -11,10 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
-mod hub;
 mod snapshot;
 
-pub use hub::{Hub, Recent, RECENT};
 pub use snapshot::{
     BrokerHealth, Committed, Counters, InFlight, PartitionInFlight, Snapshot, State, SubState,
     Update,
@@ -277,17 +275,11 @@ pub enum Event {
 }
 
 /// Where a library step tells what it is doing, as it happens (the way
-/// uv's resolver calls a reporter its CLI implements): the [`Hub`] in
+/// uv's resolver calls a reporter its CLI implements): the hub in
 /// `ftl dev`, so the printer, `--json` and the console see it; the printer
 /// itself in one-shot commands.
 pub trait Report: Send + Sync {
     fn report(&self, event: Event);
-}
-
-impl Report for Hub {
-    fn report(&self, event: Event) {
-        self.emit(event);
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -491,32 +483,6 @@ mod tests {
             why: StopReason::Removed,
         }));
         assert!(s.subscriptions.is_empty());
-    }
-
-    #[test]
-    fn the_snapshot_keeps_what_the_runner_committed_for_its_partitions() {
-        let hub = Hub::new();
-        hub.emit(Event::ConsumerStarting {
-            subscription: "m.s".into(),
-            topic: "m.t".into(),
-            group: "m.s".into(),
-            verb: "v".into(),
-        });
-        hub.committed("m.s", vec![(2, 7), (0, 3)]);
-        hub.committed("m.s", vec![(0, 5)]);
-        let at = |s: &Snapshot| -> Vec<(i32, i64)> {
-            s.subscriptions["m.s"]
-                .committed
-                .iter()
-                .map(|c| (c.partition, c.offset))
-                .collect()
-        };
-        assert_eq!(at(&hub.snapshot()), vec![(0, 5), (2, 7)]);
-        hub.emit(Event::PartitionsRevoked {
-            subscription: "m.s".into(),
-            partitions: vec![2],
-        });
-        assert_eq!(at(&hub.snapshot()), vec![(0, 5)]);
     }
 
     #[test]

@@ -442,7 +442,7 @@ pub struct Publisher {
     pub project: watch::Receiver<Arc<Project>>,
     pub producer: Arc<crate::kafka::RenewableProducer>,
     /// Where each publish is told (request traces, OpenTelemetry).
-    pub hub: crate::events::Hub,
+    pub hub: crate::hub::Hub,
 }
 
 /// Who published, as `ftl.published_by` says.

@@ -34,7 +34,8 @@ use tokio_util::sync::CancellationToken;
 use consumer::{Control, SubTask};
 
 use crate::error::{Error, Result};
-use crate::events::{Event, Hub, StopReason};
+use crate::events::{Event, StopReason};
+use crate::hub::Hub;
 use crate::kafka::{Connection, LiveConnection, RenewableProducer};
 use crate::publisher::Publisher;
 use crate::schema::{Project, Subscription, Verb};

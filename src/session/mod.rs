@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use crate::config::{ConfigError, Overrides};
 use crate::error::{Error, Result};
-use crate::events::{Event, Hub};
+use crate::events::Event;
+use crate::hub::Hub;
 use crate::provision::{self, BrokerHandle};
 use crate::runner::{ReconcileReport, Runner};
 use crate::schema::Project;

@@ -25,7 +25,8 @@ use super::error::RunnerError;
 use super::offsets::{Assignment, Offsets};
 use super::{Shared, SubSpec};
 use crate::admin::ReplaySummary;
-use crate::events::{Event, Hub};
+use crate::events::Event;
+use crate::hub::Hub;
 use crate::kafka::ReplayFrom;
 use crate::schema::Concurrency;
 

@@ -1,11 +1,15 @@
-//! Where events are emitted and read, and the snapshot kept beside them.
+//! Where events are emitted and read, with what is folded from them: the
+//! state snapshot, the latest events for a late reader, and the request
+//! history that `ftl pubsub trace` reads. It sits above `events` (what
+//! happens) and `trace` (requests folded from what happens), so neither
+//! needs the other's place.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, watch};
 
-use super::{Event, InFlight, Snapshot, Update};
+use crate::events::{Event, InFlight, Snapshot, Update};
 
 /// How many events a slow reader may fall behind before it misses some (it
 /// is then told how many, as a `lagged` event).
@@ -33,6 +37,12 @@ pub struct Hub {
     history: Arc<std::sync::Mutex<crate::trace::History>>,
     /// The latest events but deliveries, oldest first; at most [`RECENT`].
     recent: Arc<Mutex<VecDeque<Recent>>>,
+}
+
+impl crate::events::Report for Hub {
+    fn report(&self, event: Event) {
+        self.emit(event);
+    }
 }
 
 impl Default for Hub {
@@ -170,6 +180,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Snapshot;
     use crate::events::{delivery, Outcome};
 
     #[test]
@@ -250,5 +261,31 @@ mod tests {
         hub.emit(delivery(Outcome::Ok));
         hub.flight_ended("m.s", 0, 3);
         assert_eq!(counts(&hub), (vec![(1, 8, 1), (1, 9, 1)], vec![(1, 2)]));
+    }
+
+    #[test]
+    fn the_snapshot_keeps_what_the_runner_committed_for_its_partitions() {
+        let hub = Hub::new();
+        hub.emit(Event::ConsumerStarting {
+            subscription: "m.s".into(),
+            topic: "m.t".into(),
+            group: "m.s".into(),
+            verb: "v".into(),
+        });
+        hub.committed("m.s", vec![(2, 7), (0, 3)]);
+        hub.committed("m.s", vec![(0, 5)]);
+        let at = |s: &Snapshot| -> Vec<(i32, i64)> {
+            s.subscriptions["m.s"]
+                .committed
+                .iter()
+                .map(|c| (c.partition, c.offset))
+                .collect()
+        };
+        assert_eq!(at(&hub.snapshot()), vec![(0, 5), (2, 7)]);
+        hub.emit(Event::PartitionsRevoked {
+            subscription: "m.s".into(),
+            partitions: vec![2],
+        });
+        assert_eq!(at(&hub.snapshot()), vec![(0, 5)]);
     }
 }
