@@ -588,3 +588,4 @@ mod type_resolve;
 mod types;
 #[cfg(test)]
 mod types_tests;
+mod verb_file;
