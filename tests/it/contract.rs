@@ -341,15 +341,7 @@ fn the_json_stream_keeps_the_shape_of_every_event_type() {
     // What a real `ftl dev --json` writes has those shapes: a retried, a
     // delivered and a dead-lettered event, a reload, a stop.
     require_docker();
-    let server = VerbServer::start(|r, n| {
-        if String::from_utf8_lossy(&r.body).contains("bad") {
-            (400, "no such pizza".into())
-        } else if n == 0 {
-            (500, "warming up".into())
-        } else {
-            (200, String::new())
-        }
-    });
+    let server = VerbServer::warming_up_refusing_bad();
     let p = Project::single_subscription(
         &server.url("/v"),
         "",

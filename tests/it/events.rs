@@ -17,15 +17,7 @@ fn the_json_stream_has_one_typed_object_per_event_with_its_type_first() {
     require_docker();
     // First delivery fails (retried), the second succeeds; "bad" events are
     // refused for good and dead-lettered.
-    let server = VerbServer::start(|r, n| {
-        if String::from_utf8_lossy(&r.body).contains("bad") {
-            (400, "no such pizza".into())
-        } else if n == 0 {
-            (500, "warming up".into())
-        } else {
-            (200, String::new())
-        }
-    });
+    let server = VerbServer::warming_up_refusing_bad();
     let p = Project::single_subscription(
         &server.url("/v"),
         "",

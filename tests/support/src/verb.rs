@@ -57,6 +57,21 @@ impl VerbServer {
         VerbServer { port, requests }
     }
 
+    /// A verb that fails its first call (500, "warming up"), refuses for good
+    /// any event containing "bad" (400, "no such pizza") and takes the rest:
+    /// one stream with a retry, deliveries and a dead letter.
+    pub fn warming_up_refusing_bad() -> VerbServer {
+        VerbServer::start(|r, n| {
+            if String::from_utf8_lossy(&r.body).contains("bad") {
+                (400, "no such pizza".into())
+            } else if n == 0 {
+                (500, "warming up".into())
+            } else {
+                (200, String::new())
+            }
+        })
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
