@@ -375,27 +375,22 @@ impl LazyReader {
 
 /// The broker's address as it is now: the broker container may be created
 /// again on another port (`ftl pubsub broker reset` then `start`), and every
-/// client made afterwards dials the new one.
+/// client made afterwards dials the new one. A `watch`, like the project:
+/// readers see the latest address without lock or poison handling.
 #[derive(Debug)]
-pub struct LiveConnection(std::sync::RwLock<Connection>);
+pub struct LiveConnection(tokio::sync::watch::Sender<Connection>);
 
 impl LiveConnection {
     pub fn new(connection: Connection) -> LiveConnection {
-        LiveConnection(std::sync::RwLock::new(connection))
+        LiveConnection(tokio::sync::watch::Sender::new(connection))
     }
 
     pub fn get(&self) -> Connection {
-        match self.0.read() {
-            Ok(c) => c.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.0.borrow().clone()
     }
 
     pub fn set(&self, connection: Connection) {
-        match self.0.write() {
-            Ok(mut c) => *c = connection,
-            Err(p) => *p.into_inner() = connection,
-        }
+        self.0.send_replace(connection);
     }
 }
 
