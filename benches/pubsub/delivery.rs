@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{on, unique, Event};
 use crate::table::{row, Better, Row, Target};
-use crate::{ftl_run, loops, module, ms_since, quiet_dev, spin_until, Ctx};
+use crate::usage::Cost;
+use crate::{ftl_run, ftl_run_costed, loops, module, ms_since, quiet_dev, spin_until, Ctx};
 
 /// Events for the HTTP rows on `parts` partitions: a quarter on one
 /// partition, where a run is a steady ~4.5k events/s round-trip loop (all
@@ -30,6 +31,9 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
         .filter(|c| wanted("http") && count_wanted(**c))
         .map(|p| (*p, vec![], vec![]))
         .collect();
+    // What each run used per 100,000 events: (partitions, raw, ftl).
+    let mut costs: Vec<(i32, Vec<Cost>, Vec<Cost>)> =
+        http.iter().map(|h| (h.0, vec![], vec![])).collect();
     let mut with_console = Vec::new();
     // The console run's baseline: the mean of two runs without it, one just
     // before and one just after, so that a drift of the broker between runs
@@ -40,7 +44,7 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
     // The order alternates between repetitions (baseline first, then
     // `ftl` first): the broker slows as it holds more, and the machine drifts.
     for rep in (0..plan.reps).filter(|_| wanted("http")) {
-        for (parts, base, ftl) in http.iter_mut() {
+        for ((parts, base, ftl), (_, raw_cost, ftl_cost)) in http.iter_mut().zip(costs.iter_mut()) {
             let topic = format!("bench.t{parts}");
             let g = vec![unique("raw")];
             let sub = format!("  r{parts}x{rep}: {{topic: t{parts}, verb: v}}\n");
@@ -57,11 +61,19 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
             let mut again_rate = 0.0;
             for step in steps {
                 match step {
-                    "raw" => base.push(
-                        count as f64
-                            / loops::http_loop(bootstrap, &topic, &g, &sink.url(), count).secs,
-                    ),
-                    "ftl" => ftl.push(ftl_run(p, sink, &module(sink, "", &sub), count, false)),
+                    "raw" => {
+                        // In a process of its own, as `ftl dev` is.
+                        let run =
+                            loops::http_loop_process(bootstrap, &topic, &g[0], &sink.url(), count);
+                        base.push(count as f64 / run.secs);
+                        raw_cost.push(run.cost);
+                    }
+                    "ftl" => {
+                        let (rate, cost) =
+                            ftl_run_costed(p, sink, &module(sink, "", &sub), count, false);
+                        ftl.push(rate);
+                        ftl_cost.push(cost);
+                    }
                     "again" => again_rate = ftl_run(p, sink, &module(sink, "", &again), n, false),
                     _ => with_console.push(ftl_run(p, sink, &module(sink, "", &console), n, true)),
                 }
@@ -69,10 +81,15 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
             if *parts == 8 {
                 closed_around.push((ftl.last().unwrap() + again_rate) / 2.0);
             }
+            let (rc, fc) = (raw_cost.last().unwrap(), ftl_cost.last().unwrap());
             eprintln!(
-                "  http {parts} partitions rep {rep}: raw {:.0}/s, ftl {:.0}/s{}",
+                "  http {parts} partitions rep {rep}: raw {:.0}/s, ftl {:.0}/s; per 100k events CPU raw {:.2} s, ftl {:.2} s, switches raw {:.0}, ftl {:.0}{}",
                 base.last().unwrap(),
                 ftl.last().unwrap(),
+                rc.cpu_s,
+                fc.cpu_s,
+                rc.switches,
+                fc.switches,
                 if *parts == 8 {
                     format!(
                         ", console open {:.0}/s (closed, before and after: {:.0}/s)",
@@ -99,9 +116,37 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
             Some(base),
             if parts == 8 {
                 Target::Ratio(0.9)
+            } else if parts == 32 {
+                // The runner's CPU is the limit there, not the broker.
+                Target::Ratio(0.97)
             } else {
                 Target::Reported
             },
+        ));
+    }
+    for (parts, raw, ftl) in costs {
+        let count = events_on(parts, n);
+        rows.push(row(
+            format!("runner CPU per 100k events, HTTP verb, {parts} partition{} ({count} events; baseline: the hand-written runner's process)", if parts == 1 { "" } else { "s" }),
+            "s",
+            Better::Lower,
+            ftl.iter().map(|c| c.cpu_s).collect(),
+            Some(raw.iter().map(|c| c.cpu_s).collect()),
+            if parts == 1 {
+                Target::Reported
+            } else {
+                // At most 1.1× the hand-written runner's CPU (the ratio is
+                // the baseline's CPU over ftl's: 1 / 1.1, rounded up).
+                Target::Ratio(0.91)
+            },
+        ));
+        rows.push(row(
+            format!("same, context switches per 100k events, {parts} partition{}", if parts == 1 { "" } else { "s" }),
+            "",
+            Better::Lower,
+            ftl.iter().map(|c| c.switches).collect(),
+            Some(raw.iter().map(|c| c.switches).collect()),
+            Target::Reported,
         ));
     }
     if wanted("http") {

@@ -30,6 +30,51 @@ pub fn connection(bootstrap: &str) -> Connection {
 /// answered.
 pub struct Run {
     pub secs: f64,
+    /// This process's CPU and context switches over the same time, per
+    /// 100,000 events (meaningful when the loop runs in a process of its
+    /// own: [`http_loop_process`]).
+    pub cost: crate::usage::Cost,
+}
+
+/// [`http_loop`] with one group, in a process of its own (this benchmark
+/// started again with `FTL_BENCH_CHILD=http_loop`), so its CPU time and
+/// context switches are the loop's alone, as `ftl dev`'s are the runner's.
+pub fn http_loop_process(bootstrap: &str, topic: &str, group: &str, url: &str, n: usize) -> Run {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .env("FTL_BENCH_CHILD", "http_loop")
+        .env(
+            "FTL_BENCH_CHILD_ARGS",
+            [bootstrap, topic, group, url, &n.to_string()].join("\t"),
+        )
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the hand-written runner's process failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("the hand-written runner printed {line:?}: {e}"));
+    Run {
+        secs: v["secs"].as_f64().unwrap(),
+        cost: crate::usage::Cost {
+            cpu_s: v["cpu_s"].as_f64().unwrap(),
+            switches: v["switches"].as_f64().unwrap(),
+        },
+    }
+}
+
+/// The child's side of [`http_loop_process`]: runs the loop, prints its
+/// figures as one JSON line.
+pub fn http_loop_child() {
+    let args = std::env::var("FTL_BENCH_CHILD_ARGS").unwrap();
+    let a: Vec<&str> = args.split('\t').collect();
+    let n: usize = a[4].parse().unwrap();
+    let run = http_loop(a[0], a[1], &[a[2].to_string()], a[3], n);
+    println!(
+        "{}",
+        serde_json::json!({"secs": run.secs, "cpu_s": run.cost.cpu_s, "switches": run.cost.switches})
+    );
 }
 
 /// A raw consumer group with the runner's fetch settings; one task per
@@ -46,7 +91,7 @@ pub fn http_loop(bootstrap: &str, topic: &str, groups: &[String], url: &str, n: 
             .tcp_nodelay(true)
             .build()
             .unwrap();
-        let first: Arc<Mutex<Option<Instant>>> = Arc::default();
+        let first: Arc<Mutex<Option<(Instant, crate::usage::Usage)>>> = Arc::default();
         let mut loops = Vec::new();
         for g in groups {
             let (http, first, url) = (http.clone(), first.clone(), url.to_string());
@@ -67,9 +112,11 @@ pub fn http_loop(bootstrap: &str, topic: &str, groups: &[String], url: &str, n: 
         for l in loops {
             last = last.max(l.await.unwrap());
         }
-        let first = first.lock().unwrap().unwrap();
+        let end = crate::usage::of("self");
+        let (first, at_first) = first.lock().unwrap().unwrap();
         Run {
             secs: (last - first).as_secs_f64(),
+            cost: crate::usage::per_100k(at_first, end, n * groups.len()),
         }
     })
 }
@@ -81,7 +128,7 @@ async fn one_group(
     http: reqwest::Client,
     url: &str,
     n: usize,
-    first: Arc<Mutex<Option<Instant>>>,
+    first: Arc<Mutex<Option<(Instant, crate::usage::Usage)>>>,
 ) -> Instant {
     let done = Arc::new(AtomicUsize::new(0));
     let stored: Arc<Mutex<HashMap<i32, i64>>> = Arc::default();
@@ -102,7 +149,10 @@ async fn one_group(
         tokio::select! {
             m = consumer.recv() => {
                 let m = m.unwrap();
-                first.lock().unwrap().get_or_insert_with(Instant::now);
+                first
+                    .lock()
+                    .unwrap()
+                    .get_or_insert_with(|| (Instant::now(), crate::usage::of("self")));
                 let p = m.partition();
                 let tx = workers.entry(p).or_insert_with(|| {
                     let (tx, mut rx) = mpsc::channel::<(i64, String, Vec<u8>)>(4096);

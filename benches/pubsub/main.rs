@@ -17,6 +17,7 @@ mod loops;
 mod parts;
 mod startup;
 mod table;
+mod usage;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -124,18 +125,32 @@ fn quiet_dev(p: &Project) -> harness::Dev {
 /// `ftl dev` delivering `expect` events to the sink: events/s from the
 /// first to the last verb call.
 fn ftl_run(p: &Project, sink: &Sink, text: &str, expect: usize, console: bool) -> f64 {
+    ftl_run_costed(p, sink, text, expect, console).0
+}
+
+/// [`ftl_run`], and what `ftl dev` used meanwhile per 100,000 events.
+fn ftl_run_costed(
+    p: &Project,
+    sink: &Sink,
+    text: &str,
+    expect: usize,
+    console: bool,
+) -> (f64, usage::Cost) {
     p.write("bench/ftl.yaml", text);
     let before = sink.count();
     let dev = quiet_dev(p);
+    let pid = dev.pid().to_string();
     spin_until("the first delivery", Duration::from_secs(120), || {
         sink.count() > before
     });
     let first = Instant::now();
+    let at_first = usage::of(&pid);
     let open = console.then(|| parts::Console::open(&p.listen));
     spin_until("every delivery", Duration::from_secs(900), || {
         sink.count() >= before + expect
     });
     let rate = expect as f64 / first.elapsed().as_secs_f64();
+    let cost = usage::per_100k(at_first, usage::of(&pid), expect);
     if let Some(c) = open {
         eprintln!(
             "    console read {} KB of events while open",
@@ -143,7 +158,7 @@ fn ftl_run(p: &Project, sink: &Sink, text: &str, expect: usize, console: bool) -
         );
     }
     dev.stop();
-    rate
+    (rate, cost)
 }
 
 fn ms_since(t: Instant) -> f64 {
@@ -158,6 +173,12 @@ fn now_us() -> u128 {
 }
 
 fn main() {
+    // The hand-written runner in a process of its own (see
+    // `loops::http_loop_process`).
+    if std::env::var("FTL_BENCH_CHILD").as_deref() == Ok("http_loop") {
+        loops::http_loop_child();
+        return;
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     let mut plan = if quick {
         Plan {
