@@ -52,21 +52,35 @@ impl Origin {
 fn base36(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let zeros = bytes.iter().take_while(|b| **b == 0).count();
-    let mut number: Vec<u8> = bytes[zeros..].to_vec();
-    let mut out = Vec::new();
-    while !number.is_empty() {
-        let mut rest = Vec::with_capacity(number.len());
-        let mut carry: u32 = 0;
-        for b in &number {
-            let acc = carry * 256 + u32::from(*b);
-            let q = acc / 36;
-            carry = acc % 36;
-            if !(rest.is_empty() && q == 0) {
-                rest.push(q as u8);
-            }
+    let significant = &bytes[zeros..];
+    let mut out = Vec::with_capacity(zeros + significant.len() * 2);
+    if significant.len() <= 16 {
+        // Every key suffix fits in 128 bits: plain division, no long
+        // arithmetic (a key is derived for every event delivered without
+        // one).
+        let mut n = significant
+            .iter()
+            .fold(0u128, |n, b| (n << 8) | u128::from(*b));
+        while n > 0 {
+            out.push(DIGITS[(n % 36) as usize]);
+            n /= 36;
         }
-        out.push(DIGITS[carry as usize]);
-        number = rest;
+    } else {
+        let mut number: Vec<u8> = significant.to_vec();
+        while !number.is_empty() {
+            let mut rest = Vec::with_capacity(number.len());
+            let mut carry: u32 = 0;
+            for b in &number {
+                let acc = carry * 256 + u32::from(*b);
+                let q = acc / 36;
+                carry = acc % 36;
+                if !(rest.is_empty() && q == 0) {
+                    rest.push(q as u8);
+                }
+            }
+            out.push(DIGITS[carry as usize]);
+            number = rest;
+        }
     }
     out.extend(std::iter::repeat_n(b'0', zeros));
     out.reverse();
@@ -282,6 +296,9 @@ mod tests {
         assert_eq!(base36(&[0x00, 0x23]), "0z");
         assert_eq!(base36(&[0xff; 10]), "5gv2rma270x9hhj3");
         assert_eq!(base36(&[0x00]), "0");
+        // 128 bits (the last that divides natively), and past them.
+        assert_eq!(base36(&[0xff; 16]), "f5lxx1zz5pnorynqglhzmsp33");
+        assert_eq!(base36(&[0xff; 17]), "2zrw1727u0mgg6ugs60vxe42e4f");
     }
 
     #[test]
