@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
 use crate::events::{Event, InFlight, Snapshot, Update};
 
@@ -27,16 +27,78 @@ pub struct Recent {
     pub event: Arc<Event>,
 }
 
+/// How many steps of requests wait before they are folded into the
+/// history (or until someone reads it): folding one at a time took a lock
+/// and ran the fold on the delivery task for every event.
+const FOLD_BATCH: usize = 256;
+
 /// Where events are emitted and read. Cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
+    /// Every event.
     tx: broadcast::Sender<Arc<Event>>,
-    state: Arc<watch::Sender<Snapshot>>,
+    /// Every event but deliveries and publishes, for readers that show
+    /// none of those: each event sent wakes a waiting reader, and at
+    /// thousands of deliveries a second those wake-ups cost the runner
+    /// more than its own work.
+    quiet: broadcast::Sender<Arc<Event>>,
+    /// Read on demand (status, the console's once-a-second update), never
+    /// waited on: a lock, not a `watch`, whose every change would notify.
+    state: Arc<Mutex<Snapshot>>,
     /// Recent requests, fed here so no event is missed (a slow reader of
     /// the stream would lag).
-    history: Arc<std::sync::Mutex<crate::trace::History>>,
+    requests: Arc<Requests>,
     /// The latest events but deliveries, oldest first; at most [`RECENT`].
     recent: Arc<Mutex<VecDeque<Recent>>>,
+}
+
+/// The request history and the steps it has yet to fold, in the order
+/// they happened.
+struct Requests {
+    pending: Mutex<Vec<Step>>,
+    history: Mutex<crate::trace::History>,
+}
+
+enum Step {
+    /// A delivery or publish event, and when it was emitted.
+    Event(i64, Arc<Event>),
+    /// An attempt began (subscription, event).
+    Attempt(String, InFlight),
+}
+
+impl Requests {
+    fn add(&self, step: Step) {
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            pending.push(step);
+            if pending.len() < FOLD_BATCH {
+                return;
+            }
+        }
+        drop(self.history());
+    }
+
+    /// The history with every step so far folded in. The steps are taken
+    /// while the history is held, so batches fold in the order they came
+    /// (the history's lock is always taken first).
+    fn history(&self) -> std::sync::MutexGuard<'_, crate::trace::History> {
+        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let batch = std::mem::replace(
+            &mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()),
+            Vec::with_capacity(FOLD_BATCH),
+        );
+        fold_into(&mut history, batch);
+        history
+    }
+}
+
+fn fold_into(history: &mut crate::trace::History, batch: Vec<Step>) {
+    for step in batch {
+        match step {
+            Step::Event(at_ms, event) => history.record_at(&event, at_ms),
+            Step::Attempt(subscription, f) => history.attempt_started(&subscription, &f),
+        }
+    }
 }
 
 impl crate::events::Report for Hub {
@@ -54,36 +116,51 @@ impl Default for Hub {
 impl Hub {
     pub fn new() -> Hub {
         let (tx, _) = broadcast::channel(BACKLOG);
-        let (state, _) = watch::channel(Snapshot::default());
+        let (quiet, _) = broadcast::channel(BACKLOG);
+
         Hub {
             tx,
-            state: Arc::new(state),
-            history: Arc::new(std::sync::Mutex::new(crate::trace::History::new(
-                crate::trace::Budget::default(),
-            ))),
+            quiet,
+            state: Arc::new(Mutex::new(Snapshot::default())),
+            requests: Arc::new(Requests {
+                pending: Mutex::new(Vec::with_capacity(FOLD_BATCH)),
+                history: Mutex::new(crate::trace::History::new(crate::trace::Budget::default())),
+            }),
             recent: Arc::new(Mutex::new(VecDeque::with_capacity(RECENT))),
         }
     }
 
     pub fn emit(&self, event: Event) {
-        self.state.send_if_modified(|s| s.apply(&event));
-        if matches!(
-            event,
-            Event::Delivery(_) | Event::Published(_) | Event::PublishFailed { .. }
-        ) {
-            self.history().record(&event);
+        // A publish made while its request is at a verb is that delivery's
+        // child: the attempts of the request at the verbs now go into the
+        // history first (they are not recorded as they start: that would
+        // cost every delivery a step).
+        let attempts = match &event {
+            Event::Published(p) => self.at_verbs(&p.request_key),
+            Event::PublishFailed { request_key, .. } => self.at_verbs(request_key),
+            _ => Vec::new(),
+        };
+        for (subscription, f) in attempts {
+            self.requests.add(Step::Attempt(subscription, f));
         }
+        self.state().apply(&event);
         let event = Arc::new(event);
         // Deliveries and publishes are counted in the snapshot or kept in
-        // the request history, not here: at thousands a second they would
-        // push out everything else.
-        if !matches!(
+        // the request history, not with the recent events: at thousands a
+        // second they would push out everything else.
+        if matches!(
             *event,
-            Event::Delivery(_)
-                | Event::Published(_)
-                | Event::PublishFailed { .. }
-                | Event::Lagged { .. }
+            Event::Delivery(_) | Event::Published(_) | Event::PublishFailed { .. }
         ) {
+            let now = crate::units::epoch_millis(std::time::SystemTime::now());
+            self.requests.add(Step::Event(now, event.clone()));
+            // No reader is not an error: events are only offered.
+            if self.tx.receiver_count() > 0 {
+                let _ = self.tx.send(event);
+            }
+            return;
+        }
+        if !matches!(*event, Event::Lagged { .. }) {
             let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
             if recent.len() == RECENT {
                 recent.pop_front();
@@ -93,7 +170,7 @@ impl Hub {
                 event: event.clone(),
             });
         }
-        // No reader is not an error: events are only offered.
+        let _ = self.quiet.send(event.clone());
         let _ = self.tx.send(event);
     }
 
@@ -108,8 +185,13 @@ impl Hub {
         self.tx.subscribe()
     }
 
+    /// A reader of every event but deliveries and publishes (see `quiet`).
+    pub fn subscribe_quiet(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.quiet.subscribe()
+    }
+
     fn history(&self) -> std::sync::MutexGuard<'_, crate::trace::History> {
-        self.history.lock().unwrap_or_else(|p| p.into_inner())
+        self.requests.history()
     }
 
     /// The tree of one request as the history holds it (see
@@ -119,12 +201,41 @@ impl Hub {
         key: &str,
         subscribers: &dyn Fn(&str) -> Vec<(String, String)>,
     ) -> crate::trace::Trace {
-        self.history().trace(key, subscribers)
+        let attempts = self.at_verbs(key);
+        let mut history = self.history();
+        for (subscription, f) in &attempts {
+            history.attempt_started(subscription, f);
+        }
+        history.trace(key, subscribers)
     }
 
-    /// The request an event belongs to, if the history holds it.
+    /// The request an event belongs to, if the history holds it (or the
+    /// event is at a verb now).
     pub fn request_of(&self, at: &crate::trace::At) -> Option<String> {
-        self.history().key_of(at)
+        self.history().key_of(at).or_else(|| {
+            self.state()
+                .subscriptions
+                .values()
+                .flat_map(|s| &s.in_flight)
+                .find(|f| {
+                    f.partition == at.partition
+                        && f.offset == at.offset
+                        && f.topic.as_deref() == Some(at.topic.as_str())
+                })
+                .and_then(|f| f.request_key.clone())
+        })
+    }
+
+    /// The attempts of request `key` at a verb now: (subscription, event).
+    fn at_verbs(&self, key: &str) -> Vec<(String, InFlight)> {
+        let state = self.state();
+        state
+            .subscriptions
+            .iter()
+            .flat_map(|(name, s)| s.in_flight.iter().map(move |f| (name, f)))
+            .filter(|(_, f)| f.request_key.as_deref() == Some(key))
+            .map(|(name, f)| (name.clone(), f.clone()))
+            .collect()
     }
 
     /// What the history keeps.
@@ -132,47 +243,43 @@ impl Hub {
         self.history().kept()
     }
 
+    fn state(&self) -> std::sync::MutexGuard<'_, Snapshot> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The state now.
     pub fn snapshot(&self) -> Snapshot {
-        self.state.borrow().clone()
+        self.state().clone()
     }
 
     /// What a subscription's group has committed, as the runner committed it.
     pub fn committed(&self, subscription: &str, positions: Vec<(i32, i64)>) {
-        self.state.send_if_modified(|s| {
-            s.apply(Update::Committed {
-                subscription,
-                positions: &positions,
-            })
+        self.state().apply(Update::Committed {
+            subscription,
+            positions: &positions,
         });
     }
 
     /// An attempt of an event began (`Some`: it replaces the event's
     /// previous attempt), or the partition is idle (`None`: all its events
     /// leave). Kept in the snapshot only: an event per attempt start would
-    /// double the stream for no reader's benefit.
+    /// double the stream for no reader's benefit. The request history takes
+    /// it from there when it needs it (a publish made meanwhile, a trace).
     pub fn in_flight(&self, subscription: &str, partition: i32, now: Option<InFlight>) {
-        if let Some(f) = &now {
-            self.history().attempt_started(subscription, f);
-        }
-        self.state.send_if_modified(|s| {
-            s.apply(Update::InFlight {
-                subscription,
-                partition,
-                now: now.as_ref(),
-            })
+        self.state().apply(Update::InFlight {
+            subscription,
+            partition,
+            now: now.as_ref(),
         });
     }
 
     /// The event at `offset` is no longer at the verb (finished or given
     /// up without a delivery event).
     pub fn flight_ended(&self, subscription: &str, partition: i32, offset: i64) {
-        self.state.send_if_modified(|s| {
-            s.apply(Update::FlightEnded {
-                subscription,
-                partition,
-                offset,
-            })
+        self.state().apply(Update::FlightEnded {
+            subscription,
+            partition,
+            offset,
         });
     }
 }

@@ -34,7 +34,12 @@ pub async fn dev(
     let printer = ctx.printer.clone();
     let done = CancellationToken::new();
     let printing = tokio::spawn({
-        let events = hub.subscribe();
+        // A reader that shows no delivery is not woken by each one.
+        let events = if printer.shows_deliveries() {
+            hub.subscribe()
+        } else {
+            hub.subscribe_quiet()
+        };
         let done = done.clone();
         async move { printer.follow_events(events, done).await }
     });

@@ -59,6 +59,11 @@ impl Printer {
         }
     }
 
+    /// Whether deliveries are printed (`--json`, or text without `-q`).
+    pub fn shows_deliveries(&self) -> bool {
+        self.json || !self.quiet
+    }
+
     /// Prints one event as `ftl dev` would.
     pub fn event(&self, e: Event) {
         self.print_events(&[std::sync::Arc::new(e)]);

@@ -143,8 +143,14 @@ impl History {
 
     /// Folds one runner event in (the others are not about requests).
     pub fn record(&mut self, event: &Event) {
+        self.record_at(event, now_ms())
+    }
+
+    /// Folds in an event emitted at `at_ms` (milliseconds since the epoch):
+    /// the hub folds events in batches, after they were emitted.
+    pub fn record_at(&mut self, event: &Event, at_ms: i64) {
         match event {
-            Event::Published(p) => self.published(p),
+            Event::Published(p) => self.published(p, at_ms),
             Event::PublishFailed {
                 topic,
                 request_key,
@@ -152,7 +158,7 @@ impl History {
                 error,
             } => {
                 let size = text(topic) + text(by) + text(error);
-                self.step(request_key, size, |r| {
+                self.step(request_key, size, at_ms, |r| {
                     let parent = parent_of(r, Some(by));
                     push(
                         &mut r.publishes,
@@ -168,7 +174,7 @@ impl History {
                     );
                 });
             }
-            Event::Delivery(d) => self.delivered(d),
+            Event::Delivery(d) => self.delivered(d, at_ms),
             _ => {}
         }
     }
@@ -184,7 +190,7 @@ impl History {
             offset: f.offset,
         };
         let size = text(subscription) + text(topic);
-        self.step(key, size, |r| {
+        self.step(key, size, f.since_ms, |r| {
             let d = delivery(
                 r,
                 subscription,
@@ -212,14 +218,14 @@ impl History {
         });
     }
 
-    fn published(&mut self, p: &Published) {
+    fn published(&mut self, p: &Published, at_ms: i64) {
         let at = At {
             topic: p.topic.clone(),
             partition: p.partition,
             offset: p.offset,
         };
         let size = text(&p.topic) + text(&p.created_at) + text(&p.by);
-        self.step(&p.request_key, size, |r| {
+        self.step(&p.request_key, size, at_ms, |r| {
             let parent = match &p.failed {
                 Some(src) => {
                     let from = At {
@@ -252,7 +258,7 @@ impl History {
         });
     }
 
-    fn delivered(&mut self, d: &Delivery) {
+    fn delivered(&mut self, d: &Delivery, ended: i64) {
         let Some(key) = &d.request_key else {
             return;
         };
@@ -262,7 +268,7 @@ impl History {
             offset: d.offset,
         };
         let size = text(&d.subscription) + d.error.as_deref().map_or(0, text);
-        self.step(key, size, |r| {
+        self.step(key, size, ended, |r| {
             let i = delivery(
                 r,
                 &d.subscription,
@@ -274,7 +280,6 @@ impl History {
             let rec = &mut r.deliveries[i];
             rec.verb = Some(d.verb.clone());
             rec.since_published_ms = d.since_published_ms.or(rec.since_published_ms);
-            let ended = now_ms();
             let attempt = match rec.attempts.last_mut() {
                 Some(a) if a.attempt == d.attempt && a.outcome.is_none() => a,
                 _ => {
@@ -307,15 +312,16 @@ impl History {
         });
     }
 
-    /// Adds a step of about `size` bytes of text to request `key` (made if
-    /// new), then lets the oldest requests go while over budget.
-    fn step(&mut self, key: &str, size: usize, apply: impl FnOnce(&mut Request)) {
+    /// Adds a step of about `size` bytes of text, taken at `at_ms`, to
+    /// request `key` (made if new), then lets the oldest requests go while
+    /// over budget.
+    fn step(&mut self, key: &str, size: usize, at_ms: i64, apply: impl FnOnce(&mut Request)) {
         let cost = size + STEP_BYTES;
         if !self.requests.contains_key(key) {
             self.requests.insert(
                 key.to_string(),
                 Request {
-                    first_ms: now_ms(),
+                    first_ms: at_ms,
                     bytes: text(key) + STEP_BYTES,
                     ..Request::default()
                 },
