@@ -23,11 +23,14 @@ pub(super) async fn deliver(
     stop: &CancellationToken,
     abandon: &CancellationToken,
 ) -> bool {
-    let finished = attempts(msg, spec, shared, stop, abandon).await;
+    let ended = std::sync::atomic::AtomicBool::new(false);
+    let finished = attempts(msg, spec, shared, stop, abandon, &ended).await;
     // Given up between attempts, it left no delivery event to end it.
-    shared
-        .hub
-        .flight_ended(&spec.sub.qualified(), msg.partition(), msg.offset());
+    if !ended.load(std::sync::atomic::Ordering::Relaxed) {
+        shared
+            .hub
+            .flight_ended(&spec.sub.qualified(), msg.partition(), msg.offset());
+    }
     finished
 }
 
@@ -37,6 +40,8 @@ async fn attempts(
     shared: &Shared,
     stop: &CancellationToken,
     abandon: &CancellationToken,
+    // Set when a delivery event took the event off the verb.
+    ended: &std::sync::atomic::AtomicBool,
 ) -> bool {
     let sub = &spec.sub;
     let name = sub.qualified();
@@ -81,7 +86,10 @@ async fn attempts(
         since_published_ms: since_published(),
         published_by: seen.published_by.clone(),
     };
-    let finish = |d: Delivery| hub.emit(Event::Delivery(d));
+    let finish = |d: Delivery| {
+        ended.store(d.outcome != Outcome::Retry, std::sync::atomic::Ordering::Relaxed);
+        hub.emit(Event::Delivery(d))
+    };
     // A gRPC module server is asked whether it is ready before the first
     // attempt: a server that starts late burns no retries.
     if let VerbCall::Grpc(addr) = &spec.verb.call {

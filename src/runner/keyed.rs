@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use rdkafka::message::{Message, OwnedMessage};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::offsets::{Assignment, Offsets};
@@ -30,7 +30,7 @@ pub(super) struct KeyedWorker {
     pub offsets: Arc<Offsets>,
     pub stop: CancellationToken,
     /// Told when the worker has nothing queued: the end of a batch.
-    pub idle: Arc<Notify>,
+    pub idle: Arc<super::consumer::Idle>,
     pub max: usize,
 }
 
@@ -87,7 +87,7 @@ impl KeyedWorker {
                         ended = true;
                     }
                     if rx.is_empty() {
-                        idle.notify_one();
+                        idle.say();
                     }
                 }
                 m = rx.recv(), if taking && running.len() < max && keys.held() < HELD => match m {

@@ -123,6 +123,12 @@ impl Offsets {
         }
     }
 
+    /// The current assignment's epoch of `partition`, if it is ours (what
+    /// [`Offsets::assignment`] says, without a handle on its token).
+    pub fn epoch(&self, partition: i32) -> Option<u64> {
+        self.lock().get(&partition).map(|p| p.epoch)
+    }
+
     pub fn assignment(&self, partition: i32) -> Option<Assignment> {
         self.lock().get(&partition).map(|p| Assignment {
             epoch: p.epoch,

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
-use rdkafka::message::{Message, OwnedMessage};
+use futures_util::FutureExt;
+use rdkafka::message::{BorrowedMessage, Message, OwnedMessage};
 use rdkafka::{ClientContext, TopicPartitionList};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
@@ -42,11 +43,43 @@ const COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 /// event ends a batch, and a commit per event would load the broker.
 const MIN_COMMIT_GAP: Duration = Duration::from_millis(50);
 const DRAIN_INTERVAL: Duration = Duration::from_millis(20);
+/// A worker takes at most this many events from its queue at once (one
+/// wake-up per batch, not per event); still one at a time to the verb.
+const WORKER_BATCH: usize = 64;
+/// At most this many events already fetched are handed over in one turn of
+/// the member's loop (then its timers and control messages get a turn).
+const READY_AT_ONCE: usize = 256;
 /// How long a stopping member waits for its join to complete before leaving.
 const JOIN_WAIT: Duration = Duration::from_secs(5);
 /// How often a subscription whose topic was created again tries to start
 /// over (it waits for partitions while its member rejoins the group).
 const START_OVER_RETRY: Duration = Duration::from_millis(200);
+
+/// A worker drained what it was handed (the end of a batch): the member
+/// commits soon. Said once until the member commits, so a fast verb that
+/// drains its queue at every event does not wake the member at every event.
+#[derive(Default)]
+pub(super) struct Idle {
+    said: std::sync::atomic::AtomicBool,
+    notify: Notify,
+}
+
+impl Idle {
+    pub(super) fn say(&self) {
+        if !self.said.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            self.notify.notify_one();
+        }
+    }
+
+    async fn heard(&self) {
+        self.notify.notified().await
+    }
+
+    /// The member committed: the next drained queue is said again.
+    fn reset(&self) {
+        self.said.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
 
 pub enum Control {
     Replay {
@@ -222,7 +255,7 @@ async fn run(
     } = member;
     let name = spec.sub.qualified();
     let topic = spec.sub.topic_kafka_name();
-    let idle = Arc::new(Notify::new());
+    let idle = Arc::new(Idle::default());
     let mut workers: HashMap<i32, Worker> = HashMap::new();
     let mut last_commit = Instant::now();
     // A worker drained what it was handed: the end of a batch.
@@ -287,32 +320,17 @@ async fn run(
                     if start_over.is_some() {
                         continue;
                     }
-                    let p = m.partition();
-                    // An event of a partition no longer ours: its new owner
-                    // delivers it.
-                    let Some(asg) = offsets.assignment(p) else { continue };
-                    let owned = m.detach();
-                    let w = match workers.get(&p) {
-                        Some(w) if w.epoch == asg.epoch => workers.get_mut(&p),
-                        _ => {
-                            let w = start_worker(p, asg, spec.clone(), shared.clone(), offsets.clone(), stop.clone(), idle.clone());
-                            if let Some(old) = workers.insert(p, w) {
-                                if old.paused {
-                                    resume(&consumer, &topic, p);
-                                }
-                            }
-                            workers.get_mut(&p)
-                        }
-                    };
-                    if let Some(w) = w {
-                        if !w.overflow.is_empty() {
-                            w.overflow.push_back(owned);
-                        } else if let Err(mpsc::error::TrySendError::Full(m)) = w.tx.try_send(owned) {
-                            w.overflow.push_back(m);
-                            if !w.paused {
-                                pause(&consumer, &topic, p);
-                                w.paused = true;
-                            }
+                    let hand = Hand { consumer: &consumer, topic: &topic, spec: &spec, shared: &shared, offsets: &offsets, stop: &stop, idle: &idle };
+                    hand.over(&mut workers, &m);
+                    drop(m);
+                    // What else librdkafka holds ready is handed over in the
+                    // same turn: one pass of this loop per fetched batch,
+                    // not per event.
+                    for _ in 0..READY_AT_ONCE {
+                        match consumer.recv().now_or_never() {
+                            Some(Ok(m)) => hand.over(&mut workers, &m),
+                            // An error comes again through the loop.
+                            _ => break,
                         }
                     }
                 }
@@ -328,7 +346,7 @@ async fn run(
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
-            _ = idle.notified() => batch_done = true,
+            _ = idle.heard() => batch_done = true,
 
             _ = tokio::time::sleep_until(next_tick) => {
                 if let Some(pending) = &mut start_over {
@@ -358,6 +376,7 @@ async fn run(
                 workers.retain(|_, w| !w.join.is_finished() || !w.overflow.is_empty());
                 let since = last_commit.elapsed();
                 if since >= COMMIT_INTERVAL || (batch_done && since >= MIN_COMMIT_GAP) {
+                    idle.reset();
                     commit(&offsets, &consumer, CommitMode::Async, &name);
                     last_commit = Instant::now();
                     batch_done = false;
@@ -390,6 +409,62 @@ async fn run(
         crate::kafka::close_consumer(consumer);
     })
     .await;
+}
+
+/// What handing an event to its partition's worker needs.
+struct Hand<'a> {
+    consumer: &'a GroupConsumer,
+    topic: &'a str,
+    spec: &'a Arc<SubSpec>,
+    shared: &'a Arc<Shared>,
+    offsets: &'a Arc<Offsets>,
+    stop: &'a CancellationToken,
+    idle: &'a Arc<Idle>,
+}
+
+impl Hand<'_> {
+    /// Hands `m` to its partition's worker (started for the partition's
+    /// current assignment if need be); a full worker's partition is paused
+    /// and its events wait in `overflow`.
+    fn over(&self, workers: &mut HashMap<i32, Worker>, m: &BorrowedMessage<'_>) {
+        let p = m.partition();
+        // An event of a partition no longer ours: its new owner delivers it.
+        let Some(epoch) = self.offsets.epoch(p) else {
+            return;
+        };
+        if workers.get(&p).is_none_or(|w| w.epoch != epoch) {
+            let Some(asg) = self.offsets.assignment(p) else {
+                return;
+            };
+            let w = start_worker(
+                p,
+                asg,
+                self.spec.clone(),
+                self.shared.clone(),
+                self.offsets.clone(),
+                self.stop.clone(),
+                self.idle.clone(),
+            );
+            if let Some(old) = workers.insert(p, w) {
+                if old.paused {
+                    resume(self.consumer, self.topic, p);
+                }
+            }
+        }
+        let Some(w) = workers.get_mut(&p) else {
+            return;
+        };
+        let owned = m.detach();
+        if !w.overflow.is_empty() {
+            w.overflow.push_back(owned);
+        } else if let Err(mpsc::error::TrySendError::Full(m)) = w.tx.try_send(owned) {
+            w.overflow.push_back(m);
+            if !w.paused {
+                pause(self.consumer, self.topic, p);
+                w.paused = true;
+            }
+        }
+    }
 }
 
 /// The broker went away: nothing can be committed, and the consumer must
@@ -472,7 +547,7 @@ fn start_worker(
     shared: Arc<Shared>,
     offsets: Arc<Offsets>,
     stop: CancellationToken,
-    idle: Arc<Notify>,
+    idle: Arc<Idle>,
 ) -> Worker {
     let (tx, mut rx) = mpsc::channel::<OwnedMessage>(WORKER_QUEUE);
     let epoch = asg.epoch;
@@ -495,20 +570,32 @@ fn start_worker(
             join: tokio::spawn(worker.run(rx)),
         };
     }
+    // Its own handle on the stop: asking a token whether it is cancelled
+    // takes its lock, which the workers of all partitions would share.
+    let stop = stop.child_token();
     let join = tokio::spawn(async move {
-        loop {
-            let msg = tokio::select! {
+        let mut batch = Vec::with_capacity(WORKER_BATCH);
+        'run: loop {
+            let taken = tokio::select! {
                 biased;
                 _ = stop.cancelled() => break,
                 _ = asg.revoked.cancelled() => break,
-                m = rx.recv() => match m { Some(m) => m, None => break },
+                n = rx.recv_many(&mut batch, WORKER_BATCH) => n,
             };
-            if !super::deliver::deliver(&msg, &spec, &shared, &stop, &asg.revoked).await {
+            if taken == 0 {
                 break;
             }
-            offsets.mark_done(p, asg.epoch, msg.offset());
+            for msg in batch.drain(..) {
+                if stop.is_cancelled() || asg.revoked.is_cancelled() {
+                    break 'run;
+                }
+                if !super::deliver::deliver(&msg, &spec, &shared, &stop, &asg.revoked).await {
+                    break 'run;
+                }
+                offsets.mark_done(p, asg.epoch, msg.offset());
+            }
             if rx.is_empty() {
-                idle.notify_one();
+                idle.say();
             }
         }
     });
