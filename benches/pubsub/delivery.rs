@@ -149,7 +149,7 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
             Target::Reported,
         ));
     }
-    if wanted("http") {
+    if !with_console.is_empty() {
         rows.push(row(
             "same, 8 partitions, console open (baseline: closed, runs before and after)".into(),
             "ev/s",
