@@ -141,7 +141,10 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
             },
         ));
         rows.push(row(
-            format!("same, context switches per 100k events, {parts} partition{}", if parts == 1 { "" } else { "s" }),
+            format!(
+                "same, context switches per 100k events, {parts} partition{}",
+                if parts == 1 { "" } else { "s" }
+            ),
             "",
             Better::Lower,
             ftl.iter().map(|c| c.switches).collect(),

@@ -50,7 +50,10 @@ pub fn http_loop_process(bootstrap: &str, topic: &str, group: &str, url: &str, n
         .stderr(std::process::Stdio::inherit())
         .output()
         .unwrap();
-    assert!(out.status.success(), "the hand-written runner's process failed");
+    assert!(
+        out.status.success(),
+        "the hand-written runner's process failed"
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().last().unwrap_or_default();
     let v: serde_json::Value = serde_json::from_str(line)

@@ -33,7 +33,12 @@ pub fn of(pid: &str) -> Usage {
     // utime and stime are the 14th and 15th fields of the line.
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     let cpu_s = (ticks(11) + ticks(12)) / ticks_per_second();
     let mut switches = 0;
     if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {

@@ -87,7 +87,10 @@ async fn attempts(
         published_by: seen.published_by.clone(),
     };
     let finish = |d: Delivery| {
-        ended.store(d.outcome != Outcome::Retry, std::sync::atomic::Ordering::Relaxed);
+        ended.store(
+            d.outcome != Outcome::Retry,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         hub.emit(Event::Delivery(d))
     };
     // A gRPC module server is asked whether it is ready before the first

@@ -8,10 +8,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
-use futures_util::FutureExt;
 use rdkafka::message::{BorrowedMessage, Message, OwnedMessage};
 use rdkafka::{ClientContext, TopicPartitionList};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -124,6 +124,7 @@ pub async fn start(
         offsets: offsets.clone(),
         name: name.clone(),
         hub: shared.hub.clone(),
+        hint: shared.hint.clone(),
     };
     let consumer: GroupConsumer = crate::kafka::groups::join(config, context, &topic).await?;
     let stop = CancellationToken::new();
@@ -175,17 +176,47 @@ struct SubContext {
     offsets: Arc<Offsets>,
     name: String,
     hub: Hub,
+    /// Tells the broker's follower to compare the broker with the project
+    /// now (a commit failed: the topic may be gone or created again).
+    hint: Arc<Notify>,
+}
+
+impl SubContext {
+    fn commit_failed(&self, e: &rdkafka::error::KafkaError) {
+        use rdkafka::types::RDKafkaErrorCode as C;
+        // Nothing to commit is no failure.
+        if e.rdkafka_error_code() == Some(C::NoOffset) {
+            return;
+        }
+        tracing::warn!(
+            "{}: commit failed ({e}); retried with the next commit",
+            self.name
+        );
+        self.hint.notify_one();
+    }
 }
 
 impl ClientContext for SubContext {}
 
 impl ConsumerContext for SubContext {
+    /// Asynchronous commits report here.
+    fn commit_callback(
+        &self,
+        result: rdkafka::error::KafkaResult<()>,
+        _offsets: &TopicPartitionList,
+    ) {
+        if let Err(e) = result {
+            self.commit_failed(&e);
+        }
+    }
+
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Revoke(tpl) => {
                 let parts = partitions_of(tpl, self.offsets.topic());
                 if let Err(e) = self.offsets.revoke(consumer, &parts) {
                     tracing::warn!("{}: commit on revocation failed ({e}); those events will be delivered again", self.name);
+                    self.hint.notify_one();
                 }
                 if !parts.is_empty() {
                     self.hub.emit(Event::PartitionsRevoked {
@@ -518,7 +549,7 @@ fn commit(offsets: &Offsets, consumer: &GroupConsumer, mode: CommitMode, name: &
             .context()
             .hub
             .committed(name, offsets.committed_positions()),
-        Err(e) => tracing::warn!("{name}: commit failed ({e}); retried with the next commit"),
+        Err(e) => consumer.context().commit_failed(&e),
     }
 }
 
