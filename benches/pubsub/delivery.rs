@@ -46,7 +46,7 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
     for rep in (0..plan.reps).filter(|_| wanted("http")) {
         for ((parts, base, ftl), (_, raw_cost, ftl_cost)) in http.iter_mut().zip(costs.iter_mut()) {
             let topic = format!("bench.t{parts}");
-            let g = vec![unique("raw")];
+            let g = unique("raw");
             let sub = format!("  r{parts}x{rep}: {{topic: t{parts}, verb: v}}\n");
             let console = format!("  c{rep}: {{topic: t8, verb: v}}\n");
             let again = format!("  q{rep}: {{topic: t8, verb: v}}\n");
@@ -64,7 +64,7 @@ pub fn run(c: &Ctx, rows: &mut Vec<Row>) {
                     "raw" => {
                         // In a process of its own, as `ftl dev` is.
                         let run =
-                            loops::http_loop_process(bootstrap, &topic, &g[0], &sink.url(), count);
+                            loops::http_loop_process(bootstrap, &topic, &g, &sink.url(), count);
                         base.push(count as f64 / run.secs);
                         raw_cost.push(run.cost);
                     }
