@@ -285,7 +285,7 @@ pub async fn replay_deadletters(
             body: &body,
             request_key: &request_key,
         };
-        let result = super::verb::call(t.verb, t.module_dir, t.http, &d).await;
+        let result = super::verb::call(t.verb, t.module_dir, t.http, &d, None).await;
         let (outcome, new_error) = match result {
             Ok(_) => (ReplayOutcome::Ok, None),
             Err(f) => {

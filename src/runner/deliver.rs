@@ -146,7 +146,7 @@ async fn attempts(
         );
         let started = Instant::now();
         let result = tokio::select! {
-            r = verb::call(&spec.verb, &spec.module_dir, &shared.http, &d) => r,
+            r = verb::call(&spec.verb, &spec.module_dir, &shared.http, &d, spec.url.as_ref()) => r,
             _ = abandon.cancelled() => {
                 finish(report(attempt, started, Outcome::Abandoned));
                 return false;

@@ -62,6 +62,8 @@ pub struct SubSpec {
     pub verb: Verb,
     pub module_dir: PathBuf,
     pub consumer_overrides: BTreeMap<String, String>,
+    /// An HTTP verb's URL, parsed once (not at every call).
+    pub url: Option<reqwest::Url>,
 }
 
 /// Each running subscription's control channel, by qualified name.
@@ -119,6 +121,10 @@ fn specs(project: &Project) -> BTreeMap<String, SubSpec> {
                         verb: v.clone(),
                         module_dir: dir.clone(),
                         consumer_overrides: project.runner.consumer.clone(),
+                        url: match &v.call {
+                            crate::schema::VerbCall::Http(url) => reqwest::Url::parse(url).ok(),
+                            _ => None,
+                        },
                     },
                 );
             }

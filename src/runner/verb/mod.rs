@@ -44,14 +44,17 @@ pub struct VerbFailure {
 /// What a successful call printed (exec stdout), if anything.
 pub type Output = Option<String>;
 
+/// Calls the verb; `parsed` is an HTTP verb's URL when it was parsed
+/// already.
 pub async fn call(
     verb: &Verb,
     module_dir: &Path,
     http: &reqwest::Client,
     d: &Invocation<'_>,
+    parsed: Option<&reqwest::Url>,
 ) -> Result<Output, VerbFailure> {
     match &verb.call {
-        VerbCall::Http(url) => call_http(url, verb.timeout, http, d).await,
+        VerbCall::Http(url) => call_http(url, parsed, verb.timeout, http, d).await,
         VerbCall::Exec(argv) => call_exec(argv, verb, module_dir, d).await,
         VerbCall::Grpc(addr) => grpc::call(addr, verb, d).await,
     }
@@ -100,12 +103,16 @@ pub fn http_status_permanent(status: u16) -> bool {
 
 async fn call_http(
     url: &str,
+    parsed: Option<&reqwest::Url>,
     timeout: Duration,
     http: &reqwest::Client,
     d: &Invocation<'_>,
 ) -> Result<Output, VerbFailure> {
     let (key, encoding) = key_for_verb(d.key);
-    let mut request = http.post(url);
+    let mut request = match parsed {
+        Some(u) => http.post(u.clone()),
+        None => http.post(url),
+    };
     if let Some(e) = encoding {
         request = request.header("Ftl-Key-Encoding", e);
     }
@@ -446,11 +453,13 @@ mod tests {
         };
         let http = reqwest::Client::new();
         assert_eq!(
-            call(&verb, Path::new("."), &http, &d).await,
+            call(&verb, Path::new("."), &http, &d, None).await,
             Ok(Some("ok req-ingress-t-1".into()))
         );
         let d1 = Invocation { attempt: 1, ..d };
-        let err = call(&verb, Path::new("."), &http, &d1).await.unwrap_err();
+        let err = call(&verb, Path::new("."), &http, &d1, None)
+            .await
+            .unwrap_err();
         assert!(err.permanent, "{err:?}");
     }
 
@@ -469,11 +478,11 @@ mod tests {
         verb.env.env.insert("GREETING".into(), "hi".into());
         let http = reqwest::Client::new();
         let home = std::env::var("HOME").unwrap_or_else(|_| "unset".into());
-        let got = call(&verb, Path::new("."), &http, &delivery()).await;
+        let got = call(&verb, Path::new("."), &http, &delivery(), None).await;
         assert_eq!(got, Ok(Some(format!("{value}|hi|m.t|{home}"))));
         verb.env.inherit_env = false;
         verb.env.pass_env = vec!["HOME".into()];
-        let got = call(&verb, Path::new("."), &http, &delivery()).await;
+        let got = call(&verb, Path::new("."), &http, &delivery(), None).await;
         assert_eq!(got, Ok(Some(format!("unset|hi|m.t|{home}"))));
     }
 
@@ -510,7 +519,7 @@ mod tests {
             Duration::from_millis(500),
         );
         let http = reqwest::Client::new();
-        let err = call(&verb, dir.path(), &http, &delivery())
+        let err = call(&verb, dir.path(), &http, &delivery(), None)
             .await
             .unwrap_err();
         assert!(err.message.contains("timed out"), "{err:?}");
@@ -546,7 +555,7 @@ mod tests {
             Duration::from_secs(20),
         );
         let http = reqwest::Client::new();
-        let out = call(&verb, Path::new("."), &http, &delivery())
+        let out = call(&verb, Path::new("."), &http, &delivery(), None)
             .await
             .unwrap()
             .unwrap();
@@ -560,7 +569,7 @@ mod tests {
             "head -c 3000000 /dev/zero | tr '\\0' e >&2; echo last words >&2; exit 3",
             Duration::from_secs(20),
         );
-        let err = call(&failing, Path::new("."), &http, &delivery())
+        let err = call(&failing, Path::new("."), &http, &delivery(), None)
             .await
             .unwrap_err();
         assert!(
