@@ -370,7 +370,10 @@ async fn run(
                         // The broker lost the topic: the follower checks now.
                         shared.hint.notify_one();
                     }
-                    if last_error.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                    if is_broker_away(&e) {
+                        // `broker_lost` says it once, for every client.
+                        tracing::debug!("{name}: {e}");
+                    } else if last_error.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
                         tracing::warn!("{name}: {e}");
                         last_error = Some(Instant::now());
                     }
@@ -517,6 +520,16 @@ async fn close_now(
         w.join.abort();
     }
     let _ = tokio::task::spawn_blocking(move || crate::kafka::close_consumer(consumer)).await;
+}
+
+/// The broker cannot be reached: the broker's follower reports that
+/// (`broker_lost`), so each consumer need not.
+fn is_broker_away(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(C::AllBrokersDown | C::BrokerTransportFailure | C::Resolve)
+    )
 }
 
 fn is_unknown_topic(e: &rdkafka::error::KafkaError) -> bool {
