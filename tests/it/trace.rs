@@ -618,6 +618,31 @@ fn otlp_gets_ftls_metrics_and_a_span_per_publish_and_delivery_attempt() {
             .flat_map(|ss| &ss.spans)
             .count()
     };
+    // The outcomes the `consumed` counter was exported with so far: the
+    // success comes 50 ms after the failure, so an export may hold only the
+    // failure; a later one holds both.
+    let consumed = |r: &Received| -> std::collections::BTreeSet<String> {
+        r.metrics
+            .iter()
+            .flat_map(|m| &m.resource_metrics)
+            .flat_map(|rm| &rm.scope_metrics)
+            .flat_map(|sm| &sm.metrics)
+            .filter(|m| m.name == "ftl.pubsub.consumed")
+            .flat_map(|m| match &m.data {
+                Some(Data::Sum(s)) => s
+                    .data_points
+                    .iter()
+                    .map(|d| {
+                        attrs(&d.attributes)
+                            .get("ftl.outcome.status")
+                            .cloned()
+                            .unwrap_or_default()
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect()
+    };
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         {
@@ -630,7 +655,7 @@ fn otlp_gets_ftls_metrics_and_a_span_per_publish_and_delivery_attempt() {
             ]
             .iter()
             .all(|want| n.iter().any(|x| x == want));
-            if all && span_count(&r) >= 3 {
+            if all && span_count(&r) >= 3 && consumed(&r).len() == 2 {
                 break;
             }
             assert!(
