@@ -295,15 +295,28 @@ async fn run(
     // Its topic was created again and it has not yet started over (it
     // needs partitions to move).
     let mut start_over: Option<StartOver> = None;
+    // When the tick comes while something waits for it (a start over, a
+    // partition's overflow): a deadline set once, not moved at every turn of
+    // the loop, or a steady stream of events would hold it off for good.
+    let mut soon: Option<tokio::time::Instant> = None;
 
     loop {
         // Wake up soon only while some partition has events waiting for its
         // worker, or it waits to start over; otherwise at the next periodic
         // commit.
-        let next_tick = if start_over.is_some() {
-            tokio::time::Instant::now() + START_OVER_RETRY
-        } else if workers.values().any(|w| !w.overflow.is_empty()) {
-            tokio::time::Instant::now() + DRAIN_INTERVAL
+        let waiting = start_over.is_some() || workers.values().any(|w| !w.overflow.is_empty());
+        if !waiting {
+            soon = None;
+        }
+        let next_tick = if waiting {
+            *soon.get_or_insert_with(|| {
+                tokio::time::Instant::now()
+                    + if start_over.is_some() {
+                        START_OVER_RETRY
+                    } else {
+                        DRAIN_INTERVAL
+                    }
+            })
         } else if batch_done {
             tokio::time::Instant::from_std(last_commit + MIN_COMMIT_GAP)
         } else {
@@ -383,6 +396,7 @@ async fn run(
             _ = idle.heard() => batch_done = true,
 
             _ = tokio::time::sleep_until(next_tick) => {
+                soon = None;
                 if let Some(pending) = &mut start_over {
                     // An attempt can wait seconds on a broker that just came
                     // back (a seek, a commit): a Ctrl-C does not wait for it.
