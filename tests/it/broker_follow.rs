@@ -489,3 +489,84 @@ fn topic_published_to_by_another_client_after_a_kill(broker_first: bool) {
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
+
+/// Found by the broker fault suite: a subscription whose topic the broker
+/// lost starts over on the topic made again, and a steady stream of events
+/// must not hold that off. It did: the start over waited for the stream to
+/// pause for 200 ms, dropping every event it fetched meanwhile (nothing was
+/// delivered for as long as events kept coming, 45 s and more in 4 of the
+/// suite's 36 restarts; events acknowledged then were lost when the broker
+/// next restarted).
+#[test]
+#[ignore = "fails on main: starting over waits for a 200 ms pause in the stream (src/runner/consumer/mod.rs); run it with --ignored"]
+fn a_steady_stream_does_not_hold_off_starting_over() {
+    require_docker();
+    let server = VerbServer::start(|_, _| (200, String::new()));
+    let p = Project::single_subscription(&server.url("/v"), "partitions: 4, key: /k", "");
+    let dev = p.dev();
+    dev.wait_assigned("shop.s", 1);
+    // A publish begins every 20 ms, whatever the earlier ones wait for.
+    let mut publisher = crate::faults_broker::Publisher::start(&p.listen);
+    crate::harness::wait_until("a delivery", Duration::from_secs(30), || server.count() > 0);
+    docker::cli(&["stop", "-t", "2", &p.container()]);
+    dev.wait(on!(Event::BrokerLost { .. }), Duration::from_secs(30));
+    docker::cli(&["start", &p.container()]);
+    dev.wait_assigned("shop.s", 2);
+    let assigned = Instant::now();
+    let deadline = assigned + Duration::from_secs(20);
+    while dev.count(&on!(Event::StartedOver { .. })) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let waited = assigned.elapsed();
+    let calls = server.count();
+    publisher.finish();
+    assert!(
+        waited < Duration::from_secs(5),
+        "no started_over within {waited:?} of its partitions being assigned ({calls} verb calls so far):\n{}",
+        dev.log()
+            .lines()
+            .filter(|l| !l.contains("\"published\"") && !l.contains("\"delivery\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let (code, _) = dev.stop();
+    assert_eq!(code, 0);
+}
+
+/// Found by the broker fault suite: a publish under way when the broker
+/// goes away waits for it to come back (within the publish timeout), like
+/// the publishes that begin while it is away. It was refused instead (503:
+/// `PurgeQueue`, `UnknownProducerId`, `OutOfOrderSequenceNumber`,
+/// `ProducerFenced`, `UnknownPartition`, or `MessageTimedOut` after 30 s):
+/// it kept the producer that knew the old broker, which met the broker
+/// that came back (108 publishes refused in the suite's 3 runs).
+#[test]
+#[ignore = "fails on main: a publish under way keeps the old producer (src/kafka/producer.rs, src/publisher/mod.rs); run it with --ignored"]
+fn publishes_under_way_when_the_broker_restarts_are_not_refused() {
+    require_docker();
+    let server = VerbServer::start(|_, _| (200, String::new()));
+    let p = Project::single_subscription(&server.url("/v"), "partitions: 4, key: /k", "");
+    let dev = p.dev();
+    dev.wait_assigned("shop.s", 1);
+    let mut publisher = crate::faults_broker::Publisher::start(&p.listen);
+    for round in 1..=3 {
+        crate::harness::wait_until("a delivery", Duration::from_secs(30), || server.count() > 0);
+        docker::cli(&["restart", "-t", "0", &p.container()]);
+        dev.wait_nth(
+            on!(Event::BrokerRegained { .. }),
+            round,
+            Duration::from_secs(30),
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    publisher.finish();
+    let refused = publisher.refused();
+    assert!(
+        refused.is_empty(),
+        "{} publishes refused:\n{}",
+        refused.len(),
+        refused.join("\n")
+    );
+    let (code, _) = dev.stop();
+    assert_eq!(code, 0);
+}
