@@ -234,3 +234,339 @@ fn stopping_the_broker_under_ftl_dev_needs_yes_and_is_seen_at_once() {
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
+
+/// Issue 20, case 5, as it happened: the broker lost a `from: latest`
+/// subscription's topic of 8 partitions (killed, 5 s, started again), and
+/// at once another Kafka client published 50 events to it. Whoever comes
+/// first makes the topic: `ftl dev` (as declared), or the broker itself
+/// when the other client's requests reach it first (its default 4
+/// partitions). Either way the topic ends with its 8 partitions, the
+/// subscription starts over on it, every event the topic holds reaches the
+/// verb, a dead letter is written, and `status` shows the lag of events
+/// that wait, never "lag 0". Who is first varies (the broker in 4 of the
+/// first 5 runs here).
+#[test]
+fn a_topic_lost_and_published_to_at_once_by_another_client_ends_as_declared() {
+    topic_published_to_by_another_client_after_a_kill(false);
+}
+
+/// Issue 20, case 5, with the other client surely first (`ftl dev` is held
+/// with SIGSTOP from the moment it closed its clients until the other
+/// client's events are acknowledged, as on a machine busy with other work):
+/// the broker made the topic with 4 partitions, which Tansu cannot grow,
+/// so `ftl dev` deletes it and makes it with 8 (`topic_recreated`). The
+/// other client's 50 acknowledged events are deleted with the broker's
+/// topic: nothing can deliver them, and the test says how many.
+#[test]
+fn a_topic_the_broker_made_with_too_few_partitions_is_made_again_as_declared() {
+    topic_published_to_by_another_client_after_a_kill(true);
+}
+
+fn topic_published_to_by_another_client_after_a_kill(broker_first: bool) {
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    require_docker();
+    // Holds events with ids from 1000 on while `hold` is set.
+    let hold = Arc::new(AtomicBool::new(false));
+    let server = {
+        let hold = hold.clone();
+        VerbServer::start(move |r, _| {
+            let event = r.json();
+            if event["bad"] == true {
+                return (400, "no such pizza".into());
+            }
+            while hold.load(Ordering::SeqCst) && event["id"].as_u64().is_some_and(|id| id >= 1000) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            (200, String::new())
+        })
+    };
+    let p = Project::new();
+    p.module("shop")
+        .verb(
+            "v",
+            &format!("http: \"{}\", timeout: 60s", server.url("/v")),
+        )
+        .topic("t", "partitions: 8, key: /k")
+        .subscription("s", "topic: t, verb: v, from: latest, deadletter: true")
+        .write();
+    let post = |id: u64, extra: &str| {
+        crate::harness::http(
+            &p.listen,
+            "POST",
+            "/topics/shop.t",
+            Some(&format!("{{\"id\":{id},\"k\":\"k{}\"{extra}}}", id % 16)),
+        )
+    };
+    let dev = p.dev();
+    dev.wait_assigned("shop.s", 1);
+    // From latest, the group's position is set by its first fetch: publish
+    // until an event arrives.
+    let mut id = 0;
+    while server.count() == 0 {
+        id += 1;
+        assert!(
+            id < 300,
+            "nothing delivered before the kill:\n{}",
+            dev.log()
+        );
+        assert_eq!(post(id, "").0, 200, "{}", dev.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    docker::cli(&["kill", &p.container()]);
+    dev.wait(on!(Event::BrokerLost { .. }), Duration::from_secs(30));
+    if broker_first {
+        // Every Kafka client of `ftl dev` is closed: none can see the
+        // broker's topic; `ftl dev` sees it only once it goes on.
+        dev.wait(
+            on!(Event::ConsumerStopped { subscription, .. } if subscription == "shop.s"),
+            Duration::from_secs(30),
+        );
+        dev.signal("STOP");
+    }
+    // The outage of the issue's case.
+    std::thread::sleep(Duration::from_secs(5));
+    docker::cli(&["start", &p.container()]);
+    let started = Instant::now();
+    // At once, another program's client publishes 50 events.
+    let others: Vec<(String, String)> = (500..550u64)
+        .map(|id| (format!("o{id}"), format!("{{\"id\":{id},\"k\":\"o{id}\"}}")))
+        .collect();
+    let acked = p.kafka().produce_acked(
+        "shop.t",
+        &others
+            .iter()
+            .map(|(k, v)| (Some(k.as_str()), v.clone()))
+            .collect::<Vec<_>>(),
+    );
+    eprintln!(
+        "the other client: {} of 50 acknowledged {:?} after the start",
+        acked.len(),
+        started.elapsed()
+    );
+    if broker_first {
+        assert_eq!(
+            p.kafka().topic_partitions().get("shop.t"),
+            Some(&4),
+            "the broker made the topic with its default partitions"
+        );
+        dev.signal("CONT");
+    }
+
+    let over = dev.wait(
+        on!(Event::StartedOver { subscription, topic, partitions } if subscription == "shop.s" && topic == "shop.t" => partitions.clone()),
+        Duration::from_secs(60),
+    );
+    assert_eq!(over.len(), 8, "{over:?}:\n{}", dev.log());
+    let recreated = dev.events().iter().find_map(|e| match e {
+        Event::TopicRecreated {
+            topic,
+            had,
+            partitions,
+        } if topic == "shop.t" => Some((*had, *partitions)),
+        _ => None,
+    });
+    let held = p.kafka().topic_partitions();
+    assert_eq!(held.get("shop.t"), Some(&8), "{held:?}:\n{}", dev.log());
+    assert_eq!(
+        held.get("shop.sFailed"),
+        Some(&1),
+        "{held:?}:\n{}",
+        dev.log()
+    );
+    // Of the other client's events, those the topic holds now reach the
+    // verb; those it acknowledged into the broker's own topic were deleted
+    // with it.
+    let kept: HashSet<u64> = p
+        .kafka()
+        .read_all("shop.t")
+        .iter()
+        .filter_map(|r| serde_json::from_str::<Value>(&r.payload).ok())
+        .filter_map(|v| v["id"].as_u64())
+        .filter(|id| (500..550).contains(id))
+        .collect();
+    assert!(
+        !broker_first || recreated == Some((4, 8)),
+        "the broker's topic of 4 partitions was not made again: {recreated:?}\n{}",
+        dev.log()
+    );
+    match recreated {
+        Some((had, partitions)) => {
+            assert_eq!(partitions, 8);
+            eprintln!(
+                "the broker made shop.t first ({had} partitions); ftl deleted it and made it with 8: \
+                 {} of the other client's {} acknowledged events are in the topic now, the rest were deleted with the broker's topic",
+                kept.len(),
+                acked.len()
+            );
+        }
+        None => {
+            assert_eq!(
+                kept.len(),
+                acked.len(),
+                "ftl made shop.t first: every acknowledged event is in it:\n{}",
+                dev.log()
+            );
+            eprintln!("ftl made shop.t first; the other client's events went into it");
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got: HashSet<u64> = delivered(&server).into_iter().collect();
+        let missing: Vec<&u64> = kept.iter().filter(|id| !got.contains(id)).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "events {missing:?} of the topic never reached the verb:\n{}",
+            dev.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Published after: through the Publisher, by another client, and a dead
+    // letter that does not hold its partition.
+    for id in 100..116 {
+        assert_eq!(post(id, "").0, 200, "{}", dev.log());
+    }
+    p.kafka().produce(
+        "shop.t",
+        &[(Some("x"), "{\"id\":200,\"k\":\"x\"}".to_string())],
+    );
+    assert_eq!(post(301, ",\"bad\":true").0, 200, "{}", dev.log());
+    assert_eq!(post(317, "").0, 200, "{}", dev.log());
+    for id in (100..116).chain([200, 301, 317]) {
+        wait_delivered(&server, &dev, id, Duration::from_secs(30));
+    }
+    crate::harness::wait_until("the dead letter", Duration::from_secs(30), || {
+        p.kafka().read_all("shop.sFailed").len() == 1
+    });
+
+    // Status: lag 0 once everything is done, and the lag of the events that
+    // wait while the verb holds them.
+    let lag = || {
+        let out = p.run(&["pubsub", "status", "--json"]);
+        out.succeeds();
+        let status = &json_lines(&out.stdout)[0];
+        let sub = status["subscriptions"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["name"] == "shop.s"))
+            .cloned()
+            .unwrap_or_default();
+        (sub["total_lag"].as_i64().unwrap_or(-1), sub)
+    };
+    crate::harness::wait_until("lag 0 with nothing left", Duration::from_secs(30), || {
+        lag().0 == 0
+    });
+    hold.store(true, Ordering::SeqCst);
+    for id in 1000..1005 {
+        assert_eq!(post(id, "").0, 200, "{}", dev.log());
+    }
+    crate::harness::wait_until("a held event at the verb", Duration::from_secs(30), || {
+        delivered(&server).iter().any(|id| *id >= 1000)
+    });
+    let (waiting, sub) = lag();
+    let text = p.run(&["pubsub", "status"]);
+    hold.store(false, Ordering::SeqCst);
+    assert_eq!(waiting, 5, "5 events wait: {sub}");
+    let line = text
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("shop.s "))
+        .unwrap_or_default();
+    assert!(line.contains("lag 5"), "{}", text.stdout);
+    for id in 1000..1005 {
+        wait_delivered(&server, &dev, id, Duration::from_secs(30));
+    }
+    crate::harness::wait_until("lag 0 once delivered", Duration::from_secs(30), || {
+        lag().0 == 0
+    });
+    assert_alive(&dev);
+    let (code, log) = dev.stop();
+    assert_eq!(code, 0, "{log}");
+}
+
+/// Found by the broker fault suite: a subscription whose topic the broker
+/// lost starts over on the topic made again, and a steady stream of events
+/// must not hold that off. It did: the start over waited for the stream to
+/// pause for 200 ms, dropping every event it fetched meanwhile (nothing was
+/// delivered for as long as events kept coming, 45 s and more in 4 of the
+/// suite's 36 restarts; events acknowledged then were lost when the broker
+/// next restarted).
+#[test]
+#[ignore = "fails on main: starting over waits for a 200 ms pause in the stream (src/runner/consumer/mod.rs); run it with --ignored"]
+fn a_steady_stream_does_not_hold_off_starting_over() {
+    require_docker();
+    let server = VerbServer::start(|_, _| (200, String::new()));
+    let p = Project::single_subscription(&server.url("/v"), "partitions: 4, key: /k", "");
+    let dev = p.dev();
+    dev.wait_assigned("shop.s", 1);
+    // A publish begins every 20 ms, whatever the earlier ones wait for.
+    let mut publisher = crate::faults_broker::Publisher::start(&p.listen);
+    crate::harness::wait_until("a delivery", Duration::from_secs(30), || server.count() > 0);
+    docker::cli(&["stop", "-t", "2", &p.container()]);
+    dev.wait(on!(Event::BrokerLost { .. }), Duration::from_secs(30));
+    docker::cli(&["start", &p.container()]);
+    dev.wait_assigned("shop.s", 2);
+    let assigned = Instant::now();
+    let deadline = assigned + Duration::from_secs(20);
+    while dev.count(&on!(Event::StartedOver { .. })) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let waited = assigned.elapsed();
+    let calls = server.count();
+    publisher.finish();
+    assert!(
+        waited < Duration::from_secs(5),
+        "no started_over within {waited:?} of its partitions being assigned ({calls} verb calls so far):\n{}",
+        dev.log()
+            .lines()
+            .filter(|l| !l.contains("\"published\"") && !l.contains("\"delivery\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let (code, _) = dev.stop();
+    assert_eq!(code, 0);
+}
+
+/// Found by the broker fault suite: a publish under way when the broker
+/// goes away waits for it to come back (within the publish timeout), like
+/// the publishes that begin while it is away. It was refused instead (503:
+/// `PurgeQueue`, `UnknownProducerId`, `OutOfOrderSequenceNumber`,
+/// `ProducerFenced`, `UnknownPartition`, or `MessageTimedOut` after 30 s):
+/// it kept the producer that knew the old broker, which met the broker
+/// that came back (108 publishes refused in the suite's 3 runs).
+#[test]
+#[ignore = "fails on main: a publish under way keeps the old producer (src/kafka/producer.rs, src/publisher/mod.rs); run it with --ignored"]
+fn publishes_under_way_when_the_broker_restarts_are_not_refused() {
+    require_docker();
+    let server = VerbServer::start(|_, _| (200, String::new()));
+    let p = Project::single_subscription(&server.url("/v"), "partitions: 4, key: /k", "");
+    let dev = p.dev();
+    dev.wait_assigned("shop.s", 1);
+    let mut publisher = crate::faults_broker::Publisher::start(&p.listen);
+    for round in 1..=3 {
+        crate::harness::wait_until("a delivery", Duration::from_secs(30), || server.count() > 0);
+        docker::cli(&["restart", "-t", "0", &p.container()]);
+        dev.wait_nth(
+            on!(Event::BrokerRegained { .. }),
+            round,
+            Duration::from_secs(30),
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    publisher.finish();
+    let refused = publisher.refused();
+    assert!(
+        refused.is_empty(),
+        "{} publishes refused:\n{}",
+        refused.len(),
+        refused.join("\n")
+    );
+    let (code, _) = dev.stop();
+    assert_eq!(code, 0);
+}

@@ -11,7 +11,8 @@
 //! is made invalid and valid again, and the verb fails or hangs past its
 //! timeout now and then (retried). Two subscriptions read the topic: one a
 //! partition at a time, one with key concurrency. Broker restarts have tests of their own
-//! (`hostile.rs`): the memory-only test broker loses its events with them. Checked: no event lost, duplicates
+//! (`hostile.rs`, `broker_follow.rs`) and a long run of their own
+//! (`faults_broker.rs`): the memory-only test broker loses its events with them. Checked: no event lost, duplicates
 //! counted, and per key the first deliveries come in publish order.
 
 use std::collections::{HashMap, HashSet};

@@ -12,6 +12,7 @@ mod deadletters;
 mod editing;
 mod events;
 mod faults;
+mod faults_broker;
 mod first_hour;
 mod first_hour_2;
 mod grpc_verbs;

@@ -1,12 +1,14 @@
 //! Direct rdkafka access to the test broker, to check what `ftl` did.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{Offset, TopicPartitionList};
 
 pub struct Kafka {
@@ -60,6 +62,78 @@ impl Kafka {
         let mut names: Vec<String> = md.topics().iter().map(|t| t.name().to_string()).collect();
         names.sort();
         names
+    }
+
+    /// Every topic the broker has with its partitions, from one metadata
+    /// request for all of them (which creates none: asking for one topic by
+    /// name makes the test broker create it with 4 partitions).
+    pub fn topic_partitions(&self) -> HashMap<String, usize> {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", "ftl-test-meta")
+            .create()
+            .expect("consumer");
+        let md = c
+            .fetch_metadata(None, Duration::from_secs(10))
+            .expect("metadata");
+        md.topics()
+            .iter()
+            .filter(|t| t.error().is_none())
+            .map(|t| (t.name().to_string(), t.partitions().len()))
+            .collect()
+    }
+
+    /// Whether the broker answers a metadata request within `timeout`. The
+    /// client is made for this one question, so nothing it learnt before
+    /// (a reconnect backoff, an old address) delays the answer.
+    pub fn answers(&self, timeout: Duration) -> bool {
+        let c: Result<BaseConsumer, _> = self.config().set("group.id", "ftl-test-meta").create();
+        c.is_ok_and(|c| c.fetch_metadata(None, timeout).is_ok())
+    }
+
+    /// Produces `events` as [`Kafka::produce`] does, as a client of
+    /// another program would (its metadata requests let the broker create
+    /// a topic it lacks); the partition and offset of each event the broker
+    /// acknowledged. Events not acknowledged within 10 s are left out.
+    pub fn produce_acked(&self, topic: &str, events: &[(Option<&str>, String)]) -> Vec<(i32, i64)> {
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let p: BaseProducer<Acks> = self
+            .config()
+            .set("linger.ms", "0")
+            .set("batch.num.messages", "1")
+            .set("acks", "all")
+            .set("partitioner", "murmur2_random")
+            .set("message.timeout.ms", "10000")
+            .create_with_context(Acks(acked.clone()))
+            .expect("producer");
+        for (k, v) in events {
+            let mut record = BaseRecord::<str, str>::to(topic).payload(v.as_str());
+            if let Some(k) = k {
+                record = record.key(*k);
+            }
+            let mut r = Some(record);
+            while let Some(rec) = r.take() {
+                if let Err((e, rec)) = p.send(rec) {
+                    assert!(
+                        matches!(
+                            e,
+                            rdkafka::error::KafkaError::MessageProduction(
+                                rdkafka::types::RDKafkaErrorCode::QueueFull
+                            )
+                        ),
+                        "{e}"
+                    );
+                    p.poll(Duration::from_millis(50));
+                    r = Some(rec);
+                }
+            }
+            p.poll(Duration::ZERO);
+        }
+        // Not acknowledged in time is an answer too: left out.
+        let _ = p.flush(Duration::from_secs(15));
+        drop(p);
+        let out = acked.lock().expect("lock").clone();
+        out
     }
 
     /// Produces each event as its own record batch (the test broker's end
@@ -270,5 +344,23 @@ impl Kafka {
                 std::thread::sleep(pause);
             }
         })
+    }
+}
+
+/// Keeps where each acknowledged event went.
+struct Acks(Arc<Mutex<Vec<(i32, i64)>>>);
+
+impl ClientContext for Acks {}
+
+impl ProducerContext for Acks {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Ok(m) = result {
+            self.0
+                .lock()
+                .expect("lock")
+                .push((m.partition(), m.offset()));
+        }
     }
 }
