@@ -498,7 +498,6 @@ fn topic_published_to_by_another_client_after_a_kill(broker_first: bool) {
 /// suite's 36 restarts; events acknowledged then were lost when the broker
 /// next restarted).
 #[test]
-#[ignore = "fails on main: starting over waits for a 200 ms pause in the stream (src/runner/consumer/mod.rs); run it with --ignored"]
 fn a_steady_stream_does_not_hold_off_starting_over() {
     require_docker();
     let server = VerbServer::start(|_, _| (200, String::new()));
