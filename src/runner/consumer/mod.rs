@@ -4,7 +4,7 @@
 //! `keyed.rs`; partitions run concurrently), retries, dead-letters, and
 //! commits through `Offsets`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,40 +12,32 @@ use futures_util::FutureExt;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
-use rdkafka::message::{BorrowedMessage, Message, OwnedMessage};
 use rdkafka::{ClientContext, TopicPartitionList};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 mod moves;
+mod worker;
 
 use moves::{move_positions, try_start_over, StartOver};
+pub(in crate::runner) use worker::Idle;
+use worker::{resume, Hand, Worker};
 
 use super::error::RunnerError;
-use super::offsets::{Assignment, Offsets};
+use super::offsets::Offsets;
 use super::{Shared, SubSpec};
 use crate::admin::ReplaySummary;
 use crate::events::Event;
 use crate::hub::Hub;
 use crate::kafka::ReplayFrom;
-use crate::schema::Concurrency;
 
-/// Events buffered per partition worker before the partition is paused.
-/// Resuming a paused partition costs a fresh fetch (tens of ms on the test
-/// broker), so the buffer must cover that: with 256 the HTTP-verb benchmark
-/// ran at ~6k events/s, with 4096 at ~28k. Unprocessed events are never
-/// committed, so a large buffer costs memory, not safety.
-const WORKER_QUEUE: usize = 4096;
 /// Asynchronous commit within a batch (seed: every 5 s).
 const COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 /// End-of-batch commits are at most this frequent: with a fast verb every
 /// event ends a batch, and a commit per event would load the broker.
 const MIN_COMMIT_GAP: Duration = Duration::from_millis(50);
 const DRAIN_INTERVAL: Duration = Duration::from_millis(20);
-/// A worker takes at most this many events from its queue at once (one
-/// wake-up per batch, not per event); still one at a time to the verb.
-const WORKER_BATCH: usize = 64;
 /// At most this many events already fetched are handed over in one turn of
 /// the member's loop (then its timers and control messages get a turn).
 const READY_AT_ONCE: usize = 256;
@@ -54,32 +46,6 @@ const JOIN_WAIT: Duration = Duration::from_secs(5);
 /// How often a subscription whose topic was created again tries to start
 /// over (it waits for partitions while its member rejoins the group).
 const START_OVER_RETRY: Duration = Duration::from_millis(200);
-
-/// A worker drained what it was handed (the end of a batch): the member
-/// commits soon. Said once until the member commits, so a fast verb that
-/// drains its queue at every event does not wake the member at every event.
-#[derive(Default)]
-pub(super) struct Idle {
-    said: std::sync::atomic::AtomicBool,
-    notify: Notify,
-}
-
-impl Idle {
-    pub(super) fn say(&self) {
-        if !self.said.swap(true, std::sync::atomic::Ordering::AcqRel) {
-            self.notify.notify_one();
-        }
-    }
-
-    async fn heard(&self) {
-        self.notify.notified().await
-    }
-
-    /// The member committed: the next drained queue is said again.
-    fn reset(&self) {
-        self.said.store(false, std::sync::atomic::Ordering::Release);
-    }
-}
 
 pub enum Control {
     Replay {
@@ -260,14 +226,6 @@ fn partitions_of(tpl: &TopicPartitionList, topic: &str) -> Vec<i32> {
         .filter(|e| e.topic() == topic)
         .map(|e| e.partition())
         .collect()
-}
-
-struct Worker {
-    epoch: u64,
-    tx: mpsc::Sender<OwnedMessage>,
-    overflow: VecDeque<OwnedMessage>,
-    paused: bool,
-    join: JoinHandle<()>,
 }
 
 async fn run(
@@ -459,62 +417,6 @@ async fn run(
     .await;
 }
 
-/// What handing an event to its partition's worker needs.
-struct Hand<'a> {
-    consumer: &'a GroupConsumer,
-    topic: &'a str,
-    spec: &'a Arc<SubSpec>,
-    shared: &'a Arc<Shared>,
-    offsets: &'a Arc<Offsets>,
-    stop: &'a CancellationToken,
-    idle: &'a Arc<Idle>,
-}
-
-impl Hand<'_> {
-    /// Hands `m` to its partition's worker (started for the partition's
-    /// current assignment if need be); a full worker's partition is paused
-    /// and its events wait in `overflow`.
-    fn over(&self, workers: &mut HashMap<i32, Worker>, m: &BorrowedMessage<'_>) {
-        let p = m.partition();
-        // An event of a partition no longer ours: its new owner delivers it.
-        let Some(epoch) = self.offsets.epoch(p) else {
-            return;
-        };
-        if workers.get(&p).is_none_or(|w| w.epoch != epoch) {
-            let Some(asg) = self.offsets.assignment(p) else {
-                return;
-            };
-            let w = start_worker(
-                p,
-                asg,
-                self.spec.clone(),
-                self.shared.clone(),
-                self.offsets.clone(),
-                self.stop.clone(),
-                self.idle.clone(),
-            );
-            if let Some(old) = workers.insert(p, w) {
-                if old.paused {
-                    resume(self.consumer, self.topic, p);
-                }
-            }
-        }
-        let Some(w) = workers.get_mut(&p) else {
-            return;
-        };
-        let owned = m.detach();
-        if !w.overflow.is_empty() {
-            w.overflow.push_back(owned);
-        } else if let Err(mpsc::error::TrySendError::Full(m)) = w.tx.try_send(owned) {
-            w.overflow.push_back(m);
-            if !w.paused {
-                pause(self.consumer, self.topic, p);
-                w.paused = true;
-            }
-        }
-    }
-}
-
 /// The broker went away: nothing can be committed, and the consumer must
 /// not live to see the broker come back (its topics may come back with new
 /// identities, which librdkafka's metadata cache does not survive). Events
@@ -577,91 +479,5 @@ fn commit(offsets: &Offsets, consumer: &GroupConsumer, mode: CommitMode, name: &
             .hub
             .committed(name, offsets.committed_positions()),
         Err(e) => consumer.context().commit_failed(&e),
-    }
-}
-
-fn one(topic: &str, p: i32) -> TopicPartitionList {
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition(topic, p);
-    tpl
-}
-
-fn pause(consumer: &GroupConsumer, topic: &str, p: i32) {
-    if let Err(e) = consumer.pause(&one(topic, p)) {
-        tracing::debug!("pause {topic}[{p}]: {e}");
-    }
-}
-
-fn resume(consumer: &GroupConsumer, topic: &str, p: i32) {
-    if let Err(e) = consumer.resume(&one(topic, p)) {
-        tracing::debug!("resume {topic}[{p}]: {e}");
-    }
-}
-
-fn start_worker(
-    p: i32,
-    asg: Assignment,
-    spec: Arc<SubSpec>,
-    shared: Arc<Shared>,
-    offsets: Arc<Offsets>,
-    stop: CancellationToken,
-    idle: Arc<Idle>,
-) -> Worker {
-    let (tx, mut rx) = mpsc::channel::<OwnedMessage>(WORKER_QUEUE);
-    let epoch = asg.epoch;
-    if let Concurrency::Key { max } = spec.sub.concurrency {
-        let worker = super::keyed::KeyedWorker {
-            partition: p,
-            asg,
-            spec,
-            shared,
-            offsets,
-            stop,
-            idle,
-            max: max as usize,
-        };
-        return Worker {
-            epoch,
-            tx,
-            overflow: VecDeque::new(),
-            paused: false,
-            join: tokio::spawn(worker.run(rx)),
-        };
-    }
-    // Its own handle on the stop: asking a token whether it is cancelled
-    // takes its lock, which the workers of all partitions would share.
-    let stop = stop.child_token();
-    let join = tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(WORKER_BATCH);
-        'run: loop {
-            let taken = tokio::select! {
-                biased;
-                _ = stop.cancelled() => break,
-                _ = asg.revoked.cancelled() => break,
-                n = rx.recv_many(&mut batch, WORKER_BATCH) => n,
-            };
-            if taken == 0 {
-                break;
-            }
-            for msg in batch.drain(..) {
-                if stop.is_cancelled() || asg.revoked.is_cancelled() {
-                    break 'run;
-                }
-                if !super::deliver::deliver(&msg, &spec, &shared, &stop, &asg.revoked).await {
-                    break 'run;
-                }
-                offsets.mark_done(p, asg.epoch, msg.offset());
-            }
-            if rx.is_empty() {
-                idle.say();
-            }
-        }
-    });
-    Worker {
-        epoch,
-        tx,
-        overflow: VecDeque::new(),
-        paused: false,
-        join,
     }
 }
