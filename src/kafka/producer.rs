@@ -13,6 +13,9 @@ use super::{Connection, KafkaError};
 pub struct RenewableProducer {
     connection: std::sync::RwLock<Connection>,
     current: watch::Sender<FutureProducer>,
+    /// Counts the producers made: a send that failed on a producer since
+    /// replaced is sent again on the new one ([`RenewableProducer::replaced_since`]).
+    generation: std::sync::atomic::AtomicU64,
     /// False while the broker is away (or being reconciled): a publish then
     /// waits for it, within its timeout, rather than reach a broker whose
     /// topics are not there yet.
@@ -25,6 +28,7 @@ impl RenewableProducer {
         Ok(RenewableProducer {
             connection: std::sync::RwLock::new(connection),
             current: watch::Sender::new(producer),
+            generation: std::sync::atomic::AtomicU64::new(0),
             available: watch::Sender::new(true),
         })
     }
@@ -34,17 +38,39 @@ impl RenewableProducer {
         self.current.borrow().clone()
     }
 
-    /// Replaces the producer; sends in flight on the old one finish or fail
-    /// on their own. Closing the old one blocks, so it happens on a thread
-    /// of its own.
+    /// The producer to send with now, and its generation.
+    pub fn get_with_generation(&self) -> (FutureProducer, u64) {
+        let producer = self.current.borrow().clone();
+        (
+            producer,
+            self.generation.load(std::sync::atomic::Ordering::Acquire),
+        )
+    }
+
+    /// Whether the producer of `generation` was replaced since.
+    pub fn replaced_since(&self, generation: u64) -> bool {
+        self.generation.load(std::sync::atomic::Ordering::Acquire) != generation
+    }
+
+    /// Replaces the producer. What the old one still holds is purged, so
+    /// a send under way fails at once (and is sent again on the new one by
+    /// its caller) rather than reach a broker that came back without the
+    /// old producer's state. Closing the old one blocks, so it happens on a
+    /// thread of its own.
     pub fn renew(&self) -> Result<(), KafkaError> {
+        use rdkafka::producer::{Producer, PurgeConfig};
         let connection = match self.connection.read() {
             Ok(c) => c.clone(),
             Err(p) => p.into_inner().clone(),
         };
         let fresh = connection.producer()?;
         let old = self.current.send_replace(fresh);
-        std::thread::spawn(move || drop(old));
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        std::thread::spawn(move || {
+            old.purge(PurgeConfig::default().queue().inflight());
+            drop(old)
+        });
         Ok(())
     }
 

@@ -355,16 +355,34 @@ impl Publisher {
         let topic = find_topic(&project, name)?.clone();
         // While the broker is away or its topics are being created again,
         // the event waits (within the publish timeout) instead of failing.
+        let started = tokio::time::Instant::now();
         if !self.producer.wait_available(PUBLISH_WAIT).await {
             return Err(PublishError::Unavailable {
                 topic: topic.kafka_name(),
                 waited: PUBLISH_WAIT,
             });
         }
-        let result = publish(&self.producer.get(), &topic, body, key, stamp).await;
+        let (producer, generation) = self.producer.get_with_generation();
+        let result = publish(&producer, &topic, body, key, stamp).await;
+        if !matches!(result, Err(PublishError::Broker { .. })) {
+            return result;
+        }
+        // The broker went away while it was sent: its producer was closed
+        // (and purged). The event waits for the broker, within what is left
+        // of the publish wait, and is sent on the new producer.
+        if self.producer.replaced_since(generation) {
+            let left = PUBLISH_WAIT.saturating_sub(started.elapsed());
+            if !self.producer.wait_available(left).await {
+                return Err(PublishError::Unavailable {
+                    topic: topic.kafka_name(),
+                    waited: PUBLISH_WAIT,
+                });
+            }
+            return publish(&self.producer.get(), &topic, body, key, stamp).await;
+        }
         // A fatal producer error is recovered from only by a new producer
         // (librdkafka's rule); the event is sent once more with it.
-        if matches!(result, Err(PublishError::Broker { .. })) && self.producer.renew_if_fatal() {
+        if self.producer.renew_if_fatal() {
             return publish(&self.producer.get(), &topic, body, key, stamp).await;
         }
         result

@@ -540,7 +540,6 @@ fn a_steady_stream_does_not_hold_off_starting_over() {
 /// it kept the producer that knew the old broker, which met the broker
 /// that came back (108 publishes refused in the suite's 3 runs).
 #[test]
-#[ignore = "fails on main: a publish under way keeps the old producer (src/kafka/producer.rs, src/publisher/mod.rs); run it with --ignored"]
 fn publishes_under_way_when_the_broker_restarts_are_not_refused() {
     require_docker();
     let server = VerbServer::start(|_, _| (200, String::new()));
