@@ -750,3 +750,58 @@ fn otlp_gets_ftls_metrics_and_a_span_per_publish_and_delivery_attempt() {
     let (code, log) = dev.stop();
     assert_eq!(code, 0, "{log}");
 }
+
+/// An event at its verb now shows in its request's trace as in flight
+/// (the history takes attempts from the runner's snapshot when asked),
+/// found by its key and by where it sits, then as done once the verb answers.
+#[test]
+fn an_event_at_its_verb_shows_in_flight_in_its_trace() {
+    require_docker();
+    let server = VerbServer::start(|_, _| {
+        std::thread::sleep(Duration::from_secs(4));
+        (200, String::new())
+    });
+    let p = Project::new();
+    p.module("shop")
+        .http_verb("slow", &server.url("/slow"))
+        .topic("t", "partitions: 1")
+        .subscription("s", "topic: t, verb: slow")
+        .write();
+    let dev = p.dev();
+    dev.wait_assigned("shop.s", 1);
+    let out = p.run(&["--json", "pubsub", "publish", "t", r#"{"n":1}"#]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let key = json_lines(&out.stdout)[0]["request_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Until the runner has fetched the event, it has seen nothing of the
+    // request (the command says so and exits non-zero).
+    let status_of = |what: &str| -> Value {
+        let t = p.run(&["--json", "pubsub", "trace", what]);
+        if t.code != 0 {
+            return Value::Null;
+        }
+        json_lines(&t.stdout)[0]["publishes"][0]["deliveries"][0]["status"].clone()
+    };
+    crate::harness::wait_until(
+        "the event in flight in its trace",
+        Duration::from_secs(3),
+        || status_of(&key) == "in_flight",
+    );
+    // Found by where it sits too, while no attempt of it has ended.
+    let by_place = p.run(&["--json", "pubsub", "trace", "shop.t@0:0"]);
+    assert_eq!(by_place.code, 0, "{}", by_place.stderr);
+    assert_eq!(
+        json_lines(&by_place.stdout)[0]["request_key"],
+        Value::from(key.as_str()),
+        "{}",
+        by_place.stdout
+    );
+    dev.wait(
+        on!(Event::Delivery(d) if d.outcome == ftl::events::Outcome::Ok),
+        Duration::from_secs(30),
+    );
+    assert_eq!(status_of(&key), "ok");
+    dev.stop();
+}
