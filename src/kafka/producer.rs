@@ -38,13 +38,14 @@ impl RenewableProducer {
         self.current.borrow().clone()
     }
 
-    /// The producer to send with now, and its generation.
+    /// The producer to send with now, and its generation. The generation
+    /// is read first: a renewal in between then pairs the new producer with
+    /// the old generation (a failed send is sent again, needlessly but
+    /// safely), never the old producer with the new generation (a failed
+    /// send on a replaced producer taken for one on the current).
     pub fn get_with_generation(&self) -> (FutureProducer, u64) {
-        let producer = self.current.borrow().clone();
-        (
-            producer,
-            self.generation.load(std::sync::atomic::Ordering::Acquire),
-        )
+        let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
+        (self.current.borrow().clone(), generation)
     }
 
     /// Whether the producer of `generation` was replaced since.
