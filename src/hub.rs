@@ -212,7 +212,8 @@ impl Hub {
     /// The request an event belongs to, if the history holds it (or the
     /// event is at a verb now).
     pub fn request_of(&self, at: &crate::trace::At) -> Option<String> {
-        self.history().key_of(at).or_else(|| {
+        let kept = self.history().key_of(at);
+        kept.or_else(|| {
             self.state()
                 .subscriptions
                 .values()

@@ -316,6 +316,25 @@ fn is_partition_eof(error: &rdkafka::error::KafkaError) -> bool {
     )
 }
 
+/// The broker cannot be reached (the runner's broker follower reports
+/// that once, as `broker_lost`, so each client need not).
+pub fn is_broker_away(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(C::AllBrokersDown | C::BrokerTransportFailure | C::Resolve)
+    )
+}
+
+/// The broker does not hold the topic (a fetch or a produce said so).
+pub fn is_unknown_topic(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(C::UnknownTopicOrPartition | C::UnknownTopic | C::UnknownTopicId)
+    )
+}
+
 /// The reader a [`LazyReader`] keeps. Dropped on a thread of
 /// its own, wherever its owner goes away: librdkafka's destroy blocks.
 pub struct KeptReader(Option<Reader>);

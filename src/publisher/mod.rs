@@ -356,11 +356,12 @@ impl Publisher {
         // While the broker is away or its topics are being created again,
         // the event waits (within the publish timeout) instead of failing.
         let started = tokio::time::Instant::now();
+        let unavailable = || PublishError::Unavailable {
+            topic: topic.kafka_name(),
+            waited: PUBLISH_WAIT,
+        };
         if !self.producer.wait_available(PUBLISH_WAIT).await {
-            return Err(PublishError::Unavailable {
-                topic: topic.kafka_name(),
-                waited: PUBLISH_WAIT,
-            });
+            return Err(unavailable());
         }
         let (producer, generation) = self.producer.get_with_generation();
         let result = publish(&producer, &topic, body, key, stamp).await;
@@ -373,10 +374,7 @@ impl Publisher {
         if self.producer.replaced_since(generation) {
             let left = PUBLISH_WAIT.saturating_sub(started.elapsed());
             if !self.producer.wait_available(left).await {
-                return Err(PublishError::Unavailable {
-                    topic: topic.kafka_name(),
-                    waited: PUBLISH_WAIT,
-                });
+                return Err(unavailable());
             }
             return publish(&self.producer.get(), &topic, body, key, stamp).await;
         }

@@ -337,11 +337,11 @@ async fn run(
                     }
                 }
                 Err(e) => {
-                    if is_unknown_topic(&e) {
+                    if crate::kafka::is_unknown_topic(&e) {
                         // The broker lost the topic: the follower checks now.
                         shared.hint.notify_one();
                     }
-                    if is_broker_away(&e) {
+                    if crate::kafka::is_broker_away(&e) {
                         // `broker_lost` says it once, for every client.
                         tracing::debug!("{name}: {e}");
                     } else if last_error.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
@@ -436,24 +436,6 @@ async fn close_now(
         w.join.abort();
     }
     let _ = tokio::task::spawn_blocking(move || crate::kafka::close_consumer(consumer)).await;
-}
-
-/// The broker cannot be reached: the broker's follower reports that
-/// (`broker_lost`), so each consumer need not.
-fn is_broker_away(e: &rdkafka::error::KafkaError) -> bool {
-    use rdkafka::types::RDKafkaErrorCode as C;
-    matches!(
-        e.rdkafka_error_code(),
-        Some(C::AllBrokersDown | C::BrokerTransportFailure | C::Resolve)
-    )
-}
-
-fn is_unknown_topic(e: &rdkafka::error::KafkaError) -> bool {
-    use rdkafka::types::RDKafkaErrorCode as C;
-    matches!(
-        e.rdkafka_error_code(),
-        Some(C::UnknownTopicOrPartition | C::UnknownTopic | C::UnknownTopicId)
-    )
 }
 
 /// Leaving a group in the middle of its join left the test broker (Tansu)
