@@ -239,6 +239,10 @@ pub async fn broker_logs(
 pub struct Provisioned {
     /// Topics that did not exist and were created (Kafka names).
     pub created: Vec<String>,
+    /// Topics the broker created by itself (with too few partitions) that
+    /// hold events another program published: kept as they are, and new to
+    /// every subscription of them.
+    pub made_by_broker: Vec<String>,
     /// Problems that did not stop it (a broker that cannot grow a topic).
     pub problems: Vec<KafkaError>,
 }
@@ -264,8 +268,10 @@ pub async fn provision(
 
 /// As [`provision`], for a broker that came back: a topic with fewer
 /// partitions than declared was not made by ftl (the broker created it when
-/// a client asked for it) and holds nothing of the project's, so where the
-/// broker cannot grow it, it is deleted and created again as declared.
+/// another program's client asked for it) and holds nothing of the
+/// project's. Where the broker cannot grow it, it is deleted and created
+/// again as declared if it is empty; if it holds events (the other
+/// program's, acknowledged to it) it is kept, never deleted, and reported.
 pub async fn provision_again(
     project: &Project,
     connection: &Connection,
@@ -309,6 +315,7 @@ async fn provision_by(
         })
         .collect();
     let mut created = Vec::new();
+    let mut made_by_broker = Vec::new();
     if !create.is_empty() {
         admin.create_topics(&create, replication).await?;
         for (topic, partitions) in create {
@@ -321,17 +328,43 @@ async fn provision_by(
         match a {
             Action::Grow { topic, from, to } => match admin.grow_partitions(topic, *from, *to).await {
                 Ok(()) => hub.emit(Event::TopicGrown { topic: topic.clone(), from: *from, to: *to }),
-                Err(e) if recreate_smaller => match recreate(admin, topic, *to, replication).await {
-                    Ok(()) => {
-                        created.push(topic.clone());
-                        hub.emit(Event::TopicRecreated { topic: topic.clone(), had: *from, partitions: *to });
-                    }
-                    Err(again) => {
+                Err(e) if recreate_smaller => match crate::kafka::events_held(connection, topic).await {
+                    // Empty: nothing of anyone's is lost by making it again.
+                    Ok(0) => match recreate(admin, topic, *to, replication).await {
+                        Ok(()) => {
+                            created.push(topic.clone());
+                            hub.emit(Event::TopicRecreated { topic: topic.clone(), had: *from, partitions: *to });
+                        }
+                        Err(again) => {
+                            hub.emit(Event::TopicProblem {
+                                topic: topic.clone(),
+                                severity: Severity::Error,
+                                message: format!("{}; deleting it to create it again failed: {}", crate::text::one_line(&e), crate::text::one_line(&again)),
+                                hint: e.hint(),
+                            });
+                            problems.push(e);
+                        }
+                    },
+                    // It holds events another program published (ftl's
+                    // own clients never make a topic): never deleted. It is
+                    // new to the subscriptions all the same, so they start
+                    // over on the partitions it has and deliver them.
+                    held => {
+                        made_by_broker.push(topic.clone());
+                        let (module, name) = declared_at(project, topic);
+                        let held = match held {
+                            Ok(n) => format!("holds {n} events that another program published"),
+                            Err(count) => format!("may hold events of another program (counting them failed: {})", crate::text::one_line(&count)),
+                        };
                         hub.emit(Event::TopicProblem {
                             topic: topic.clone(),
                             severity: Severity::Error,
-                            message: format!("{}; deleting it to create it again failed: {}", crate::text::one_line(&e), crate::text::one_line(&again)),
-                            hint: e.hint(),
+                            message: format!(
+                                "the broker lost {topic} and created it again by itself with {from} partitions ({to} declared), which it cannot grow; it {held}, so ftl keeps it: subscriptions run on its {from} partitions"
+                            ),
+                            hint: Some(format!(
+                                "to keep this topic as it is, declare `partitions: {from}` for topic `{name}` in module `{module}`; to have {to} partitions, let the subscriptions deliver its events, then `ftl pubsub broker reset` (every topic is created again, empty)"
+                            )),
                         });
                         problems.push(e);
                     }
@@ -355,7 +388,20 @@ async fn provision_by(
             _ => {}
         }
     }
-    Ok(Provisioned { created, problems })
+    Ok(Provisioned {
+        created,
+        made_by_broker,
+        problems,
+    })
+}
+
+/// The module and name a topic (by Kafka name) is declared under.
+fn declared_at(project: &Project, kafka_name: &str) -> (String, String) {
+    project
+        .topics()
+        .find(|t| t.kafka_name() == kafka_name)
+        .map(|t| (t.module.clone(), t.name.clone()))
+        .unwrap_or_else(|| (String::new(), kafka_name.to_string()))
 }
 
 /// Deletes `topic` and creates it with `partitions`; the broker may take a

@@ -29,8 +29,9 @@ pub use admin::{topic_exists_via, Admin, TopicInfo};
 pub use groups::{PartitionLag, ReplayFrom};
 pub use producer::RenewableProducer;
 pub use read::{
-    committed, header_map, knows_all, list_offsets, marks_of, partitions_all, partitions_of,
-    read_behind_cursor, read_behind_cursor_async, read_range, watermarks, watermarks_all,
+    committed, events_held, header_map, knows_all, list_offsets, marks_of, partitions_all,
+    partitions_of, read_behind_cursor, read_behind_cursor_async, read_range, watermarks,
+    watermarks_all,
 };
 pub use time_lookup::offsets_at_time;
 

@@ -282,6 +282,30 @@ pub fn read_behind_cursor(
         .collect())
 }
 
+/// How many events `topic` holds (the sum over its partitions of high
+/// minus low watermark), asked with a reader of its own on a blocking
+/// thread; the reader is new, so it has no earlier idea of the topic.
+pub async fn events_held(connection: &Connection, topic: &str) -> Result<i64, KafkaError> {
+    let action = format!("counting the events of {topic}");
+    let (connection, topic) = (connection.clone(), topic.to_string());
+    tokio::task::spawn_blocking(move || {
+        let reader = connection.reader("count")?;
+        let held = partitions_all(&reader, std::slice::from_ref(&topic)).and_then(|parts| {
+            let topics: Vec<(String, Vec<i32>)> = parts.into_iter().collect();
+            let marks = watermarks_all(&reader, &topics, &mut HashMap::new())?;
+            Ok(marks
+                .values()
+                .flatten()
+                .map(|(_, low, high)| (high - low).max(0))
+                .sum())
+        });
+        close_consumer(reader);
+        held
+    })
+    .await
+    .map_err(|e| task(action, e))?
+}
+
 /// `read_behind_cursor` on a blocking thread.
 pub async fn read_behind_cursor_async(
     connection: &Connection,

@@ -51,7 +51,7 @@ impl Runner {
                 let project = self.current();
                 let created =
                     match crate::provision::provision_again(&project, &connection, &hub).await {
-                        Ok(done) => done.created,
+                        Ok(done) => [done.created, done.made_by_broker].concat(),
                         Err(e) => {
                             tracing::warn!(
                                 "creating the topics after the broker came back failed: {e}"

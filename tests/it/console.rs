@@ -68,7 +68,7 @@ fn the_console_shows_deliveries_and_replays_a_dead_letter() {
     // Overview: the stream is live and the subscription runs.
     b.wait_for(
         "the event stream",
-        Duration::from_secs(10),
+        crate::harness::browser::PAGE_OPEN,
         "return document.querySelector('#live-pill').textContent === 'live'",
     );
     b.wait_for(
@@ -257,7 +257,7 @@ fn the_console_follows_the_dark_preference_and_a_foreign_page_cannot_use_the_run
     b.goto(&url);
     b.wait_for(
         "the subscription's row",
-        Duration::from_secs(10),
+        crate::harness::browser::PAGE_OPEN,
         "const r = document.querySelector('tr[data-sub=\"shop.kitchen\"]'); return r && r.innerText.includes('running')",
     );
     let bg = b.eval("return getComputedStyle(document.body).backgroundColor");

@@ -223,7 +223,7 @@ fn a_grpc_verb_not_up_yet_shows_as_waiting_for_verb_in_status_and_the_console() 
     // What happened before the page was opened, as sentences.
     b.wait_for(
         "the history in Activity",
-        Duration::from_secs(10),
+        crate::harness::browser::PAGE_OPEN,
         "const t = document.querySelector('#activity').innerText; return t.includes('kitchen.cook was assigned partitions 0') && t.includes('kitchen.cook is waiting for verb handle')",
     );
     let activity = b.text("#activity");

@@ -228,7 +228,7 @@ fn a_chain_of_three_topics_is_one_request_in_trace() {
     b.goto(&format!("http://{}/#deadletters", p.listen));
     b.wait_for(
         "the dead letter",
-        Duration::from_secs(15),
+        crate::harness::browser::PAGE_OPEN,
         "return document.querySelector('#dls tbody').innerText.includes('oven broken')",
     );
     b.click("#dls tbody tr button.trace-open");

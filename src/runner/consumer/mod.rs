@@ -435,7 +435,12 @@ async fn close_now(
     for w in workers.into_values() {
         w.join.abort();
     }
-    let _ = tokio::task::spawn_blocking(move || crate::kafka::close_consumer(consumer)).await;
+    // Not waited for: with the broker away, librdkafka's close waits for
+    // the group's coordinator (up to its request timeout), and the runner
+    // must not wait with it to take the broker back: the fault suite saw a
+    // reset recovered only after 9.9 s. Nothing is committed by the closing
+    // consumer (its partitions were forgotten above).
+    crate::kafka::close_later(consumer);
 }
 
 /// Leaving a group in the middle of its join left the test broker (Tansu)

@@ -20,6 +20,12 @@ pub fn screenshot_dir() -> PathBuf {
     dir
 }
 
+/// How long the first wait after opening the console may take: Chromium
+/// loads the page's modules and connects the event stream. Under the whole
+/// suite on 2 cores this once took over 10 s (the page still said
+/// "connecting…"); later waits are short again.
+pub const PAGE_OPEN: Duration = Duration::from_secs(30);
+
 pub struct Browser {
     driver: Child,
     rt: tokio::runtime::Runtime,
