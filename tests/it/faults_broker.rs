@@ -9,7 +9,10 @@
 //! test broker's container: `docker stop -t 2` + 5 s + `docker start`;
 //! `docker restart -t 0`; `docker kill` + `ftl pubsub broker start`;
 //! `docker pause` 20 s + `unpause`; `ftl pubsub broker reset --yes` + `ftl
-//! pubsub broker start` (a new container on a new port). Meanwhile `ftl
+//! pubsub broker start` (a new container on a new port).
+//! `FTL_FAULT_BROKER_KINDS` picks others for each round, e.g. 20 plain
+//! `docker restart`s: `FTL_FAULT_BROKER_KINDS=restart
+//! FTL_FAULT_BROKER_ROUNDS=20`. Meanwhile `ftl
 //! dev` runs a subscription (with a dead-letter topic) of a 4-partition
 //! topic, a publish through its HTTP Publisher begins every ~20 ms (not
 //! waiting for the earlier ones), and two busy processes keep both cores
@@ -60,6 +63,9 @@ const SETTLE_WITHIN: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Disruption {
     StopStart,
+    /// `docker restart` as a user types it (Docker's default 10 s to stop);
+    /// not in the default rounds: `FTL_FAULT_BROKER_KINDS=restart`.
+    Restart,
     RestartNow,
     KillStart,
     Pause,
@@ -78,11 +84,54 @@ impl Disruption {
     fn name(self) -> &'static str {
         match self {
             Disruption::StopStart => "stop -t 2, 5 s, start",
+            Disruption::Restart => "restart",
             Disruption::RestartNow => "restart -t 0",
             Disruption::KillStart => "kill, broker start",
             Disruption::Pause => "pause 20 s, unpause",
             Disruption::ResetStart => "reset --yes, broker start",
         }
+    }
+
+    /// Every disruption, the default rounds' and the others.
+    const EVERY: [Disruption; 6] = [
+        Disruption::StopStart,
+        Disruption::Restart,
+        Disruption::RestartNow,
+        Disruption::KillStart,
+        Disruption::Pause,
+        Disruption::ResetStart,
+    ];
+
+    /// Its word in `FTL_FAULT_BROKER_KINDS`.
+    fn key(self) -> &'static str {
+        match self {
+            Disruption::StopStart => "stop",
+            Disruption::Restart => "restart",
+            Disruption::RestartNow => "restart-now",
+            Disruption::KillStart => "kill",
+            Disruption::Pause => "pause",
+            Disruption::ResetStart => "reset",
+        }
+    }
+
+    /// The disruptions of each round: `FTL_FAULT_BROKER_KINDS` (words
+    /// separated by commas, from `stop`, `restart`, `restart-now`, `kill`,
+    /// `pause`, `reset`), or the five of the issue.
+    fn chosen() -> Vec<Disruption> {
+        let Ok(words) = std::env::var("FTL_FAULT_BROKER_KINDS") else {
+            return Disruption::ALL.to_vec();
+        };
+        words
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(|w| {
+                Disruption::EVERY
+                    .into_iter()
+                    .find(|d| d.key() == w)
+                    .unwrap_or_else(|| panic!("FTL_FAULT_BROKER_KINDS: no disruption `{w}` (stop, restart, restart-now, kill, pause, reset)"))
+            })
+            .collect()
     }
 
     /// The memory-only test broker forgets its topics and events.
@@ -553,6 +602,11 @@ fn disrupt(scene: &Scene, kind: Disruption, what: String, earlier: &[Outcome]) -
             docker::cli(&["start", &container]);
             wait_answers(p, dev, &what)
         }
+        Disruption::Restart => {
+            docker::cli(&["restart", &container]);
+            at_risk.1 = went_away(&mut failures);
+            wait_answers(p, dev, &what)
+        }
         Disruption::RestartNow => {
             docker::cli(&["restart", "-t", "0", &container]);
             at_risk.1 = went_away(&mut failures);
@@ -747,8 +801,9 @@ fn fault_suite_broker() {
     dev.wait_assigned("shop.s", 1);
     let mut publisher = Publisher::start(&p.listen);
     let mut outcomes: Vec<Outcome> = Vec::new();
+    let kinds = Disruption::chosen();
     for round in 1..=rounds {
-        for kind in Disruption::ALL {
+        for &kind in &kinds {
             let scene = Scene {
                 p: &p,
                 dev: &dev,
@@ -817,7 +872,7 @@ fn fault_suite_broker() {
     table.push_str(
         "| disruption | n | failed | to first ack, s (min / median / max) | to first delivery, s | ftl dev down, s | acknowledged, then gone with the broker |\n",
     );
-    for kind in Disruption::ALL {
+    for kind in Disruption::EVERY {
         let Some(os) = by_kind.get(&kind) else {
             continue;
         };
