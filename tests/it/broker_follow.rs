@@ -58,6 +58,22 @@ fn assert_alive(dev: &Dev) {
     );
 }
 
+/// `status` shows `shop.s` running and holding all 4 partitions of `shop.t`.
+#[track_caller]
+fn assert_holds_every_partition(p: &Project, dev: &Dev) {
+    let (code, body) = p.http("GET", "/admin/status", None);
+    assert_eq!(code, 200, "{body}");
+    let status: Value = serde_json::from_str(&body).unwrap();
+    let sub = &status["subscriptions"]["shop.s"];
+    assert_eq!(sub["state"], "running", "{sub}\n{}", dev.log());
+    assert_eq!(
+        sub["partitions"],
+        serde_json::json!([0, 1, 2, 3]),
+        "{sub}\n{}",
+        dev.log()
+    );
+}
+
 /// A restart fits between two health probes and comes back without the
 /// topic (the test broker keeps nothing); librdkafka 2.12 crashed `ftl dev`
 /// (SIGSEGV in its metadata cache) in 11 of 12 such restarts when a client
@@ -95,8 +111,12 @@ fn docker_restart_of_the_broker_is_followed_and_deliveries_go_on() {
         assert_eq!(status, 200, "publish after restart {round}:\n{}", dev.log());
         wait_delivered(&server, &dev, round as u64, Duration::from_secs(30));
         assert_alive(&dev);
+        assert_holds_every_partition(&p, &dev);
         eprintln!("restart {round}: back after {back} ms");
     }
+    // The consumers closed at each restart are not waited for: nothing they
+    // said late took the new consumers' partitions out of the snapshot.
+    assert_holds_every_partition(&p, &dev);
     // Created again with the declared partitions, by ftl, every time.
     assert_eq!(p.kafka().partitions("shop.t"), Some(4));
     assert_eq!(

@@ -5,6 +5,7 @@
 //! commits through `Offsets`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -91,6 +92,7 @@ pub async fn start(
         name: name.clone(),
         hub: shared.hub.clone(),
         hint: shared.hint.clone(),
+        abandoned: AtomicBool::new(false),
     };
     let consumer: GroupConsumer = crate::kafka::groups::join(config, context, &topic).await?;
     let stop = CancellationToken::new();
@@ -145,11 +147,23 @@ struct SubContext {
     /// Tells the broker's follower to compare the broker with the project
     /// now (a commit failed: the topic may be gone or created again).
     hint: Arc<Notify>,
+    /// Closed because the broker went away: its close is not waited for, so
+    /// what it still says of its partitions or commits could come after its
+    /// successor joined (a late revocation would take the successor's
+    /// partitions out of the snapshot). It says nothing more.
+    abandoned: AtomicBool,
 }
 
 impl SubContext {
+    fn abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::SeqCst)
+    }
+
     fn commit_failed(&self, e: &rdkafka::error::KafkaError) {
         use rdkafka::types::RDKafkaErrorCode as C;
+        if self.abandoned() {
+            return;
+        }
         // Nothing to commit is no failure.
         if e.rdkafka_error_code() == Some(C::NoOffset) {
             return;
@@ -178,6 +192,7 @@ impl ConsumerContext for SubContext {
 
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
+            Rebalance::Revoke(_) if self.abandoned() => {}
             Rebalance::Revoke(tpl) => {
                 let parts = partitions_of(tpl, self.offsets.topic());
                 if let Err(e) = self.offsets.revoke(consumer, &parts) {
@@ -200,6 +215,9 @@ impl ConsumerContext for SubContext {
     }
 
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if self.abandoned() {
+            return;
+        }
         if let Rebalance::Assign(tpl) = rebalance {
             let parts = partitions_of(tpl, self.offsets.topic());
             if !parts.is_empty() {
@@ -429,6 +447,7 @@ async fn close_now(
     stop: &CancellationToken,
     abort: &CancellationToken,
 ) {
+    consumer.context().abandoned.store(true, Ordering::SeqCst);
     offsets.lose_all();
     stop.cancel();
     abort.cancel();
