@@ -42,20 +42,12 @@ fn wait_delivered(server: &VerbServer, dev: &Dev, id: u64, timeout: Duration) {
     }
 }
 
-/// `ftl dev` still runs: its process exists and is not a zombie (a crash
-/// leaves one until the test reaps it).
+/// `ftl dev` still runs.
 #[track_caller]
 fn assert_alive(dev: &Dev) {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", dev.pid())).unwrap_or_default();
-    let state = stat
-        .rsplit(')')
-        .next()
-        .and_then(|r| r.split_whitespace().next());
-    assert!(
-        matches!(state, Some(s) if s != "Z" && s != "X"),
-        "ftl dev exited ({stat}):\n{}",
-        dev.log()
-    );
+    if let Some(stat) = dev.exited() {
+        panic!("ftl dev exited ({stat}):\n{}", dev.log());
+    }
 }
 
 /// `status` shows `shop.s` running and holding all 4 partitions of `shop.t`.

@@ -22,19 +22,15 @@ pub(super) fn delivered(server: &VerbServer) -> HashSet<u64> {
     calls(server).into_iter().map(|(id, _)| id).collect()
 }
 
-/// `ftl dev` still runs (a crash leaves a zombie until the test reaps it).
+/// `ftl dev` still runs.
 #[track_caller]
 pub(super) fn assert_alive(dev: &Dev, what: &str) {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", dev.pid())).unwrap_or_default();
-    let state = stat
-        .rsplit(')')
-        .next()
-        .and_then(|r| r.split_whitespace().next());
-    assert!(
-        matches!(state, Some(s) if s != "Z" && s != "X"),
-        "ftl dev exited after {what} ({stat}):\n{}",
-        brief(&dev.log())
-    );
+    if let Some(stat) = dev.exited() {
+        panic!(
+            "ftl dev exited after {what} ({stat}):\n{}",
+            brief(&dev.log())
+        );
+    }
 }
 
 /// What `ftl dev` said, without its thousands of `published` and

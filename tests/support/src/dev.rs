@@ -122,6 +122,21 @@ impl Dev {
         self.child.as_ref().map(|c| c.id()).unwrap_or(0)
     }
 
+    /// `None` while `ftl dev` runs; once it exited (a crash leaves a zombie
+    /// until the test reaps it), its `/proc/PID/stat` line, which says how.
+    pub fn exited(&self) -> Option<String> {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
+        match state {
+            Some(s) if s != "Z" && s != "X" => None,
+            _ => Some(stat),
+        }
+    }
+
     /// Everything `ftl dev` wrote: stderr lines, then its events (as JSON
     /// lines again), then any stdout JSON that was no event.
     pub fn log(&self) -> String {
