@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{self, on, unique, Event, Project};
+use crate::harness::{on, unique, Event, Project};
 use crate::table::{median, row, Better, Row, Target};
 use crate::{module, ms_since, Ctx};
 
@@ -185,6 +185,17 @@ fn time_to(
     got
 }
 
+/// A new command with `base`'s program and environment.
+fn like(base: &std::process::Command) -> std::process::Command {
+    let mut c = std::process::Command::new(base.get_program());
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    c
+}
+
 /// `ftl init NAME` then `ftl dev` in it, publishing one event once ready:
 /// total ms to its delivery, and each phase.
 fn first_hour(p: &Project) -> (f64, Vec<(String, f64)>) {
@@ -210,13 +221,7 @@ fn first_hour(p: &Project) -> (f64, Vec<(String, f64)>) {
         if matches!(e, Event::Ready { .. }) && !published {
             published = true;
             let t = Instant::now();
-            let mut c = std::process::Command::new(base.get_program());
-            for (k, v) in base.get_envs() {
-                if let Some(v) = v {
-                    c.env(k, v);
-                }
-            }
-            let ok = c
+            let ok = like(&base)
                 .stdout(Stdio::null())
                 .current_dir(&publish_dir)
                 .args([
@@ -232,8 +237,12 @@ fn first_hour(p: &Project) -> (f64, Vec<(String, f64)>) {
             publish_ms = ms_since(t);
         }
     });
-    let _ = harness::docker::try_cli(&["rm", "-f", &format!("ftl-{name}-broker")]);
-    let _ = harness::docker::try_cli(&["network", "rm", &format!("ftl-{name}")]);
+    // The broker's container, volume and network go, as a user removes
+    // them (removing the container alone left a volume per run behind).
+    let _ = like(&base)
+        .current_dir(&publish_dir)
+        .args(["pubsub", "broker", "reset", "--yes"])
+        .output();
     let total = init_ms + ms["delivery"];
     (
         total,
