@@ -117,7 +117,6 @@ impl Hub {
     pub fn new() -> Hub {
         let (tx, _) = broadcast::channel(BACKLOG);
         let (quiet, _) = broadcast::channel(BACKLOG);
-
         Hub {
             tx,
             quiet,
@@ -155,9 +154,7 @@ impl Hub {
             let now = crate::units::epoch_millis(std::time::SystemTime::now());
             self.requests.add(Step::Event(now, event.clone()));
             // No reader is not an error: events are only offered.
-            if self.tx.receiver_count() > 0 {
-                let _ = self.tx.send(event);
-            }
+            let _ = self.tx.send(event);
             return;
         }
         if !matches!(*event, Event::Lagged { .. }) {

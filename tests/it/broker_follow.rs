@@ -522,6 +522,19 @@ fn topic_published_to_by_another_client_after_a_kill(broker_first: bool) {
     assert_eq!(code, 0, "{log}");
 }
 
+/// `ftl dev` with one subscription of a 4-partition topic to a verb that
+/// answers 200, and a publish beginning every 20 ms through its Publisher,
+/// whatever the earlier ones wait for.
+fn publishing_steadily() -> (VerbServer, Project, Dev, crate::faults_broker::Publisher) {
+    require_docker();
+    let server = VerbServer::start(|_, _| (200, String::new()));
+    let p = Project::single_subscription(&server.url("/v"), "partitions: 4, key: /k", "");
+    let dev = p.dev();
+    dev.wait_assigned("shop.s", 1);
+    let publisher = crate::faults_broker::Publisher::start(&p.listen);
+    (server, p, dev, publisher)
+}
+
 /// Found by the broker fault suite: a subscription whose topic the broker
 /// lost starts over on the topic made again, and a steady stream of events
 /// must not hold that off. It did: the start over waited for the stream to
@@ -531,13 +544,7 @@ fn topic_published_to_by_another_client_after_a_kill(broker_first: bool) {
 /// next restarted).
 #[test]
 fn a_steady_stream_does_not_hold_off_starting_over() {
-    require_docker();
-    let server = VerbServer::start(|_, _| (200, String::new()));
-    let p = Project::single_subscription(&server.url("/v"), "partitions: 4, key: /k", "");
-    let dev = p.dev();
-    dev.wait_assigned("shop.s", 1);
-    // A publish begins every 20 ms, whatever the earlier ones wait for.
-    let mut publisher = crate::faults_broker::Publisher::start(&p.listen);
+    let (server, p, dev, mut publisher) = publishing_steadily();
     crate::harness::wait_until("a delivery", Duration::from_secs(30), || server.count() > 0);
     docker::cli(&["stop", "-t", "2", &p.container()]);
     dev.wait(on!(Event::BrokerLost { .. }), Duration::from_secs(30));
@@ -573,12 +580,7 @@ fn a_steady_stream_does_not_hold_off_starting_over() {
 /// that came back (108 publishes refused in the suite's 3 runs).
 #[test]
 fn publishes_under_way_when_the_broker_restarts_are_not_refused() {
-    require_docker();
-    let server = VerbServer::start(|_, _| (200, String::new()));
-    let p = Project::single_subscription(&server.url("/v"), "partitions: 4, key: /k", "");
-    let dev = p.dev();
-    dev.wait_assigned("shop.s", 1);
-    let mut publisher = crate::faults_broker::Publisher::start(&p.listen);
+    let (server, p, dev, mut publisher) = publishing_steadily();
     for round in 1..=3 {
         crate::harness::wait_until("a delivery", Duration::from_secs(30), || server.count() > 0);
         docker::cli(&["restart", "-t", "0", &p.container()]);

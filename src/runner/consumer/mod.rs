@@ -191,8 +191,10 @@ impl ConsumerContext for SubContext {
     }
 
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if self.abandoned() {
+            return;
+        }
         match rebalance {
-            Rebalance::Revoke(_) if self.abandoned() => {}
             Rebalance::Revoke(tpl) => {
                 let parts = partitions_of(tpl, self.offsets.topic());
                 if let Err(e) = self.offsets.revoke(consumer, &parts) {

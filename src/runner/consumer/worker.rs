@@ -147,7 +147,7 @@ fn start_worker(
 ) -> Worker {
     let (tx, mut rx) = mpsc::channel::<OwnedMessage>(WORKER_QUEUE);
     let epoch = asg.epoch;
-    if let Concurrency::Key { max } = spec.sub.concurrency {
+    let join = if let Concurrency::Key { max } = spec.sub.concurrency {
         let worker = crate::runner::keyed::KeyedWorker {
             partition: p,
             asg,
@@ -158,44 +158,41 @@ fn start_worker(
             idle,
             max: max as usize,
         };
-        return Worker {
-            epoch,
-            tx,
-            overflow: VecDeque::new(),
-            paused: false,
-            join: tokio::spawn(worker.run(rx)),
-        };
-    }
-    // Its own handle on the stop: asking a token whether it is cancelled
-    // takes its lock, which the workers of all partitions would share.
-    let stop = stop.child_token();
-    let join = tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(WORKER_BATCH);
-        'run: loop {
-            let taken = tokio::select! {
-                biased;
-                _ = stop.cancelled() => break,
-                _ = asg.revoked.cancelled() => break,
-                n = rx.recv_many(&mut batch, WORKER_BATCH) => n,
-            };
-            if taken == 0 {
-                break;
-            }
-            for msg in batch.drain(..) {
-                if stop.is_cancelled() || asg.revoked.is_cancelled() {
-                    break 'run;
+        tokio::spawn(worker.run(rx))
+    } else {
+        // Its own handle on the stop: asking a token whether it is
+        // cancelled takes its lock, which the workers of all partitions
+        // would share.
+        let stop = stop.child_token();
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(WORKER_BATCH);
+            'run: loop {
+                let taken = tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => break,
+                    _ = asg.revoked.cancelled() => break,
+                    n = rx.recv_many(&mut batch, WORKER_BATCH) => n,
+                };
+                if taken == 0 {
+                    break;
                 }
-                if !crate::runner::deliver::deliver(&msg, &spec, &shared, &stop, &asg.revoked).await
-                {
-                    break 'run;
+                for msg in batch.drain(..) {
+                    if stop.is_cancelled() || asg.revoked.is_cancelled() {
+                        break 'run;
+                    }
+                    if !crate::runner::deliver::deliver(&msg, &spec, &shared, &stop, &asg.revoked)
+                        .await
+                    {
+                        break 'run;
+                    }
+                    offsets.mark_done(p, asg.epoch, msg.offset());
                 }
-                offsets.mark_done(p, asg.epoch, msg.offset());
+                if rx.is_empty() {
+                    idle.say();
+                }
             }
-            if rx.is_empty() {
-                idle.say();
-            }
-        }
-    });
+        })
+    };
     Worker {
         epoch,
         tx,
