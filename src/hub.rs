@@ -267,7 +267,7 @@ impl Hub {
         self.state().apply(Update::InFlight {
             subscription,
             partition,
-            now: now.as_ref(),
+            now,
         });
     }
 

@@ -18,8 +18,8 @@ use marked_yaml::{LoaderOptions, Node, Span};
 use crate::diag::{suggest, Diagnostic, Diagnostics};
 use crate::limits::BatchField;
 use crate::schema::{
-    kafka_name_problem, Batch, BrokerKind, BrokerSettings, ExecEnv, Module, Project, Retry,
-    RunnerSettings, StartFrom, Subscription, Topic, Verb, VerbCall, DEADLETTER_SUFFIX,
+    kafka_name_problem, Batch, BrokerKind, BrokerSettings, ExecEnv, HttpUrl, Module, Project,
+    Retry, RunnerSettings, StartFrom, Subscription, Topic, Verb, VerbCall, DEADLETTER_SUFFIX,
 };
 use crate::units::{parse_duration, parse_size};
 

@@ -45,8 +45,10 @@ impl Loader {
                 None
             }
         });
-        if let Some(url) = &http {
-            if let Some(problem) = http_url_problem(url) {
+        let http = match http.map(|url| HttpUrl::parse(&url).map_err(|e| (url, e))) {
+            None => None,
+            Some(Ok(u)) => Some(u),
+            Some(Err((url, problem))) => {
                 if let Some(n) = map.get_node("http") {
                     self.error(
                         src,
@@ -57,12 +59,12 @@ impl Loader {
                 }
                 return None;
             }
-        }
+        };
         let grpc = map
             .get_node("grpc")
             .and_then(|n| self.string(src, n, &format!("`grpc` of {what}")));
         if let Some(url) = &grpc {
-            if let Some(problem) = http_url_problem(url) {
+            if let Err(problem) = HttpUrl::parse(url) {
                 if let Some(n) = map.get_node("grpc") {
                     self.error(
                         src,
@@ -242,18 +244,6 @@ impl Loader {
             }
         }
         ok.then_some(out)
-    }
-}
-
-/// Why a verb's URL cannot be called, if it cannot.
-fn http_url_problem(url: &str) -> Option<String> {
-    match reqwest::Url::parse(url) {
-        Err(e) => Some(e.to_string()),
-        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
-            Some(format!("the scheme is `{}`", u.scheme()))
-        }
-        Ok(u) if u.host_str().is_none_or(str::is_empty) => Some("it names no host".into()),
-        Ok(_) => None,
     }
 }
 

@@ -129,27 +129,49 @@ impl SubState {
     }
 
     /// The event `f` is at the verb (a new attempt replaces the last).
+    /// `in_flight` stays sorted by partition and offset, and the count of
+    /// its partition is changed in place (this runs at every attempt).
     pub(super) fn flight_started(&mut self, f: InFlight) {
         let at = self
             .in_flight
             .partition_point(|g| (g.partition, g.offset) < (f.partition, f.offset));
         match self.in_flight.get_mut(at) {
             Some(g) if g.partition == f.partition && g.offset == f.offset => *g = f,
-            _ => self.in_flight.insert(at, f),
+            _ => {
+                let partition = f.partition;
+                self.in_flight.insert(at, f);
+                let counts = &mut self.in_flight_per_partition;
+                match counts.binary_search_by_key(&partition, |c| c.partition) {
+                    Ok(i) => counts[i].events += 1,
+                    Err(i) => counts.insert(
+                        i,
+                        PartitionInFlight {
+                            partition,
+                            events: 1,
+                        },
+                    ),
+                }
+            }
         }
-        self.recount();
     }
 
     /// The event at `offset` left the verb; false if it was not there.
     pub(super) fn flight_ended(&mut self, partition: i32, offset: i64) -> bool {
-        let before = self.in_flight.len();
-        self.in_flight
-            .retain(|f| !(f.partition == partition && f.offset == offset));
-        let changed = self.in_flight.len() != before;
-        if changed {
-            self.recount();
+        let Ok(at) = self
+            .in_flight
+            .binary_search_by_key(&(partition, offset), |f| (f.partition, f.offset))
+        else {
+            return false;
+        };
+        self.in_flight.remove(at);
+        let counts = &mut self.in_flight_per_partition;
+        if let Ok(i) = counts.binary_search_by_key(&partition, |c| c.partition) {
+            counts[i].events -= 1;
+            if counts[i].events == 0 {
+                counts.remove(i);
+            }
         }
-        changed
+        true
     }
 }
 
@@ -165,7 +187,7 @@ pub struct Counters {
 /// What changes the snapshot: an event, or what the runner keeps in the
 /// snapshot only (an event per commit or attempt start would double the
 /// stream for no reader's benefit).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Update<'a> {
     Event(&'a Event),
     /// What a subscription's group has committed, as the runner committed it.
@@ -179,7 +201,9 @@ pub enum Update<'a> {
     InFlight {
         subscription: &'a str,
         partition: i32,
-        now: Option<&'a InFlight>,
+        /// Moved into the snapshot (an attempt per event: no copy of its
+        /// strings).
+        now: Option<InFlight>,
     },
     /// The event at `offset` left the verb (finished, or given up without a
     /// delivery event).
@@ -229,7 +253,7 @@ impl Snapshot {
                     return false;
                 };
                 match now {
-                    Some(f) => sub.flight_started(f.clone()),
+                    Some(f) => sub.flight_started(f),
                     None => {
                         sub.in_flight.retain(|g| g.partition != partition);
                         sub.recount();

@@ -57,10 +57,22 @@ fn base36(bytes: &[u8]) -> String {
     if significant.len() <= 16 {
         // Every key suffix fits in 128 bits: plain division, no long
         // arithmetic (a key is derived for every event delivered without
-        // one).
+        // one). A 128-bit division is a library call, so it only splits off
+        // 12 digits at a time; the digits themselves come from 64-bit
+        // division by a constant (a multiplication).
+        const TWELVE_DIGITS: u128 = 36u128.pow(12);
         let mut n = significant
             .iter()
             .fold(0u128, |n, b| (n << 8) | u128::from(*b));
+        while n > u128::from(u64::MAX) {
+            let mut low = (n % TWELVE_DIGITS) as u64;
+            for _ in 0..12 {
+                out.push(DIGITS[(low % 36) as usize]);
+                low /= 36;
+            }
+            n /= TWELVE_DIGITS;
+        }
+        let mut n = n as u64;
         while n > 0 {
             out.push(DIGITS[(n % 36) as usize]);
             n /= 36;
@@ -299,6 +311,11 @@ mod tests {
         // 128 bits (the last that divides natively), and past them.
         assert_eq!(base36(&[0xff; 16]), "f5lxx1zz5pnorynqglhzmsp33");
         assert_eq!(base36(&[0xff; 17]), "2zrw1727u0mgg6ugs60vxe42e4f");
+        // Split into 12-digit chunks: a chunk of zeros in the middle stays.
+        let n = 36u128.pow(20) + 5;
+        let bytes = n.to_be_bytes();
+        let first = bytes.iter().position(|b| *b != 0).unwrap();
+        assert_eq!(base36(&bytes[first..]), format!("1{}5", "0".repeat(19)));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! Publisher's send and by `crate::deadletter` to read a dead letter back.
 
 mod admin;
+mod fetched;
 pub mod groups;
 pub mod headers;
 mod producer;
@@ -26,6 +27,7 @@ use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::FutureProducer;
 
 pub use admin::{topic_exists_via, Admin, TopicInfo};
+pub use fetched::Fetched;
 pub use groups::{PartitionLag, ReplayFrom};
 pub use producer::RenewableProducer;
 pub use read::{

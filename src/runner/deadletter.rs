@@ -263,7 +263,7 @@ pub async fn replay_deadletters(
     let never = CancellationToken::new();
     for (dl, msg) in pending {
         use rdkafka::message::Message;
-        let body = serde_json::to_vec(&dl.event).unwrap_or_default();
+        let body = bytes::Bytes::from(serde_json::to_vec(&dl.event).unwrap_or_default());
         // The dead letter carries the request on (an older one, written
         // before dead letters had it, gets the key of its source event).
         let request_key = crate::kafka::headers::read(msg.headers())
@@ -285,7 +285,7 @@ pub async fn replay_deadletters(
             body: &body,
             request_key: &request_key,
         };
-        let result = super::verb::call(t.verb, t.module_dir, t.http, &d, None).await;
+        let result = super::verb::call(t.verb, t.module_dir, t.http, &d).await;
         let (outcome, new_error) = match result {
             Ok(_) => (ReplayOutcome::Ok, None),
             Err(f) => {

@@ -5,19 +5,18 @@
 
 use std::time::{Instant, SystemTime};
 
-use rdkafka::message::{Message, OwnedMessage};
 use tokio_util::sync::CancellationToken;
 
 use super::{deadletter, verb, Shared, SubSpec};
 use crate::events::{Delivery, Event, InFlight, Outcome};
-use crate::kafka::headers;
+use crate::kafka::{headers, Fetched};
 use crate::schema::VerbCall;
 
 /// Delivers one event with retries and, when they run out, a dead letter.
 /// True when the event is finished (its offset may be committed); false
 /// when it was abandoned (shutdown, revocation, replay).
 pub(super) async fn deliver(
-    msg: &OwnedMessage,
+    msg: &Fetched,
     spec: &SubSpec,
     shared: &Shared,
     stop: &CancellationToken,
@@ -29,13 +28,13 @@ pub(super) async fn deliver(
     if !ended.load(std::sync::atomic::Ordering::Relaxed) {
         shared
             .hub
-            .flight_ended(&spec.sub.qualified(), msg.partition(), msg.offset());
+            .flight_ended(&spec.name, msg.partition(), msg.offset());
     }
     finished
 }
 
 async fn attempts(
-    msg: &OwnedMessage,
+    msg: &Fetched,
     spec: &SubSpec,
     shared: &Shared,
     stop: &CancellationToken,
@@ -44,8 +43,8 @@ async fn attempts(
     ended: &std::sync::atomic::AtomicBool,
 ) -> bool {
     let sub = &spec.sub;
-    let name = sub.qualified();
-    let body = msg.payload().unwrap_or_default();
+    let name = &spec.name;
+    let body = msg.payload();
     let key = msg.key().map(|k| String::from_utf8_lossy(k).into_owned());
     // The request it belongs to: its `ftl.request_key`, or (another client
     // published it) a key derived from where it sits, the same for every
@@ -121,7 +120,7 @@ async fn attempts(
     loop {
         let d = verb::Invocation {
             topic: msg.topic(),
-            subscription: &name,
+            subscription: name,
             partition: msg.partition(),
             offset: msg.offset(),
             key: msg.key(),
@@ -130,7 +129,7 @@ async fn attempts(
             request_key: &request_key,
         };
         hub.in_flight(
-            &name,
+            name,
             msg.partition(),
             Some(InFlight {
                 partition: msg.partition(),
@@ -146,7 +145,7 @@ async fn attempts(
         );
         let started = Instant::now();
         let result = tokio::select! {
-            r = verb::call(&spec.verb, &spec.module_dir, &shared.http, &d, spec.url.as_ref()) => r,
+            r = verb::call(&spec.verb, &spec.module_dir, &shared.http, &d) => r,
             _ = abandon.cancelled() => {
                 finish(report(attempt, started, Outcome::Abandoned));
                 return false;
@@ -190,8 +189,8 @@ async fn attempts(
             source_topic: msg.topic(),
             source_partition: msg.partition(),
             source_offset: msg.offset(),
-            source_timestamp: msg.timestamp().to_millis(),
-            subscription: &name,
+            source_timestamp: msg.timestamp_ms(),
+            subscription: name,
             verb: &spec.verb.name,
             attempts: attempt,
             first_failed_at: first,

@@ -9,13 +9,13 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use rdkafka::message::{Message, OwnedMessage};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::offsets::{Assignment, Offsets};
 use super::Shared;
 use super::SubSpec;
+use crate::kafka::Fetched;
 
 /// Events held behind busy keys before the worker takes no more (its queue
 /// then fills and the partition is paused).
@@ -38,7 +38,7 @@ impl KeyedWorker {
     /// Takes the partition's events from `rx` (in offset order) until it
     /// is stopped, revoked or one of its events is abandoned; then lets the
     /// events at the verb finish (or be abandoned) and returns.
-    pub(super) async fn run(self, mut rx: mpsc::Receiver<OwnedMessage>) {
+    pub(super) async fn run(self, mut rx: mpsc::Receiver<Fetched>) {
         let KeyedWorker {
             partition: p,
             asg,
@@ -49,7 +49,7 @@ impl KeyedWorker {
             idle,
             max,
         } = self;
-        let deliver = |msg: OwnedMessage| {
+        let deliver = |msg: Fetched| {
             let (spec, shared, stop, revoked) = (
                 spec.clone(),
                 shared.clone(),
@@ -61,7 +61,7 @@ impl KeyedWorker {
                 (msg, ok)
             }
         };
-        let mut keys: Keys<OwnedMessage> = Keys::default();
+        let mut keys: Keys<Fetched> = Keys::default();
         let mut running = FuturesUnordered::new();
         // An event was abandoned, or its queue closed: take nothing more.
         let mut ended = false;
@@ -73,7 +73,7 @@ impl KeyedWorker {
             tokio::select! {
                 biased;
                 Some((msg, ok)) = running.next(), if !running.is_empty() => {
-                    let msg: OwnedMessage = msg;
+                    let msg: Fetched = msg;
                     if ok {
                         offsets.mark_done(p, asg.epoch, msg.offset());
                         if let Some(next) = keys.finished(msg.key()) {

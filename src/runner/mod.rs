@@ -58,12 +58,13 @@ pub struct Shared {
 /// Everything that defines a running subscription; a change restarts it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubSpec {
+    /// The subscription's qualified name (`module.name`), made once: every
+    /// delivery event and snapshot update names it.
+    pub name: String,
     pub sub: Subscription,
     pub verb: Verb,
     pub module_dir: PathBuf,
     pub consumer_overrides: BTreeMap<String, String>,
-    /// An HTTP verb's URL, parsed once (not at every call).
-    pub url: Option<reqwest::Url>,
 }
 
 /// Each running subscription's control channel, by qualified name.
@@ -117,14 +118,11 @@ fn specs(project: &Project) -> BTreeMap<String, SubSpec> {
                 out.insert(
                     s.qualified(),
                     SubSpec {
+                        name: s.qualified(),
                         sub: s.clone(),
                         verb: v.clone(),
                         module_dir: dir.clone(),
                         consumer_overrides: project.runner.consumer.clone(),
-                        url: match &v.call {
-                            crate::schema::VerbCall::Http(url) => reqwest::Url::parse(url).ok(),
-                            _ => None,
-                        },
                     },
                 );
             }

@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod http_url;
 mod render;
+
+pub use http_url::HttpUrl;
 
 use crate::units::{format_duration, format_size};
 
@@ -153,7 +156,7 @@ impl ExecEnv {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VerbCall {
-    Http(String),
+    Http(HttpUrl),
     Exec(Vec<String>),
     /// FTL's `VerbService.Call` on a module server at this address.
     Grpc(String),

@@ -2,6 +2,7 @@
 //! fixed budget: the oldest request goes first when any limit is passed.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -117,9 +118,10 @@ impl Request {
 #[derive(Debug, Default)]
 pub struct History {
     budget: Budget,
-    requests: HashMap<String, Request>,
+    /// By request key (shared with `order`: one copy of each key).
+    requests: HashMap<Arc<str>, Request, foldhash::fast::RandomState>,
     /// Request keys, oldest first.
-    order: VecDeque<String>,
+    order: VecDeque<Arc<str>>,
     steps: usize,
     bytes: usize,
     dropped: u64,
@@ -317,28 +319,39 @@ impl History {
     /// over budget.
     fn step(&mut self, key: &str, size: usize, at_ms: i64, apply: impl FnOnce(&mut Request)) {
         let cost = size + STEP_BYTES;
-        if !self.requests.contains_key(key) {
-            self.requests.insert(
-                key.to_string(),
-                Request {
-                    first_ms: at_ms,
-                    bytes: text(key) + STEP_BYTES,
-                    ..Request::default()
-                },
-            );
-            self.order.push_back(key.to_string());
+        let limit = self.budget.steps_per_request;
+        // The key is hashed once for a request the history holds, twice for
+        // a new one (most deliveries begin a request).
+        if let Some(r) = self.requests.get_mut(key) {
+            if r.steps >= limit {
+                r.truncated = true;
+                return;
+            }
+            apply(r);
+            r.steps += 1;
+            r.bytes += cost;
+        } else {
+            let mut r = Request {
+                first_ms: at_ms,
+                bytes: text(key) + STEP_BYTES,
+                ..Request::default()
+            };
             self.bytes += text(key) + STEP_BYTES;
+            let fits = limit > 0;
+            if fits {
+                apply(&mut r);
+                r.steps += 1;
+                r.bytes += cost;
+            } else {
+                r.truncated = true;
+            }
+            let key: Arc<str> = Arc::from(key);
+            self.order.push_back(key.clone());
+            self.requests.insert(key, r);
+            if !fits {
+                return;
+            }
         }
-        let Some(r) = self.requests.get_mut(key) else {
-            return;
-        };
-        if r.steps >= self.budget.steps_per_request {
-            r.truncated = true;
-            return;
-        }
-        apply(r);
-        r.steps += 1;
-        r.bytes += cost;
         self.steps += 1;
         self.bytes += cost;
         while self.order.len() > 1
@@ -380,7 +393,7 @@ impl History {
                 r.publishes.iter().any(|p| p.at.as_ref() == Some(at))
                     || r.deliveries.iter().any(|d| d.at == *at)
             })
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| k.to_string())
     }
 
     /// The tree of request `key`; `subscribers(topic)` names the

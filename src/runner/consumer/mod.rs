@@ -264,6 +264,7 @@ async fn run(
     } = member;
     let name = spec.sub.qualified();
     let topic = spec.sub.topic_kafka_name();
+    let shared_topic: Arc<str> = Arc::from(topic.as_str());
     let idle = Arc::new(Idle::default());
     let mut workers: HashMap<i32, Worker> = HashMap::new();
     let mut last_commit = Instant::now();
@@ -342,7 +343,7 @@ async fn run(
                     if start_over.is_some() {
                         continue;
                     }
-                    let hand = Hand { consumer: &consumer, topic: &topic, spec: &spec, shared: &shared, offsets: &offsets, stop: &stop, idle: &idle };
+                    let hand = Hand { consumer: &consumer, topic: &shared_topic, spec: &spec, shared: &shared, offsets: &offsets, stop: &stop, idle: &idle };
                     hand.over(&mut workers, &m);
                     drop(m);
                     // What else librdkafka holds ready is handed over in the

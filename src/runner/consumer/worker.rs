@@ -6,13 +6,14 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use rdkafka::consumer::Consumer;
-use rdkafka::message::{BorrowedMessage, Message, OwnedMessage};
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::TopicPartitionList;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::GroupConsumer;
+use crate::kafka::Fetched;
 use crate::runner::offsets::{Assignment, Offsets};
 use crate::runner::{Shared, SubSpec};
 use crate::schema::Concurrency;
@@ -56,8 +57,8 @@ impl Idle {
 
 pub(super) struct Worker {
     pub(super) epoch: u64,
-    pub(super) tx: mpsc::Sender<OwnedMessage>,
-    pub(super) overflow: VecDeque<OwnedMessage>,
+    pub(super) tx: mpsc::Sender<Fetched>,
+    pub(super) overflow: VecDeque<Fetched>,
     pub(super) paused: bool,
     pub(super) join: JoinHandle<()>,
 }
@@ -65,7 +66,8 @@ pub(super) struct Worker {
 /// What handing an event to its partition's worker needs.
 pub(super) struct Hand<'a> {
     pub(super) consumer: &'a GroupConsumer,
-    pub(super) topic: &'a str,
+    /// The subscription's topic (its name shared by its fetched events).
+    pub(super) topic: &'a Arc<str>,
     pub(super) spec: &'a Arc<SubSpec>,
     pub(super) shared: &'a Arc<Shared>,
     pub(super) offsets: &'a Arc<Offsets>,
@@ -105,7 +107,7 @@ impl Hand<'_> {
         let Some(w) = workers.get_mut(&p) else {
             return;
         };
-        let owned = m.detach();
+        let owned = Fetched::take(m, self.topic);
         if !w.overflow.is_empty() {
             w.overflow.push_back(owned);
         } else if let Err(mpsc::error::TrySendError::Full(m)) = w.tx.try_send(owned) {
@@ -145,7 +147,7 @@ fn start_worker(
     stop: CancellationToken,
     idle: Arc<Idle>,
 ) -> Worker {
-    let (tx, mut rx) = mpsc::channel::<OwnedMessage>(WORKER_QUEUE);
+    let (tx, mut rx) = mpsc::channel::<Fetched>(WORKER_QUEUE);
     let epoch = asg.epoch;
     let join = if let Concurrency::Key { max } = spec.sub.concurrency {
         let worker = crate::runner::keyed::KeyedWorker {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 use crate::kafka::headers::{REQUEST_ID_ENV, REQUEST_ID_HEADER};
-use crate::schema::{Verb, VerbCall};
+use crate::schema::{HttpUrl, Verb, VerbCall};
 
 pub(super) mod grpc;
 
@@ -26,7 +26,8 @@ pub struct Invocation<'a> {
     pub offset: i64,
     pub key: Option<&'a [u8]>,
     pub attempt: u32,
-    pub body: &'a [u8],
+    /// The payload, shared: an HTTP request takes it without a copy.
+    pub body: &'a bytes::Bytes,
     /// The request the event belongs to: `FTL-Request-ID` (HTTP header,
     /// gRPC metadata) or `FTL_REQUEST_ID` (exec).
     pub request_key: &'a str,
@@ -44,17 +45,15 @@ pub struct VerbFailure {
 /// What a successful call printed (exec stdout), if anything.
 pub type Output = Option<String>;
 
-/// Calls the verb; `parsed` is an HTTP verb's URL when it was parsed
-/// already.
+/// Calls the verb.
 pub async fn call(
     verb: &Verb,
     module_dir: &Path,
     http: &reqwest::Client,
     d: &Invocation<'_>,
-    parsed: Option<&reqwest::Url>,
 ) -> Result<Output, VerbFailure> {
     match &verb.call {
-        VerbCall::Http(url) => call_http(url, parsed, verb.timeout, http, d).await,
+        VerbCall::Http(url) => call_http(url, verb.timeout, http, d).await,
         VerbCall::Exec(argv) => call_exec(argv, verb, module_dir, d).await,
         VerbCall::Grpc(addr) => grpc::call(addr, verb, d).await,
     }
@@ -102,17 +101,13 @@ pub fn http_status_permanent(status: u16) -> bool {
 }
 
 async fn call_http(
-    url: &str,
-    parsed: Option<&reqwest::Url>,
+    url: &HttpUrl,
     timeout: Duration,
     http: &reqwest::Client,
     d: &Invocation<'_>,
 ) -> Result<Output, VerbFailure> {
     let (key, encoding) = key_for_verb(d.key);
-    let mut request = match parsed {
-        Some(u) => http.post(u.clone()),
-        None => http.post(url),
-    };
+    let mut request = http.post(url.url().clone());
     if let Some(e) = encoding {
         request = request.header("Ftl-Key-Encoding", e);
     }
@@ -126,7 +121,7 @@ async fn call_http(
         .header("Ftl-Key", key)
         .header("Ftl-Attempt", d.attempt.to_string())
         .header(REQUEST_ID_HEADER, d.request_key)
-        .body(d.body.to_vec())
+        .body(d.body.clone())
         .send()
         .await;
     let response = match response {
@@ -318,7 +313,7 @@ async fn call_exec(
         stack: None,
     })?;
     let mut group = GroupKill::arm(child.id());
-    let body = d.body.to_vec();
+    let body = d.body.clone();
     let mut stdin = child.stdin.take();
     let feed = async move {
         if let Some(s) = stdin.as_mut() {
@@ -448,18 +443,16 @@ mod tests {
             offset: 1,
             key: None,
             attempt: 2,
-            body: b"{\"a\":1}\n",
+            body: &bytes::Bytes::from_static(b"{\"a\":1}\n"),
             request_key: "req-ingress-t-1",
         };
         let http = reqwest::Client::new();
         assert_eq!(
-            call(&verb, Path::new("."), &http, &d, None).await,
+            call(&verb, Path::new("."), &http, &d).await,
             Ok(Some("ok req-ingress-t-1".into()))
         );
         let d1 = Invocation { attempt: 1, ..d };
-        let err = call(&verb, Path::new("."), &http, &d1, None)
-            .await
-            .unwrap_err();
+        let err = call(&verb, Path::new("."), &http, &d1).await.unwrap_err();
         assert!(err.permanent, "{err:?}");
     }
 
@@ -478,11 +471,11 @@ mod tests {
         verb.env.env.insert("GREETING".into(), "hi".into());
         let http = reqwest::Client::new();
         let home = std::env::var("HOME").unwrap_or_else(|_| "unset".into());
-        let got = call(&verb, Path::new("."), &http, &delivery(), None).await;
+        let got = call(&verb, Path::new("."), &http, &delivery()).await;
         assert_eq!(got, Ok(Some(format!("{value}|hi|m.t|{home}"))));
         verb.env.inherit_env = false;
         verb.env.pass_env = vec!["HOME".into()];
-        let got = call(&verb, Path::new("."), &http, &delivery(), None).await;
+        let got = call(&verb, Path::new("."), &http, &delivery()).await;
         assert_eq!(got, Ok(Some(format!("unset|hi|m.t|{home}"))));
     }
 
@@ -497,6 +490,7 @@ mod tests {
     }
 
     fn delivery() -> Invocation<'static> {
+        static BODY: bytes::Bytes = bytes::Bytes::from_static(b"{}");
         Invocation {
             topic: "m.t",
             subscription: "m.s",
@@ -504,7 +498,7 @@ mod tests {
             offset: 1,
             key: None,
             attempt: 1,
-            body: b"{}",
+            body: &BODY,
             request_key: "req-ingress-t-1",
         }
     }
@@ -519,7 +513,7 @@ mod tests {
             Duration::from_millis(500),
         );
         let http = reqwest::Client::new();
-        let err = call(&verb, dir.path(), &http, &delivery(), None)
+        let err = call(&verb, dir.path(), &http, &delivery())
             .await
             .unwrap_err();
         assert!(err.message.contains("timed out"), "{err:?}");
@@ -555,7 +549,7 @@ mod tests {
             Duration::from_secs(20),
         );
         let http = reqwest::Client::new();
-        let out = call(&verb, Path::new("."), &http, &delivery(), None)
+        let out = call(&verb, Path::new("."), &http, &delivery())
             .await
             .unwrap()
             .unwrap();
@@ -569,7 +563,7 @@ mod tests {
             "head -c 3000000 /dev/zero | tr '\\0' e >&2; echo last words >&2; exit 3",
             Duration::from_secs(20),
         );
-        let err = call(&failing, Path::new("."), &http, &delivery(), None)
+        let err = call(&failing, Path::new("."), &http, &delivery())
             .await
             .unwrap_err();
         assert!(
