@@ -189,6 +189,19 @@ impl Browser {
         .to_string()
     }
 
+    /// What the page has loaded, for a failure to say where it stalled:
+    /// its ready state and each request that completed (path, start and
+    /// duration in ms); a request missing from the list never completed.
+    fn loaded(&self) -> String {
+        let v = self.eval(
+            "return 'document ' + document.readyState + '; completed requests:\\n' + \
+             performance.getEntriesByType('resource').map(e => '  ' + \
+             e.name.replace(location.origin, '') + ' at ' + Math.round(e.startTime) + \
+             ' ms, took ' + Math.round(e.duration) + ' ms').join('\\n');",
+        );
+        v.as_str().unwrap_or_default().to_string()
+    }
+
     /// Waits until `script` returns something truthy; returns it.
     #[track_caller]
     pub fn wait_for(&self, what: &str, timeout: Duration, script: &str) -> Value {
@@ -207,8 +220,9 @@ impl Browser {
             }
             assert!(
                 Instant::now() < deadline,
-                "waited {timeout:?} for {what}; the page says:\n{}",
-                self.text("body")
+                "waited {timeout:?} for {what}; the page says:\n{}\n{}",
+                self.text("body"),
+                self.loaded()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
