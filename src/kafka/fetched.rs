@@ -40,8 +40,9 @@ impl Fetched {
         }
     }
 
-    /// An event made here (tests and fuzzing of what reads one).
-    pub fn new(
+    /// An event made here, for tests.
+    #[cfg(test)]
+    fn new(
         topic: &str,
         partition: i32,
         offset: i64,

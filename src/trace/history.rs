@@ -101,6 +101,19 @@ struct Request {
 }
 
 impl Request {
+    /// Adds a step of `cost` bytes made by `apply`, unless the request holds
+    /// `limit` steps already (then it is marked truncated); whether it did.
+    fn take_step(&mut self, limit: usize, cost: usize, apply: impl FnOnce(&mut Request)) -> bool {
+        if self.steps >= limit {
+            self.truncated = true;
+            return false;
+        }
+        apply(self);
+        self.steps += 1;
+        self.bytes += cost;
+        true
+    }
+
     fn publish_of(&mut self, at: &At) -> Option<usize> {
         self.publishes
             .iter()
@@ -322,35 +335,24 @@ impl History {
         let limit = self.budget.steps_per_request;
         // The key is hashed once for a request the history holds, twice for
         // a new one (most deliveries begin a request).
-        if let Some(r) = self.requests.get_mut(key) {
-            if r.steps >= limit {
-                r.truncated = true;
-                return;
+        let added = match self.requests.get_mut(key) {
+            Some(r) => r.take_step(limit, cost, apply),
+            None => {
+                let mut r = Request {
+                    first_ms: at_ms,
+                    bytes: text(key) + STEP_BYTES,
+                    ..Request::default()
+                };
+                self.bytes += text(key) + STEP_BYTES;
+                let added = r.take_step(limit, cost, apply);
+                let key: Arc<str> = Arc::from(key);
+                self.order.push_back(key.clone());
+                self.requests.insert(key, r);
+                added
             }
-            apply(r);
-            r.steps += 1;
-            r.bytes += cost;
-        } else {
-            let mut r = Request {
-                first_ms: at_ms,
-                bytes: text(key) + STEP_BYTES,
-                ..Request::default()
-            };
-            self.bytes += text(key) + STEP_BYTES;
-            let fits = limit > 0;
-            if fits {
-                apply(&mut r);
-                r.steps += 1;
-                r.bytes += cost;
-            } else {
-                r.truncated = true;
-            }
-            let key: Arc<str> = Arc::from(key);
-            self.order.push_back(key.clone());
-            self.requests.insert(key, r);
-            if !fits {
-                return;
-            }
+        };
+        if !added {
+            return;
         }
         self.steps += 1;
         self.bytes += cost;

@@ -77,7 +77,7 @@ pub async fn start(
     shared: Arc<Shared>,
     grace: Duration,
 ) -> Result<SubTask, RunnerError> {
-    let name = spec.sub.qualified();
+    let name = spec.name.clone();
     let topic = spec.sub.topic_kafka_name();
     let abort = CancellationToken::new();
     let offsets = Arc::new(Offsets::new(topic.clone(), abort.clone()));
@@ -262,7 +262,7 @@ async fn run(
         offsets,
         abort,
     } = member;
-    let name = spec.sub.qualified();
+    let name = spec.name.clone();
     let topic = spec.sub.topic_kafka_name();
     let shared_topic: Arc<str> = Arc::from(topic.as_str());
     let idle = Arc::new(Idle::default());

@@ -39,7 +39,7 @@ pub(super) async fn try_start_over(
     spec: &SubSpec,
     pending: &mut StartOver,
 ) -> bool {
-    let name = spec.sub.qualified();
+    let name = &spec.name;
     match move_positions(
         shared,
         consumer,
@@ -52,7 +52,7 @@ pub(super) async fn try_start_over(
     {
         Ok(summary) => {
             shared.hub.emit(Event::StartedOver {
-                subscription: name,
+                subscription: name.clone(),
                 topic: offsets.topic().to_string(),
                 partitions: summary.partitions.iter().map(|m| m.partition).collect(),
             });
@@ -107,7 +107,7 @@ pub(super) async fn move_positions(
     seek_and_commit(consumer.clone(), &topic, &group, targets.clone()).await?;
     shared
         .hub
-        .committed(&spec.sub.qualified(), offsets.committed_positions());
+        .committed(&spec.name, offsets.committed_positions());
     Ok(ReplaySummary {
         redelivered: targets.iter().map(|m| m.redelivered()).sum(),
         partitions: targets,
