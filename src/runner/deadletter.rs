@@ -214,7 +214,7 @@ impl ReplayReport {
 pub struct ReplayTarget<'a> {
     pub connection: &'a crate::kafka::Connection,
     pub producer: &'a RenewableProducer,
-    pub http: &'a reqwest::Client,
+    pub http: &'a super::verb::VerbClient,
     pub sub: &'a crate::schema::Subscription,
     pub verb: &'a crate::schema::Verb,
     pub module_dir: &'a std::path::Path,
@@ -346,7 +346,7 @@ pub async fn replay_here(
         .ok_or_else(|| RunnerError::VerbGone(sub.verb.clone()))?;
     let module_dir = project.module_dir(&sub.module);
     let producer = RenewableProducer::new(connection.clone())?;
-    let http = reqwest::Client::new();
+    let http = super::verb::VerbClient::new();
     let target = ReplayTarget {
         connection,
         producer: &producer,

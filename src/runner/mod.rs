@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 use consumer::{Control, SubTask};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::events::{Event, StopReason};
 use crate::hub::Hub;
 use crate::kafka::{Connection, LiveConnection, RenewableProducer};
@@ -47,7 +47,8 @@ pub struct Shared {
     pub connection: crate::kafka::LiveConnection,
     /// The Publisher's and the dead letters' producer.
     pub producer: Arc<RenewableProducer>,
-    pub http: reqwest::Client,
+    /// The HTTP verbs' connection pool.
+    pub http: verb::VerbClient,
     pub hub: Hub,
     /// A reader for watermarks and offsets (the console, replays).
     pub reader: crate::kafka::LazyReader,
@@ -141,12 +142,7 @@ impl Runner {
         hub: Hub,
     ) -> Result<(Runner, ReconcileReport)> {
         let producer = Arc::new(RenewableProducer::new(connection.clone())?);
-        let http = reqwest::Client::builder()
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(64)
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| Error::failed(format!("cannot create the HTTP client: {e}"), None))?;
+        let http = verb::VerbClient::new();
         let shared = Arc::new(Shared {
             connection: LiveConnection::new(connection.clone()),
             producer: producer.clone(),

@@ -9,7 +9,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone)]
 pub struct HttpUrl {
     written: String,
-    parsed: url::Url,
+    /// What a call is sent to (a clone shares its bytes).
+    uri: http::Uri,
 }
 
 impl HttpUrl {
@@ -23,9 +24,13 @@ impl HttpUrl {
         if parsed.host_str().is_none_or(str::is_empty) {
             return Err("it names no host".into());
         }
+        let uri = parsed
+            .as_str()
+            .parse::<http::Uri>()
+            .map_err(|e| e.to_string())?;
         Ok(HttpUrl {
             written: written.to_string(),
-            parsed,
+            uri,
         })
     }
 
@@ -34,8 +39,9 @@ impl HttpUrl {
         &self.written
     }
 
-    pub fn url(&self) -> &url::Url {
-        &self.parsed
+    /// Normalized (`http://127.0.0.1:8081` is `http://127.0.0.1:8081/`).
+    pub fn uri(&self) -> &http::Uri {
+        &self.uri
     }
 }
 
@@ -74,7 +80,7 @@ mod tests {
     fn a_verb_url_is_kept_as_written_and_parsed_once() {
         let u = HttpUrl::parse("http://127.0.0.1:8081").unwrap();
         assert_eq!(u.as_str(), "http://127.0.0.1:8081");
-        assert_eq!(u.url().as_str(), "http://127.0.0.1:8081/");
+        assert_eq!(u.uri().to_string(), "http://127.0.0.1:8081/");
         assert_eq!(
             serde_json::to_string(&u).unwrap(),
             "\"http://127.0.0.1:8081\""

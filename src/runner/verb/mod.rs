@@ -5,14 +5,16 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
-use crate::kafka::headers::{REQUEST_ID_ENV, REQUEST_ID_HEADER};
-use crate::schema::{HttpUrl, Verb, VerbCall};
+use crate::kafka::headers::REQUEST_ID_ENV;
+use crate::schema::{Verb, VerbCall};
 
 pub(super) mod grpc;
+mod http;
+
+pub use http::VerbClient;
 
 /// Exit code with which an exec verb says "never retry this event".
 pub const EX_DATAERR: i32 = 65;
@@ -49,11 +51,11 @@ pub type Output = Option<String>;
 pub async fn call(
     verb: &Verb,
     module_dir: &Path,
-    http: &reqwest::Client,
+    http: &VerbClient,
     d: &Invocation<'_>,
 ) -> Result<Output, VerbFailure> {
     match &verb.call {
-        VerbCall::Http(url) => call_http(url, verb.timeout, http, d).await,
+        VerbCall::Http(url) => http::call_http(url, verb.timeout, http, d).await,
         VerbCall::Exec(argv) => call_exec(argv, verb, module_dir, d).await,
         VerbCall::Grpc(addr) => grpc::call(addr, verb, d).await,
     }
@@ -98,69 +100,6 @@ pub const KEY_ENCODING: &str = "percent";
 /// HTTP status → outcome: 2xx ok; 408, 429 and 5xx retried; other 4xx final.
 pub fn http_status_permanent(status: u16) -> bool {
     (400..500).contains(&status) && status != 408 && status != 429
-}
-
-async fn call_http(
-    url: &HttpUrl,
-    timeout: Duration,
-    http: &reqwest::Client,
-    d: &Invocation<'_>,
-) -> Result<Output, VerbFailure> {
-    let (key, encoding) = key_for_verb(d.key);
-    let mut request = http.post(url.url().clone());
-    if let Some(e) = encoding {
-        request = request.header("Ftl-Key-Encoding", e);
-    }
-    let response = request
-        .timeout(timeout)
-        .header("Content-Type", "application/json")
-        .header("Ftl-Topic", d.topic)
-        .header("Ftl-Subscription", d.subscription)
-        .header("Ftl-Partition", d.partition.to_string())
-        .header("Ftl-Offset", d.offset.to_string())
-        .header("Ftl-Key", key)
-        .header("Ftl-Attempt", d.attempt.to_string())
-        .header(REQUEST_ID_HEADER, d.request_key)
-        .body(d.body.clone())
-        .send()
-        .await;
-    let response = match response {
-        Ok(r) => r,
-        Err(e) if e.is_timeout() => {
-            return Err(VerbFailure {
-                message: format!(
-                    "POST {url} timed out after {}",
-                    crate::units::format_duration(timeout)
-                ),
-                permanent: false,
-                stack: None,
-            })
-        }
-        Err(e) => {
-            return Err(VerbFailure {
-                message: format!("POST {url} failed: {}", crate::text::one_line(&e)),
-                permanent: false,
-                stack: None,
-            })
-        }
-    };
-    let status = response.status().as_u16();
-    if (200..300).contains(&status) {
-        return Ok(None);
-    }
-    let body = response.bytes().await.unwrap_or_default();
-    let text = String::from_utf8_lossy(&body[..body.len().min(300)])
-        .trim()
-        .to_string();
-    Err(VerbFailure {
-        message: if text.is_empty() {
-            format!("HTTP {status}")
-        } else {
-            format!("HTTP {status}: {text}")
-        },
-        permanent: http_status_permanent(status),
-        stack: None,
-    })
 }
 
 /// The most of a successful verb's stdout that is kept (shown, and put in
@@ -391,6 +330,7 @@ async fn call_exec(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn a_key_no_header_or_environment_can_hold_is_percent_encoded_and_says_so() {
@@ -446,7 +386,7 @@ mod tests {
             body: &bytes::Bytes::from_static(b"{\"a\":1}\n"),
             request_key: "req-ingress-t-1",
         };
-        let http = reqwest::Client::new();
+        let http = VerbClient::new();
         assert_eq!(
             call(&verb, Path::new("."), &http, &d).await,
             Ok(Some("ok req-ingress-t-1".into()))
@@ -469,7 +409,7 @@ mod tests {
         let mut verb = exec(script, Duration::from_secs(5));
         verb.call = VerbCall::Exec(vec!["/bin/sh".into(), "-c".into(), script.into()]);
         verb.env.env.insert("GREETING".into(), "hi".into());
-        let http = reqwest::Client::new();
+        let http = VerbClient::new();
         let home = std::env::var("HOME").unwrap_or_else(|_| "unset".into());
         let got = call(&verb, Path::new("."), &http, &delivery()).await;
         assert_eq!(got, Ok(Some(format!("{value}|hi|m.t|{home}"))));
@@ -512,7 +452,7 @@ mod tests {
             &format!("sleep 1001 & echo $! > {}; wait", pidfile.display()),
             Duration::from_millis(500),
         );
-        let http = reqwest::Client::new();
+        let http = VerbClient::new();
         let err = call(&verb, dir.path(), &http, &delivery())
             .await
             .unwrap_err();
@@ -548,7 +488,7 @@ mod tests {
             "head -c 5000000 /dev/zero | tr '\\0' a; head -c 3000000 /dev/zero | tr '\\0' e >&2",
             Duration::from_secs(20),
         );
-        let http = reqwest::Client::new();
+        let http = VerbClient::new();
         let out = call(&verb, Path::new("."), &http, &delivery())
             .await
             .unwrap()
