@@ -81,8 +81,9 @@ pub fn http_loop_child() {
 }
 
 /// A raw consumer group with the runner's fetch settings; one task per
-/// partition making the same HTTP call with a client built as the runner
-/// builds it; the offset after each answered call stored, committed
+/// partition making the same HTTP call with reqwest, pooled as the
+/// runner's client is (`FTL_BENCH_LOOP_CLIENT=ftl`: through the runner's
+/// own call instead); the offset after each answered call stored, committed
 /// asynchronously every 5 s and at the end. Several `groups` on one topic
 /// run side by side in one runtime (the subscriptions-per-topic rows).
 pub fn http_loop(bootstrap: &str, topic: &str, groups: &[String], url: &str, n: usize) -> Run {
@@ -138,6 +139,9 @@ async fn one_group(
     let (finished_tx, mut finished) = mpsc::channel::<Instant>(1);
     let mut workers: HashMap<i32, mpsc::Sender<(i64, String, Vec<u8>)>> = HashMap::new();
     let mut commit = tokio::time::interval(Duration::from_secs(5));
+    // Not what a developer would write (reqwest), but the runner's own HTTP
+    // call: to tell the runner's cost from its HTTP client's.
+    let same_client = std::env::var("FTL_BENCH_LOOP_CLIENT").as_deref() == Ok("ftl");
     let commit_now = |c: &StreamConsumer, mode: CommitMode| {
         let mut tpl = TopicPartitionList::new();
         for (p, o) in stored.lock().unwrap().iter() {
@@ -162,8 +166,42 @@ async fn one_group(
                     let (http, url, done, stored, finished) =
                         (http.clone(), url.to_string(), done.clone(), stored.clone(), finished_tx.clone());
                     let (topic, group) = (topic.to_string(), group.to_string());
+                    let verb_client = same_client.then(|| {
+                        let url = ftl::schema::HttpUrl::parse(&url).unwrap();
+                        let verb = ftl::schema::Verb {
+                            module: "bench".into(),
+                            name: "v".into(),
+                            call: ftl::schema::VerbCall::Http(url),
+                            timeout: Duration::from_secs(30),
+                            env: Default::default(),
+                        };
+                        (verb, ftl::runner::verb::VerbClient::new())
+                    });
                     tokio::spawn(async move {
                         while let Some((offset, key, body)) = rx.recv().await {
+                            if let Some((verb, client)) = &verb_client {
+                                // `FTL_BENCH_LOOP_CLIENT=ftl`: the same
+                                // request through the runner's own HTTP call.
+                                let body = bytes::Bytes::from(body);
+                                let d = ftl::runner::verb::Invocation {
+                                    topic: &topic,
+                                    subscription: &group,
+                                    partition: p,
+                                    offset,
+                                    key: Some(key.as_bytes()),
+                                    attempt: 1,
+                                    body: &body,
+                                    request_key: "",
+                                };
+                                ftl::runner::verb::call(verb, std::path::Path::new("."), client, &d)
+                                    .await
+                                    .unwrap();
+                                stored.lock().unwrap().insert(p, offset + 1);
+                                if done.fetch_add(1, Ordering::SeqCst) + 1 == n {
+                                    let _ = finished.send(Instant::now()).await;
+                                }
+                                continue;
+                            }
                             // What the runner sends: the delivery's facts as
                             // headers, and a timeout per call.
                             let r = http

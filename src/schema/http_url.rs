@@ -9,8 +9,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone)]
 pub struct HttpUrl {
     written: String,
-    /// What a call is sent to (a clone shares its bytes).
+    /// What a call is sent to (a clone shares its bytes), without the
+    /// user and password the URL may hold.
     uri: http::Uri,
+    /// `Authorization: Basic …` from the URL's user and password, if it
+    /// has them (as reqwest, which called verbs before, did).
+    authorization: Option<http::HeaderValue>,
 }
 
 impl HttpUrl {
@@ -24,6 +28,11 @@ impl HttpUrl {
         if parsed.host_str().is_none_or(str::is_empty) {
             return Err("it names no host".into());
         }
+        let mut parsed = parsed;
+        let authorization = basic_auth(&parsed);
+        // Cannot fail: the URL has a host and an http(s) scheme.
+        let _ = parsed.set_username("");
+        let _ = parsed.set_password(None);
         let uri = parsed
             .as_str()
             .parse::<http::Uri>()
@@ -31,6 +40,7 @@ impl HttpUrl {
         Ok(HttpUrl {
             written: written.to_string(),
             uri,
+            authorization,
         })
     }
 
@@ -43,6 +53,31 @@ impl HttpUrl {
     pub fn uri(&self) -> &http::Uri {
         &self.uri
     }
+
+    /// The `Authorization` header its user and password make, if any.
+    pub fn authorization(&self) -> Option<&http::HeaderValue> {
+        self.authorization.as_ref()
+    }
+}
+
+/// `Basic base64(user:password)`, the user and password percent-decoded.
+fn basic_auth(url: &url::Url) -> Option<http::HeaderValue> {
+    use base64::Engine;
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let mut credentials = decode(url.username());
+    credentials.push(':');
+    credentials.push_str(&url.password().map(decode).unwrap_or_default());
+    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+    let mut value = http::HeaderValue::try_from(format!("Basic {encoded}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// Two URLs are the same verb address when written the same (a change of
@@ -87,6 +122,19 @@ mod tests {
         );
         let back: HttpUrl = serde_json::from_str("\"http://127.0.0.1:8081\"").unwrap();
         assert_eq!(back, u);
+    }
+
+    #[test]
+    fn a_user_and_password_in_the_url_are_sent_as_basic_auth() {
+        let u = HttpUrl::parse("http://al%20i:se%3Asame@127.0.0.1:8081/v").unwrap();
+        assert_eq!(u.uri().to_string(), "http://127.0.0.1:8081/v");
+        // base64("al i:se:same")
+        assert_eq!(u.authorization().unwrap(), "Basic YWwgaTpzZTpzYW1l");
+        assert_eq!(u.as_str(), "http://al%20i:se%3Asame@127.0.0.1:8081/v");
+        assert!(HttpUrl::parse("http://127.0.0.1:8081/v")
+            .unwrap()
+            .authorization()
+            .is_none());
     }
 
     #[test]

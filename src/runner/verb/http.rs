@@ -82,6 +82,12 @@ pub(super) async fn call_http(
                 crate::units::format_duration(timeout)
             )))
         }
+        Ok(Err(e)) if e.is_connect() => {
+            return Err(failure(format!(
+                "POST {url} failed: cannot connect ({}); is the verb's server listening there?",
+                innermost(&e)
+            )))
+        }
         Ok(Err(e)) => {
             return Err(failure(format!(
                 "POST {url} failed: {}",
@@ -114,6 +120,16 @@ pub(super) async fn call_http(
     })
 }
 
+/// The last error of `e`'s chain: what the system said (`Connection
+/// refused (os error 111)`), without the client's layers.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut at = e;
+    while let Some(source) = at.source() {
+        at = source;
+    }
+    at.to_string()
+}
+
 /// The request: the body shared with the event (no copy), the headers the
 /// contract names (docs/design.md, "Delivery").
 fn request(url: &HttpUrl, d: &Invocation<'_>) -> Result<http::Request<Full<Bytes>>, String> {
@@ -122,8 +138,11 @@ fn request(url: &HttpUrl, d: &Invocation<'_>) -> Result<http::Request<Full<Bytes
     *request.method_mut() = http::Method::POST;
     *request.uri_mut() = url.uri().clone();
     let headers = request.headers_mut();
-    headers.reserve(9);
+    headers.reserve(10);
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(auth) = url.authorization() {
+        headers.insert(http::header::AUTHORIZATION, auth.clone());
+    }
     headers.insert(FTL_TOPIC, text_value("the topic", d.topic)?);
     headers.insert(
         FTL_SUBSCRIPTION,
@@ -179,6 +198,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
+    use hyper::body::Body;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
@@ -243,6 +263,36 @@ mod tests {
             body: &BODY,
             request_key: "req-ingress-t-1",
         }
+    }
+
+    #[test]
+    fn the_request_carries_the_event_its_facts_and_the_urls_credentials() {
+        let url = HttpUrl::parse("http://u:p@127.0.0.1:9/v?x=1").unwrap();
+        let r = request(&url, &event()).unwrap();
+        assert_eq!(r.method(), http::Method::POST);
+        assert_eq!(r.uri().to_string(), "http://127.0.0.1:9/v?x=1");
+        let got: Vec<(String, String)> = r
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+            .collect();
+        let want = [
+            ("content-type", "application/json"),
+            ("authorization", "Basic dTpw"),
+            ("ftl-topic", "m.t"),
+            ("ftl-subscription", "m.s"),
+            ("ftl-partition", "3"),
+            ("ftl-offset", "7"),
+            ("ftl-key", "k"),
+            ("ftl-attempt", "1"),
+            ("ftl-request-id", "req-ingress-t-1"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(r.body().size_hint().exact(), Some(2));
     }
 
     #[tokio::test]
@@ -312,9 +362,12 @@ mod tests {
             .await
             .unwrap_err();
         assert!(!err.permanent);
+        let said = format!("POST {url} failed: cannot connect (Connection refused (os error ");
         assert!(
-            err.message.starts_with(&format!("POST {url} failed: "))
-                && err.message.contains("Connection refused"),
+            err.message.starts_with(&said)
+                && err
+                    .message
+                    .ends_with(")); is the verb's server listening there?"),
             "{}",
             err.message
         );
