@@ -251,6 +251,15 @@ mod tests {
         (url, accepted)
     }
 
+    /// An HTTP/1.1 answer for [`server`].
+    fn answer(status: &str, body: &str) -> &'static str {
+        let text = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        Box::leak(text.into_boxed_str())
+    }
+
     fn event() -> Invocation<'static> {
         static BODY: Bytes = Bytes::from_static(b"{}");
         Invocation {
@@ -299,14 +308,7 @@ mod tests {
     async fn calls_share_one_connection_when_the_verb_answers_with_a_body() {
         // A body larger than one read: the connection is kept only when the
         // answer is read to its end.
-        let answer = Box::leak(
-            format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n{}",
-                "y".repeat(300_000)
-            )
-            .into_boxed_str(),
-        );
-        let (url, accepted) = server(answer).await;
+        let (url, accepted) = server(answer("200 OK", &"y".repeat(300_000))).await;
         let http = VerbClient::new();
         for _ in 0..5 {
             let got = call_http(&url, Duration::from_secs(5), &http, &event()).await;
@@ -317,14 +319,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_call_says_the_status_and_the_start_of_the_answer() {
-        let long = Box::leak(
-            format!(
-                "HTTP/1.1 422 Unprocessable\r\nContent-Length: 1000\r\n\r\n{}",
-                "x".repeat(1000)
-            )
-            .into_boxed_str(),
-        );
-        let (url, _) = server(long).await;
+        let (url, _) = server(answer("422 Unprocessable", &"x".repeat(1000))).await;
         let err = call_http(&url, Duration::from_secs(5), &VerbClient::new(), &event())
             .await
             .unwrap_err();
@@ -333,7 +328,7 @@ mod tests {
             err.message,
             format!("HTTP 422: {}", "x".repeat(ANSWER_KEPT))
         );
-        let (url, _) = server("HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n").await;
+        let (url, _) = server(answer("503 Busy", "")).await;
         let err = call_http(&url, Duration::from_secs(5), &VerbClient::new(), &event())
             .await
             .unwrap_err();
