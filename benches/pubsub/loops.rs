@@ -196,30 +196,26 @@ async fn one_group(
                                 ftl::runner::verb::call(verb, std::path::Path::new("."), client, &d)
                                     .await
                                     .unwrap();
-                                stored.lock().unwrap().insert(p, offset + 1);
-                                if done.fetch_add(1, Ordering::SeqCst) + 1 == n {
-                                    let _ = finished.send(Instant::now()).await;
-                                }
-                                continue;
+                            } else {
+                                // What the runner sends: the delivery's facts
+                                // as headers, and a timeout per call.
+                                let r = http
+                                    .post(&url)
+                                    .timeout(Duration::from_secs(30))
+                                    .header("Content-Type", "application/json")
+                                    .header("Ftl-Topic", topic.as_str())
+                                    .header("Ftl-Subscription", group.as_str())
+                                    .header("Ftl-Partition", p.to_string())
+                                    .header("Ftl-Offset", offset.to_string())
+                                    .header("Ftl-Key", key)
+                                    .header("Ftl-Attempt", "1")
+                                    .body(body)
+                                    .send()
+                                    .await
+                                    .unwrap();
+                                assert!(r.status().is_success());
+                                let _ = r.bytes().await;
                             }
-                            // What the runner sends: the delivery's facts as
-                            // headers, and a timeout per call.
-                            let r = http
-                                .post(&url)
-                                .timeout(Duration::from_secs(30))
-                                .header("Content-Type", "application/json")
-                                .header("Ftl-Topic", topic.as_str())
-                                .header("Ftl-Subscription", group.as_str())
-                                .header("Ftl-Partition", p.to_string())
-                                .header("Ftl-Offset", offset.to_string())
-                                .header("Ftl-Key", key)
-                                .header("Ftl-Attempt", "1")
-                                .body(body)
-                                .send()
-                                .await
-                                .unwrap();
-                            assert!(r.status().is_success());
-                            let _ = r.bytes().await;
                             stored.lock().unwrap().insert(p, offset + 1);
                             if done.fetch_add(1, Ordering::SeqCst) + 1 == n {
                                 let _ = finished.send(Instant::now()).await;

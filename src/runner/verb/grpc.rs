@@ -121,24 +121,22 @@ fn permanent(code: tonic::Code) -> bool {
 }
 
 pub async fn call(addr: &str, verb: &Verb, d: &Invocation<'_>) -> Result<Output, VerbFailure> {
+    use super::fact;
     let mut client = VerbServiceClient::new(channel(addr)?);
     let (key, encoding) = super::key_for_verb(d.key);
     let mut facts = vec![
-        ("ftl-topic", d.topic.to_string()),
-        ("ftl-subscription", d.subscription.to_string()),
-        ("ftl-partition", d.partition.to_string()),
-        ("ftl-offset", d.offset.to_string()),
-        ("ftl-key", key),
-        ("ftl-attempt", d.attempt.to_string()),
+        (fact::TOPIC, d.topic.to_string()),
+        (fact::SUBSCRIPTION, d.subscription.to_string()),
+        (fact::PARTITION, d.partition.to_string()),
+        (fact::OFFSET, d.offset.to_string()),
+        (fact::KEY, key),
+        (fact::ATTEMPT, d.attempt.to_string()),
         // As FTL's runner sends it: a verb that publishes with it continues
         // the request.
-        (
-            crate::kafka::headers::REQUEST_ID_METADATA,
-            d.request_key.to_string(),
-        ),
+        (fact::REQUEST_ID, d.request_key.to_string()),
     ];
     if let Some(e) = encoding {
-        facts.push(("ftl-key-encoding", e.to_string()));
+        facts.push((fact::KEY_ENCODING, e.to_string()));
     }
     let body = CallRequest {
         metadata: Some(Metadata {

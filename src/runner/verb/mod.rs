@@ -16,6 +16,19 @@ mod http;
 
 pub use http::VerbClient;
 
+/// The names under which a verb is told the event's facts: HTTP headers
+/// and gRPC metadata alike (lower case, as gRPC requires and HTTP/1 sends).
+pub(super) mod fact {
+    pub const TOPIC: &str = "ftl-topic";
+    pub const SUBSCRIPTION: &str = "ftl-subscription";
+    pub const PARTITION: &str = "ftl-partition";
+    pub const OFFSET: &str = "ftl-offset";
+    pub const KEY: &str = "ftl-key";
+    pub const KEY_ENCODING: &str = "ftl-key-encoding";
+    pub const ATTEMPT: &str = "ftl-attempt";
+    pub use crate::kafka::headers::REQUEST_ID_METADATA as REQUEST_ID;
+}
+
 /// Exit code with which an exec verb says "never retry this event".
 pub const EX_DATAERR: i32 = 65;
 
